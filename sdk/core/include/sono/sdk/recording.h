@@ -1,0 +1,94 @@
+/* libsono_sdk: recordings (JSON header + raw binary files), format v1 of
+ * docs/recording-format.md.
+ *
+ * Reading is memory-mapped and streams frame by frame: sono_recording_frame()
+ * fills ABI planes whose `data` and `stride` point straight into the mapping
+ * (any axis order, either "order"), so no plane data is copied.
+ *
+ * Every error names the file and the field or frame, and what was expected:
+ *   "scan.json: planes.iq.shape: expected 4 positive integers, got 3"
+ *   "scan.json: planes.iq: file scan.iq.bin holds 1000 bytes, shape needs 2048 (truncated?)"
+ * The reader never crashes on bad input.
+ *
+ * Ownership: a sono_recording_t owns its mapping; planes returned for a frame
+ * stay valid until sono_recording_close(). Ground truth is owned by the
+ * recording. Threading: a recording may be read from several threads once
+ * opened; open/close are not concurrent with reads. */
+#ifndef SONO_SDK_RECORDING_H
+#define SONO_SDK_RECORDING_H
+
+#include <stdint.h>
+#include <sono/sono.h>
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cJSON;
+
+typedef struct sono_recording sono_recording_t;
+
+typedef struct sono_recording_info {
+   sono_grid_t grid;
+   sono_acquisition_t acquisition;   /* from "acquisition" and "probe" */
+   uint32_t frame_count;             /* longest "frame" axis among planes */
+   uint32_t planes_present;          /* SONO_PLANE_BIT mask */
+   uint64_t nonfinite_count;         /* NaN/Inf values found in float planes */
+   char description[256];
+} sono_recording_info_t;
+
+/* Opens and validates a recording header and maps its data files. Data is
+ * checked against shape and dtype; float data is scanned once for NaN/Inf,
+ * which are counted (info.nonfinite_count) and reported, not refused.
+ * Returns NULL with `err` set on any error. */
+sono_recording_t *sono_recording_open(const char *header_path, sono_error_t *err);
+void sono_recording_close(sono_recording_t *rec);
+
+const sono_recording_info_t *sono_recording_get_info(const sono_recording_t *rec);
+const char *sono_recording_path(const sono_recording_t *rec);
+
+/* The "ground_truth" object, or NULL when absent. Owned by the recording. */
+const struct cJSON *sono_recording_ground_truth(const sono_recording_t *rec);
+
+/* Fills `planes` (capacity SONO_PLANE_KIND_COUNT) with the planes of frame
+ * `index`, zero-copy views into the mapping, and returns how many
+ * (>= 0), or -1 with `err` when index is out of range. A plane without a
+ * "frame" axis is the same for every frame. The IQ plane's axes are
+ * z, x, ensemble; scalar maps are z, x. */
+int sono_recording_frame(const sono_recording_t *rec, uint32_t index, sono_plane_t *planes, sono_error_t *err);
+
+/* ---- writing ---------------------------------------------------------
+ * Data files are written beside the header, each first to a temporary name
+ * and renamed into place by commit(), header last, so a crash never leaves a
+ * half-written recording under the final names. Files are written in
+ * order "F" with axes [z, x, ensemble, frame] (IQ), [z, x, frame] (maps),
+ * [sample, channel, ensemble, frame] (RF), [frequency, time, frame]
+ * (spectrogram); shape per frame is taken from the first frame written. */
+typedef struct sono_recording_writer sono_recording_writer_t;
+
+/* `header_path` ends in .json; data files are named <stem>.<plane>.bin. */
+sono_recording_writer_t *sono_recording_writer_open(const char *header_path, const sono_recording_info_t *info,
+                                                    sono_error_t *err);
+
+/* Appends one frame: each given plane (read through its strides) is
+ * appended to that plane's file. Every frame must carry the same plane kinds
+ * with the same shapes and dtypes as the first. */
+int sono_recording_writer_add_frame(sono_recording_writer_t *w, const sono_plane_t *planes, uint32_t plane_count,
+                                    sono_error_t *err);
+
+/* Sets the "ground_truth" object (deep-copied). */
+int sono_recording_writer_set_ground_truth(sono_recording_writer_t *w, const struct cJSON *ground_truth,
+                                           sono_error_t *err);
+
+/* Writes the header and renames everything into place; frees `w`. */
+int sono_recording_writer_commit(sono_recording_writer_t *w, sono_error_t *err);
+
+/* Discards temporary files; frees `w`. */
+void sono_recording_writer_abort(sono_recording_writer_t *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
