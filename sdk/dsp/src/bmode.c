@@ -1,0 +1,164 @@
+/* Envelope, log compression and TGC of IQ planes. */
+#include <sono/dsp/bmode.h>
+
+#include "dsp_internal.h"
+
+static int check_iq(const sono_plane_t *iq, char *err, size_t err_size)
+{
+   if (!iq || !iq->data)
+      return dsp_fail(err, err_size, "B-mode: IQ plane: no data, expected a complex64 plane");
+   if (iq->dtype != SONO_DTYPE_COMPLEX64)
+      return dsp_fail(err, err_size, "B-mode: IQ plane: dtype %d, expected complex64", (int)iq->dtype);
+   if (iq->shape[0] == 0 || iq->shape[1] == 0 || iq->shape[2] == 0)
+      return dsp_fail(err, err_size, "B-mode: IQ plane: shape %u x %u x %u, expected positive lengths",
+                      iq->shape[0], iq->shape[1], iq->shape[2]);
+   return 0;
+}
+
+/* |IQ|^2 of column (ix, k) into m2 (length nz). */
+static void column_mag2(const sono_plane_t *iq, uint32_t ix, uint32_t k, float *restrict m2)
+{
+   const float *base = (const float *)iq->data + 2 * ((int64_t)ix * iq->stride[1] + (int64_t)k * iq->stride[2]);
+   const uint32_t nz = iq->shape[0];
+   if (iq->stride[0] == 1) {
+      for (uint32_t z = 0; z < nz; ++z)
+         m2[z] = base[2 * z] * base[2 * z] + base[2 * z + 1] * base[2 * z + 1];
+   } else {
+      const int64_t s = 2 * iq->stride[0];
+      for (uint32_t z = 0; z < nz; ++z)
+         m2[z] = base[s * z] * base[s * z] + base[s * z + 1] * base[s * z + 1];
+   }
+}
+
+int sono_dsp_envelope(const sono_plane_t *iq, float *env, size_t ld, char *err, size_t err_size)
+{
+   if (check_iq(iq, err, err_size))
+      return -1;
+   const uint32_t nz = iq->shape[0], nx = iq->shape[1], nk = iq->shape[2];
+   for (uint32_t k = 0; k < nk; ++k)
+      for (uint32_t x = 0; x < nx; ++x) {
+         float *o = env + ld * ((size_t)x + (size_t)nx * k);
+         column_mag2(iq, x, k, o);
+         for (uint32_t z = 0; z < nz; ++z)
+            o[z] = sqrtf(o[z]);
+      }
+   return 0;
+}
+
+int sono_dsp_bmode_u8(const sono_plane_t *iq, double dr, const float *gain, uint8_t *out, size_t ld, char *err,
+                      size_t err_size)
+{
+   if (check_iq(iq, err, err_size))
+      return -1;
+   if (!(dr > 0))
+      return dsp_fail(err, err_size, "B-mode: dynamic range %g dB, expected > 0", dr);
+   const uint32_t nz = iq->shape[0], nx = iq->shape[1], nk = iq->shape[2];
+   float m2[4096];
+   if (nz > 4096)
+      return dsp_fail(err, err_size, "B-mode: IQ plane: %u depth samples, expected at most 4096", nz);
+   float g2[4096];
+   for (uint32_t z = 0; z < nz; ++z)
+      g2[z] = gain ? gain[z] * gain[z] : 1.0f;
+   float mx = 0.0f;
+   for (uint32_t k = 0; k < nk; ++k)
+      for (uint32_t x = 0; x < nx; ++x) {
+         column_mag2(iq, x, k, m2);
+         for (uint32_t z = 0; z < nz; ++z) {
+            const float v = m2[z] * g2[z];
+            mx = v > mx ? v : mx;
+         }
+      }
+   const float inv = mx > 0.0f ? 1.0f / mx : 0.0f;
+   const int gamma = dr < 1.0;
+   /* 255/DR * (10 log10(m2/max) + DR) = a * log2(m2/max) + 255 */
+   const float a = (float)(255.0 / dr * 10.0 * 0.301029995663981);
+   for (uint32_t k = 0; k < nk; ++k)
+      for (uint32_t x = 0; x < nx; ++x) {
+         uint8_t *restrict o = out + ld * ((size_t)x + (size_t)nx * k);
+         column_mag2(iq, x, k, m2);
+         if (gamma) {
+            for (uint32_t z = 0; z < nz; ++z) {
+               float v = 255.0f * powf(m2[z] * g2[z] * inv, (float)(dr * 0.5));
+               o[z] = (uint8_t)(v >= 255.0f ? 255.0f : floorf(v + 0.5f));
+            }
+            continue;
+         }
+         for (uint32_t z = 0; z < nz; ++z) {
+            float r = m2[z] * g2[z] * inv;
+            r = r > 1e-30f ? r : 1e-30f;
+            float v = a * dsp_log2f(r) + 255.0f;
+            v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+            o[z] = (uint8_t)(int)(v + 0.5f);
+         }
+      }
+   return 0;
+}
+
+/* k-th smallest of v[0..n) (Hoare selection, in place, no allocation). */
+static float select_kth(float *v, size_t n, size_t k)
+{
+   size_t lo = 0, hi = n - 1;
+   while (lo < hi) {
+      const float pivot = v[lo + (hi - lo) / 2];
+      size_t i = lo, j = hi;
+      while (i <= j) {
+         while (v[i] < pivot)
+            ++i;
+         while (v[j] > pivot)
+            --j;
+         if (i <= j) {
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            ++i;
+            if (j == 0)
+               break;
+            --j;
+         }
+      }
+      if (k <= j)
+         hi = j;
+      else if (k >= i)
+         lo = i;
+      else
+         return v[k];
+   }
+   return v[k];
+}
+
+int sono_dsp_tgc_gain(const sono_plane_t *iq, float *gain, float *work, char *err, size_t err_size)
+{
+   if (check_iq(iq, err, err_size))
+      return -1;
+   const uint32_t nz = iq->shape[0], nx = iq->shape[1], nk = iq->shape[2];
+   if (nz < 10)
+      return dsp_fail(err, err_size, "TGC: IQ plane: %u depth samples, expected at least 10", nz);
+   float *logc = work, *slopes = work + nz;
+   float col[4096];
+   if (nz > 4096)
+      return dsp_fail(err, err_size, "TGC: IQ plane: %u depth samples, expected at most 4096", nz);
+   for (uint32_t z = 0; z < nz; ++z)
+      logc[z] = 0.0f;
+   for (uint32_t k = 0; k < nk; ++k)
+      for (uint32_t x = 0; x < nx; ++x) {
+         column_mag2(iq, x, k, col);
+         for (uint32_t z = 0; z < nz; ++z)
+            logc[z] += sqrtf(col[z]);
+      }
+   for (uint32_t z = 0; z < nz; ++z)
+      logc[z] = logf(logc[z] / (float)((size_t)nx * nk) + 1e-30f);
+   const uint32_t z0 = nz / 10, z1 = 9 * nz / 10;
+   const uint32_t span = z1 - z0, npts = span < 200 ? span : 200;
+   size_t ns = 0;
+   for (uint32_t i = 0; i < npts; ++i)
+      for (uint32_t j = i + 1; j < npts; ++j) {
+         const uint32_t zi = z0 + (uint32_t)((uint64_t)i * span / npts), zj = z0 + (uint32_t)((uint64_t)j * span / npts);
+         if (zj > zi)
+            slopes[ns++] = (logc[zj] - logc[zi]) / (float)(zj - zi);
+      }
+   const float b = ns ? select_kth(slopes, ns, ns / 2) : 0.0f;
+   /* gain C(0)/C(z) = exp(-b z): the intercept of the fit cancels */
+   for (uint32_t z = 0; z < nz; ++z)
+      gain[z] = expf(-b * (float)z);
+   return 0;
+}

@@ -1,0 +1,587 @@
+/* The frame pipeline: gather each image column into a slow-time block,
+ * wall-filter it, accumulate the autocorrelation, then smooth and estimate.
+ * Work is split by image column; each column's arithmetic is independent of
+ * the split, so results do not depend on the thread count. */
+#include <sono/dsp/pipeline.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <sono/dsp/bmode.h>
+#include <sono/dsp/wall.h>
+
+#include "dsp_internal.h"
+
+#define GRAM_GROUP 8 /* columns per partial Gram matrix (fixed: keeps sums thread-independent) */
+#define MAX_SMOOTH 63
+
+enum { IMG_ACR, IMG_ACI, IMG_PW, IMG_R10R, IMG_R10I, IMG_COUNT };
+
+typedef struct worker {
+   float *re, *im; /* block: max_n x ld */
+   float *work;    /* projection coefficients or IIR state */
+} worker_t;
+
+struct sono_dsp_pipeline {
+   sono_dsp_config_t cfg;
+   uint32_t max_nz, max_nx, max_n;
+   size_t ld;
+   dsp_pool_t *pool;
+   worker_t *workers;
+   /* poly/dct bases for every ensemble length n (NULL where invalid) */
+   float **basis;
+   float *basis_store;
+   uint32_t rank_max;
+   sono_dsp_svd_t *svd;
+   double *gram_parts, *gram;
+   float *svd_v;
+   float *img[IMG_COUNT], *smooth[IMG_COUNT], *tmp[IMG_COUNT];
+   float *vel, *pdb, *var;
+   uint8_t *bmode;
+   float *tgc_gain, *tgc_work;
+   float hamming[MAX_SMOOTH + 1];
+   /* state of the current run, read by the tasks */
+   const sono_plane_t *iq;
+   uint32_t nz, nx, n, first, rank;
+   const float *q;
+   sono_dsp_iir_t iir;
+   int nimg;
+   float vn, max_power;
+   const sono_acquisition_t *acq;
+};
+
+void sono_dsp_config_default(sono_dsp_config_t *cfg)
+{
+   memset(cfg, 0, sizeof *cfg);
+   cfg->wall = SONO_WALL_NONE;
+   cfg->wall_order = 2;
+   cfg->lag = 1;
+   cfg->smoothing = 1;
+   cfg->border = SONO_DSP_BORDER_MIRROR;
+   cfg->bmode_dynamic_range_db = 40.0;
+   cfg->power_threshold_db = -40.0;
+   cfg->threads = 1;
+}
+
+static int parse_uint(const char *s, uint32_t *out)
+{
+   char *end;
+   errno = 0;
+   unsigned long v = strtoul(s, &end, 10);
+   if (errno || end == s || *s == '-' || v > 1000000ul)
+      return -1;
+   *out = (uint32_t)v;
+   return (int)(end - s);
+}
+
+int sono_dsp_parse_wall(const char *text, sono_dsp_config_t *cfg, char *err, size_t err_size)
+{
+   static const struct {
+      const char *name;
+      sono_wall_filter_t kind;
+   } kinds[] = {{"poly", SONO_WALL_POLY}, {"dct", SONO_WALL_DCT}, {"svd", SONO_WALL_SVD}, {"iir", SONO_WALL_IIR}};
+   if (!text)
+      return dsp_fail(err, err_size, "wall filter: no text, expected poly:N, dct:N, svd:N, iir:F[:order] or none");
+   if (strcmp(text, "none") == 0) {
+      cfg->wall = SONO_WALL_NONE;
+      return 0;
+   }
+   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; ++i) {
+      size_t len = strlen(kinds[i].name);
+      if (strncmp(text, kinds[i].name, len) != 0 || text[len] != ':')
+         continue;
+      const char *arg = text + len + 1;
+      if (kinds[i].kind == SONO_WALL_IIR) {
+         char *end;
+         errno = 0;
+         double f = strtod(arg, &end);
+         uint32_t order = 2;
+         if (errno || end == arg || !(f > 0) || (*end && (*end != ':' || parse_uint(end + 1, &order) < 0 ||
+                                                          end[1 + strspn(end + 1, "0123456789")] != '\0')))
+            return dsp_fail(err, err_size,
+                            "wall filter \"%s\": expected iir:F or iir:F:order with F the cut-off in Hz > 0", text);
+         cfg->wall = SONO_WALL_IIR;
+         cfg->wall_cutoff_hz = f;
+         cfg->wall_order = order;
+         return 0;
+      }
+      uint32_t order;
+      int used = parse_uint(arg, &order);
+      if (used <= 0 || arg[used] != '\0')
+         return dsp_fail(err, err_size, "wall filter \"%s\": expected %s:N with N a non-negative integer", text,
+                         kinds[i].name);
+      cfg->wall = kinds[i].kind;
+      cfg->wall_order = order;
+      return 0;
+   }
+   return dsp_fail(err, err_size, "wall filter \"%s\": unknown, expected poly:N, dct:N, svd:N, iir:F[:order] or none",
+                   text);
+}
+
+static int check_config(const sono_dsp_config_t *c, char *err, size_t err_size)
+{
+   if (c->wall < SONO_WALL_NONE || c->wall > SONO_WALL_IIR)
+      return dsp_fail(err, err_size, "dsp config: field wall = %d, expected 0..4 (none, poly, dct, svd, iir)", (int)c->wall);
+   if (c->lag < 1)
+      return dsp_fail(err, err_size, "dsp config: field lag = 0, expected >= 1");
+   if (c->smoothing < 1 || c->smoothing > MAX_SMOOTH)
+      return dsp_fail(err, err_size, "dsp config: field smoothing = %u, expected 1..%d", c->smoothing, MAX_SMOOTH);
+   if (c->border != SONO_DSP_BORDER_MIRROR && c->border != SONO_DSP_BORDER_REPLICATE)
+      return dsp_fail(err, err_size, "dsp config: field border = %d, expected 0 (mirror) or 1 (replicate)", (int)c->border);
+   if (!(c->bmode_dynamic_range_db > 0))
+      return dsp_fail(err, err_size, "dsp config: field bmode_dynamic_range_db = %g, expected > 0",
+                      c->bmode_dynamic_range_db);
+   if (c->threads < 1 || c->threads > 256)
+      return dsp_fail(err, err_size, "dsp config: field threads = %u, expected 1..256", c->threads);
+   if (c->wall == SONO_WALL_IIR && (c->wall_order < 1 || c->wall_order > 2 * SONO_DSP_IIR_MAX_SECTIONS))
+      return dsp_fail(err, err_size, "dsp config: field wall_order = %u for iir, expected 1..%d", c->wall_order,
+                      2 * SONO_DSP_IIR_MAX_SECTIONS);
+   if (c->wall == SONO_WALL_IIR && !(c->wall_cutoff_hz > 0))
+      return dsp_fail(err, err_size, "dsp config: field wall_cutoff_hz = %g for iir, expected > 0", c->wall_cutoff_hz);
+   if ((c->wall == SONO_WALL_DCT || c->wall == SONO_WALL_SVD) && c->wall_order < 1)
+      return dsp_fail(err, err_size, "dsp config: field wall_order = 0 for %s, expected >= 1",
+                      c->wall == SONO_WALL_DCT ? "dct" : "svd");
+   if (c->loupas && !(c->axial_sampling_hz > 0))
+      return dsp_fail(err, err_size, "dsp config: loupas needs field axial_sampling_hz > 0 (c/(2 dz)), got %g",
+                      c->axial_sampling_hz);
+   return 0;
+}
+
+static void *zalloc(size_t n, size_t size)
+{
+   /* 64-byte aligned, zeroed: blocks are read with vector loads */
+   size_t bytes = n * size;
+   bytes = (bytes + 63) & ~(size_t)63;
+   void *p = aligned_alloc(64, bytes ? bytes : 64);
+   if (p)
+      memset(p, 0, bytes ? bytes : 64);
+   return p;
+}
+
+static int build_bases(sono_dsp_pipeline_t *p)
+{
+   const sono_dsp_config_t *c = &p->cfg;
+   p->basis = calloc((size_t)p->max_n + 1, sizeof *p->basis);
+   if (!p->basis)
+      return -1;
+   if (c->wall != SONO_WALL_POLY && c->wall != SONO_WALL_DCT)
+      return 0;
+   size_t total = 0;
+   for (uint32_t n = 2; n <= p->max_n; ++n) {
+      int r = sono_dsp_wall_rank(c->wall, c->wall_order, n, NULL, 0);
+      if (r > 0)
+         total += (size_t)n * (size_t)r;
+   }
+   p->basis_store = zalloc(total ? total : 1, sizeof(float));
+   if (!p->basis_store)
+      return -1;
+   size_t off = 0;
+   for (uint32_t n = 2; n <= p->max_n; ++n) {
+      int r = sono_dsp_wall_rank(c->wall, c->wall_order, n, NULL, 0);
+      if (r <= 0)
+         continue;
+      if (sono_dsp_wall_basis(c->wall, c->wall_order, n, p->basis_store + off, NULL, 0) != r)
+         return -1;
+      p->basis[n] = p->basis_store + off;
+      off += (size_t)n * (size_t)r;
+   }
+   return 0;
+}
+
+sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint32_t max_nz, uint32_t max_nx,
+                                              uint32_t max_ensemble, char *err, size_t err_size)
+{
+   if (!cfg) {
+      dsp_fail(err, err_size, "dsp pipeline: no configuration given");
+      return NULL;
+   }
+   if (check_config(cfg, err, err_size))
+      return NULL;
+   if (max_nz < 1 || max_nx < 1 || max_ensemble < 2 || max_nz > 65536 || max_nx > 65536 || max_ensemble > 4096) {
+      dsp_fail(err, err_size,
+               "dsp pipeline: maximum frame %u x %u x %u (z, x, ensemble), expected 1..65536 x 1..65536 x 2..4096",
+               max_nz, max_nx, max_ensemble);
+      return NULL;
+   }
+   sono_dsp_pipeline_t *p = calloc(1, sizeof *p);
+   if (!p)
+      goto oom;
+   p->cfg = *cfg;
+   p->max_nz = max_nz, p->max_nx = max_nx, p->max_n = max_ensemble;
+   p->ld = dsp_pad8(max_nz);
+   const size_t plane = p->ld * max_nx;
+   p->pool = dsp_pool_create(cfg->threads);
+   if (!p->pool)
+      goto oom;
+   if (build_bases(p))
+      goto oom;
+   p->rank_max = cfg->wall == SONO_WALL_POLY ? cfg->wall_order + 1 : cfg->wall_order;
+   if (p->rank_max > max_ensemble)
+      p->rank_max = max_ensemble;
+   const size_t work_rows = 2 * (p->rank_max > SONO_DSP_IIR_MAX_SECTIONS ? p->rank_max : SONO_DSP_IIR_MAX_SECTIONS);
+   p->workers = calloc(cfg->threads, sizeof *p->workers);
+   if (!p->workers)
+      goto oom;
+   for (uint32_t w = 0; w < cfg->threads; ++w) {
+      p->workers[w].re = zalloc(p->ld * max_ensemble, sizeof(float));
+      p->workers[w].im = zalloc(p->ld * max_ensemble, sizeof(float));
+      p->workers[w].work = zalloc(p->ld * work_rows, sizeof(float));
+      if (!p->workers[w].re || !p->workers[w].im || !p->workers[w].work)
+         goto oom;
+   }
+   if (cfg->wall == SONO_WALL_SVD) {
+      p->svd = sono_dsp_svd_create(max_ensemble, err, err_size);
+      if (!p->svd)
+         goto fail;
+      const size_t groups = (max_nx + GRAM_GROUP - 1) / GRAM_GROUP;
+      p->gram_parts = zalloc(groups * 2 * (size_t)max_ensemble * max_ensemble, sizeof(double));
+      p->gram = zalloc(2 * (size_t)max_ensemble * max_ensemble, sizeof(double));
+      p->svd_v = zalloc(2 * (size_t)max_ensemble * p->rank_max, sizeof(float));
+      if (!p->gram_parts || !p->gram || !p->svd_v)
+         goto oom;
+   }
+   for (int i = 0; i < IMG_COUNT; ++i) {
+      if ((i == IMG_R10R || i == IMG_R10I) && !cfg->loupas)
+         continue;
+      p->img[i] = zalloc(plane, sizeof(float));
+      if (!p->img[i])
+         goto oom;
+      if (cfg->smoothing > 1) {
+         p->smooth[i] = zalloc(plane, sizeof(float));
+         p->tmp[i] = zalloc(plane, sizeof(float));
+         if (!p->smooth[i] || !p->tmp[i])
+            goto oom;
+      }
+   }
+   p->vel = zalloc(plane, sizeof(float));
+   p->pdb = zalloc(plane, sizeof(float));
+   p->var = zalloc(plane, sizeof(float));
+   p->bmode = zalloc(plane, 1);
+   p->tgc_gain = zalloc(max_nz, sizeof(float));
+   p->tgc_work = zalloc(SONO_DSP_TGC_WORK(max_nz), sizeof(float));
+   if (!p->vel || !p->pdb || !p->var || !p->bmode || !p->tgc_gain || !p->tgc_work)
+      goto oom;
+   sono_dsp_hamming(cfg->smoothing, p->hamming);
+   return p;
+oom:
+   dsp_fail(err, err_size, "dsp pipeline: out of memory for frames of %u x %u x %u", max_nz, max_nx, max_ensemble);
+fail:
+   sono_dsp_pipeline_destroy(p);
+   return NULL;
+}
+
+void sono_dsp_pipeline_destroy(sono_dsp_pipeline_t *p)
+{
+   if (!p)
+      return;
+   if (p->pool)
+      dsp_pool_destroy(p->pool);
+   if (p->workers)
+      for (uint32_t w = 0; w < p->cfg.threads; ++w) {
+         free(p->workers[w].re);
+         free(p->workers[w].im);
+         free(p->workers[w].work);
+      }
+   free(p->workers);
+   free(p->basis);
+   free(p->basis_store);
+   sono_dsp_svd_destroy(p->svd);
+   free(p->gram_parts);
+   free(p->gram);
+   free(p->svd_v);
+   for (int i = 0; i < IMG_COUNT; ++i) {
+      free(p->img[i]);
+      free(p->smooth[i]);
+      free(p->tmp[i]);
+   }
+   free(p->vel);
+   free(p->pdb);
+   free(p->var);
+   free(p->bmode);
+   free(p->tgc_gain);
+   free(p->tgc_work);
+   free(p);
+}
+
+/* Copies column ix of the IQ plane (all z, all t) into the split block. */
+static void gather_column(const sono_dsp_pipeline_t *p, uint32_t ix, float *restrict re, float *restrict im)
+{
+   const sono_plane_t *iq = p->iq;
+   const int64_t s0 = iq->stride[0];
+   const uint32_t nz = p->nz;
+   for (uint32_t t = 0; t < p->n; ++t) {
+      const float *restrict src = (const float *)iq->data + 2 * ((int64_t)ix * iq->stride[1] + (int64_t)t * iq->stride[2]);
+      float *restrict r = re + t * p->ld, *restrict i = im + t * p->ld;
+      if (s0 == 1) {
+         for (uint32_t z = 0; z < nz; ++z) {
+            r[z] = src[2 * z];
+            i[z] = src[2 * z + 1];
+         }
+      } else {
+         for (uint32_t z = 0; z < nz; ++z) {
+            r[z] = src[2 * s0 * z];
+            i[z] = src[2 * s0 * z + 1];
+         }
+      }
+   }
+}
+
+static void wall_filter_block(const sono_dsp_pipeline_t *p, worker_t *w)
+{
+   switch (p->cfg.wall) {
+   case SONO_WALL_POLY:
+   case SONO_WALL_DCT:
+      sono_dsp_wall_project_out(w->re, w->im, p->ld, p->n, p->nz, p->q, p->rank, w->work);
+      break;
+   case SONO_WALL_SVD:
+      sono_dsp_wall_project_out_complex(w->re, w->im, p->ld, p->n, p->nz, p->svd_v, p->rank, w->work);
+      break;
+   case SONO_WALL_IIR: sono_dsp_iir_apply(&p->iir, w->re, w->im, p->ld, p->n, p->nz, w->work); break;
+   default: break;
+   }
+}
+
+static void task_gram(void *ctx, unsigned wi, size_t g0, size_t g1)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   worker_t *w = &p->workers[wi];
+   const size_t nn2 = 2 * (size_t)p->n * p->n;
+   for (size_t g = g0; g < g1; ++g) {
+      double *part = p->gram_parts + g * nn2;
+      memset(part, 0, nn2 * sizeof *part);
+      for (size_t x = g * GRAM_GROUP; x < (g + 1) * GRAM_GROUP && x < p->nx; ++x) {
+         gather_column(p, (uint32_t)x, w->re, w->im);
+         sono_dsp_gram_accumulate(w->re, w->im, p->ld, p->n, p->nz, part);
+      }
+   }
+}
+
+static void task_columns(void *ctx, unsigned wi, size_t x0, size_t x1)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   worker_t *w = &p->workers[wi];
+   for (size_t x = x0; x < x1; ++x) {
+      gather_column(p, (uint32_t)x, w->re, w->im);
+      wall_filter_block(p, w);
+      const size_t o = x * p->ld;
+      sono_dsp_kasai_accumulate(w->re, w->im, p->ld, p->n, p->first, p->cfg.lag, p->nz, p->img[IMG_ACR] + o,
+                                p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
+      if (p->cfg.loupas)
+         sono_dsp_loupas_accumulate(w->re, w->im, p->ld, p->n, p->first, p->nz, p->img[IMG_R10R] + o,
+                                    p->img[IMG_R10I] + o);
+   }
+}
+
+static void task_smooth(void *ctx, unsigned wi, size_t x0, size_t x1, int pass)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   (void)wi;
+   for (int i = 0; i < p->nimg; ++i)
+      sono_dsp_smooth_pass(pass, p->img[i], p->smooth[i], p->tmp[i], p->nz, p->nx, p->ld, p->hamming,
+                           p->cfg.smoothing, p->cfg.border, x0, x1);
+}
+static void task_smooth1(void *ctx, unsigned wi, size_t x0, size_t x1) { task_smooth(ctx, wi, x0, x1, 1); }
+static void task_smooth2(void *ctx, unsigned wi, size_t x0, size_t x1) { task_smooth(ctx, wi, x0, x1, 2); }
+
+static float *estimate_src(const sono_dsp_pipeline_t *p, int i)
+{
+   return p->cfg.smoothing > 1 ? p->smooth[i] : p->img[i];
+}
+
+static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   (void)wi;
+   const float *acr = estimate_src(p, IMG_ACR), *aci = estimate_src(p, IMG_ACI), *pw = estimate_src(p, IMG_PW);
+   const float inv = p->max_power > 0 ? 1.0f / p->max_power : 0.0f;
+   const float thr = (float)p->cfg.power_threshold_db;
+   const float vthr = (float)(p->cfg.variance_threshold * p->vn * p->vn);
+   for (size_t x = x0; x < x1; ++x) {
+      const size_t o = x * p->ld;
+      if (p->cfg.loupas)
+         sono_dsp_loupas_velocity(acr + o, aci + o, estimate_src(p, IMG_R10R) + o, estimate_src(p, IMG_R10I) + o,
+                                  p->nz, p->acq->sound_speed_m_s > 0 ? p->acq->sound_speed_m_s : 1540.0,
+                                  p->acq->prf_hz,
+                                  p->acq->demodulation_frequency_hz > 0 ? p->acq->demodulation_frequency_hz
+                                                                        : p->acq->center_frequency_hz,
+                                  p->cfg.axial_sampling_hz, p->cfg.lag, p->vel + o);
+      else
+         sono_dsp_kasai_velocity(acr + o, aci + o, p->nz, p->vn, p->vel + o);
+      sono_dsp_kasai_variance(acr + o, aci + o, pw + o, p->nz, p->vn, p->var + o);
+      float *restrict v = p->vel + o, *restrict s2 = p->var + o, *restrict db = p->pdb + o;
+      const float *restrict pp = pw + o;
+      for (uint32_t z = 0; z < p->nz; ++z) {
+         const float r = pp[z] * inv;
+         db[z] = dsp_db10f(r > 1e-30f ? r : 1e-30f);
+         const int masked = db[z] < thr || (vthr > 0.0f && s2[z] > vthr);
+         v[z] = masked ? 0.0f : v[z];
+         s2[z] = masked ? 0.0f : s2[z];
+      }
+   }
+}
+
+static int check_frame(const sono_dsp_pipeline_t *p, const sono_plane_t *iq, const sono_acquisition_t *acq,
+                       uint32_t wanted, char *err, size_t err_size)
+{
+   const uint32_t known = SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) |
+                          SONO_PLANE_BIT(SONO_PLANE_POWER) | SONO_PLANE_BIT(SONO_PLANE_VARIANCE);
+   if (wanted & ~known)
+      return dsp_fail(err, err_size, "dsp pipeline: wanted planes mask 0x%x, expected bits of bmode, velocity, power, variance only",
+                      wanted);
+   if (!iq || !iq->data)
+      return dsp_fail(err, err_size, "dsp pipeline: IQ plane missing, expected a complex64 plane (z, x, ensemble)");
+   if (iq->dtype != SONO_DTYPE_COMPLEX64)
+      return dsp_fail(err, err_size, "dsp pipeline: IQ plane: dtype %d, expected complex64", (int)iq->dtype);
+   if (iq->shape[0] < 1 || iq->shape[1] < 1 || iq->shape[0] > p->max_nz || iq->shape[1] > p->max_nx ||
+       iq->shape[2] > p->max_n)
+      return dsp_fail(err, err_size, "dsp pipeline: IQ plane: shape %u x %u x %u, expected within the %u x %u x %u set up at create",
+                      iq->shape[0], iq->shape[1], iq->shape[2], p->max_nz, p->max_nx, p->max_n);
+   if (!acq)
+      return dsp_fail(err, err_size, "dsp pipeline: no acquisition given");
+   if (!(wanted & ~SONO_PLANE_BIT(SONO_PLANE_BMODE)))
+      return 0;
+   if (!(acq->center_frequency_hz > 0))
+      return dsp_fail(err, err_size, "dsp pipeline: acquisition.center_frequency_hz = %g, expected > 0",
+                      acq->center_frequency_hz);
+   if (!(acq->prf_hz > 0))
+      return dsp_fail(err, err_size, "dsp pipeline: acquisition.prf_hz = %g, expected > 0 for Doppler planes", acq->prf_hz);
+   if (acq->sound_speed_m_s < 0)
+      return dsp_fail(err, err_size, "dsp pipeline: acquisition.sound_speed_m_s = %g, expected > 0 (0 means 1540)",
+                      acq->sound_speed_m_s);
+   return 0;
+}
+
+static int setup_wall(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, char *err, size_t err_size)
+{
+   const sono_dsp_config_t *c = &p->cfg;
+   p->first = 0;
+   p->rank = 0;
+   switch (c->wall) {
+   case SONO_WALL_POLY:
+   case SONO_WALL_DCT:
+      if (!p->basis[p->n])
+         return sono_dsp_wall_rank(c->wall, c->wall_order, p->n, err, err_size) < 0
+                   ? -1
+                   : dsp_fail(err, err_size, "dsp pipeline: no wall basis for ensemble %u", p->n);
+      p->q = p->basis[p->n];
+      p->rank = (uint32_t)sono_dsp_wall_rank(c->wall, c->wall_order, p->n, NULL, 0);
+      return 0;
+   case SONO_WALL_SVD: {
+      int r = sono_dsp_wall_rank(c->wall, c->wall_order, p->n, err, err_size);
+      if (r < 0)
+         return -1;
+      p->rank = (uint32_t)r;
+      const size_t groups = (p->nx + GRAM_GROUP - 1) / GRAM_GROUP, nn2 = 2 * (size_t)p->n * p->n;
+      dsp_pool_run(p->pool, task_gram, p, groups);
+      memset(p->gram, 0, nn2 * sizeof *p->gram);
+      for (size_t g = 0; g < groups; ++g)
+         for (size_t i = 0; i < nn2; ++i)
+            p->gram[i] += p->gram_parts[g * nn2 + i];
+      return sono_dsp_svd_basis(p->svd, p->gram, p->n, p->rank, p->svd_v, err, err_size);
+   }
+   case SONO_WALL_IIR:
+      p->first = c->wall_order; /* settling samples dropped from the estimates */
+      return sono_dsp_iir_highpass(c->wall_order, c->wall_cutoff_hz, acq->prf_hz, &p->iir, err, err_size);
+   default: return 0;
+   }
+}
+
+static sono_plane_t make_plane(sono_plane_kind_t kind, sono_dtype_t dtype, const void *data, uint32_t nz, uint32_t nx,
+                               size_t ld)
+{
+   sono_plane_t pl;
+   memset(&pl, 0, sizeof pl);
+   pl.struct_size = sizeof pl;
+   pl.kind = kind;
+   pl.dtype = dtype;
+   pl.shape[0] = nz, pl.shape[1] = nx, pl.shape[2] = 1;
+   pl.stride[0] = 1, pl.stride[1] = (int64_t)ld, pl.stride[2] = 0;
+   pl.data = data;
+   return pl;
+}
+
+static int run_bmode(sono_dsp_pipeline_t *p, const sono_plane_t *iq, char *err, size_t err_size)
+{
+   sono_plane_t first = *iq;
+   first.shape[2] = 1;
+   first.stride[2] = 0;
+   const float *gain = NULL;
+   if (p->cfg.bmode_tgc) {
+      if (sono_dsp_tgc_gain(&first, p->tgc_gain, p->tgc_work, err, err_size))
+         return -1;
+      gain = p->tgc_gain;
+   }
+   return sono_dsp_bmode_u8(&first, p->cfg.bmode_dynamic_range_db, gain, p->bmode, p->ld, err, err_size);
+}
+
+static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, char *err, size_t err_size)
+{
+   if (p->n < p->cfg.lag + 1)
+      return dsp_fail(err, err_size, "dsp pipeline: IQ plane: ensemble of %u samples, expected more than lag %u",
+                      p->n, p->cfg.lag);
+   if (setup_wall(p, acq, err, err_size))
+      return -1;
+   if (p->n < p->first + p->cfg.lag + 1)
+      return dsp_fail(err, err_size,
+                      "dsp pipeline: IQ plane: ensemble of %u samples leaves none after %u IIR settling samples and lag %u",
+                      p->n, p->first, p->cfg.lag);
+   dsp_pool_run(p->pool, task_columns, p, p->nx);
+   p->nimg = p->cfg.loupas ? IMG_COUNT : IMG_R10R;
+   if (p->cfg.smoothing > 1) {
+      dsp_pool_run(p->pool, task_smooth1, p, p->nx);
+      dsp_pool_run(p->pool, task_smooth2, p, p->nx);
+   }
+   const float *pw = estimate_src(p, IMG_PW);
+   float mx = 0.0f;
+   for (uint32_t x = 0; x < p->nx; ++x)
+      for (uint32_t z = 0; z < p->nz; ++z)
+         mx = pw[x * p->ld + z] > mx ? pw[x * p->ld + z] : mx;
+   p->max_power = mx;
+   const double c = acq->sound_speed_m_s > 0 ? acq->sound_speed_m_s : 1540.0;
+   p->vn = (float)(c * acq->prf_hz / (4.0 * acq->center_frequency_hz * p->cfg.lag));
+   p->acq = acq;
+   dsp_pool_run(p->pool, task_estimate, p, p->nx);
+   return 0;
+}
+
+int sono_dsp_pipeline_run(sono_dsp_pipeline_t *p, const sono_plane_t *iq, const sono_acquisition_t *acq,
+                          uint32_t wanted, sono_plane_t *out, sono_acquisition_t *acq_out, char *err, size_t err_size)
+{
+   if (!p || !out)
+      return dsp_fail(err, err_size, "dsp pipeline: run without a pipeline or an output array");
+   if (check_frame(p, iq, acq, wanted, err, err_size))
+      return -1;
+   p->iq = iq;
+   p->nz = iq->shape[0], p->nx = iq->shape[1], p->n = iq->shape[2];
+   int count = 0;
+   if (wanted & SONO_PLANE_BIT(SONO_PLANE_BMODE)) {
+      if (run_bmode(p, iq, err, err_size))
+         return -1;
+      out[count++] = make_plane(SONO_PLANE_BMODE, SONO_DTYPE_UINT8, p->bmode, p->nz, p->nx, p->ld);
+   }
+   const uint32_t doppler = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER) |
+                            SONO_PLANE_BIT(SONO_PLANE_VARIANCE);
+   if (wanted & doppler) {
+      if (run_doppler(p, acq, err, err_size))
+         return -1;
+      if (wanted & SONO_PLANE_BIT(SONO_PLANE_VELOCITY))
+         out[count++] = make_plane(SONO_PLANE_VELOCITY, SONO_DTYPE_FLOAT32, p->vel, p->nz, p->nx, p->ld);
+      if (wanted & SONO_PLANE_BIT(SONO_PLANE_POWER))
+         out[count++] = make_plane(SONO_PLANE_POWER, SONO_DTYPE_FLOAT32, p->pdb, p->nz, p->nx, p->ld);
+      if (wanted & SONO_PLANE_BIT(SONO_PLANE_VARIANCE))
+         out[count++] = make_plane(SONO_PLANE_VARIANCE, SONO_DTYPE_FLOAT32, p->var, p->nz, p->nx, p->ld);
+   }
+   if (acq_out) {
+      *acq_out = *acq;
+      acq_out->ensemble_size = p->n;
+      acq_out->doppler_lag = p->cfg.lag;
+      acq_out->wall_filter = p->cfg.wall;
+      acq_out->wall_filter_order = p->cfg.wall == SONO_WALL_NONE ? 0 : p->cfg.wall_order;
+      acq_out->wall_filter_cutoff_hz = p->cfg.wall == SONO_WALL_IIR ? p->cfg.wall_cutoff_hz : 0.0;
+      const double c = acq->sound_speed_m_s > 0 ? acq->sound_speed_m_s : 1540.0;
+      acq_out->nyquist_velocity_m_s = acq->center_frequency_hz > 0 && acq->prf_hz > 0
+                                         ? c * acq->prf_hz / (4.0 * acq->center_frequency_hz * p->cfg.lag)
+                                         : 0.0;
+   }
+   return count;
+}
