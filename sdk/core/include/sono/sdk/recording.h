@@ -48,6 +48,12 @@ void sono_recording_close(sono_recording_t *rec);
 const sono_recording_info_t *sono_recording_get_info(const sono_recording_t *rec);
 const char *sono_recording_path(const sono_recording_t *rec);
 
+/* Warnings found while opening (NaN/Inf values in float planes: count,
+ * file and position of the first), one per line, each naming the header and
+ * the plane; "" when there are none. Owned by the recording; valid until
+ * sono_recording_close(). */
+const char *sono_recording_warnings(const sono_recording_t *rec);
+
 /* The "ground_truth" object, or NULL when absent. Owned by the recording. */
 const struct cJSON *sono_recording_ground_truth(const sono_recording_t *rec);
 
