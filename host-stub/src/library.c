@@ -31,25 +31,32 @@ int sono_host_verify_hash(const sono_manifest_t *m, sono_error_t *err)
    return 0;
 }
 
-static int negotiate_version(const sono_host_library_t *lib, sono_error_t *err)
+int sono_host_check_abi(sono_version_t host, sono_version_t plugin, const char *what, sono_error_t *err)
 {
-   sono_version_t host = SONO_ABI_VERSION, plugin = lib->entry->abi_version;
-   char hv[32], pv[32], mv[32];
+   char hv[32], pv[32];
    sono_version_format(host, hv, sizeof hv);
    sono_version_format(plugin, pv, sizeof pv);
-   const char *bin = lib->manifest.binary_path;
    if (plugin.major != host.major)
-      return sono_error_set(err, "%s: sono_entry.abi_version: plugin ABI %s, host ABI %s: majors differ, refused", bin,
-                            pv, hv);
+      return sono_error_set(err, "%s: sono_entry.abi_version: plugin ABI %s, host ABI %s: majors differ, refused",
+                            what, pv, hv);
    if (plugin.minor > host.minor)
       return sono_error_set(err,
                             "%s: sono_entry.abi_version: plugin ABI %s is newer than host ABI %s "
                             "(plugin minor %u > host minor %u), refused",
-                            bin, pv, hv, plugin.minor, host.minor);
-   sono_version_t m = lib->manifest.abi;
+                            what, pv, hv, plugin.minor, host.minor);
+   return 0;
+}
+
+static int negotiate_version(const sono_host_library_t *lib, sono_error_t *err)
+{
+   sono_version_t plugin = lib->entry->abi_version, m = lib->manifest.abi;
+   if (sono_host_check_abi((sono_version_t)SONO_ABI_VERSION, plugin, lib->manifest.binary_path, err) < 0)
+      return -1;
+   char mv[32], pv[32];
    if (m.major != plugin.major || m.minor != plugin.minor || m.patch != plugin.patch)
       return sono_error_set(err, "%s: field \"abi\": manifest says %s but the binary declares ABI %s",
-                            lib->manifest.path, sono_version_format(m, mv, sizeof mv), pv);
+                            lib->manifest.path, sono_version_format(m, mv, sizeof mv),
+                            sono_version_format(plugin, pv, sizeof pv));
    return 0;
 }
 

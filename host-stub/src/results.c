@@ -291,3 +291,5 @@ int sono_results_write(const sono_results_t *r, const char *path, sono_error_t *
    }
    return 0;
 }
+
+const struct cJSON *sono_results_json(const sono_results_t *r) { return r->root; }

@@ -54,7 +54,7 @@ cJSON *sono_json_parse_file(const char *path, sono_error_t *err)
    if (!text)
       return NULL;
    const char *end = NULL;
-   cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+   cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
    if (!root) {
       size_t at = end && end >= text ? (size_t)(end - text) : 0;
       int line = 1;

@@ -62,6 +62,12 @@ int sono_host_scan(const char *dir, sono_host_listing_t **out, sono_error_t *err
 
 /* ---- libraries ---------------------------------------------------------- */
 
+/* Version negotiation (DESIGN.md rule 2): 0 when a plugin built for
+ * `plugin` may be loaded by a host implementing `host` (same major, plugin
+ * minor <= host minor), else -1 with a message naming `what` and both
+ * versions. */
+int sono_host_check_abi(sono_version_t host, sono_version_t plugin, const char *what, sono_error_t *err);
+
 typedef struct sono_host_library sono_host_library_t;
 
 /* Loads the plugin binary described by the manifest at `manifest_path`.

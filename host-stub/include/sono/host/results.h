@@ -18,6 +18,7 @@
 extern "C" {
 #endif
 
+struct cJSON;
 typedef struct sono_results sono_results_t;
 
 /* `recording` is the path written into "recording"; `info` may be NULL. */
@@ -36,6 +37,9 @@ void sono_results_add_failure(sono_results_t *r, const char *plugin_id, const ch
 void sono_results_add_timing(sono_results_t *r, const char *plugin_id, uint64_t ns);
 /* Image of the current frame, relative to results.json. */
 void sono_results_set_image(sono_results_t *r, const char *relative_path);
+
+/* The tree itself (formats.md §3), owned by the writer. */
+const struct cJSON *sono_results_json(const sono_results_t *r);
 
 int sono_results_write(const sono_results_t *r, const char *path, sono_error_t *err);
 
