@@ -166,6 +166,14 @@ static void activate_plugins(sono_session_t *s)
    }
 }
 
+/* Tissue clutter dominates facial scans: with an ensemble long enough to
+ * spare three degrees of freedom, a quadratic regression filter is the
+ * default; short ensembles are left unfiltered. */
+static const char *default_wall(const sono_recording_info_t *info)
+{
+   return info->acquisition.ensemble_size >= 8 ? "poly:2" : "none";
+}
+
 static int open_dsp(sono_session_t *s, sono_error_t *err)
 {
    uint32_t derive = s->planes_needed & DERIVABLE & ~s->info.planes_present;
@@ -175,8 +183,9 @@ static int open_dsp(sono_session_t *s, sono_error_t *err)
    char msg[512];
    sono_dsp_config_default(&cfg);
    cfg.smoothing = s->opt.smoothing ? s->opt.smoothing : 1;
-   if (s->opt.wall && sono_dsp_parse_wall(s->opt.wall, &cfg, msg, sizeof msg) < 0)
-      return sono_error_set(err, "--wall %s: %s", s->opt.wall, msg);
+   const char *wall = s->opt.wall ? s->opt.wall : default_wall(&s->info);
+   if (sono_dsp_parse_wall(wall, &cfg, msg, sizeof msg) < 0)
+      return sono_error_set(err, "wall filter \"%s\": %s", wall, msg);
    s->dsp = sono_dsp_pipeline_create(&cfg, s->info.grid.nz, s->info.grid.nx,
                                      s->info.acquisition.ensemble_size ? s->info.acquisition.ensemble_size : 1, msg,
                                      sizeof msg);
