@@ -261,6 +261,20 @@ static cJSON *parse_json(const parse_t *p, const char *text)
 
 /* ---- header sections ---------------------------------------------------- */
 
+/* Copies at most size-1 bytes, cutting before a UTF-8 sequence rather than
+ * inside it, so a long description stays valid text. */
+static void copy_utf8(char *dst, size_t size, const char *src)
+{
+   size_t n = strlen(src);
+   if (n >= size) {
+      n = size - 1;
+      while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+         --n;
+   }
+   memcpy(dst, src, n);
+   dst[n] = '\0';
+}
+
 static int parse_identity(sono_recording_t *rec, const parse_t *p, const cJSON *root)
 {
    const char *format = NULL, *description = NULL;
@@ -276,7 +290,7 @@ static int parse_identity(sono_recording_t *rec, const parse_t *p, const cJSON *
    if (read_string(p, root, "", "description", 0, &description) < 0)
       return -1;
    if (description)
-      snprintf(rec->info.description, sizeof rec->info.description, "%s", description);
+      copy_utf8(rec->info.description, sizeof rec->info.description, description);
    return 0;
 }
 

@@ -367,12 +367,37 @@ static void nonfinite_values_are_counted(void **state)
    free(dir);
 }
 
+/* A long description is cut to 255 bytes before, never inside, a UTF-8
+ * sequence. */
+static void long_description_is_cut_cleanly(void **state)
+{
+   (void)state;
+   char *dir = rt_tmpdir();
+   rt_write_base_data(dir, 0);
+   char *header = rt_path(dir, "scan.json");
+   char text[400] = "\"";
+   for (int i = 0; i < 254; ++i)
+      strcat(text, "a");
+   strcat(text, "\xc2\xb5 and more\""); /* U+00B5 at bytes 254..255 */
+   cJSON *root = rt_base_header();
+   assert_int_equal(rt_set(root, "description", text), 0);
+   rt_write_json(header, root);
+   cJSON_Delete(root);
+   sono_recording_t *rec = open_ok(header);
+   assert_int_equal(strlen(sono_recording_get_info(rec)->description), 254);
+   sono_recording_close(rec);
+   free(header);
+   rt_rmtree(dir);
+   free(dir);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(orders_read_identically),   cmocka_unit_test(missing_axes_are_length_one),
       cmocka_unit_test(rf_and_spectrogram_axes),   cmocka_unit_test(shared_file_and_parent_path),
       cmocka_unit_test(derived_metadata),          cmocka_unit_test(nonfinite_values_are_counted),
+      cmocka_unit_test(long_description_is_cut_cleanly),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

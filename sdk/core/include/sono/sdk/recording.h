@@ -6,8 +6,9 @@
  * (any axis order, either "order"), so no plane data is copied.
  *
  * Every error names the file and the field or frame, and what was expected:
- *   "scan.json: planes.iq.shape: expected 4 positive integers, got 3"
- *   "scan.json: planes.iq: file scan.iq.bin holds 1000 bytes, shape needs 2048 (truncated?)"
+ *   "scan.json: planes.iq.shape: expected 4 positive integers (one per axis), got 3"
+ *   "scan.json: planes.iq: file "scan.iq.bin" holds 1000 bytes, but offset_bytes 0
+ *    + shape [4, 4, 8, 2] of complex64 needs 2048 (truncated?)"
  * The reader never crashes on bad input.
  *
  * Ownership: a sono_recording_t owns its mapping; planes returned for a frame
@@ -79,7 +80,10 @@ sono_recording_writer_t *sono_recording_writer_open(const char *header_path, con
 
 /* Appends one frame: each given plane (read through its strides) is
  * appended to that plane's file. Every frame must carry the same plane kinds
- * with the same shapes and dtypes as the first. */
+ * with the same shapes and dtypes as the first. A refused frame (wrong
+ * shape, dtype, grid...) writes nothing and the writer stays usable; after
+ * a failed write (disk full) only abort remains. Not thread-safe: one
+ * writer is used by one thread at a time. */
 int sono_recording_writer_add_frame(sono_recording_writer_t *w, const sono_plane_t *planes, uint32_t plane_count,
                                     sono_error_t *err);
 
