@@ -312,6 +312,11 @@ static int write_plane(sono_recording_writer_t *w, const sono_plane_t *pl)
    writer_plane_t *wp = &w->planes[pl->kind];
    size_t esize = sono_dtype_size(pl->dtype);
    const unsigned char *base = pl->data;
+   size_t n = (size_t)pl->shape[0] * pl->shape[1] * pl->shape[2];
+   /* The stride of a length-1 axis is never used (the ABI sets it to 0). */
+   if ((pl->shape[0] == 1 || pl->stride[0] == 1) && (pl->shape[1] == 1 || pl->stride[1] == (int64_t)pl->shape[0]) &&
+       (pl->shape[2] == 1 || pl->stride[2] == (int64_t)pl->shape[0] * pl->shape[1]))
+      return fwrite(base, esize, n, wp->file) == n ? 0 : -1; /* already in file layout */
    for (uint32_t i2 = 0; i2 < pl->shape[2]; ++i2) {
       for (uint32_t i1 = 0; i1 < pl->shape[1]; ++i1) {
          const unsigned char *src = base + ((int64_t)i1 * pl->stride[1] + (int64_t)i2 * pl->stride[2]) * (int64_t)esize;
