@@ -1,0 +1,36 @@
+# Runs sono-conform on one fixture, only the check that must catch it, and
+# asserts: exit status 1, the check's line is FAIL with a message matching
+# PATTERN, the reproducing command is printed, and the JSON report names the
+# binary's sha256 and the verdict FAIL.
+file(MAKE_DIRECTORY "${WORK}")
+execute_process(COMMAND "${CONFORM}" "${PLUGIN}" --only ${CHECK} --seed 7 --timeout 3 --json "${WORK}/report.json"
+                        --junit "${WORK}/report.xml"
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}")
+if(NOT rc EQUAL 1)
+  message(FATAL_ERROR "exit status ${rc}, 1 expected (stderr: ${err})")
+endif()
+string(REGEX MATCH "FAIL  ${CHECK} +[^\n]*" line "${out}")
+if(NOT line)
+  message(FATAL_ERROR "no FAIL line for ${CHECK}")
+endif()
+if(NOT line MATCHES "${PATTERN}")
+  message(FATAL_ERROR "the message of ${CHECK} does not match \"${PATTERN}\":\n${line}")
+endif()
+if(NOT out MATCHES "reproduce: sono-conform [^\n]* --seed 7 --only ${CHECK}")
+  message(FATAL_ERROR "no reproducing command printed")
+endif()
+if(NOT out MATCHES "seed: +7")
+  message(FATAL_ERROR "the seed is not printed")
+endif()
+file(SHA256 "${PLUGIN}" sha)
+file(READ "${WORK}/report.json" json)
+string(JSON verdict GET "${json}" verdict)
+string(JSON jsha GET "${json}" sha256)
+if(NOT verdict STREQUAL "FAIL" OR NOT jsha STREQUAL sha)
+  message(FATAL_ERROR "JSON report: verdict ${verdict}, sha256 ${jsha}; FAIL and ${sha} expected")
+endif()
+file(READ "${WORK}/report.xml" xml)
+if(NOT xml MATCHES "<failure message=" OR NOT xml MATCHES "${sha}")
+  message(FATAL_ERROR "JUnit report lacks the failure or the sha256")
+endif()
