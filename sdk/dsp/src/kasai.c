@@ -11,15 +11,18 @@ void sono_dsp_kasai_accumulate(const float *restrict re, const float *restrict i
 {
    for (size_t i = 0; i < count; ++i)
       ac_re[i] = ac_im[i] = power[i] = 0.0f;
+   /* One pass for AC and the power of the same samples, then the power of
+    * the last `lag` samples: the power sum keeps slow-time order. */
    for (uint32_t t = first; t + lag < n; ++t) {
       const float *restrict ar = re + t * ld, *restrict ai = im + t * ld;
       const float *restrict br = re + (t + lag) * ld, *restrict bi = im + (t + lag) * ld;
       for (size_t i = 0; i < count; ++i) {
          ac_re[i] += ar[i] * br[i] + ai[i] * bi[i];
          ac_im[i] += ai[i] * br[i] - ar[i] * bi[i];
+         power[i] += ar[i] * ar[i] + ai[i] * ai[i];
       }
    }
-   for (uint32_t t = first; t < n; ++t) {
+   for (uint32_t t = n - lag > first ? n - lag : first; t < n; ++t) {
       const float *restrict ar = re + t * ld, *restrict ai = im + t * ld;
       for (size_t i = 0; i < count; ++i)
          power[i] += ar[i] * ar[i] + ai[i] * ai[i];

@@ -12,7 +12,8 @@
 
 #include "dsp_internal.h"
 
-#define GRAM_GROUP 8 /* columns per partial Gram matrix (fixed: keeps sums thread-independent) */
+#define GRAM_GROUP 8     /* columns per partial Gram matrix (fixed: keeps sums thread-independent) */
+#define BLOCK_PIXELS 2048 /* target pixels per column block: long contiguous reads, block in L2 */
 #define MAX_SMOOTH 63
 
 enum { IMG_ACR, IMG_ACI, IMG_PW, IMG_R10R, IMG_R10I, IMG_COUNT };
@@ -26,6 +27,7 @@ struct sono_dsp_pipeline {
    sono_dsp_config_t cfg;
    uint32_t max_nz, max_nx, max_n;
    size_t ld;
+   uint32_t block_cols; /* columns per block: a power of two dividing GRAM_GROUP */
    dsp_pool_t *pool;
    worker_t *workers;
    /* poly/dct bases for every ensemble length n (NULL where invalid) */
@@ -210,6 +212,10 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
    p->max_nz = max_nz, p->max_nx = max_nx, p->max_n = max_ensemble;
    p->ld = dsp_pad8(max_nz);
    const size_t plane = p->ld * max_nx;
+   p->block_cols = 1;
+   while (p->block_cols < GRAM_GROUP && 2 * p->block_cols * p->ld <= BLOCK_PIXELS)
+      p->block_cols *= 2;
+   const size_t block_ld = p->ld * p->block_cols;
    p->pool = dsp_pool_create(cfg->threads);
    if (!p->pool)
       goto oom;
@@ -223,9 +229,9 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
    if (!p->workers)
       goto oom;
    for (uint32_t w = 0; w < cfg->threads; ++w) {
-      p->workers[w].re = zalloc(p->ld * max_ensemble, sizeof(float));
-      p->workers[w].im = zalloc(p->ld * max_ensemble, sizeof(float));
-      p->workers[w].work = zalloc(p->ld * work_rows, sizeof(float));
+      p->workers[w].re = zalloc(block_ld * max_ensemble, sizeof(float));
+      p->workers[w].im = zalloc(block_ld * max_ensemble, sizeof(float));
+      p->workers[w].work = zalloc(block_ld * work_rows, sizeof(float));
       if (!p->workers[w].re || !p->workers[w].im || !p->workers[w].work)
          goto oom;
    }
@@ -303,40 +309,74 @@ void sono_dsp_pipeline_destroy(sono_dsp_pipeline_t *p)
    free(p);
 }
 
-/* Copies column ix of the IQ plane (all z, all t) into the split block. */
-static void gather_column(const sono_dsp_pipeline_t *p, uint32_t ix, float *restrict re, float *restrict im)
+typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
+#if defined(__clang__)
+#define SHUFFLE_EVEN(a, b) __builtin_shufflevector((a), (b), 0, 2, 4, 6)
+#define SHUFFLE_ODD(a, b) __builtin_shufflevector((a), (b), 1, 3, 5, 7)
+#else
+#define SHUFFLE_EVEN(a, b) __builtin_shuffle((a), (b), (v4i){0, 2, 4, 6})
+#define SHUFFLE_ODD(a, b) __builtin_shuffle((a), (b), (v4i){1, 3, 5, 7})
+#endif
+
+/* Splits n interleaved complex values into re[] and im[]: two loads and two
+ * shuffles per 4 values (the auto-vectoriser emulates this with scalar loads). */
+static void deinterleave(const float *restrict src, float *restrict re, float *restrict im, uint32_t n)
+{
+   uint32_t z = 0;
+   for (; z + 4 <= n; z += 4) {
+      v4f a, b;
+      __builtin_memcpy(&a, src + 2 * z, sizeof a);
+      __builtin_memcpy(&b, src + 2 * z + 4, sizeof b);
+      const v4f r = SHUFFLE_EVEN(a, b), i = SHUFFLE_ODD(a, b);
+      __builtin_memcpy(re + z, &r, sizeof r);
+      __builtin_memcpy(im + z, &i, sizeof i);
+   }
+   for (; z < n; ++z) {
+      re[z] = src[2 * z];
+      im[z] = src[2 * z + 1];
+   }
+}
+
+/* Copies columns x0 .. x0+cols-1 of the IQ plane (all z, all t) into the
+ * split block: column c of sample t at re[t*bld + c*ld + z], bld =
+ * ld*block_cols. Depths nz..ld-1 are zeroed so that they add nothing to the
+ * Gram matrix and carry no stale data. */
+static void gather_block(const sono_dsp_pipeline_t *p, uint32_t x0, uint32_t cols, float *restrict re,
+                         float *restrict im)
 {
    const sono_plane_t *iq = p->iq;
    const int64_t s0 = iq->stride[0];
    const uint32_t nz = p->nz;
-   for (uint32_t t = 0; t < p->n; ++t) {
-      const float *restrict src = (const float *)iq->data + 2 * ((int64_t)ix * iq->stride[1] + (int64_t)t * iq->stride[2]);
-      float *restrict r = re + t * p->ld, *restrict i = im + t * p->ld;
-      if (s0 == 1) {
-         for (uint32_t z = 0; z < nz; ++z) {
-            r[z] = src[2 * z];
-            i[z] = src[2 * z + 1];
+   const size_t bld = p->ld * p->block_cols;
+   for (uint32_t t = 0; t < p->n; ++t)
+      for (uint32_t c = 0; c < cols; ++c) {
+         const float *restrict src =
+            (const float *)iq->data + 2 * ((int64_t)(x0 + c) * iq->stride[1] + (int64_t)t * iq->stride[2]);
+         float *restrict r = re + t * bld + c * p->ld, *restrict i = im + t * bld + c * p->ld;
+         if (s0 == 1) {
+            deinterleave(src, r, i, nz);
+         } else {
+            for (uint32_t z = 0; z < nz; ++z) {
+               r[z] = src[2 * s0 * z];
+               i[z] = src[2 * s0 * z + 1];
+            }
          }
-      } else {
-         for (uint32_t z = 0; z < nz; ++z) {
-            r[z] = src[2 * s0 * z];
-            i[z] = src[2 * s0 * z + 1];
-         }
+         for (size_t z = nz; z < p->ld; ++z)
+            r[z] = i[z] = 0.0f;
       }
-   }
 }
 
-static void wall_filter_block(const sono_dsp_pipeline_t *p, worker_t *w)
+static void wall_filter_block(const sono_dsp_pipeline_t *p, worker_t *w, size_t count)
 {
+   const size_t bld = p->ld * p->block_cols;
    switch (p->cfg.wall) {
    case SONO_WALL_POLY:
-   case SONO_WALL_DCT:
-      sono_dsp_wall_project_out(w->re, w->im, p->ld, p->n, p->nz, p->q, p->rank, w->work);
-      break;
+   case SONO_WALL_DCT: sono_dsp_wall_project_out(w->re, w->im, bld, p->n, count, p->q, p->rank, w->work); break;
    case SONO_WALL_SVD:
-      sono_dsp_wall_project_out_complex(w->re, w->im, p->ld, p->n, p->nz, p->svd_v, p->rank, w->work);
+      sono_dsp_wall_project_out_complex(w->re, w->im, bld, p->n, count, p->svd_v, p->rank, w->work);
       break;
-   case SONO_WALL_IIR: sono_dsp_iir_apply(&p->iir, w->re, w->im, p->ld, p->n, p->nz, w->work); break;
+   case SONO_WALL_IIR: sono_dsp_iir_apply(&p->iir, w->re, w->im, bld, p->n, count, w->work); break;
    default: break;
    }
 }
@@ -345,30 +385,35 @@ static void task_gram(void *ctx, unsigned wi, size_t g0, size_t g1)
 {
    sono_dsp_pipeline_t *p = ctx;
    worker_t *w = &p->workers[wi];
-   const size_t nn2 = 2 * (size_t)p->n * p->n;
+   const size_t nn2 = 2 * (size_t)p->n * p->n, bld = p->ld * p->block_cols;
    for (size_t g = g0; g < g1; ++g) {
       double *part = p->gram_parts + g * nn2;
       memset(part, 0, nn2 * sizeof *part);
-      for (size_t x = g * GRAM_GROUP; x < (g + 1) * GRAM_GROUP && x < p->nx; ++x) {
-         gather_column(p, (uint32_t)x, w->re, w->im);
-         sono_dsp_gram_accumulate(w->re, w->im, p->ld, p->n, p->nz, part);
+      for (size_t x = g * GRAM_GROUP; x < (g + 1) * GRAM_GROUP && x < p->nx; x += p->block_cols) {
+         const uint32_t cols = (uint32_t)(p->nx - x < p->block_cols ? p->nx - x : p->block_cols);
+         gather_block(p, (uint32_t)x, cols, w->re, w->im);
+         sono_dsp_gram_accumulate(w->re, w->im, bld, p->n, cols * p->ld, part);
       }
    }
 }
 
-static void task_columns(void *ctx, unsigned wi, size_t x0, size_t x1)
+static void task_blocks(void *ctx, unsigned wi, size_t b0, size_t b1)
 {
    sono_dsp_pipeline_t *p = ctx;
    worker_t *w = &p->workers[wi];
-   for (size_t x = x0; x < x1; ++x) {
-      gather_column(p, (uint32_t)x, w->re, w->im);
-      wall_filter_block(p, w);
-      const size_t o = x * p->ld;
-      sono_dsp_kasai_accumulate(w->re, w->im, p->ld, p->n, p->first, p->cfg.lag, p->nz, p->img[IMG_ACR] + o,
+   const size_t bld = p->ld * p->block_cols;
+   for (size_t b = b0; b < b1; ++b) {
+      const size_t x = b * p->block_cols;
+      const uint32_t cols = (uint32_t)(p->nx - x < p->block_cols ? p->nx - x : p->block_cols);
+      const size_t count = (size_t)cols * p->ld, o = x * p->ld;
+      gather_block(p, (uint32_t)x, cols, w->re, w->im);
+      wall_filter_block(p, w, count);
+      sono_dsp_kasai_accumulate(w->re, w->im, bld, p->n, p->first, p->cfg.lag, count, p->img[IMG_ACR] + o,
                                 p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
       if (p->cfg.loupas)
-         sono_dsp_loupas_accumulate(w->re, w->im, p->ld, p->n, p->first, p->nz, p->img[IMG_R10R] + o,
-                                    p->img[IMG_R10I] + o);
+         for (uint32_t c = 0; c < cols; ++c) /* along depth: per column */
+            sono_dsp_loupas_accumulate(w->re + c * p->ld, w->im + c * p->ld, bld, p->n, p->first, p->nz,
+                                       p->img[IMG_R10R] + o + c * p->ld, p->img[IMG_R10I] + o + c * p->ld);
    }
 }
 
@@ -388,6 +433,22 @@ static float *estimate_src(const sono_dsp_pipeline_t *p, int i)
    return p->cfg.smoothing > 1 ? p->smooth[i] : p->img[i];
 }
 
+/* Power in dB relative to the maximum, and the mask (velocity and variance
+ * set to 0 where the power is below thr or the variance above vthr). */
+static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
+                       float *restrict s2, float *restrict db)
+{
+   for (uint32_t z = 0; z < nz; ++z) {
+      float r = pw[z] * inv;
+      r = r > 1e-30f ? r : 1e-30f;
+      const float d = dsp_db10f(r), vz = v[z], sz = s2[z];
+      const int masked = (d < thr) | (sz > vthr);
+      db[z] = d;
+      v[z] = masked ? 0.0f : vz;
+      s2[z] = masked ? 0.0f : sz;
+   }
+}
+
 static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
 {
    sono_dsp_pipeline_t *p = ctx;
@@ -395,7 +456,9 @@ static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
    const float *acr = estimate_src(p, IMG_ACR), *aci = estimate_src(p, IMG_ACI), *pw = estimate_src(p, IMG_PW);
    const float inv = p->max_power > 0 ? 1.0f / p->max_power : 0.0f;
    const float thr = (float)p->cfg.power_threshold_db;
-   const float vthr = (float)(p->cfg.variance_threshold * p->vn * p->vn);
+   /* variance mask off = an infinite threshold, so the loop stays branch-free */
+   const float vthr =
+      p->cfg.variance_threshold > 0 ? (float)(p->cfg.variance_threshold * p->vn * p->vn) : INFINITY;
    for (size_t x = x0; x < x1; ++x) {
       const size_t o = x * p->ld;
       if (p->cfg.loupas)
@@ -408,15 +471,7 @@ static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
       else
          sono_dsp_kasai_velocity(acr + o, aci + o, p->nz, p->vn, p->vel + o);
       sono_dsp_kasai_variance(acr + o, aci + o, pw + o, p->nz, p->vn, p->var + o);
-      float *restrict v = p->vel + o, *restrict s2 = p->var + o, *restrict db = p->pdb + o;
-      const float *restrict pp = pw + o;
-      for (uint32_t z = 0; z < p->nz; ++z) {
-         const float r = pp[z] * inv;
-         db[z] = dsp_db10f(r > 1e-30f ? r : 1e-30f);
-         const int masked = db[z] < thr || (vthr > 0.0f && s2[z] > vthr);
-         v[z] = masked ? 0.0f : v[z];
-         s2[z] = masked ? 0.0f : s2[z];
-      }
+      apply_mask(pw + o, inv, thr, vthr, p->nz, p->vel + o, p->var + o, p->pdb + o);
    }
 }
 
@@ -525,7 +580,7 @@ static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, ch
       return dsp_fail(err, err_size,
                       "dsp pipeline: IQ plane: ensemble of %u samples leaves none after %u IIR settling samples and lag %u",
                       p->n, p->first, p->cfg.lag);
-   dsp_pool_run(p->pool, task_columns, p, p->nx);
+   dsp_pool_run(p->pool, task_blocks, p, (p->nx + p->block_cols - 1) / p->block_cols);
    p->nimg = p->cfg.loupas ? IMG_COUNT : IMG_R10R;
    if (p->cfg.smoothing > 1) {
       dsp_pool_run(p->pool, task_smooth1, p, p->nx);
