@@ -49,6 +49,8 @@ void sono_session_options_default(sono_session_options_t *o)
    memset(o, 0, sizeof *o);
    o->smoothing = 1;
    o->images = 1;
+   o->display_planes = SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) |
+                       SONO_PLANE_BIT(SONO_PLANE_POWER);
 }
 
 static int is_running(const session_plugin_t *p) { return p->inst && strcmp(p->status, "ok") == 0; }
@@ -174,9 +176,19 @@ static const char *default_wall(const sono_recording_info_t *info)
    return info->acquisition.ensemble_size >= 8 ? "poly:2" : "none";
 }
 
+/* Planes the Doppler core computes per frame: what plugins need, plus what
+ * the frame hook displays. */
+static uint32_t planes_to_derive(const sono_session_t *s)
+{
+   uint32_t want = s->planes_needed;
+   if (s->opt.images && s->opt.frame_hook)
+      want |= s->opt.display_planes;
+   return want & DERIVABLE & ~s->info.planes_present;
+}
+
 static int open_dsp(sono_session_t *s, sono_error_t *err)
 {
-   uint32_t derive = s->planes_needed & DERIVABLE & ~s->info.planes_present;
+   uint32_t derive = planes_to_derive(s);
    if (!derive)
       return 0;
    sono_dsp_config_t cfg;
@@ -265,8 +277,7 @@ static int assemble_frame(sono_session_t *s, uint32_t index, frame_buf *fb, sono
    const sono_plane_t *iq = find_plane(fb->planes, n, SONO_PLANE_IQ);
    if (s->dsp && iq) {
       char msg[512];
-      uint32_t wanted = s->planes_needed & DERIVABLE & ~s->info.planes_present;
-      int k = sono_dsp_pipeline_run(s->dsp, iq, &s->info.acquisition, wanted, fb->planes + n, &f->acquisition, msg,
+      int k = sono_dsp_pipeline_run(s->dsp, iq, &s->info.acquisition, planes_to_derive(s), fb->planes + n, &f->acquisition, msg,
                                     sizeof msg);
       if (k < 0)
          return sono_error_set(err, "%s: frame %u: Doppler core: %s", s->opt.recording, index, msg);

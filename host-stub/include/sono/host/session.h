@@ -47,6 +47,8 @@ typedef struct sono_session_options {
    uint32_t smoothing;        /* Kasai M x M, default 1 */
    uint32_t max_frames;       /* 0: all */
    int images;                /* call the frame hook (default 1) */
+   uint32_t display_planes;   /* planes computed for the frame hook even when no plugin needs them
+                                 (SONO_PLANE_BIT mask; default B-mode, velocity and power) */
    int progress;              /* progress line on stderr */
    int quiet;                 /* no diagnostics on stderr */
    sono_session_frame_hook frame_hook;
