@@ -547,11 +547,16 @@ int sono_report_write_html(const char *results_json_path, const char *html_path,
    char *text = read_file(results_json_path, MAX_RESULTS_BYTES, &size, why, sizeof why);
    if (!text)
       return sono_error_set(err, "%s: cannot read results: %s", results_json_path, why);
-   cJSON *root = cJSON_ParseWithLength(text, size);
+   const char *parse_end = NULL;
+   cJSON *root = cJSON_ParseWithLengthOpts(text, size, &parse_end, 0);
+   if (!root) {
+      size_t at = parse_end && parse_end >= text ? (size_t)(parse_end - text) : 0;
+      sono_error_set(err, "%s: not valid JSON (byte %zu, near \"%.32s\"); expected a sono.results document",
+                     results_json_path, at, at < size ? text + at : "");
+      free(text);
+      return -1;
+   }
    free(text);
-   if (!root)
-      return sono_error_set(err, "%s: not valid JSON (near \"%.32s\"); expected a sono.results document",
-                            results_json_path, cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
    if (sono_report_check_results(root, results_json_path, err) != 0) {
       cJSON_Delete(root);
       return -1;
