@@ -11,6 +11,17 @@
 #define DSP_PI_F 3.14159265358979323846f
 #define DSP_PI 3.14159265358979323846
 
+/* Hot loops are compiled twice, for AVX2 and for the x86-64 baseline, and
+ * the loader picks one per CPU (GCC function multi-versioning). Both run the
+ * same IEEE operations in the same order (no FMA contraction: the library is
+ * built with -ffp-contract=off), so results are identical on every CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__) && \
+   !defined(SONO_DSP_NO_CLONES)
+#define DSP_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define DSP_HOT
+#endif
+
 /* Writes a printf-style message into err (when err_size > 0); returns -1. */
 int dsp_fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

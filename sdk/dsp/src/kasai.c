@@ -5,7 +5,7 @@
 
 #include "dsp_internal.h"
 
-void sono_dsp_kasai_accumulate(const float *restrict re, const float *restrict im, size_t ld, uint32_t n,
+DSP_HOT void sono_dsp_kasai_accumulate(const float *restrict re, const float *restrict im, size_t ld, uint32_t n,
                                uint32_t first, uint32_t lag, size_t count, float *restrict ac_re,
                                float *restrict ac_im, float *restrict power)
 {
@@ -60,7 +60,7 @@ void sono_dsp_hamming(uint32_t m, float *w)
       w[k] = (float)(0.54 - 0.46 * cos(2.0 * DSP_PI * k / (m - 1)));
 }
 
-static void smooth_along_z(const float *restrict col, float *restrict out, size_t nz, const float *w, uint32_t m,
+DSP_HOT static void smooth_along_z(const float *restrict col, float *restrict out, size_t nz, const float *w, uint32_t m,
                            int replicate)
 {
    const long c = (long)(m - 1) / 2;
@@ -78,7 +78,7 @@ static void smooth_along_z(const float *restrict col, float *restrict out, size_
    }
 }
 
-void sono_dsp_smooth_pass(int pass, const float *in, float *out, float *tmp, size_t nz, size_t nx, size_t ldz,
+DSP_HOT void sono_dsp_smooth_pass(int pass, const float *in, float *out, float *tmp, size_t nz, size_t nx, size_t ldz,
                           const float *w, uint32_t m, sono_dsp_border_t border, size_t x0, size_t x1)
 {
    const int replicate = border == SONO_DSP_BORDER_REPLICATE;
@@ -118,7 +118,7 @@ void sono_dsp_smooth(const float *in, float *out, float *tmp, size_t nz, size_t 
    free(heap);
 }
 
-void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *restrict ac_im, size_t count, float vn,
+DSP_HOT void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *restrict ac_im, size_t count, float vn,
                              float *restrict velocity)
 {
    const float k = -vn / DSP_PI_F;
@@ -126,7 +126,7 @@ void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *restrict 
       velocity[i] = k * dsp_atan2f(ac_im[i], ac_re[i]);
 }
 
-void sono_dsp_kasai_variance(const float *restrict ac_re, const float *restrict ac_im, const float *restrict power,
+DSP_HOT void sono_dsp_kasai_variance(const float *restrict ac_re, const float *restrict ac_im, const float *restrict power,
                              size_t count, float vn, float *restrict variance)
 {
    const float k = 2.0f * (vn / DSP_PI_F) * (vn / DSP_PI_F);

@@ -321,7 +321,7 @@ typedef int32_t v4i __attribute__((vector_size(16)));
 
 /* Splits n interleaved complex values into re[] and im[]: two loads and two
  * shuffles per 4 values (the auto-vectoriser emulates this with scalar loads). */
-static void deinterleave(const float *restrict src, float *restrict re, float *restrict im, uint32_t n)
+DSP_HOT static void deinterleave(const float *restrict src, float *restrict re, float *restrict im, uint32_t n)
 {
    uint32_t z = 0;
    for (; z + 4 <= n; z += 4) {
@@ -355,6 +355,13 @@ static void gather_block(const sono_dsp_pipeline_t *p, uint32_t x0, uint32_t col
             (const float *)iq->data + 2 * ((int64_t)(x0 + c) * iq->stride[1] + (int64_t)t * iq->stride[2]);
          float *restrict r = re + t * bld + c * p->ld, *restrict i = im + t * bld + c * p->ld;
          if (s0 == 1) {
+            /* The next block's columns are fetched while this one is copied:
+             * the hardware prefetcher does not follow n interleaved streams. */
+            if (x0 + cols + c < p->nx) {
+               const char *next = (const char *)(src + 2 * (int64_t)cols * iq->stride[1]);
+               for (uint32_t b = 0; b < 8u * nz; b += 64)
+                  __builtin_prefetch(next + b, 0, 0);
+            }
             deinterleave(src, r, i, nz);
          } else {
             for (uint32_t z = 0; z < nz; ++z) {
@@ -435,7 +442,7 @@ static float *estimate_src(const sono_dsp_pipeline_t *p, int i)
 
 /* Power in dB relative to the maximum, and the mask (velocity and variance
  * set to 0 where the power is below thr or the variance above vthr). */
-static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
+DSP_HOT static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
                        float *restrict s2, float *restrict db)
 {
    for (uint32_t z = 0; z < nz; ++z) {

@@ -126,7 +126,7 @@ int sono_dsp_stft_power(sono_dsp_stft_t *s, const float *iq, int64_t stride, uin
    return (int)nseg;
 }
 
-int sono_dsp_stft_db(sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t n, float *db, char *err,
+DSP_HOT int sono_dsp_stft_db(sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t n, float *db, char *err,
                      size_t err_size)
 {
    int nseg = sono_dsp_stft_power(s, iq, stride, n, db, err, err_size);

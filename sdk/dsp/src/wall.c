@@ -83,7 +83,7 @@ int sono_dsp_wall_basis(sono_wall_filter_t kind, uint32_t order, uint32_t n, flo
    return rank;
 }
 
-void sono_dsp_wall_project_out(float *restrict re, float *restrict im, size_t ld, uint32_t n, size_t count,
+DSP_HOT void sono_dsp_wall_project_out(float *restrict re, float *restrict im, size_t ld, uint32_t n, size_t count,
                                const float *q, uint32_t rank, float *restrict coef)
 {
    for (uint32_t k = 0; k < rank; ++k) {
@@ -112,7 +112,7 @@ void sono_dsp_wall_project_out(float *restrict re, float *restrict im, size_t ld
    }
 }
 
-void sono_dsp_wall_project_out_complex(float *restrict re, float *restrict im, size_t ld, uint32_t n, size_t count,
+DSP_HOT void sono_dsp_wall_project_out_complex(float *restrict re, float *restrict im, size_t ld, uint32_t n, size_t count,
                                        const float *v, uint32_t rank, float *restrict coef)
 {
    /* c_k = sum_t s_t V[t,k];  s_t -= sum_k c_k conj(V[t,k]) */
@@ -178,7 +178,7 @@ int sono_dsp_iir_highpass(uint32_t order, double cutoff_hz, double prf_hz, sono_
    return 0;
 }
 
-void sono_dsp_iir_apply(const sono_dsp_iir_t *f, float *restrict re, float *restrict im, size_t ld, uint32_t n,
+DSP_HOT void sono_dsp_iir_apply(const sono_dsp_iir_t *f, float *restrict re, float *restrict im, size_t ld, uint32_t n,
                         size_t count, float *restrict state)
 {
    if (n == 0)
