@@ -473,13 +473,21 @@ sono_trace_t *sono_trace_open(const char *path, sono_error_t *err)
 
 sono_trace_t *sono_trace_from_env(void)
 {
-   const char *path = getenv(SONO_TRACE_ENV);
-   if (!path || !path[0])
+   const char *pattern = getenv(SONO_TRACE_ENV);
+   if (!pattern || !pattern[0])
       return NULL;
+   /* "%d" in the name numbers the traces of one process (one per instance). */
+   static atomic_int serial;
+   char path[4096];
+   const char *pct = strstr(pattern, "%d");
+   if (pct && !strchr(pct + 2, '%'))
+      snprintf(path, sizeof path, "%.*s%d%s", (int)(pct - pattern), pattern, atomic_fetch_add(&serial, 1), pct + 2);
+   else
+      snprintf(path, sizeof path, "%s", pattern);
    sono_error_t err;
    sono_trace_t *t = sono_trace_open(path, &err);
    if (!t)
-      fprintf(stderr, "sono-host: %s=%s: %s\n", SONO_TRACE_ENV, path, err.message);
+      fprintf(stderr, "sono-host: %s=%s: %s\n", SONO_TRACE_ENV, pattern, err.message);
    return t;
 }
 

@@ -59,6 +59,7 @@ void check_binary_abi(void)
    dlclose(dl);
    if (cf_failed())
       return;
+   cf_note("sono_entry ABI %s, compatible with %s", v_plugin, v_ours);
    cf_lib_t lib;
    if (cf_lib_open(&lib) != 0)
       return;
@@ -95,6 +96,8 @@ void check_binary_manifest(void)
    }
    if (sono_host_library_unload(lib, &err) != 0)
       cf_fail("the host cannot unload it: %s", err.message);
+   else
+      cf_note("sha256 matches %s; the host loads and unloads it", cf_opt.manifest_path);
 }
 
 static int read_elf(void)
@@ -126,6 +129,8 @@ void check_binary_exports(void)
    }
    if (!have_entry)
       cf_fail("%s: sono_entry is not in the dynamic symbol table (.dynsym)", cf_opt.plugin);
+   if (have_entry && !n_extra)
+      cf_note("sono_entry is the only exported symbol");
    if (n_extra)
       cf_fail("%s exports %u symbol(s) besides sono_entry: %s%s (build with -fvisibility=hidden and the "
               "version script of sono_add_plugin)",
@@ -136,9 +141,19 @@ void check_binary_libraries(void)
 {
    if (read_elf() != 0)
       return;
+   char list[1024] = "";
+   for (unsigned i = 0; i < elf.needed_count; ++i)
+      snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", elf.needed[i]);
+   cf_note("links %s", elf.needed_count ? list : "nothing");
+   /* A sanitizer build of a plugin is a test artefact, never a release: its
+    * extra libraries are reported, as WARN, and the release build must pass. */
+   int instrumented = strstr(list, "libasan") || strstr(list, "libubsan") || strstr(list, "libtsan");
    for (unsigned i = 0; i < elf.needed_count; ++i) {
       int v = cf_elf_library_verdict(elf.needed[i]);
-      if (v == 2)
+      if (v == 2 && instrumented)
+         cf_warn("%s links %s, which is not on the allow-list; this is a sanitizer build of the plugin, so it is a "
+                 "WARN here and the release build must pass", cf_opt.plugin, elf.needed[i]);
+      else if (v == 2)
          cf_fail("%s links %s, which is not on the allow-list (libc, libm, libpthread, libdl, librt, libgcc_s, "
                  "libfftw3f, liblapacke/liblapack/libblas/libopenblas)",
                  cf_opt.plugin, elf.needed[i]);
@@ -158,6 +173,8 @@ void check_binary_execstack(void)
    else if (elf.stack_flags & PF_X)
       cf_fail("%s asks for an executable stack (PT_GNU_STACK flags include PF_X; link with -z noexecstack)",
               cf_opt.plugin);
+   else
+      cf_note("PT_GNU_STACK without PF_X");
 }
 
 void check_binary_scan_time(void)
@@ -230,6 +247,8 @@ void check_metadata_descriptor(void)
       cf_fail("create_plugin(\"%s\") (an id with trailing text) returned an instance; NULL expected", garbage);
       p->destroy(p);
    }
+   if (!cf_failed())
+      cf_note("id, name, vendor, version, abi, planes, concurrency and determinism agree with the manifest");
    cf_inst_t inst;
    if (cf_inst_create(&lib, &inst) == 0) {
       if (inst.plugin->desc != d && (!inst.plugin->desc || !inst.plugin->desc->id || strcmp(inst.plugin->desc->id, d->id)))
@@ -264,6 +283,8 @@ void check_metadata_ids(void)
       cf_fail("descriptor concurrency %d is not a known class", (int)d->concurrency);
    if (!sono_determinism_name(d->determinism))
       cf_fail("descriptor determinism %d is not a known class", (int)d->determinism);
+   if (!cf_failed())
+      cf_note("id %s, version %s", d->id, d->version);
    cf_lib_close(&lib);
 }
 

@@ -68,6 +68,8 @@ void check_lifecycle_cycle(void)
    }
    cf_frame_free(&f);
    cf_out_free(&out);
+   if (!cf_failed())
+      cf_note("100 full cycles");
    cf_lib_close(&lib);
 }
 
@@ -98,6 +100,8 @@ void check_lifecycle_reinit(void)
       }
       cf_lib_close(&lib);
    }
+   if (!cf_failed())
+      cf_note("3 loads, each with 5 deinit/init repetitions and an instance");
 }
 
 void check_lifecycle_reactivate(void)
@@ -129,6 +133,8 @@ void check_lifecycle_reactivate(void)
       cf_inst_deactivate(&inst);
    }
    cf_out_free(&out);
+   if (!cf_failed())
+      cf_note("4 geometries, each activated, processed (also a smaller frame) and deactivated");
    cf_inst_destroy(&inst);
    cf_lib_close(&lib);
 }
@@ -205,8 +211,10 @@ void check_lifecycle_refused(void)
       cf_fail("the plugin received process() although the host refused the call (trace %s)", trace);
    else if (trace_mentions(trace, " plugin.activate ") <= 0)
       cf_warn("the host trace %s shows no activate(): the trace does not cover this instance", trace);
-   else
+   else {
+      cf_note("refused by the host; the host trace shows the plugin never received process()");
       unlink(trace);
+   }
 }
 
 void check_lifecycle_threads(void)
@@ -265,5 +273,6 @@ void check_lifecycle_threads(void)
               id, now - before, names);
       return; /* never dlclose under a live thread */
    }
+   cf_note("%d thread(s) before load, %d after destroy and deinit", before, now);
    cf_lib_close(&lib);
 }

@@ -49,7 +49,8 @@ static int64_t in_read(const sono_istream_t *stream, void *buf, uint64_t size)
    size_t n = size < chunk ? (size_t)size : chunk;
    if (n > left)
       n = left;
-   memcpy(buf, in->buf + in->pos, n);
+   if (n)
+      memcpy(buf, in->buf + in->pos, n);
    in->pos += n;
    return (int64_t)n;
 }

@@ -45,7 +45,9 @@ typedef struct sono_trace sono_trace_t;
 sono_trace_t *sono_trace_open(const char *path, sono_error_t *err);
 
 /* A trace on the file named by $SONO_TRACE, or NULL when it is unset or the
- * file cannot be created (then a message goes to stderr). */
+ * file cannot be created (then a message goes to stderr). A "%d" in the name
+ * is replaced by 0, 1, 2... on successive calls in one process, so that each
+ * instance gets its own trace; without it, each call truncates the file. */
 sono_trace_t *sono_trace_from_env(void);
 
 /* Writes "# note <text>" (e.g. "plugin org.x.y", "seed 42") into the trace. */
