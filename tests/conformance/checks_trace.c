@@ -96,8 +96,13 @@ void check_trace_calls(void)
    cf_lib_t lib;
    if (cf_lib_open(&lib) != 0)
       return;
-   char path[64];
-   snprintf(path, sizeof path, "/tmp/sono-conform-%d.trace", (int)getpid());
+   /* SONO_CONFORM_KEEP_TRACE=<file> keeps the trace for --replay. */
+   const char *keep = getenv("SONO_CONFORM_KEEP_TRACE");
+   char path[4096];
+   if (keep && keep[0])
+      snprintf(path, sizeof path, "%s", keep);
+   else
+      snprintf(path, sizeof path, "/tmp/sono-conform-%d.trace", (int)getpid());
    sono_error_t err;
    sono_trace_t *t = sono_trace_open(path, &err);
    if (!t) {
@@ -121,7 +126,7 @@ void check_trace_calls(void)
       if (replayed >= 0 && !cf_failed())
          cf_note("%" PRIu64 " calls traced, no rule broken; the trace replays (%d calls re-run)", calls, replayed);
    }
-   if (!cf_failed())
+   if (!cf_failed() && !(keep && keep[0]))
       unlink(path);
 }
 
