@@ -15,6 +15,8 @@ struct sono_dsp_stft {
    float *win;          /* window / sum(window): the scaling is folded in */
    fftwf_complex *buf;  /* nfft: zero-padded windowed segment, transformed in place */
    fftwf_plan plan;
+   fftwf_complex *all;  /* max_seg x nfft: every segment of a full-length input */
+   fftwf_plan plan_all; /* the max_seg transforms in one call (FFTW vectorises across them) */
 };
 
 sono_dsp_stft_t *sono_dsp_stft_create(uint32_t window, uint32_t hop, uint32_t nfft, uint32_t max_samples,
@@ -51,6 +53,20 @@ sono_dsp_stft_t *sono_dsp_stft_create(uint32_t window, uint32_t hop, uint32_t nf
       return NULL;
    }
    memset(s->buf, 0, sizeof *s->buf * (size_t)nfft); /* MEASURE overwrote it; the padding must be 0 */
+   s->all = fftwf_malloc(sizeof *s->all * (size_t)nfft * s->max_seg);
+   if (!s->all)
+      goto oom;
+   const int len = (int)nfft;
+   pthread_mutex_lock(&planner_lock);
+   s->plan_all = fftwf_plan_many_dft(1, &len, (int)s->max_seg, s->all, NULL, 1, len, s->all, NULL, 1, len,
+                                     FFTW_FORWARD, FFTW_MEASURE);
+   pthread_mutex_unlock(&planner_lock);
+   if (!s->plan_all) {
+      dsp_fail(err, err_size, "STFT: FFTW could not plan %u transforms of %u points", s->max_seg, nfft);
+      sono_dsp_stft_destroy(s);
+      return NULL;
+   }
+   memset(s->all, 0, sizeof *s->all * (size_t)nfft * s->max_seg);
    return s;
 oom:
    sono_dsp_stft_destroy(s);
@@ -62,11 +78,13 @@ void sono_dsp_stft_destroy(sono_dsp_stft_t *s)
 {
    if (!s)
       return;
-   if (s->plan) {
-      pthread_mutex_lock(&planner_lock);
+   pthread_mutex_lock(&planner_lock);
+   if (s->plan)
       fftwf_destroy_plan(s->plan);
-      pthread_mutex_unlock(&planner_lock);
-   }
+   if (s->plan_all)
+      fftwf_destroy_plan(s->plan_all);
+   pthread_mutex_unlock(&planner_lock);
+   fftwf_free(s->all);
    fftwf_free(s->win);
    fftwf_free(s->buf);
    free(s);
@@ -79,10 +97,9 @@ uint32_t sono_dsp_stft_segments(const sono_dsp_stft_t *s, uint32_t n)
    return n < s->window ? 0 : 1 + (n - s->window) / s->hop;
 }
 
-/* Windows segment g of the input into the plan's buffer and transforms it. */
-static void transform_segment(sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t g)
+/* Windows segment g of the input into b (nfft values, padding already 0). */
+static void window_segment(const sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t g, float *restrict b)
 {
-   float *restrict b = (float *)s->buf;
    const float *restrict win = s->win;
    const uint32_t w = s->window;
    const int64_t start = (int64_t)g * s->hop;
@@ -99,7 +116,19 @@ static void transform_segment(sono_dsp_stft_t *s, const float *iq, int64_t strid
          b[2 * k + 1] = win[k] * x[1];
       }
    }
-   fftwf_execute(s->plan);
+}
+
+/* fftshifted |X|^2 of one transformed segment. */
+static void shifted_power(const float *restrict b, uint32_t nf, float *restrict o)
+{
+   const uint32_t half = nf / 2;
+   /* row r holds FFT bin (r + nf - nf/2) mod nf */
+   for (uint32_t r = 0; r < nf - half; ++r)
+      o[half + r] = b[2 * r] * b[2 * r] + b[2 * r + 1] * b[2 * r + 1];
+   for (uint32_t r = 0; r < half; ++r) {
+      const uint32_t k = nf - half + r;
+      o[r] = b[2 * k] * b[2 * k] + b[2 * k + 1] * b[2 * k + 1];
+   }
 }
 
 int sono_dsp_stft_power(sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t n, float *power, char *err,
@@ -110,23 +139,24 @@ int sono_dsp_stft_power(sono_dsp_stft_t *s, const float *iq, int64_t stride, uin
    if (n > s->max_samples)
       return dsp_fail(err, err_size, "STFT: %u samples, expected at most the %u set up at create", n, s->max_samples);
    const uint32_t nseg = sono_dsp_stft_segments(s, n);
-   const uint32_t nf = s->nfft, half = nf / 2;
-   const float *restrict b = (const float *)s->buf;
+   const uint32_t nf = s->nfft;
+   if (nseg == s->max_seg) { /* the common case: one batched transform */
+      for (uint32_t g = 0; g < nseg; ++g)
+         window_segment(s, iq, stride, g, (float *)(s->all + (size_t)g * nf));
+      fftwf_execute(s->plan_all);
+      for (uint32_t g = 0; g < nseg; ++g)
+         shifted_power((const float *)(s->all + (size_t)g * nf), nf, power + (size_t)g * nf);
+      return (int)nseg;
+   }
    for (uint32_t g = 0; g < nseg; ++g) {
-      transform_segment(s, iq, stride, g);
-      float *restrict o = power + (size_t)g * nf;
-      /* fftshift: row r holds FFT bin (r + nf - nf/2) mod nf */
-      for (uint32_t r = 0; r < nf - half; ++r)
-         o[half + r] = b[2 * r] * b[2 * r] + b[2 * r + 1] * b[2 * r + 1];
-      for (uint32_t r = 0; r < half; ++r) {
-         const uint32_t k = nf - half + r;
-         o[r] = b[2 * k] * b[2 * k] + b[2 * k + 1] * b[2 * k + 1];
-      }
+      window_segment(s, iq, stride, g, (float *)s->buf);
+      fftwf_execute(s->plan);
+      shifted_power((const float *)s->buf, nf, power + (size_t)g * nf);
    }
    return (int)nseg;
 }
 
-DSP_HOT int sono_dsp_stft_db(sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t n, float *db, char *err,
+int sono_dsp_stft_db(sono_dsp_stft_t *s, const float *iq, int64_t stride, uint32_t n, float *db, char *err,
                      size_t err_size)
 {
    int nseg = sono_dsp_stft_power(s, iq, stride, n, db, err, err_size);
