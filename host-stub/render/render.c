@@ -32,6 +32,8 @@ void sono_render_options_default(sono_render_options_t *o)
    o->pixels_per_mm = 0.0;
    o->power_threshold_db = -25.0f;
    o->bmode_dynamic_range_db = 60.0f;
+   o->velocity_reject = 0.04f;
+   o->colour_priority = 200;
    o->show_colour = 1;
    o->show_overlays = 1;
    o->show_legend = 1;
@@ -45,6 +47,12 @@ static int check_options(const sono_render_options_t *o, sono_error_t *err)
    if (!isfinite(o->power_threshold_db) || o->power_threshold_db > 0.0f)
       return sono_error_set(err, "render options: power_threshold_db %g: expected a finite value <= 0 dB",
                             (double)o->power_threshold_db);
+   if (!(o->velocity_reject >= 0.0f && o->velocity_reject < 1.0f))
+      return sono_error_set(err, "render options: velocity_reject %g: expected a fraction of VN in [0, 1)",
+                            (double)o->velocity_reject);
+   if (o->colour_priority < 0 || o->colour_priority > 255)
+      return sono_error_set(err, "render options: colour_priority %d: expected a grey level 0..255",
+                            o->colour_priority);
    if (!isfinite(o->bmode_dynamic_range_db) || o->bmode_dynamic_range_db <= 0.0f)
       return sono_error_set(err, "render options: bmode_dynamic_range_db %g: expected a positive value in dB",
                             (double)o->bmode_dynamic_range_db);

@@ -30,6 +30,9 @@ static inline const char *element(const sono_plane_t *p, uint32_t iz, uint32_t i
    return (const char *)p->data + ((int64_t)iz * p->stride[0] + (int64_t)ix * p->stride[1]) * (int64_t)size;
 }
 
+#define SONO_RENDER_U8_AT(p, iz, ix) \
+   (((const uint8_t *)(p)->data)[(int64_t)(iz) * (p)->stride[0] + (int64_t)(ix) * (p)->stride[1]])
+
 static inline float f32_at(const sono_plane_t *p, uint32_t iz, uint32_t ix)
 {
    return *(const float *)element(p, iz, ix, sizeof(float));
@@ -165,8 +168,11 @@ int render_colour(sono_renderer_t *r, const sono_frame_t *frame, double *vn_m_s,
       return -1;
    double vn = nyquist_of(frame, vel, g);
    *vn_m_s = vn;
-   /* Without a power plane, hide only near-zero velocities (2% of VN). */
+   const sono_plane_t *bm = sono_frame_plane(frame, SONO_PLANE_BMODE);
+   if (bm && (bm->dtype != SONO_DTYPE_UINT8 || render_check_plane(bm, g, frame->sequence, err) != 0))
+      bm = NULL; /* write priority applies to display grey levels only */
    float gate = pow ? plane_max(pow, g) + r->opt.power_threshold_db : 0.0f;
+   float reject = r->opt.velocity_reject * (float)vn;
    canvas_t *c = &r->canvas;
    for (int py = 0; py < r->area_h; ++py) {
       uint32_t iz = (uint32_t)nearest(r->row_index[py], r->row_weight[py]);
@@ -175,13 +181,10 @@ int render_colour(sono_renderer_t *r, const sono_frame_t *frame, double *vn_m_s,
          float v = f32_at(vel, iz, ix);
          if (!isfinite(v))
             continue;
-         if (pow) {
-            float pw = f32_at(pow, iz, ix);
-            if (!(pw >= gate))
-               continue;
-         } else if (fabsf(v) < 0.02 * vn) {
+         if (fabsf(v) < reject || (pow && !(f32_at(pow, iz, ix) >= gate)))
             continue;
-         }
+         if (bm && SONO_RENDER_U8_AT(bm, iz, ix) > r->opt.colour_priority)
+            continue;
          canvas_put(c, r->left + px, r->top + py, colour_doppler_map(v / vn));
       }
    }

@@ -46,6 +46,11 @@ typedef struct sono_render_options {
    double pixels_per_mm;        /* <= 0: chosen so the image area is 768 px wide (default 0) */
    float power_threshold_db;    /* colour shown where power >= max + threshold (default -25 dB) */
    float bmode_dynamic_range_db;/* float32 dB B-mode: grey spans [max - range, max] (default 60 dB) */
+   float velocity_reject;       /* colour hidden where |v| < this fraction of VN (default 0.04), as a
+                                   scanner's low-velocity reject */
+   int colour_priority;         /* colour hidden where the uint8 B-mode is brighter than this
+                                   (0..255, default 200; 255 = colour always wins), as a scanner's
+                                   colour write priority */
    int show_colour;             /* draw colour Doppler and its colour bar (default 1) */
    int show_overlays;           /* draw overlay events (default 1) */
    int show_legend;             /* draw the legend of roles used (default 1) */
