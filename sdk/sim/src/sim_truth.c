@@ -352,7 +352,9 @@ cJSON *sono_sim_ground_truth(const sono_sim_t *s)
    cJSON *gt = cJSON_CreateObject();
    cJSON_AddStringToObject(gt, "generator", "sono-phantom (libsono_sim) 1.0.0");
    cJSON_AddStringToObject(gt, "scenario", c->scenario);
-   cJSON_AddNumberToObject(gt, "seed", (double)c->seed);
+   char seed[24]; /* a string: 64-bit seeds do not survive a JSON double */
+   snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+   cJSON_AddStringToObject(gt, "seed", seed);
    cJSON_AddItemToObject(gt, "acquisition", acquisition_json(c));
    cJSON_AddNumberToObject(gt, "iq_fat_rms", 1.0);
    cJSON_AddNumberToObject(gt, "iq_full_scale", s->full_scale);

@@ -137,7 +137,9 @@ static cJSON *index_entry(uint32_t i, const char *file, const sono_sim_case_t *c
    cJSON_AddNumberToObject(e, "index", i);
    cJSON_AddStringToObject(e, "recording", file);
    cJSON_AddStringToObject(e, "scenario", c->scenario);
-   cJSON_AddNumberToObject(e, "case_seed", (double)c->seed);
+   char seed[24]; /* a string: 64-bit seeds do not survive a JSON double */
+   snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+   cJSON_AddStringToObject(e, "case_seed", seed);
    const sono_sim_vessel_t *v = &c->vessels[0];
    cJSON_AddStringToObject(e, "vessel", v->name);
    cJSON_AddNumberToObject(e, "diameter_m", v->diameter_m);
