@@ -323,7 +323,7 @@ static int child_main(const args_t *a)
    if (!c)
       return usage("unknown check");
    c->run();
-   return 0;
+   return cf_failed() ? 1 : 0;
 }
 
 static const cf_check_t replay_check = {"trace.replay", "the recorded call sequence re-runs and obeys the rules",
