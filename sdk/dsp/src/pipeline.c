@@ -13,7 +13,9 @@
 #include "dsp_internal.h"
 
 #define GRAM_GROUP 8     /* columns per partial Gram matrix (fixed: keeps sums thread-independent) */
+#ifndef BLOCK_PIXELS
 #define BLOCK_PIXELS 2048 /* target pixels per column block: long contiguous reads, block in L2 */
+#endif
 #define MAX_SMOOTH 63
 
 enum { IMG_ACR, IMG_ACI, IMG_PW, IMG_R10R, IMG_R10I, IMG_COUNT };
@@ -355,13 +357,6 @@ static void gather_block(const sono_dsp_pipeline_t *p, uint32_t x0, uint32_t col
             (const float *)iq->data + 2 * ((int64_t)(x0 + c) * iq->stride[1] + (int64_t)t * iq->stride[2]);
          float *restrict r = re + t * bld + c * p->ld, *restrict i = im + t * bld + c * p->ld;
          if (s0 == 1) {
-            /* The next block's columns are fetched while this one is copied:
-             * the hardware prefetcher does not follow n interleaved streams. */
-            if (x0 + cols + c < p->nx) {
-               const char *next = (const char *)(src + 2 * (int64_t)cols * iq->stride[1]);
-               for (uint32_t b = 0; b < 8u * nz; b += 64)
-                  __builtin_prefetch(next + b, 0, 0);
-            }
             deinterleave(src, r, i, nz);
          } else {
             for (uint32_t z = 0; z < nz; ++z) {
