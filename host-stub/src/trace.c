@@ -181,6 +181,10 @@ static wobj_t *wobj_make(sono_trace_t *t, enum iface iface, const void *real, si
    for (size_t i = 0; i < SIG_COUNT && w->n < MAX_ENTRIES; ++i) {
       if (sigs[i].iface != iface)
          continue;
+      void *real_fn = NULL;
+      memcpy(&real_fn, (const char *)real + sigs[i].offset, sizeof real_fn);
+      if (!real_fn)
+         continue; /* a NULL entry stays NULL, so the host still sees it missing */
       void *code = NULL;
       ffi_closure *c = ffi_closure_alloc(sizeof(ffi_closure), &code);
       w->bindings[w->n] = (struct binding){&sigs[i], w};
