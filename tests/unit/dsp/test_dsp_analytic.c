@@ -13,6 +13,7 @@
 
 #include <sono/dsp/alias.h>
 #include <sono/dsp/bmode.h>
+#include <sono/dsp/kasai.h>
 #include <sono/dsp/pipeline.h>
 #include <sono/dsp/wall.h>
 
@@ -335,6 +336,68 @@ static void test_alias_flags_and_unwrap(void **state)
       assert_true(fabsf(path[z] - ramp[z]) < 1e-5f);
 }
 
+/* Smoothing against a direct M x M evaluation with each border rule:
+ * mirror is half-sample symmetric (-1 -> 0), replicate clamps. */
+static void test_smoothing_borders(void **state)
+{
+   (void)state;
+   enum { NZ = 11, NX = 7, LD = 16, M = 5 };
+   float in[LD * NX], out[LD * NX], tmp[LD * NX], w[M];
+   for (int i = 0; i < LD * NX; ++i)
+      in[i] = (float)sin(0.37 * i) + 0.1f * (float)(i % 5);
+   sono_dsp_hamming(M, w);
+   assert_true(fabsf(w[0] - 0.08f) < 1e-7f && fabsf(w[2] - 1.0f) < 1e-7f);
+   for (int border = 0; border < 2; ++border) {
+      sono_dsp_smooth(in, out, tmp, NZ, NX, LD, M, border);
+      for (int x = 0; x < NX; ++x)
+         for (int z = 0; z < NZ; ++z) {
+            double ref = 0;
+            for (int a = 0; a < M; ++a)
+               for (int b = 0; b < M; ++b) {
+                  int zz = z + a - M / 2, xx = x + b - M / 2;
+                  if (border == SONO_DSP_BORDER_REPLICATE) {
+                     zz = zz < 0 ? 0 : (zz >= NZ ? NZ - 1 : zz);
+                     xx = xx < 0 ? 0 : (xx >= NX ? NX - 1 : xx);
+                  } else {
+                     zz = zz < 0 ? -zz - 1 : (zz >= NZ ? 2 * NZ - zz - 1 : zz);
+                     xx = xx < 0 ? -xx - 1 : (xx >= NX ? 2 * NX - xx - 1 : xx);
+                  }
+                  ref += (double)w[a] * w[b] * in[xx * LD + zz];
+               }
+            assert_true(fabs(out[x * LD + z] - ref) < 1e-5 * (1.0 + fabs(ref)));
+         }
+   }
+}
+
+/* The power mask zeroes velocity and variance below the threshold only. */
+static void test_power_mask(void **state)
+{
+   (void)state;
+   enum { NZ = 16, NX = 2, N = 8 };
+   float *iq = tone_cube(NZ, NX, N, f_half, 0.0);
+   for (uint32_t t = 0; t < N; ++t) /* pixel 3 at -60 dB (amplitude 1e-3) */
+      for (int k = 0; k < 2; ++k)
+         iq[2 * (3 + (size_t)NZ * NX * t) + k] *= 1e-3f;
+   sono_dsp_config_t cfg;
+   sono_dsp_config_default(&cfg);
+   char err[256];
+   sono_dsp_pipeline_t *p = sono_dsp_pipeline_create(&cfg, NZ, NX, N, err, sizeof err);
+   sono_plane_t plane = dsp_test_iq_plane(iq, NZ, NX, N), out[4];
+   sono_acquisition_t a = acq();
+   assert_int_equal(sono_dsp_pipeline_run(p, &plane, &a,
+                                          SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER) |
+                                             SONO_PLANE_BIT(SONO_PLANE_VARIANCE),
+                                          out, NULL, err, sizeof err),
+                    3);
+   const float *v = out[0].data, *db = out[1].data, *s2 = out[2].data;
+   assert_true(fabsf(db[3] + 60.0f) < 1e-3f);
+   assert_true(v[3] == 0.0f && s2[3] == 0.0f);
+   assert_true(fabs(v[4] - vn_of(1) / 2) < 1e-6 * vn_of(1));
+   assert_true(fabsf(db[4]) < 1e-4f);
+   sono_dsp_pipeline_destroy(p);
+   free(iq);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -346,6 +409,8 @@ int main(void)
       cmocka_unit_test(test_bmode_levels_and_rounding),
       cmocka_unit_test(test_tgc_flattens_decay),
       cmocka_unit_test(test_alias_flags_and_unwrap),
+      cmocka_unit_test(test_smoothing_borders),
+      cmocka_unit_test(test_power_mask),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
