@@ -1,0 +1,447 @@
+/* org.sonoplug.intravascular: intravascular-filler recognition with filler
+ * mapping (docs/clinical.md, "Intravascular-filler recognition").
+ *
+ * Per frame the shared analysis module (sdk/analysis) traces the vessels,
+ * their perfusion over the cine window and the deposits; this file turns
+ * that into findings, measurements and overlays, and applies the output
+ * rules of clinical-spec §2 and §6:
+ *   - V9: a vessel under 0.8 mm, or a velocity scale above 2x the expected
+ *     PSV, gives "indeterminate", never "not_detected";
+ *   - R5: "consistent with" wording, the basis numbers, the fixed caveat,
+ *     the plugin version; no dose.
+ * The decision is made per vessel: an absent-flow segment of at least
+ * min_occlusion_m, bounded by flow, that has persisted over the whole cine
+ * window, in a vessel where V9 does not apply, is "detected".
+ *
+ * Real-time rule: process() allocates nothing; text and point buffers live
+ * in the instance, the analysis context is created in activate(). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sono/analysis/analysis.h>
+#include <sono/sdk/plugin_kit.h>
+
+#define IV_VERSION "1.0.0"
+#define IV_CAVEAT "Absence of Doppler signal does not exclude intravascular filler (slow flow/small vessels)."
+
+/* ---- parameters ---------------------------------------------------------------- */
+
+enum {
+   P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
+   P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_COUNT
+};
+
+static const sono_kit_param_t params[P_COUNT] = {
+   {"min_diameter_m", "Smallest vessel assessable (V9)", "m", SONO_PARAM_FLOAT, 0.3e-3, 3e-3, 0.8e-3, NULL},
+   {"scale_factor", "Velocity scale / expected PSV above which flow absence is uninformative (V9)", "1",
+    SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
+   {"expected_psv_m_s", "Expected PSV when it cannot be measured", "m/s", SONO_PARAM_FLOAT, 0.05, 1.0, 0.15, NULL},
+   {"v9_margin", "Safety margin on the V9 limits (measurement uncertainty)", "1", SONO_PARAM_FLOAT, 0.0, 0.5, 0.15,
+    NULL},
+   {"min_occlusion_m", "Shortest absent-flow segment reported", "m", SONO_PARAM_FLOAT, 0.3e-3, 10e-3, 1.0e-3, NULL},
+   {"cine_window_s", "Flow memory (one cardiac cycle)", "s", SONO_PARAM_FLOAT, 0.2, 5.0, 1.0, NULL},
+   {"absent_flow_fraction", "Lumen flow share below which a segment is absent", "1", SONO_PARAM_FLOAT, 0.02, 0.6,
+    0.15, NULL},
+   {"reduced_speed_ratio", "Speed ratio below which a segment is reduced", "1", SONO_PARAM_FLOAT, 0.1, 0.9, 0.5, NULL},
+   {"perivascular_m", "Distance to a lumen counted as perivascular", "m", SONO_PARAM_FLOAT, 0.1e-3, 3e-3, 1e-3,
+    NULL},
+};
+
+#define IV_MAX_POINTS 1024
+
+typedef struct iv {
+   sono_plugin_t plugin;
+   const sono_host_t *host;
+   double values[P_COUNT];
+   sono_an_context_t *an;
+   sono_an_config_t cfg;
+   sono_point_t *pts;             /* overlay points, IV_MAX_POINTS, from activate() */
+   char label[160], basis[512], text[160];
+   char prob_text[SONO_AN_CLASS_COUNT][16];
+   char prob_key[SONO_AN_CLASS_COUNT][24];
+   sono_attribute_t attrs[SONO_AN_CLASS_COUNT + 4];
+} iv_t;
+
+static iv_t *self_of(const sono_plugin_t *p) { return (iv_t *)p->plugin_data; }
+
+static const sono_plugin_descriptor_t descriptor = {
+   SONO_ABI_VERSION,
+   "org.sonoplug.intravascular",
+   "Intravascular filler recognition",
+   "sonoplug",
+   IV_VERSION,
+   "Traces vessels and their perfusion over the cine, marks absent-flow segments consistent with intravascular "
+   "filler, and maps filler deposits with a possible class and their placement relative to vessels.",
+   SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) |
+      SONO_PLANE_BIT(SONO_PLANE_POWER) | SONO_PLANE_BIT(SONO_PLANE_VARIANCE),
+   SONO_CONCURRENCY_INSTANCE_SAFE,
+   SONO_DETERMINISM_BIT_EXACT,
+   0,
+};
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+static bool iv_init(const sono_plugin_t *p)
+{
+   sono_kit_params_defaults(params, P_COUNT, self_of(p)->values);
+   return true;
+}
+
+static void iv_deactivate(const sono_plugin_t *p)
+{
+   iv_t *s = self_of(p);
+   sono_an_destroy(s->an);
+   s->an = NULL;
+   free(s->pts);
+   s->pts = NULL;
+}
+
+static void iv_destroy(const sono_plugin_t *p)
+{
+   iv_deactivate(p);
+   free(self_of(p));
+}
+
+static sono_status_t iv_activate(const sono_plugin_t *p, const sono_frame_format_t *format)
+{
+   iv_t *s = self_of(p);
+   uint32_t need = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER);
+   if ((format->planes_available & need) != need ||
+       !(format->planes_available & (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ))))
+      return SONO_ERROR_UNSUPPORTED;
+   sono_error_t err;
+   s->an = sono_an_create(format->max_nz, format->max_nx, &err);
+   s->pts = malloc(IV_MAX_POINTS * sizeof *s->pts);
+   if (!s->an || !s->pts) {
+      iv_deactivate(p);
+      return SONO_ERROR;
+   }
+   sono_an_config_default(&s->cfg);
+   return SONO_OK;
+}
+
+/* ---- rule V9 ----------------------------------------------------------------------- */
+
+typedef struct v9 {
+   int applies;
+   int small;
+   int high_scale;
+   double expected_psv;
+   int psv_measured;
+} v9_t;
+
+/* The margins err toward "indeterminate": a measured diameter or PSV a
+ * little above the limit still counts, so measurement error can never turn
+ * an uninformative absence of flow into "not detected". */
+static v9_t rule_v9(const iv_t *s, const sono_an_vessel_t *v, double vn)
+{
+   v9_t r = {0};
+   double m = s->values[P_V9_MARGIN];
+   r.psv_measured = v->psv_measurable;
+   r.expected_psv = v->psv_measurable ? v->psv_m_s : s->values[P_EXPECTED_PSV];
+   r.small = v->diameter_m < s->values[P_MIN_DIAMETER] * (1.0 + m);
+   r.high_scale = vn > s->values[P_SCALE_FACTOR] * r.expected_psv * (1.0 - m);
+   r.applies = r.small || r.high_scale;
+   return r;
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void push_measurement(const sono_output_t *out, const char *name, double value, const char *unit,
+                             sono_point_t at)
+{
+   sono_event_measurement_t m;
+   sono_kit_measurement_init(&m, name, value, unit, at);
+   sono_kit_push(out, &m);
+}
+
+static const char *role_of(sono_an_perfusion_t p)
+{
+   return p == SONO_AN_PERFUSED ? SONO_ROLE_VESSEL_PERFUSED
+          : p == SONO_AN_REDUCED ? SONO_ROLE_VESSEL_REDUCED
+                                 : SONO_ROLE_VESSEL_ABSENT;
+}
+
+static void push_centrelines(iv_t *s, const sono_an_vessel_t *v, const sono_output_t *out)
+{
+   for (uint32_t g = 0; g < v->segment_count; ++g) {
+      const sono_an_segment_t *seg = &v->segments[g];
+      uint32_t n = 0, span = seg->last - seg->first + 1, step = span / IV_MAX_POINTS + 1;
+      for (uint32_t i = seg->first; i <= seg->last && n < IV_MAX_POINTS - 1; i += step)
+         s->pts[n++] = (sono_point_t){v->points[i].x_m, v->points[i].z_m};
+      s->pts[n++] = (sono_point_t){v->points[seg->last].x_m, v->points[seg->last].z_m};
+      if (n < 2)
+         continue;
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, role_of(seg->perfusion), s->pts, n);
+      sono_kit_push(out, &o);
+   }
+}
+
+static const sono_an_deposit_t *deposit_in_segment(const sono_an_result_t *r, uint32_t vi, const sono_an_vessel_t *v,
+                                                   const sono_an_segment_t *g)
+{
+   double x0 = v->points[g->first].x_m, x1 = v->points[g->last].x_m;
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      if (d->vessel == (int32_t)vi && d->placement != SONO_AN_TISSUE && d->x_right_m >= x0 - 1e-3 &&
+          d->x_left_m <= x1 + 1e-3)
+         return d;
+   }
+   return NULL;
+}
+
+static int append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+   if (*len >= size)
+      return 0;
+   va_list ap;
+   va_start(ap, fmt);
+   int n = vsnprintf(buf + *len, size - *len, fmt, ap);
+   va_end(ap);
+   if (n > 0)
+      *len = *len + (size_t)n < size ? *len + (size_t)n : size;
+   return n;
+}
+
+static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_t *r, uint32_t vi,
+                           const sono_output_t *out)
+{
+   const sono_an_vessel_t *v = &r->vessels[vi];
+   double vn = f->acquisition.nyquist_velocity_m_s;
+   v9_t rule = rule_v9(s, v, vn);
+   const sono_an_segment_t *occ = v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
+   int gap = occ && occ->length_m >= s->values[P_MIN_OCCLUSION];
+   int no_flow = v->flow_length_m < 1e-3;
+   sono_finding_status_t status;
+   float conf;
+   size_t len = 0;
+   s->basis[0] = 0;
+   append(s->basis, sizeof s->basis, &len, "Vessel %.2f mm diameter at %.1f mm depth; ", v->diameter_m * 1e3,
+          v->depth_m * 1e3);
+   if (gap) {
+      const sono_an_deposit_t *d = deposit_in_segment(r, vi, v, occ);
+      append(s->basis, sizeof s->basis, &len, "no colour signal over a %.1f mm segment over %u frames", occ->length_m * 1e3,
+             r->cine_frames);
+      if (v->psv_measurable)
+         append(s->basis, sizeof s->basis, &len, "; upstream PSV %.2f m/s, RI %.2f", v->psv_m_s, v->ri);
+      if (d)
+         append(s->basis, sizeof s->basis, &len, "; %s %s deposit %.1f x %.1f mm", sono_an_placement_name(d->placement),
+                sono_an_class_label(d->cls), (d->x_right_m - d->x_left_m) * 1e3, (d->z_bottom_m - d->z_top_m) * 1e3);
+   } else {
+      append(s->basis, sizeof s->basis, &len, "flow along %.1f mm, no absent-flow segment >= %.1f mm",
+             v->flow_length_m * 1e3, s->values[P_MIN_OCCLUSION] * 1e3);
+   }
+   append(s->basis, sizeof s->basis, &len, "; velocity scale %.2f m/s vs %s PSV %.2f m/s", vn,
+          rule.psv_measured ? "measured" : "expected", rule.expected_psv);
+   if (rule.applies || no_flow) {
+      status = SONO_STATUS_INDETERMINATE;
+      conf = 0.5f;
+      snprintf(s->label, sizeof s->label, "%s%s",
+               gap ? "Possible intravascular filler; flow assessment limited, review recommended"
+                   : "Intravascular filler cannot be assessed; review recommended",
+               rule.small ? " (vessel under 0.8 mm)" : rule.high_scale ? " (velocity scale too high)" : " (no flow seen)");
+   } else if (gap && r->cine_ready) {
+      status = SONO_STATUS_DETECTED;
+      conf = (float)fmin(0.95, 0.6 + 0.05 * fmin(occ->length_m * 1e3, 4.0) + (v->psv_measurable && v->ri >= 0.9 ? 0.1 : 0.0) +
+                                   (deposit_in_segment(r, vi, v, occ) ? 0.05 : 0.0));
+      snprintf(s->label, sizeof s->label, "Finding consistent with intravascular filler (occluded segment); review recommended");
+   } else if (!r->cine_ready) {
+      status = SONO_STATUS_INDETERMINATE;
+      conf = 0.4f;
+      snprintf(s->label, sizeof s->label, "Cine accumulating (%u frames); intravascular status not yet assessable",
+               r->cine_frames);
+   } else {
+      status = SONO_STATUS_NOT_DETECTED;
+      conf = 0.8f;
+      snprintf(s->label, sizeof s->label, "No segment without flow seen in this vessel");
+   }
+   uint32_t n = occ && gap ? sono_an_lumen_polygon(v, occ->first, occ->last, s->pts, 64)
+                           : sono_an_lumen_polygon(v, 0, v->point_count - 1, s->pts, 64);
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "intravascular_filler", status);
+   fi.confidence = conf;
+   fi.region = n >= 3 ? s->pts : NULL;
+   fi.region_count = n >= 3 ? n : 0;
+   s->attrs[0] = (sono_attribute_t){"plugin_version", IV_VERSION};
+   s->attrs[1] = (sono_attribute_t){"perfusion", occ && gap ? "absent" : v->segment_count > 1 ? "mixed" : "perfused"};
+   fi.attributes = s->attrs;
+   fi.attribute_count = 2;
+   fi.label = s->label;
+   fi.basis = s->basis;
+   fi.caveat = IV_CAVEAT;
+   fi.advice = status == SONO_STATUS_DETECTED ? "Review the segment in several planes; correlate clinically."
+               : status == SONO_STATUS_INDETERMINATE ? "Lower the velocity scale and wall filter, or use a more sensitive flow mode."
+                                                     : NULL;
+   sono_kit_push(out, &fi);
+   if (gap && status != SONO_STATUS_NOT_DETECTED) {
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_OCCLUSION, s->pts, n);
+      o.label = "absent flow";
+      sono_kit_push(out, &o);
+      sono_point_t mid = {v->points[(occ->first + occ->last) / 2].x_m, v->points[(occ->first + occ->last) / 2].z_m};
+      push_measurement(out, "occluded_length", occ->length_m, "m", mid);
+   }
+   sono_point_t c = {v->points[v->point_count / 2].x_m, v->points[v->point_count / 2].z_m};
+   push_measurement(out, "vessel_diameter", v->diameter_m, "m", c);
+   if (v->psv_measurable && v->upstream >= 0) {
+      const sono_an_segment_t *u = &v->segments[v->upstream];
+      sono_point_t at = {v->points[(u->first + u->last) / 2].x_m, v->points[(u->first + u->last) / 2].z_m};
+      push_measurement(out, "upstream_psv", v->psv_m_s, "m/s", at);
+      push_measurement(out, "upstream_ri", v->ri, "1", at);
+   }
+   push_centrelines(s, v, out);
+}
+
+static void deposit_finding(iv_t *s, const sono_an_result_t *r, const sono_an_deposit_t *d, const sono_output_t *out)
+{
+   uint32_t na = 0;
+   s->attrs[na++] = (sono_attribute_t){"class", sono_an_class_name(d->cls)};
+   s->attrs[na++] = (sono_attribute_t){"placement", sono_an_placement_name(d->placement)};
+   s->attrs[na++] = (sono_attribute_t){"plugin_version", IV_VERSION};
+   for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k) {
+      snprintf(s->prob_key[k], sizeof s->prob_key[k], "p_%s", sono_an_class_name(k));
+      snprintf(s->prob_text[k], sizeof s->prob_text[k], "%.3f", d->probability[k]);
+      s->attrs[na++] = (sono_attribute_t){s->prob_key[k], s->prob_text[k]};
+   }
+   const char *cls = sono_an_class_label(d->cls);
+   snprintf(s->label, sizeof s->label, "%s deposit, %s%s", d->cls == SONO_AN_UNKNOWN ? "Unclassified" : "Possible",
+            d->cls == SONO_AN_UNKNOWN ? "" : cls, d->placement == SONO_AN_INTRALUMINAL ? " (intraluminal)"
+                                             : d->placement == SONO_AN_PERIVASCULAR ? " (perivascular)" : "");
+   size_t len = 0;
+   s->basis[0] = 0;
+   append(s->basis, sizeof s->basis, &len,
+          "%.1f x %.1f mm, area %.2f mm2, depth %.1f-%.1f mm; echo %+.0f dB, posterior %+.0f dB re surrounding tissue; "
+          "%.1f bright foci/mm2",
+          (d->x_right_m - d->x_left_m) * 1e3, (d->z_bottom_m - d->z_top_m) * 1e3, d->area_m2 * 1e6, d->z_top_m * 1e3,
+          d->z_bottom_m * 1e3, d->features.echo_db, d->features.posterior_db, d->features.focus_density_mm2);
+   if (d->vessel >= 0)
+      append(s->basis, sizeof s->basis, &len, "; %.1f mm from the nearest lumen", d->distance_to_lumen_m * 1e3);
+   if (d->from_flow_gap)
+      append(s->basis, sizeof s->basis, &len, "; outlined from the lumen without flow (anechoic material looks like blood)");
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "filler_deposit", SONO_STATUS_DETECTED);
+   fi.confidence = d->probability[d->cls];
+   fi.region = d->outline_count >= 3 ? d->outline : NULL;
+   fi.region_count = d->outline_count >= 3 ? d->outline_count : 0;
+   fi.attributes = s->attrs;
+   fi.attribute_count = na;
+   fi.label = s->label;
+   fi.basis = s->basis;
+   fi.caveat = "Material class is a pattern estimate; mixed or unusual products are possible.";
+   sono_kit_push(out, &fi);
+   if (d->outline_count >= 3) {
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_DEPOSIT, d->outline, d->outline_count);
+      o.label = cls;
+      sono_kit_push(out, &o);
+   }
+   push_measurement(out, "deposit_area", d->area_m2, "m2", d->centroid);
+   push_measurement(out, "deposit_depth", d->z_top_m, "m", d->centroid);
+   if (d->vessel >= 0 && d->distance_to_lumen_m < 1.0)
+      push_measurement(out, "distance_to_lumen", d->distance_to_lumen_m, "m", d->centroid);
+   (void)r;
+}
+
+static void no_vessel_finding(iv_t *s, const sono_an_result_t *r, const sono_output_t *out)
+{
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "intravascular_filler", SONO_STATUS_INDETERMINATE);
+   fi.confidence = 0.5f;
+   snprintf(s->basis, sizeof s->basis, "No vessel traced in this view (%u deposits mapped, cine %u frames)",
+            r->deposit_count, r->cine_frames);
+   s->attrs[0] = (sono_attribute_t){"plugin_version", IV_VERSION};
+   fi.attributes = s->attrs;
+   fi.attribute_count = 1;
+   fi.label = "Intravascular filler cannot be assessed: no vessel identified; review recommended";
+   fi.basis = s->basis;
+   fi.caveat = IV_CAVEAT;
+   fi.advice = "Image the vessel of interest in long axis with colour or power Doppler.";
+   sono_kit_push(out, &fi);
+}
+
+static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *frame, const sono_output_t *out)
+{
+   iv_t *s = self_of(p);
+   s->cfg.cine_window_s = s->values[P_CINE_WINDOW];
+   s->cfg.absent_flow_fraction = s->values[P_ABSENT_FRACTION];
+   s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];
+   s->cfg.perivascular_m = s->values[P_PERIVASCULAR];
+   sono_an_input_t in = {&frame->grid,
+                         &frame->acquisition,
+                         sono_frame_plane(frame, SONO_PLANE_BMODE),
+                         sono_frame_plane(frame, SONO_PLANE_IQ),
+                         sono_frame_plane(frame, SONO_PLANE_VELOCITY),
+                         sono_frame_plane(frame, SONO_PLANE_POWER),
+                         sono_frame_plane(frame, SONO_PLANE_VARIANCE)};
+   sono_error_t err;
+   const sono_an_result_t *r = sono_an_analyse(s->an, &s->cfg, &in, &err);
+   if (!r)
+      return SONO_ERROR;
+   for (uint32_t v = 0; v < r->vessel_count; ++v)
+      vessel_finding(s, frame, r, v, out);
+   if (r->vessel_count == 0)
+      no_vessel_finding(s, r, out);
+   for (uint32_t d = 0; d < r->deposit_count; ++d)
+      deposit_finding(s, r, &r->deposits[d], out);
+   return SONO_OK;
+}
+
+/* ---- sono.params/1 ------------------------------------------------------------------- */
+
+static uint32_t par_count(const sono_plugin_t *p)
+{
+   (void)p;
+   return P_COUNT;
+}
+
+static bool par_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)
+{
+   (void)p;
+   return sono_kit_params_info(params, P_COUNT, i, info);
+}
+
+static bool par_get(const sono_plugin_t *p, const char *key, double *v)
+{
+   int i = sono_kit_params_find(params, P_COUNT, key);
+   if (i < 0)
+      return false;
+   *v = self_of(p)->values[i];
+   return true;
+}
+
+static sono_status_t par_set(const sono_plugin_t *p, const char *key, double v)
+{
+   return sono_kit_params_set(params, P_COUNT, self_of(p)->values, key, v);
+}
+
+static bool par_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)
+{
+   (void)p;
+   return sono_kit_params_choice_label(params, P_COUNT, i, c, buf, n);
+}
+
+static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, par_set, par_choice};
+
+static const void *iv_get_extension(const sono_plugin_t *p, const char *id)
+{
+   (void)p;
+   return strcmp(id, SONO_EXT_PARAMS) == 0 ? &params_ext : NULL;
+}
+
+static const sono_plugin_t *iv_create(const sono_host_t *host)
+{
+   iv_t *s = calloc(1, sizeof *s);
+   if (!s)
+      return NULL;
+   s->host = host;
+   s->plugin = (sono_plugin_t){&descriptor, s, iv_init, iv_destroy, iv_activate, iv_deactivate, iv_process,
+                               iv_get_extension};
+   return &s->plugin;
+}
+
+SONO_KIT_DEFINE_ENTRY(descriptor, iv_create);

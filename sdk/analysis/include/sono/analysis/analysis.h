@@ -1,0 +1,263 @@
+/* libsono_analysis: the shared vessel / perfusion / filler-deposit analysis
+ * of the clinical plugins (docs/clinical.md, "Shared analysis module").
+ *
+ * One implementation serves every plugin that needs to know where the
+ * vessels and the filler deposits are: the intravascular-filler plugin
+ * (org.sonoplug.intravascular) and the hyaluronidase-guidance plugin call the
+ * same functions on the same frames and therefore see the same vessels,
+ * segments and deposits.
+ *
+ * What one call of sono_an_analyse() produces, from one frame's planes:
+ *   - vessels: traced in long axis (the in-plane view used to map facial
+ *     arteries; the vessel must run within about 60 degrees of the lateral
+ *     axis), one centreline sample per image column with the upper and lower
+ *     lumen edges, diameter, depth, flow fraction and cine peak speed;
+ *     found from colour flow AND from the tubular anechoic lumen on B-mode,
+ *     so a vessel is followed through segments without flow (an anechoic HA
+ *     occlusion looks like blood) and across a short echogenic plug;
+ *   - per-vessel segments with a perfusion state (perfused / reduced /
+ *     absent) and their peak speed relative to the upstream segment; the
+ *     longest absent segment bounded by flow is the candidate occlusion;
+ *   - upstream PSV, EDV and RI over the cine window, angle-corrected with the
+ *     traced centreline slope, when the angle allows it;
+ *   - deposits: regions whose echogenicity, texture or posterior signature
+ *     differ from the tissue at the same depth, with an outline polygon, area,
+ *     depth range, features, class probabilities over the eleven classes of
+ *     formats.md §2, placement (intraluminal / perivascular / tissue) and the
+ *     distance to the nearest lumen.
+ *
+ * Cine accumulation lives HERE, not in the plugins: the context keeps, per
+ * pixel, the number of frames since flow was last seen and a decaying peak
+ * speed, over a window of `cine_window_s` (one cardiac cycle by default).
+ * Perfusion states are computed on that window, so a flow gap "counts" only
+ * when it has persisted over every frame of the window, and diastolic
+ * silence in a patent vessel is not mistaken for absent flow. Results say
+ * how many frames the window holds (`cine_frames`); callers should not
+ * report an occlusion before `cine_ready` is set. Call sono_an_reset() when
+ * the probe moves to a new view.
+ *
+ * Units: SI everywhere (metres, m/s, m^2); echo levels in dB relative to the
+ * tissue at the same depth (the row background); positions in the frame's
+ * image plane (x lateral, z depth, frame.h). Velocity sign as in frame.h.
+ *
+ * Ownership and lifetime: sono_an_create() allocates every buffer for frames
+ * up to max_nz x max_nx (call it in activate()); sono_an_analyse() allocates
+ * nothing and writes into the sono_an_result_t owned by the context, which
+ * stays valid until the next analyse/reset/destroy call on that context.
+ * Input planes are read only and need to live only during the call.
+ *
+ * Threading: a context is used by one thread at a time (one per plugin
+ * instance). Different contexts are independent. No global state. */
+#ifndef SONO_ANALYSIS_H
+#define SONO_ANALYSIS_H
+
+#include <stdint.h>
+#include <sono/events.h>
+#include <sono/frame.h>
+#include <sono/sdk/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SONO_AN_MAX_VESSELS 6
+#define SONO_AN_MAX_SEGMENTS 16
+#define SONO_AN_MAX_DEPOSITS 12
+#define SONO_AN_MAX_OUTLINE 64
+
+/* Deposit classes (names as in formats.md §2, through sono_an_class_name). */
+typedef int32_t sono_an_class_t;
+enum {
+   SONO_AN_HA_FRESH = 0,
+   SONO_AN_HA_INTEGRATED,
+   SONO_AN_CAHA,
+   SONO_AN_CAHA_DILUTED,
+   SONO_AN_PMMA,
+   SONO_AN_SILICONE,
+   SONO_AN_PLLA,
+   SONO_AN_PCL,
+   SONO_AN_COLLAGEN,
+   SONO_AN_PAAG,
+   SONO_AN_UNKNOWN,
+   SONO_AN_CLASS_COUNT
+};
+
+typedef int32_t sono_an_placement_t;
+enum { SONO_AN_TISSUE = 0, SONO_AN_INTRALUMINAL = 1, SONO_AN_PERIVASCULAR = 2 };
+
+typedef int32_t sono_an_perfusion_t;
+enum { SONO_AN_PERFUSED = 0, SONO_AN_REDUCED = 1, SONO_AN_ABSENT = 2 };
+
+/* "ha_fresh" ... "unknown"; "intraluminal"/"perivascular"/"tissue";
+ * "perfused"/"reduced"/"absent". NULL when out of range. [thread-safe] */
+const char *sono_an_class_name(sono_an_class_t c);
+/* Display label such as "HA (fresh)". */
+const char *sono_an_class_label(sono_an_class_t c);
+int sono_an_class_from_name(const char *name);
+const char *sono_an_placement_name(sono_an_placement_t p);
+const char *sono_an_perfusion_name(sono_an_perfusion_t p);
+
+/* ---- configuration ------------------------------------------------------------ */
+
+/* Thresholds. Defaults and their sources: docs/clinical.md. Plugins expose
+ * the ones a clinician may change through sono.params/1 and copy them here
+ * before each call (changing them between calls is allowed). */
+typedef struct sono_an_config {
+   double bmode_dynamic_range_db;  /* dB spanned by uint8 0..255 (host default 40) */
+   double iq_dynamic_range_db;     /* echo range kept when B-mode is formed from IQ (70) */
+   double cine_window_s;           /* flow memory: one cardiac cycle (1.0 s) */
+   uint32_t cine_min_frames;       /* frames before cine_ready (4) */
+   double flow_power_margin_db;    /* flow: power this far above the noise floor (8) */
+   double flow_min_speed_frac;     /* flow: |v| above this fraction of VN (0.04) */
+   double flow_max_variance_frac;  /* flow: variance below this fraction of VN^2 (0.25) */
+   double lumen_dark_db;           /* lumen: this far below the row background (-14) */
+   double vessel_min_diameter_m;   /* thinnest lumen traced (0.3 mm) */
+   double vessel_max_diameter_m;   /* thickest lumen traced (3.5 mm) */
+   double vessel_min_length_m;     /* shortest traced vessel (5 mm) */
+   double vessel_max_bridge_m;     /* longest echogenic plug bridged (6 mm) */
+   double absent_flow_fraction;    /* segment absent below this lumen flow fraction (0.15) */
+   double reduced_speed_ratio;     /* reduced below this x the vessel's reference speed (0.5) */
+   double min_segment_m;           /* shorter state runs merge into neighbours (0.4 mm) */
+   double deposit_dark_db;         /* deposit: smoothed echo below background by (-6) */
+   double deposit_bright_db;       /* deposit: smoothed echo above background by (+5) */
+   double deposit_min_area_m2;     /* smallest reported deposit (0.25 mm^2) */
+   double perivascular_m;          /* perivascular when within this of a lumen (1 mm, formats.md §2) */
+} sono_an_config_t;
+
+void sono_an_config_default(sono_an_config_t *cfg);
+
+/* ---- input ---------------------------------------------------------------------- */
+
+/* The planes of one frame, as the host gives them (frame.h). bmode or iq
+ * is required. When the IQ plane is given, echo levels are formed from the
+ * magnitude of its first ensemble sample over iq_dynamic_range_db: the
+ * display B-mode (40 dB below the brightest echo) clips everything more
+ * than about 10 dB below fat to black, which hides the differences between
+ * anechoic and hypoechoic deposits (HA fresh -30 dB vs integrated -10 dB re
+ * fat, clinical-spec §7.3). velocity, power and variance are optional, but
+ * without them no flow is seen (flow_available = 0) and callers must treat
+ * perfusion as unassessable. */
+typedef struct sono_an_input {
+   const sono_grid_t *grid;
+   const sono_acquisition_t *acquisition; /* nyquist_velocity_m_s, frame_rate_hz */
+   const sono_plane_t *bmode;
+   const sono_plane_t *iq;        /* complex64 z, x, ensemble; or NULL */
+   const sono_plane_t *velocity;
+   const sono_plane_t *power;
+   const sono_plane_t *variance;
+} sono_an_input_t;
+
+/* ---- results -------------------------------------------------------------------- */
+
+/* One centreline sample (one image column). */
+typedef struct sono_an_centre_point {
+   float x_m, z_m;          /* lumen centre */
+   float top_z_m, bottom_z_m; /* lumen edges along the beam at this column */
+   float diameter_m;        /* perpendicular to the centreline */
+   float flow_fraction;     /* share of lumen pixels with flow in the cine window */
+   float speed_m_s;         /* cine peak |axial velocity| in the lumen, angle corrected when possible */
+   uint8_t interpolated;    /* 1: lumen not visible here (bridged plug) */
+   uint8_t perfusion;       /* sono_an_perfusion_t */
+   uint8_t reserved[2];
+} sono_an_centre_point_t;
+
+/* A run of centreline samples with one perfusion state. */
+typedef struct sono_an_segment {
+   uint32_t first, last;    /* inclusive indices into the vessel's points */
+   sono_an_perfusion_t perfusion;
+   float length_m;          /* along the centreline */
+   float speed_m_s;         /* median sample speed */
+   float speed_ratio;       /* speed / upstream reference speed (1 = as upstream) */
+   int32_t reversed;        /* flow opposite to the upstream direction */
+} sono_an_segment_t;
+
+typedef struct sono_an_vessel {
+   uint32_t point_count;
+   const sono_an_centre_point_t *points; /* point_count samples, increasing x; owned by the context */
+   uint32_t segment_count;
+   sono_an_segment_t segments[SONO_AN_MAX_SEGMENTS];
+   float diameter_m;        /* median over visible samples */
+   float depth_m;           /* median centre depth */
+   float angle_rad;         /* centreline slope re +x (positive = deeper with x) */
+   float flow_length_m;     /* length of samples with flow */
+   int32_t flow_direction;  /* +1 flow toward +x, -1 toward -x, 0 unknown */
+   int32_t occlusion;       /* index of the candidate occluded segment, -1 none */
+   int32_t upstream;        /* index of the segment upstream of it, -1 none */
+   /* Upstream waveform over the cine window (measurable = 0 when the angle
+    * is too steep to correct (> 80 degrees to the beam... i.e. the vessel is
+    * almost parallel to the probe) or the window is not full). */
+   int32_t psv_measurable;
+   float psv_m_s, edv_m_s, ri;
+   float axial_peak_m_s;    /* largest |axial velocity| seen, uncorrected */
+} sono_an_vessel_t;
+
+/* Features of a deposit (dB re the row background unless stated). */
+typedef struct sono_an_features {
+   float echo_db;           /* mean smoothed echo */
+   float posterior_db;      /* band 0.2-1.5 mm below, central columns */
+   float focus_density_mm2; /* bright foci (> +12 dB) per mm^2 */
+   float tail_score;        /* mean echo 0.1-0.5 mm below foci minus beside them, dB */
+   float heterogeneity_db;  /* std of 0.3 mm-smoothed echo inside */
+   float capsule_db;        /* rim (0.1 mm band) minus interior */
+   float dark_fraction;     /* share of pixels 20 dB below background */
+} sono_an_features_t;
+
+typedef struct sono_an_deposit {
+   uint32_t outline_count;
+   sono_point_t outline[SONO_AN_MAX_OUTLINE]; /* closed polygon, metres */
+   sono_point_t centroid;
+   double area_m2;
+   double z_top_m, z_bottom_m;   /* depth range */
+   double x_left_m, x_right_m;
+   sono_an_features_t features;
+   sono_an_class_t cls;          /* most probable class */
+   float probability[SONO_AN_CLASS_COUNT]; /* sums to 1 */
+   sono_an_placement_t placement;
+   int32_t vessel;               /* nearest vessel index, -1 none */
+   double distance_to_lumen_m;   /* 0 when intraluminal */
+   int32_t from_flow_gap;        /* 1: outlined from an absent-flow lumen segment (B-mode silent) */
+} sono_an_deposit_t;
+
+typedef struct sono_an_result {
+   uint32_t vessel_count;
+   sono_an_vessel_t vessels[SONO_AN_MAX_VESSELS];
+   uint32_t deposit_count;
+   sono_an_deposit_t deposits[SONO_AN_MAX_DEPOSITS];
+   uint32_t cine_frames;         /* frames in the flow window so far */
+   int32_t cine_ready;           /* window holds >= cine_min_frames */
+   int32_t flow_available;       /* velocity and power planes were given */
+   float noise_floor_db;         /* power noise floor, dB re frame max */
+   float nyquist_m_s;            /* VN of the frame */
+} sono_an_result_t;
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+typedef struct sono_an_context sono_an_context_t;
+
+/* Allocates everything for frames up to max_nz x max_nx. NULL with `err`
+ * naming the bad argument. [any thread; call in activate()] */
+sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err);
+void sono_an_destroy(sono_an_context_t *ctx);
+
+/* Forgets the cine window (new view, new probe position). */
+void sono_an_reset(sono_an_context_t *ctx);
+
+/* Analyses one frame. Returns the result (owned by ctx), or NULL with
+ * `err` naming the plane or field that was wrong (missing B-mode, frame
+ * larger than the maxima, planes off the grid). Allocates nothing. */
+const sono_an_result_t *sono_an_analyse(sono_an_context_t *ctx, const sono_an_config_t *cfg,
+                                        const sono_an_input_t *in, sono_error_t *err);
+
+/* Shortest distance (m) from (x, z) to the lumen of `v` (0 inside). */
+double sono_an_distance_to_lumen(const sono_an_vessel_t *v, double x_m, double z_m);
+
+/* Lumen outline of samples first..last of `v` as a closed polygon (upper
+ * edge forward, lower edge back), at most `cap` points. Returns the count. */
+uint32_t sono_an_lumen_polygon(const sono_an_vessel_t *v, uint32_t first, uint32_t last, sono_point_t *out,
+                               uint32_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

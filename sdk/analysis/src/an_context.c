@@ -1,0 +1,321 @@
+/* libsono_analysis: context lifecycle, plane loading, cine flow window and
+ * the per-frame driver. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sono/sdk/plugin_kit.h>
+
+#include "an_internal.h"
+
+void sono_an_config_default(sono_an_config_t *cfg)
+{
+   cfg->bmode_dynamic_range_db = 40.0;
+   cfg->iq_dynamic_range_db = 70.0;
+   cfg->cine_window_s = 1.0;
+   cfg->cine_min_frames = 4;
+   cfg->flow_power_margin_db = 8.0;
+   cfg->flow_min_speed_frac = 0.06;
+   cfg->flow_max_variance_frac = 0.12;
+   cfg->lumen_dark_db = -14.0;
+   cfg->vessel_min_diameter_m = 0.3e-3;
+   cfg->vessel_max_diameter_m = 3.5e-3;
+   cfg->vessel_min_length_m = 3e-3;
+   cfg->vessel_max_bridge_m = 6e-3;
+   cfg->absent_flow_fraction = 0.15;
+   cfg->reduced_speed_ratio = 0.5;
+   cfg->min_segment_m = 0.4e-3;
+   cfg->deposit_dark_db = -6.0;
+   cfg->deposit_bright_db = 6.0;
+   cfg->deposit_min_area_m2 = 0.3e-6;
+   cfg->perivascular_m = 1e-3;
+}
+
+sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)
+{
+   if (max_nz < 16 || max_nx < 16 || max_nz > 8192 || max_nx > 8192) {
+      sono_error_set(err, "sono_an_create: frame size %u x %u (max_nz x max_nx) out of range; expected 16..8192 each",
+                     max_nz, max_nx);
+      return NULL;
+   }
+   sono_an_context_t *c = calloc(1, sizeof *c);
+   if (!c) {
+      sono_error_set(err, "sono_an_create: out of memory for the context");
+      return NULL;
+   }
+   size_t np = (size_t)max_nz * max_nx;
+   c->max_nz = max_nz;
+   c->max_nx = max_nx;
+   c->db = malloc(np * sizeof(float));
+   c->sm = malloc(np * sizeof(float));
+   c->sm2 = malloc(np * sizeof(float));
+   c->anom = malloc(np * sizeof(float));
+   c->anom2 = malloc(np * sizeof(float));
+   c->tmp = malloc(np * sizeof(float));
+   c->bright = malloc(np * sizeof(float));
+   c->peak = calloc(np, sizeof(float));
+   c->scratch = malloc(np * sizeof(float));
+   c->bg = malloc(max_nz * sizeof(float));
+   c->flow_age = malloc(np * sizeof(uint16_t));
+   c->flow_now = malloc(np);
+   c->lumen = malloc(np);
+   c->mask = malloc(np);
+   c->label = malloc(np * sizeof(int32_t));
+   c->stack = malloc(np * sizeof(int32_t));
+   c->runs = malloc((size_t)max_nx * AN_MAX_RUNS_PER_COL * sizeof(an_run_t));
+   c->run_count = malloc(max_nx);
+   c->chain_top = malloc((size_t)AN_MAX_CHAINS * max_nx * sizeof(int16_t));
+   c->chain_bottom = malloc((size_t)AN_MAX_CHAINS * max_nx * sizeof(int16_t));
+   c->points = malloc((size_t)SONO_AN_MAX_VESSELS * max_nx * sizeof(sono_an_centre_point_t));
+   if (!c->db || !c->sm || !c->sm2 || !c->anom || !c->anom2 || !c->tmp || !c->bright || !c->peak || !c->scratch ||
+       !c->bg || !c->flow_age || !c->flow_now || !c->lumen || !c->mask || !c->label || !c->stack || !c->runs ||
+       !c->run_count || !c->chain_top || !c->chain_bottom || !c->points) {
+      sono_an_destroy(c);
+      sono_error_set(err, "sono_an_create: out of memory for %u x %u frame buffers", max_nz, max_nx);
+      return NULL;
+   }
+   sono_an_reset(c);
+   return c;
+}
+
+void sono_an_destroy(sono_an_context_t *c)
+{
+   if (!c)
+      return;
+   free(c->db); free(c->sm); free(c->sm2); free(c->anom); free(c->anom2); free(c->tmp); free(c->bright);
+   free(c->peak); free(c->scratch); free(c->bg); free(c->flow_age); free(c->flow_now); free(c->lumen);
+   free(c->mask); free(c->label); free(c->stack); free(c->runs); free(c->run_count); free(c->chain_top);
+   free(c->chain_bottom); free(c->points);
+   free(c);
+}
+
+void sono_an_reset(sono_an_context_t *c)
+{
+   size_t np = (size_t)c->max_nz * c->max_nx;
+   for (size_t i = 0; i < np; ++i)
+      c->flow_age[i] = AN_NEVER;
+   memset(c->peak, 0, np * sizeof(float));
+   memset(c->tracks, 0, sizeof c->tracks);
+   memset(&c->result, 0, sizeof c->result);
+   c->frames_seen = 0;
+   c->nz = c->nx = 0;
+}
+
+/* ---- input checks and loading -------------------------------------------------- */
+
+static int check_plane(const sono_plane_t *p, const char *name, const sono_grid_t *g, sono_error_t *err)
+{
+   if (!p)
+      return 0;
+   if (p->shape[0] < g->nz || p->shape[1] < g->nx || !p->data)
+      return sono_error_set(err, "sono_an_analyse: plane %s has shape %u x %u (z x x) or no data; expected %u x %u",
+                            name, p->shape[0], p->shape[1], g->nz, g->nx);
+   if (strcmp(name, "bmode") != 0 && p->dtype != SONO_DTYPE_FLOAT32)
+      return sono_error_set(err, "sono_an_analyse: plane %s has dtype %d; expected float32", name, (int)p->dtype);
+   return 0;
+}
+
+static int check_input(const sono_an_context_t *c, const sono_an_input_t *in, sono_error_t *err)
+{
+   if (!in || !in->grid || !in->acquisition)
+      return sono_error_set(err, "sono_an_analyse: input grid or acquisition missing; expected both");
+   const sono_grid_t *g = in->grid;
+   if (g->nz > c->max_nz || g->nx > c->max_nx || g->nz < 16 || g->nx < 16)
+      return sono_error_set(err, "sono_an_analyse: frame grid %u x %u (nz x nx) outside the context's 16..%u x 16..%u",
+                            g->nz, g->nx, c->max_nz, c->max_nx);
+   if (!(g->dx_m > 0) || !(g->dz_m > 0))
+      return sono_error_set(err, "sono_an_analyse: grid spacing dx %g m, dz %g m; expected both > 0", g->dx_m, g->dz_m);
+   if (in->iq && (in->iq->dtype != SONO_DTYPE_COMPLEX64 || in->iq->shape[0] < g->nz || in->iq->shape[1] < g->nx ||
+                  !in->iq->data))
+      return sono_error_set(err, "sono_an_analyse: plane iq has dtype %d, shape %u x %u or no data; expected complex64 "
+                            "covering %u x %u", (int)in->iq->dtype, in->iq->shape[0], in->iq->shape[1], g->nz, g->nx);
+   if (in->iq)
+      return check_plane(in->velocity, "velocity", g, err) || check_plane(in->power, "power", g, err) ||
+             check_plane(in->variance, "variance", g, err);
+   if (!in->bmode)
+      return sono_error_set(err, "sono_an_analyse: planes bmode and iq missing; expected a uint8 or float32 B-mode "
+                            "plane or the IQ plane");
+   if (in->bmode->dtype != SONO_DTYPE_UINT8 && in->bmode->dtype != SONO_DTYPE_FLOAT32)
+      return sono_error_set(err, "sono_an_analyse: plane bmode has dtype %d; expected uint8 or float32",
+                            (int)in->bmode->dtype);
+   if (check_plane(in->bmode, "bmode", g, err) || check_plane(in->velocity, "velocity", g, err) ||
+       check_plane(in->power, "power", g, err) || check_plane(in->variance, "variance", g, err))
+      return -1;
+   return 0;
+}
+
+/* B-mode as dB above the display floor: uint8 spans the dynamic range,
+ * float32 B-mode is already dB (re its maximum) and is shifted to >= 0. */
+static void load_bmode(sono_an_context_t *c, const sono_plane_t *b, double dr)
+{
+   float scale = (float)(dr / 255.0);
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         float v = b->dtype == SONO_DTYPE_UINT8 ? scale * SONO_KIT_AT(uint8_t, b, iz, ix, 0)
+                                                 : (float)dr + SONO_KIT_AT(float, b, iz, ix, 0);
+         c->db[an_pix(c, (int)iz, (int)ix)] = v < 0 ? 0 : v;
+      }
+}
+
+/* 20 log10 |x| to within 0.01 dB, without libm's log on the frame path:
+ * exponent from the float bits, mantissa by a short polynomial. */
+static inline float fast_db_power(float p)
+{
+   union { float f; uint32_t u; } v = {p};
+   float e = (float)((int)((v.u >> 23) & 0xFF) - 127);
+   v.u = (v.u & 0x007FFFFFu) | 0x3F800000u; /* mantissa in [1, 2) */
+   float m = v.f, t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+   float log2m = 2.8853900817779268f * t * (1.0f + t2 * (0.33333333f + t2 * (0.2f + t2 * 0.14285714f)));
+   return 3.0102999566f * (e + log2m); /* 10 log10(p) */
+}
+
+/* Echo in dB above a floor iq_dynamic_range_db below the brightest pixel,
+ * from ensemble sample 0 of the IQ plane. */
+static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
+{
+   float top = -1e30f;
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         const float *z = (const float *)iq->data + 2 * ((int64_t)iz * iq->stride[0] + (int64_t)ix * iq->stride[1]);
+         float p = z[0] * z[0] + z[1] * z[1];
+         float d = fast_db_power(p > 1e-30f ? p : 1e-30f);
+         c->db[an_pix(c, (int)iz, (int)ix)] = d;
+         top = d > top ? d : top;
+      }
+   float floor_db = top - (float)dr;
+   size_t np = (size_t)c->nz * c->nx;
+   for (size_t p = 0; p < np; ++p)
+      c->db[p] = c->db[p] > floor_db ? c->db[p] - floor_db : 0.0f;
+}
+
+/* Power noise floor: the 5th percentile of the power plane, i.e. the level of
+ * pixels holding neither tissue nor blood (gel standoff, deep field). */
+static float noise_floor(sono_an_context_t *c, const sono_plane_t *power)
+{
+   size_t n = 0;
+   for (uint32_t ix = 0; ix < c->nx; ix += 2)
+      for (uint32_t iz = 0; iz < c->nz; iz += 2)
+         c->scratch[n++] = SONO_KIT_AT(float, power, iz, ix, 0);
+   return an_percentile(c->scratch, n, 0.05);
+}
+
+/* Flow in this frame, and the cine window: frames since flow was last seen
+ * per pixel and a peak |v| that decays by half over the window. */
+static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
+{
+   sono_an_result_t *r = &c->result;
+   double vn = in->acquisition->nyquist_velocity_m_s;
+   r->flow_available = in->velocity && in->power && vn > 0;
+   r->nyquist_m_s = (float)vn;
+   double fr = in->acquisition->frame_rate_hz > 0 ? in->acquisition->frame_rate_hz : 10.0;
+   uint32_t w = (uint32_t)lround(cfg->cine_window_s * fr);
+   c->window_frames = w < 1 ? 1 : w > 4000 ? 4000 : w;
+   float decay = (float)pow(0.5, 1.0 / c->window_frames);
+   if (!r->flow_available) {
+      memset(c->flow_now, 0, (size_t)c->nz * c->nx);
+      return;
+   }
+   float floor_db = noise_floor(c, in->power);
+   r->noise_floor_db = floor_db;
+   float pmin = floor_db + (float)cfg->flow_power_margin_db;
+   float vmin = (float)(cfg->flow_min_speed_frac * vn), varmax = (float)(cfg->flow_max_variance_frac * vn * vn);
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         size_t p = an_pix(c, (int)iz, (int)ix);
+         float v = SONO_KIT_AT(float, in->velocity, iz, ix, 0);
+         float pw = SONO_KIT_AT(float, in->power, iz, ix, 0);
+         float var = in->variance ? SONO_KIT_AT(float, in->variance, iz, ix, 0) : 0.0f;
+         int flow = fabsf(v) > vmin && pw > pmin && var < varmax;
+         c->flow_now[p] = (uint8_t)flow;
+         c->flow_age[p] = flow ? 0 : c->flow_age[p] == AN_NEVER ? AN_NEVER : (uint16_t)(c->flow_age[p] + 1);
+         float a = flow ? fabsf(v) : 0.0f;
+         c->peak[p] = a > c->peak[p] * decay ? a : c->peak[p] * decay;
+      }
+}
+
+static void smooth_and_background(sono_an_context_t *c)
+{
+   /* ~0.1 mm (speckle cell) and ~0.3 mm (texture scale) boxes */
+   int rz1 = (int)lround(0.05e-3 / c->dz), rx1 = (int)lround(0.05e-3 / c->dx);
+   int rz2 = (int)lround(0.15e-3 / c->dz), rx2 = (int)lround(0.15e-3 / c->dx);
+   an_box_filter(c->db, c->sm, c->tmp, c->nz, c->nx, rz1 < 1 ? 1 : rz1, rx1 < 1 ? 1 : rx1);
+   an_box_filter(c->db, c->sm2, c->tmp, c->nz, c->nx, rz2 < 1 ? 1 : rz2, rx2 < 1 ? 1 : rx2);
+   an_row_background(c);
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         size_t p = an_pix(c, (int)iz, (int)ix);
+         c->anom[p] = c->sm[p] - c->bg[iz];
+         c->anom2[p] = c->sm2[p] - c->bg[iz];
+      }
+}
+
+const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in,
+                                        sono_error_t *err)
+{
+   if (check_input(c, in, err))
+      return NULL;
+   const sono_grid_t *g = in->grid;
+   if (c->nz != g->nz || c->nx != g->nx || c->dx != g->dx_m || c->dz != g->dz_m)
+      sono_an_reset(c); /* a new geometry invalidates the cine window */
+   c->nz = g->nz;
+   c->nx = g->nx;
+   c->dx = g->dx_m;
+   c->dz = g->dz_m;
+   c->x0 = g->x0_m;
+   c->z0 = g->z0_m;
+   sono_an_result_t *r = &c->result;
+   r->vessel_count = 0;
+   r->deposit_count = 0;
+   if (in->iq)
+      load_iq(c, in->iq, cfg->iq_dynamic_range_db);
+   else
+      load_bmode(c, in->bmode, cfg->bmode_dynamic_range_db);
+   update_flow(c, cfg, in);
+   c->frames_seen++;
+   r->cine_frames = c->frames_seen < c->window_frames ? c->frames_seen : c->window_frames;
+   r->cine_ready = r->cine_frames >= cfg->cine_min_frames;
+   memset(c->lumen, 0, (size_t)c->nz * c->nx);
+   smooth_and_background(c);
+   an_vessels_find(c, cfg, in);
+   /* second background pass without the lumen pixels just found */
+   an_row_background(c);
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         size_t p = an_pix(c, (int)iz, (int)ix);
+         c->anom[p] = c->sm[p] - c->bg[iz];
+         c->anom2[p] = c->sm2[p] - c->bg[iz];
+      }
+   an_deposits_find(c, cfg);
+   return r;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static const char *const class_names[SONO_AN_CLASS_COUNT] = {
+   "ha_fresh", "ha_integrated", "caha", "caha_diluted", "pmma", "silicone",
+   "plla", "pcl", "collagen", "paag", "unknown"};
+static const char *const class_labels[SONO_AN_CLASS_COUNT] = {
+   "HA (fresh)", "HA (integrated)", "CaHA", "CaHA (diluted)", "PMMA", "Silicone oil",
+   "PLLA", "PCL", "Collagen", "PAAG", "Unclassified material"};
+
+const char *sono_an_class_name(sono_an_class_t k) { return k >= 0 && k < SONO_AN_CLASS_COUNT ? class_names[k] : NULL; }
+const char *sono_an_class_label(sono_an_class_t k) { return k >= 0 && k < SONO_AN_CLASS_COUNT ? class_labels[k] : NULL; }
+
+int sono_an_class_from_name(const char *name)
+{
+   for (int k = 0; name && k < SONO_AN_CLASS_COUNT; ++k)
+      if (strcmp(name, class_names[k]) == 0)
+         return k;
+   return -1;
+}
+
+const char *sono_an_placement_name(sono_an_placement_t p)
+{
+   static const char *const n[] = {"tissue", "intraluminal", "perivascular"};
+   return p >= 0 && p <= 2 ? n[p] : NULL;
+}
+
+const char *sono_an_perfusion_name(sono_an_perfusion_t p)
+{
+   static const char *const n[] = {"perfused", "reduced", "absent"};
+   return p >= 0 && p <= 2 ? n[p] : NULL;
+}

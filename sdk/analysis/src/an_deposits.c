@@ -1,0 +1,362 @@
+/* Deposits: regions whose 0.3 mm-smoothed echo departs from the tissue at
+ * the same depth (dark or bright) or that hold clustered bright foci;
+ * posterior shadows are attributed to the deposit above them, not reported
+ * as deposits. Then features, class, outline and placement. Also outlines
+ * the lumen of an absent-flow segment as a B-mode-silent intraluminal
+ * deposit (fresh HA looks like blood, clinical-spec V7). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_internal.h"
+
+#define FOCUS_DB 12.0f
+#define AN_MAX_COMPONENTS 64
+
+typedef struct comp {
+   int label;
+   int count, ix0, ix1, iz0, iz1;
+   double sum;
+   int bright;              /* mean echo above background */
+   int keep;
+} comp_t;
+
+static void bright_share(sono_an_context_t *c)
+{
+   size_t np = (size_t)c->nz * c->nx;
+   for (size_t p = 0; p < np; ++p)
+      c->tmp[p] = c->anom[p] > FOCUS_DB ? 1.0f : 0.0f;
+   memcpy(c->scratch, c->tmp, np * sizeof(float));
+   int rz = (int)lround(0.3e-3 / c->dz), rx = (int)lround(0.3e-3 / c->dx);
+   an_box_filter(c->scratch, c->bright, c->tmp, c->nz, c->nx, rz < 1 ? 1 : rz, rx < 1 ? 1 : rx);
+}
+
+static void build_mask(sono_an_context_t *c, const sono_an_config_t *cfg)
+{
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         size_t p = an_pix(c, (int)iz, (int)ix);
+         int dark = c->anom2[p] < (float)cfg->deposit_dark_db && !c->lumen[p] && (int)iz > c->skin_row;
+         int bright = (c->anom2[p] > (float)cfg->deposit_bright_db || c->bright[p] > 0.15f) && c->lumen[p] != 2 &&
+                      (int)iz > c->skin_row;
+         c->mask[p] = (uint8_t)(dark ? 1 : bright ? 2 : 0);
+         c->label[p] = -1;
+      }
+}
+
+/* 4-connected components of equal mask value, with an explicit stack. */
+static int label_components(sono_an_context_t *c, comp_t *comps)
+{
+   int n = 0;
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         size_t p0 = an_pix(c, (int)iz, (int)ix);
+         if (!c->mask[p0] || c->label[p0] >= 0)
+            continue;
+         int id = n < AN_MAX_COMPONENTS ? n : AN_MAX_COMPONENTS - 1;
+         comp_t *k = &comps[id];
+         if (n < AN_MAX_COMPONENTS) {
+            *k = (comp_t){id, 0, (int)ix, (int)ix, (int)iz, (int)iz, 0, c->mask[p0] == 2, 0};
+            ++n;
+         }
+         uint8_t val = c->mask[p0];
+         size_t sp = 0;
+         c->stack[sp++] = (int32_t)p0;
+         c->label[p0] = n < AN_MAX_COMPONENTS || id < AN_MAX_COMPONENTS - 1 ? id : AN_MAX_COMPONENTS - 1;
+         while (sp) {
+            size_t p = (size_t)c->stack[--sp];
+            int pz = (int)(p % c->nz), px = (int)(p / c->nz);
+            k->count++;
+            k->sum += c->anom2[p];
+            if (px < k->ix0) k->ix0 = px;
+            if (px > k->ix1) k->ix1 = px;
+            if (pz < k->iz0) k->iz0 = pz;
+            if (pz > k->iz1) k->iz1 = pz;
+            const int dz[4] = {-1, 1, 0, 0}, dxs[4] = {0, 0, -1, 1};
+            for (int d = 0; d < 4; ++d) {
+               int qz = pz + dz[d], qx = px + dxs[d];
+               if (qz < 0 || qx < 0 || qz >= (int)c->nz || qx >= (int)c->nx)
+                  continue;
+               size_t q = an_pix(c, qz, qx);
+               if (c->mask[q] == val && c->label[q] < 0) {
+                  c->label[q] = c->label[p0];
+                  c->stack[sp++] = (int32_t)q;
+               }
+            }
+         }
+      }
+   return n;
+}
+
+/* A dark region that starts just below a bright deposit and covers its
+ * columns is that deposit's acoustic shadow; one that runs to the bottom of
+ * the image as a column is a shadow of something above the field. */
+static int is_shadow(const sono_an_context_t *c, const comp_t *k, const comp_t *comps, int n)
+{
+   if (k->bright)
+      return 0;
+   int h = k->iz1 - k->iz0 + 1, w = k->ix1 - k->ix0 + 1;
+   if (k->iz1 >= (int)c->nz - 2 && h * c->dz > 2.5e-3 && h * c->dz > 0.8 * w * c->dx)
+      return 1;
+   for (int j = 0; j < n; ++j) {
+      const comp_t *b = &comps[j];
+      if (!b->bright || b->count * c->dx * c->dz < 0.1e-6)
+         continue;
+      int ov = (k->ix1 < b->ix1 ? k->ix1 : b->ix1) - (k->ix0 > b->ix0 ? k->ix0 : b->ix0) + 1;
+      if (ov > 0.5 * w && k->iz0 >= b->iz0 && k->iz0 <= b->iz1 + (int)(0.5e-3 / c->dz))
+         return 1;
+   }
+   return 0;
+}
+
+static int accept(const sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k)
+{
+   double area = k->count * c->dx * c->dz, h = (k->iz1 - k->iz0 + 1) * c->dz, w = (k->ix1 - k->ix0 + 1) * c->dx;
+   if (area < cfg->deposit_min_area_m2 || h < 0.25e-3 || w < 0.25e-3)
+      return 0;
+   /* thin bands along a layer boundary that undulates */
+   if (h < 0.4e-3 && w > 6 * h)
+      return 0;
+   /* a region spanning the whole width is a layer, not a deposit */
+   return w < 0.9 * c->nx * c->dx;
+}
+
+/* ---- features --------------------------------------------------------------------- */
+
+static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
+{
+   double s = 0, s2 = 0;
+   int n = 0, dark = 0, foci = 0;
+   double tail = 0;
+   int tails = 0;
+   int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
+   for (int ix = k->ix0; ix <= k->ix1; ++ix)
+      for (int iz = k->iz0; iz <= k->iz1; ++iz) {
+         size_t p = an_pix(c, iz, ix);
+         if (c->label[p] != k->label)
+            continue;
+         float a = c->anom2[p];
+         s += a; s2 += (double)a * a; ++n;
+         dark += c->anom[p] < -20.0f;
+         float v = c->anom[p];
+         if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
+            continue;
+         if (v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz])
+            continue;
+         ++foci;
+         if (iz + l2 < (int)c->nz && ix - lat >= 0 && ix + lat < (int)c->nx) {
+            double below = 0, side = 0;
+            for (int d = l1; d <= l2; ++d) {
+               below += c->anom[an_pix(c, iz + d, ix)];
+               side += 0.5 * (c->anom[an_pix(c, iz + d, ix - lat)] + c->anom[an_pix(c, iz + d, ix + lat)]);
+            }
+            tail += (below - side) / (l2 - l1 + 1);
+            ++tails;
+         }
+      }
+   double mean = n ? s / n : 0;
+   f->echo_db = (float)mean;
+   f->heterogeneity_db = (float)(n ? sqrt(fmax(0.0, s2 / n - mean * mean)) : 0);
+   f->dark_fraction = n ? (float)dark / n : 0;
+   double area_mm2 = n * c->dx * c->dz * 1e6;
+   f->focus_density_mm2 = area_mm2 > 0 ? (float)(foci / area_mm2) : 0;
+   f->tail_score = tails ? (float)(tail / tails) : 0;
+   /* posterior column: central 60% of the columns, 0.2-1.5 mm below the bottom edge */
+   int w = k->ix1 - k->ix0 + 1, a0 = k->ix0 + w / 5, a1 = k->ix1 - w / 5;
+   double ps = 0;
+   int pn = 0, cap = 0, capn = 0;
+   double caps = 0;
+   for (int ix = a0; ix <= a1; ++ix) {
+      int bottom = -1, top = -1;
+      for (int iz = k->iz0; iz <= k->iz1; ++iz)
+         if (c->label[an_pix(c, iz, ix)] == k->label) {
+            if (top < 0) top = iz;
+            bottom = iz;
+         }
+      if (bottom < 0)
+         continue;
+      for (int iz = bottom + (int)(0.2e-3 / c->dz); iz <= bottom + (int)(1.5e-3 / c->dz) && iz < (int)c->nz; ++iz) {
+         size_t p = an_pix(c, iz, ix);
+         if (c->lumen[p] || (c->label[p] >= 0 && c->label[p] != k->label && c->mask[p] == 2))
+            continue;
+         ps += c->anom2[p];
+         ++pn;
+      }
+      for (int iz = top - (int)(0.15e-3 / c->dz); iz < top; ++iz)
+         if (iz >= 0) {
+            caps += c->anom[an_pix(c, iz, ix)];
+            ++capn;
+         }
+      ++cap;
+   }
+   f->posterior_db = pn ? (float)(ps / pn) : 0;
+   f->capsule_db = capn ? (float)(caps / capn - mean) : 0;
+   (void)cap;
+}
+
+/* ---- outline and placement ---------------------------------------------------------- */
+
+static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
+{
+   int w = k->ix1 - k->ix0 + 1, half = SONO_AN_MAX_OUTLINE / 2;
+   int step = (w + half - 1) / half;
+   step = step < 1 ? 1 : step;
+   uint32_t n = 0;
+   int cols[SONO_AN_MAX_OUTLINE], bots[SONO_AN_MAX_OUTLINE], nc = 0;
+   for (int ix = k->ix0; ix <= k->ix1 && nc < half; ix += step) {
+      int top = -1, bottom = -1;
+      for (int iz = k->iz0; iz <= k->iz1; ++iz)
+         if (c->label[an_pix(c, iz, ix)] == k->label) {
+            if (top < 0) top = iz;
+            bottom = iz;
+         }
+      if (top < 0)
+         continue;
+      d->outline[n++] = (sono_point_t){an_x(c, ix), an_z(c, top - 0.5)};
+      cols[nc] = ix;
+      bots[nc++] = bottom;
+   }
+   for (int i = nc - 1; i >= 0; --i)
+      d->outline[n++] = (sono_point_t){an_x(c, cols[i]), an_z(c, bots[i] + 0.5)};
+   d->outline_count = n;
+   double sx = 0, sz = 0;
+   for (int ix = k->ix0; ix <= k->ix1; ++ix)
+      for (int iz = k->iz0; iz <= k->iz1; ++iz)
+         if (c->label[an_pix(c, iz, ix)] == k->label) {
+            sx += ix;
+            sz += iz;
+         }
+   d->centroid = (sono_point_t){an_x(c, sx / k->count), an_z(c, sz / k->count)};
+   d->area_m2 = k->count * c->dx * c->dz;
+   d->z_top_m = an_z(c, k->iz0 - 0.5);
+   d->z_bottom_m = an_z(c, k->iz1 + 0.5);
+   d->x_left_m = an_x(c, k->ix0 - 0.5);
+   d->x_right_m = an_x(c, k->ix1 + 0.5);
+}
+
+static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
+{
+   int inside = 0;
+   for (int ix = k->ix0; ix <= k->ix1; ++ix)
+      for (int iz = k->iz0; iz <= k->iz1; ++iz) {
+         size_t p = an_pix(c, iz, ix);
+         inside += c->label[p] == k->label && c->lumen[p] == 1;
+      }
+   d->vessel = -1;
+   d->distance_to_lumen_m = 1e9;
+   for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
+      double best = sono_an_distance_to_lumen(&c->result.vessels[v], d->centroid.x_m, d->centroid.z_m);
+      for (uint32_t i = 0; i < d->outline_count; ++i) {
+         double e = sono_an_distance_to_lumen(&c->result.vessels[v], d->outline[i].x_m, d->outline[i].z_m);
+         best = e < best ? e : best;
+      }
+      if (best < d->distance_to_lumen_m) {
+         d->distance_to_lumen_m = best;
+         d->vessel = (int32_t)v;
+      }
+   }
+   if (inside * 10 >= k->count * 4) {
+      d->placement = SONO_AN_INTRALUMINAL;
+      d->distance_to_lumen_m = 0;
+   } else if (d->vessel >= 0 && d->distance_to_lumen_m <= cfg->perivascular_m) {
+      d->placement = SONO_AN_PERIVASCULAR;
+   } else {
+      d->placement = SONO_AN_TISSUE;
+   }
+}
+
+/* ---- intraluminal deposits seen only as a flow gap ---------------------------------- */
+
+static int overlaps_existing(const sono_an_result_t *r, double x0, double x1, uint32_t v)
+{
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      if (d->placement == SONO_AN_INTRALUMINAL && d->vessel == (int32_t)v && d->x_right_m > x0 && d->x_left_m < x1)
+         return 1;
+   }
+   return 0;
+}
+
+static void gap_deposits(sono_an_context_t *c)
+{
+   sono_an_result_t *r = &c->result;
+   for (uint32_t v = 0; v < r->vessel_count && r->deposit_count < SONO_AN_MAX_DEPOSITS; ++v) {
+      const sono_an_vessel_t *ves = &r->vessels[v];
+      if (ves->occlusion < 0)
+         continue;
+      const sono_an_segment_t *g = &ves->segments[ves->occlusion];
+      const sono_an_centre_point_t *a = &ves->points[g->first], *b = &ves->points[g->last];
+      if (overlaps_existing(r, a->x_m, b->x_m, v))
+         continue;
+      sono_an_deposit_t *d = &r->deposits[r->deposit_count];
+      memset(d, 0, sizeof *d);
+      d->outline_count = sono_an_lumen_polygon(ves, g->first, g->last, d->outline, SONO_AN_MAX_OUTLINE);
+      double s = 0, s2 = 0, zt = 1e9, zb = -1e9, area = 0;
+      int n = 0;
+      for (uint32_t i = g->first; i <= g->last; ++i) {
+         const sono_an_centre_point_t *p = &ves->points[i];
+         int ix = (int)lround((p->x_m - c->x0) / c->dx);
+         int t = (int)ceil((p->top_z_m - c->z0) / c->dz), bo = (int)floor((p->bottom_z_m - c->z0) / c->dz);
+         for (int iz = t < 0 ? 0 : t; iz <= bo && iz < (int)c->nz; ++iz) {
+            float e = c->anom2[an_pix(c, iz, ix)];
+            s += e; s2 += (double)e * e; ++n;
+         }
+         zt = p->top_z_m < zt ? p->top_z_m : zt;
+         zb = p->bottom_z_m > zb ? p->bottom_z_m : zb;
+         area += (p->bottom_z_m - p->top_z_m) * c->dx;
+      }
+      double mean = n ? s / n : 0;
+      d->features.echo_db = (float)mean;
+      d->features.heterogeneity_db = (float)(n ? sqrt(fmax(0.0, s2 / n - mean * mean)) : 0);
+      d->centroid = (sono_point_t){0.5 * (a->x_m + b->x_m), 0.5 * (a->z_m + b->z_m)};
+      d->area_m2 = area;
+      d->z_top_m = zt;
+      d->z_bottom_m = zb;
+      d->x_left_m = a->x_m;
+      d->x_right_m = b->x_m;
+      d->placement = SONO_AN_INTRALUMINAL;
+      d->vessel = (int32_t)v;
+      d->distance_to_lumen_m = 0;
+      d->from_flow_gap = 1;
+      an_classify(&d->features, 1, d->probability, &d->cls);
+      r->deposit_count++;
+   }
+}
+
+/* The skin line: below the first row whose tissue level rises well above
+ * the gel, plus 0.3 mm for the entry echo, whose undulation would otherwise
+ * read as a bright band. */
+static void find_skin(sono_an_context_t *c)
+{
+   float top = 0;
+   for (uint32_t iz = 0; iz < c->nz; ++iz)
+      top = c->bg[iz] > top ? c->bg[iz] : top;
+   c->skin_row = 0;
+   for (uint32_t iz = 0; iz < c->nz; ++iz)
+      if (c->bg[iz] > 0.5f * top) {
+         c->skin_row = (int)iz + (int)lround(0.3e-3 / c->dz);
+         break;
+      }
+}
+
+void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
+{
+   find_skin(c);
+   comp_t comps[AN_MAX_COMPONENTS];
+   bright_share(c);
+   build_mask(c, cfg);
+   int n = label_components(c, comps);
+   sono_an_result_t *r = &c->result;
+   for (int i = 0; i < n && r->deposit_count < SONO_AN_MAX_DEPOSITS; ++i) {
+      comp_t *k = &comps[i];
+      if (!accept(c, cfg, k) || is_shadow(c, k, comps, n))
+         continue;
+      sono_an_deposit_t *d = &r->deposits[r->deposit_count];
+      memset(d, 0, sizeof *d);
+      features(c, k, &d->features);
+      outline(c, k, d);
+      place(c, cfg, k, d);
+      an_classify(&d->features, 0, d->probability, &d->cls);
+      r->deposit_count++;
+   }
+   gap_deposits(c);
+}

@@ -1,0 +1,91 @@
+/* Image helpers: separable box smoothing, row background, percentiles. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_internal.h"
+
+/* Mean over a (2rz+1) x (2rx+1) box, edges clamped to the image. Running
+ * sums keep it O(pixels) whatever the radius. */
+void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, uint32_t nx, int rz, int rx)
+{
+   for (uint32_t ix = 0; ix < nx; ++ix) {
+      const float *col = in + (size_t)nz * ix;
+      float *t = tmp + (size_t)nz * ix;
+      double s = 0;
+      int n = 0;
+      for (int iz = 0; iz <= rz && iz < (int)nz; ++iz, ++n)
+         s += col[iz];
+      for (int iz = 0; iz < (int)nz; ++iz) {
+         t[iz] = (float)(s / n);
+         int add = iz + rz + 1, drop = iz - rz;
+         if (add < (int)nz) { s += col[add]; ++n; }
+         if (drop >= 0) { s -= col[drop]; --n; }
+      }
+   }
+   for (uint32_t iz = 0; iz < nz; ++iz) {
+      double s = 0;
+      int n = 0;
+      for (int ix = 0; ix <= rx && ix < (int)nx; ++ix, ++n)
+         s += tmp[iz + (size_t)nz * ix];
+      for (int ix = 0; ix < (int)nx; ++ix) {
+         out[iz + (size_t)nz * ix] = (float)(s / n);
+         int add = ix + rx + 1, drop = ix - rx;
+         if (add < (int)nx) { s += tmp[iz + (size_t)nz * add]; ++n; }
+         if (drop >= 0) { s -= tmp[iz + (size_t)nz * drop]; --n; }
+      }
+   }
+}
+
+/* The tissue level of each depth row: the median of the smoothed echo across
+ * the row, skipping traced lumen. Layers are near-horizontal in facial
+ * scans, and a deposit covering less than half the row leaves it unbiased.
+ * A 3-row running mean of the medians then removes jitter. */
+void an_row_background(struct sono_an_context *c)
+{
+   for (uint32_t iz = 0; iz < c->nz; ++iz) {
+      size_t n = 0;
+      for (uint32_t ix = 0; ix < c->nx; ++ix) {
+         size_t p = an_pix(c, (int)iz, (int)ix);
+         if (!c->lumen[p])
+            c->scratch[n++] = c->sm2[p];
+      }
+      c->tmp[iz] = n ? an_percentile(c->scratch, n, 0.5) : 0.0f;
+   }
+   for (uint32_t iz = 0; iz < c->nz; ++iz) {
+      int a = iz > 0 ? (int)iz - 1 : 0, b = iz + 1 < c->nz ? (int)iz + 1 : (int)iz;
+      c->bg[iz] = (c->tmp[a] + c->tmp[iz] + c->tmp[b]) / 3.0f;
+   }
+}
+
+static void swapf(float *a, float *b)
+{
+   float t = *a;
+   *a = *b;
+   *b = t;
+}
+
+/* Quantile q of v[0..n-1] by quickselect; reorders v. */
+float an_percentile(float *v, size_t n, double q)
+{
+   if (n == 0)
+      return 0.0f;
+   size_t k = (size_t)(q * (double)(n - 1) + 0.5), lo = 0, hi = n - 1;
+   while (lo < hi) {
+      float pivot = v[(lo + hi) / 2];
+      size_t i = lo, j = hi;
+      while (i <= j) {
+         while (v[i] < pivot) ++i;
+         while (v[j] > pivot) --j;
+         if (i <= j) {
+            swapf(&v[i], &v[j]);
+            ++i;
+            if (j == 0) break;
+            --j;
+         }
+      }
+      if (k <= j) hi = j;
+      else if (k >= i) lo = i;
+      else break;
+   }
+   return v[k];
+}

@@ -1,0 +1,97 @@
+/* Internal state of libsono_analysis, shared by the an_*.c files.
+ * Images are stored column-major: pixel (iz, ix) at iz + nz*ix, so a column
+ * (one beam line) is contiguous, which is how vessels are traced. */
+#ifndef SONO_AN_INTERNAL_H
+#define SONO_AN_INTERNAL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sono/analysis/analysis.h"
+
+#define AN_TRACKS SONO_AN_MAX_VESSELS
+#define AN_RING 64          /* per-track history of upstream speeds (frames) */
+#define AN_MAX_RUNS_PER_COL 8
+#define AN_MAX_CHAINS 64
+#define AN_NEVER 0xFFFFu
+
+/* A dark (lumen-like) run of pixels along one column. */
+typedef struct an_run {
+   int16_t top, bottom;     /* inclusive rows */
+   int16_t chain;           /* chain index, -1 none */
+   int16_t flow;            /* pixels with flow in the window */
+} an_run_t;
+
+typedef struct an_chain {
+   int ix0, ix1;            /* first/last column */
+   int count;               /* columns with a run */
+   int merged_into;         /* -1, or the chain that absorbed it */
+   double sum_thick, sum_thick2;
+   int flow_cols;           /* columns whose run carries flow */
+   int last_top, last_bottom;
+   double slope;            /* rows per column, running estimate */
+   int16_t *top, *bottom;   /* per column (-1 = none), views into ctx storage */
+} an_chain_t;
+
+/* Cine track of one vessel, matched across frames by depth. */
+typedef struct an_track {
+   int used;
+   double z_mid;            /* centre depth at the middle column */
+   uint32_t last_frame;
+   uint32_t n;              /* samples in ring */
+   float speed[AN_RING];    /* upstream along-flow axial peak per frame, signed (+ = along flow) */
+} an_track_t;
+
+struct sono_an_context {
+   uint32_t max_nz, max_nx, nz, nx;
+   double dx, dz, x0, z0;
+   float *db;               /* B-mode, dB above the display floor (0..DR) */
+   float *sm;               /* small-kernel smoothing (speckle average) */
+   float *sm2;              /* 0.3 mm smoothing (texture scale) */
+   float *anom;             /* sm - row background */
+   float *anom2;            /* sm2 - row background */
+   float *tmp;
+   float *bg;               /* row background (nz) */
+   float *bright;           /* local share of bright pixels */
+   uint16_t *flow_age;      /* frames since flow was last seen */
+   float *peak;             /* decaying peak |axial velocity| */
+   uint8_t *flow_now;
+   uint8_t *lumen;          /* 1 inside a traced lumen, 2 in a 0.1 mm margin around it */
+   int skin_row;            /* deposits are searched below this row */
+   uint8_t *mask;
+   int32_t *label;
+   int32_t *stack;
+   float *scratch;          /* percentiles */
+   an_run_t *runs;          /* AN_MAX_RUNS_PER_COL per column */
+   uint8_t *run_count;
+   an_chain_t chains[AN_MAX_CHAINS];
+   int chain_count;
+   int16_t *chain_top, *chain_bottom; /* AN_MAX_CHAINS * max_nx */
+   sono_an_centre_point_t *points;    /* SONO_AN_MAX_VESSELS * max_nx */
+   an_track_t tracks[AN_TRACKS];
+   uint32_t frames_seen;
+   uint32_t window_frames;
+   sono_an_result_t result;
+};
+
+static inline size_t an_pix(const struct sono_an_context *c, int iz, int ix) { return (size_t)iz + (size_t)c->nz * (size_t)ix; }
+static inline double an_x(const struct sono_an_context *c, double ix) { return c->x0 + ix * c->dx; }
+static inline double an_z(const struct sono_an_context *c, double iz) { return c->z0 + iz * c->dz; }
+
+/* an_image.c */
+void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, uint32_t nx, int rz, int rx);
+void an_row_background(struct sono_an_context *c);
+float an_percentile(float *v, size_t n, double q);
+
+
+/* an_vessels.c */
+void an_vessels_find(struct sono_an_context *c, const sono_an_config_t *cfg, const sono_an_input_t *in);
+
+/* an_deposits.c */
+void an_deposits_find(struct sono_an_context *c, const sono_an_config_t *cfg);
+
+/* an_classify.c */
+void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);
+
+#endif

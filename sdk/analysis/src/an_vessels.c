@@ -1,0 +1,613 @@
+/* Vessels: lumen runs per column (dark on B-mode or flowing in the cine
+ * window), linked into chains across columns, chains bridged across short
+ * echogenic plugs, accepted when tubular, then sampled per column with
+ * perfusion state, segments, and the upstream waveform over the cine. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sono/sdk/plugin_kit.h>
+
+#include "an_internal.h"
+
+/* ---- runs and chains ---------------------------------------------------------- */
+
+static int lumen_candidate(const sono_an_context_t *c, const sono_an_config_t *cfg, size_t p)
+{
+   return c->anom[p] < (float)cfg->lumen_dark_db || c->flow_age[p] < c->window_frames;
+}
+
+static void find_runs(sono_an_context_t *c, const sono_an_config_t *cfg)
+{
+   int min_len = (int)fmax(3.0, 0.8 * cfg->vessel_min_diameter_m / c->dz);
+   int max_len = (int)(1.6 * cfg->vessel_max_diameter_m / c->dz);
+   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+      an_run_t *runs = c->runs + (size_t)ix * AN_MAX_RUNS_PER_COL;
+      int n = 0;
+      for (int iz = 0; iz < (int)c->nz && n < AN_MAX_RUNS_PER_COL;) {
+         size_t p = an_pix(c, iz, (int)ix);
+         if (!lumen_candidate(c, cfg, p)) {
+            ++iz;
+            continue;
+         }
+         int top = iz, flow = 0;
+         while (iz < (int)c->nz && lumen_candidate(c, cfg, an_pix(c, iz, (int)ix))) {
+            flow += c->flow_age[an_pix(c, iz, (int)ix)] < c->window_frames;
+            ++iz;
+         }
+         int len = iz - top;
+         /* a run touching the top of the image is gel standoff, not lumen */
+         if (len >= min_len && len <= max_len && top > 0)
+            runs[n++] = (an_run_t){(int16_t)top, (int16_t)(iz - 1), -1, (int16_t)flow};
+      }
+      c->run_count[ix] = (uint8_t)n;
+   }
+}
+
+static int overlap(int a0, int a1, int b0, int b1)
+{
+   int lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+   return hi - lo + 1;
+}
+
+static int new_chain(sono_an_context_t *c, int ix)
+{
+   if (c->chain_count >= AN_MAX_CHAINS)
+      return -1;
+   int k = c->chain_count++;
+   an_chain_t *ch = &c->chains[k];
+   memset(ch, 0, sizeof *ch);
+   ch->ix0 = ch->ix1 = ix;
+   ch->merged_into = -1;
+   ch->top = c->chain_top + (size_t)k * c->max_nx;
+   ch->bottom = c->chain_bottom + (size_t)k * c->max_nx;
+   for (uint32_t i = 0; i < c->nx; ++i)
+      ch->top[i] = ch->bottom[i] = -1;
+   return k;
+}
+
+static void chain_add(sono_an_context_t *c, int k, int ix, const an_run_t *run)
+{
+   an_chain_t *ch = &c->chains[k];
+   if (ch->count > 0) {
+      double mid_prev = 0.5 * (ch->last_top + ch->last_bottom), mid = 0.5 * (run->top + run->bottom);
+      double s = (mid - mid_prev) / (ix - ch->ix1 > 0 ? ix - ch->ix1 : 1);
+      ch->slope = ch->count > 1 ? 0.8 * ch->slope + 0.2 * s : s;
+   }
+   ch->top[ix] = run->top;
+   ch->bottom[ix] = run->bottom;
+   ch->last_top = run->top;
+   ch->last_bottom = run->bottom;
+   ch->ix1 = ix;
+   ch->count++;
+   double t = run->bottom - run->top + 1;
+   ch->sum_thick += t;
+   ch->sum_thick2 += t * t;
+   ch->flow_cols += run->flow * 2 > (run->bottom - run->top + 1);
+}
+
+/* Links each column's runs to the chain ending within a few columns whose
+ * predicted position overlaps it most. */
+static void link_chains(sono_an_context_t *c)
+{
+   int max_gap = (int)fmax(2.0, 0.3e-3 / c->dx);
+   c->chain_count = 0;
+   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+      an_run_t *runs = c->runs + (size_t)ix * AN_MAX_RUNS_PER_COL;
+      for (int r = 0; r < c->run_count[ix]; ++r) {
+         int best = -1, best_ov = 0;
+         for (int k = 0; k < c->chain_count; ++k) {
+            an_chain_t *ch = &c->chains[k];
+            int gap = (int)ix - ch->ix1;
+            if (gap < 1 || gap > max_gap)
+               continue;
+            int shift = (int)lround(ch->slope * gap);
+            int ov = overlap(ch->last_top + shift, ch->last_bottom + shift, runs[r].top, runs[r].bottom);
+            int need = (int)(0.4 * fmin(ch->last_bottom - ch->last_top + 1, runs[r].bottom - runs[r].top + 1));
+            if (ov > need && ov > best_ov) {
+               best = k;
+               best_ov = ov;
+            }
+         }
+         if (best < 0)
+            best = new_chain(c, (int)ix);
+         if (best >= 0) {
+            chain_add(c, best, (int)ix, &runs[r]);
+            runs[r].chain = (int16_t)best;
+         }
+      }
+   }
+}
+
+/* Least-squares line of the run centres over columns [a, b] of a chain. */
+static int chain_line(const an_chain_t *ch, int a, int b, double *z_at0, double *slope)
+{
+   double sx = 0, sz = 0, sxx = 0, sxz = 0;
+   int n = 0;
+   for (int ix = a; ix <= b; ++ix) {
+      if (ch->top[ix] < 0)
+         continue;
+      double z = 0.5 * (ch->top[ix] + ch->bottom[ix]);
+      sx += ix; sz += z; sxx += (double)ix * ix; sxz += ix * z;
+      ++n;
+   }
+   if (n < 3)
+      return 0;
+   double den = n * sxx - sx * sx;
+   *slope = den != 0 ? (n * sxz - sx * sz) / den : 0;
+   *z_at0 = (sz - *slope * sx) / n;
+   return 1;
+}
+
+/* Joins chain b (to the right) into chain a when a's line, carried across
+ * the gap, meets b and their thicknesses agree: the vessel continues under
+ * an echogenic plug. */
+static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
+{
+   int max_bridge = (int)(cfg->vessel_max_bridge_m / c->dx), fit = (int)(2e-3 / c->dx);
+   for (int pass = 0; pass < 2; ++pass)
+      for (int a = 0; a < c->chain_count; ++a) {
+         an_chain_t *A = &c->chains[a];
+         if (A->merged_into >= 0 || A->count < fit / 2)
+            continue;
+         int best = -1;
+         double best_err = 1e9;
+         for (int b = 0; b < c->chain_count; ++b) {
+            an_chain_t *B = &c->chains[b];
+            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge || B->count < fit / 2)
+               continue;
+            double za, sa, zb, sb;
+            if (!chain_line(A, A->ix1 - fit, A->ix1, &za, &sa) || !chain_line(B, B->ix0, B->ix0 + fit, &zb, &sb))
+               continue;
+            double ta = A->sum_thick / A->count, tb = B->sum_thick / B->count;
+            if (ta > 1.6 * tb || tb > 1.6 * ta)
+               continue;
+            double xm = 0.5 * (A->ix1 + B->ix0);
+            double err = fabs((za + sa * xm) - (zb + sb * xm));
+            if (err < 0.6 * fmin(ta, tb) && err < best_err) {
+               best = b;
+               best_err = err;
+            }
+         }
+         if (best < 0)
+            continue;
+         an_chain_t *B = &c->chains[best];
+         for (int ix = B->ix0; ix <= B->ix1; ++ix)
+            if (B->top[ix] >= 0) {
+               A->top[ix] = B->top[ix];
+               A->bottom[ix] = B->bottom[ix];
+            }
+         A->ix1 = B->ix1;
+         A->count += B->count;
+         A->sum_thick += B->sum_thick;
+         A->sum_thick2 += B->sum_thick2;
+         A->flow_cols += B->flow_cols;
+         A->last_top = B->last_top;
+         A->last_bottom = B->last_bottom;
+         B->merged_into = a;
+      }
+}
+
+static int chain_is_vessel(const sono_an_context_t *c, const sono_an_config_t *cfg, const an_chain_t *ch)
+{
+   if (ch->merged_into >= 0 || ch->count < 3)
+      return 0;
+   double extent = (ch->ix1 - ch->ix0 + 1) * c->dx;
+   double mean = ch->sum_thick / ch->count;
+   double var = ch->sum_thick2 / ch->count - mean * mean;
+   double cv = mean > 0 ? sqrt(var > 0 ? var : 0) / mean : 1;
+   double flow_len = ch->flow_cols * c->dx;
+   if (extent < cfg->vessel_min_length_m || mean * c->dz < 0.8 * cfg->vessel_min_diameter_m)
+      return 0;
+   /* Tubular: near-constant calibre. A vessel is accepted on flow, or
+    * without flow only when it crosses most of the field, because an
+    * anechoic deposit is short and bulging. */
+   if (flow_len >= 1e-3 && cv < 0.45)
+      return 1;
+   return extent >= 0.8 * c->nx * c->dx && cv < 0.25;
+}
+
+/* ---- sampling a vessel ------------------------------------------------------------- */
+
+static void sample_points(sono_an_context_t *c, const an_chain_t *ch, sono_an_centre_point_t *pts, uint32_t *count)
+{
+   uint32_t n = 0;
+   int prev = -1;
+   for (int ix = ch->ix0; ix <= ch->ix1; ++ix) {
+      sono_an_centre_point_t *p = &pts[n++];
+      memset(p, 0, sizeof *p);
+      p->x_m = (float)an_x(c, ix);
+      if (ch->top[ix] >= 0) {
+         p->top_z_m = (float)an_z(c, ch->top[ix] - 0.5);
+         p->bottom_z_m = (float)an_z(c, ch->bottom[ix] + 0.5);
+         prev = ix;
+         continue;
+      }
+      int next = ix + 1;
+      while (next <= ch->ix1 && ch->top[next] < 0)
+         ++next;
+      double t = prev >= 0 && next <= ch->ix1 ? (double)(ix - prev) / (next - prev) : 0;
+      int a = prev >= 0 ? prev : next, b = next <= ch->ix1 ? next : prev;
+      p->top_z_m = (float)an_z(c, (1 - t) * ch->top[a] + t * ch->top[b] - 0.5);
+      p->bottom_z_m = (float)an_z(c, (1 - t) * ch->bottom[a] + t * ch->bottom[b] + 0.5);
+      p->interpolated = 1;
+   }
+   /* Edges jitter with speckle: smooth them over ~0.5 mm. */
+   int r = (int)fmax(1.0, 0.25e-3 / c->dx);
+   for (uint32_t i = 0; i < n; ++i) {
+      double st = 0, sb = 0;
+      int k = 0;
+      for (int j = (int)i - r; j <= (int)i + r; ++j)
+         if (j >= 0 && j < (int)n) {
+            st += pts[j].top_z_m;
+            sb += pts[j].bottom_z_m;
+            ++k;
+         }
+      c->scratch[2 * i] = (float)(st / k);
+      c->scratch[2 * i + 1] = (float)(sb / k);
+   }
+   for (uint32_t i = 0; i < n; ++i) {
+      pts[i].top_z_m = c->scratch[2 * i];
+      pts[i].bottom_z_m = c->scratch[2 * i + 1];
+      pts[i].z_m = 0.5f * (pts[i].top_z_m + pts[i].bottom_z_m);
+   }
+   *count = n;
+}
+
+static double local_slope(const sono_an_centre_point_t *pts, uint32_t n, uint32_t i, int half)
+{
+   int a = (int)i - half < 0 ? 0 : (int)i - half, b = (int)i + half >= (int)n ? (int)n - 1 : (int)i + half;
+   if (b <= a)
+      return 0;
+   return (pts[b].z_m - pts[a].z_m) / (pts[b].x_m - pts[a].x_m);
+}
+
+/* Flow fraction, cine peak speed (angle corrected) per sample; marks lumen. */
+static void measure_points(sono_an_context_t *c, sono_an_centre_point_t *pts, uint32_t n)
+{
+   int half = (int)fmax(2.0, 0.5e-3 / c->dx);
+   for (uint32_t i = 0; i < n; ++i) {
+      sono_an_centre_point_t *p = &pts[i];
+      double s = local_slope(pts, n, i, half);
+      double cosang = 1.0 / sqrt(1 + s * s), sinang = fabs(s) * cosang;
+      p->diameter_m = (float)((p->bottom_z_m - p->top_z_m) * cosang);
+      int ix = (int)lround((p->x_m - c->x0) / c->dx);
+      int t = (int)ceil((p->top_z_m - c->z0) / c->dz), b = (int)floor((p->bottom_z_m - c->z0) / c->dz);
+      t = t < 0 ? 0 : t;
+      b = b >= (int)c->nz ? (int)c->nz - 1 : b;
+      int h = b - t + 1, ti = t + h / 5, bi = b - h / 5;
+      int cnt = 0, fl = 0;
+      double sp = 0;
+      /* a margin of 0.1 mm around the lumen keeps its blurred edge out of the deposit search */
+      int margin = (int)lround(0.1e-3 / c->dz);
+      for (int iz = t - margin; iz <= b + margin; ++iz)
+         if (iz >= 0 && iz < (int)c->nz && !c->lumen[an_pix(c, iz, ix)])
+            c->lumen[an_pix(c, iz, ix)] = 2;
+      for (int iz = t; iz <= b; ++iz) {
+         size_t q = an_pix(c, iz, ix);
+         c->lumen[q] = 1;
+         if (iz < ti || iz > bi)
+            continue;
+         ++cnt;
+         if (c->flow_age[q] < c->window_frames) {
+            ++fl;
+            sp += c->peak[q];
+         }
+      }
+      p->flow_fraction = cnt ? (float)fl / cnt : 0.0f;
+      double axial = fl ? sp / fl : 0;
+      p->speed_m_s = (float)(sinang > 0.17 ? axial / sinang : axial);
+   }
+}
+
+static sono_an_perfusion_t point_state(const sono_an_config_t *cfg, const sono_an_centre_point_t *p, double ref)
+{
+   if (p->flow_fraction < cfg->absent_flow_fraction)
+      return SONO_AN_ABSENT;
+   if (ref > 0 && p->speed_m_s < cfg->reduced_speed_ratio * ref)
+      return SONO_AN_REDUCED;
+   return SONO_AN_PERFUSED;
+}
+
+/* Per-sample states, a majority filter over min_segment, then runs. */
+static void build_segments(sono_an_context_t *c, const sono_an_config_t *cfg, sono_an_vessel_t *v,
+                           sono_an_centre_point_t *pts)
+{
+   uint32_t n = v->point_count, m = 0;
+   for (uint32_t i = 0; i < n; ++i)
+      if (pts[i].flow_fraction >= 0.5f)
+         c->scratch[m++] = pts[i].speed_m_s;
+   double ref = m ? an_percentile(c->scratch, m, 0.75) : 0;
+   int r = (int)fmax(1.0, 0.5 * cfg->min_segment_m / c->dx);
+   uint8_t *st = c->mask; /* scratch bytes */
+   for (uint32_t i = 0; i < n; ++i)
+      st[i] = (uint8_t)point_state(cfg, &pts[i], ref);
+   for (uint32_t i = 0; i < n; ++i) {
+      int votes[3] = {0, 0, 0};
+      for (int j = (int)i - r; j <= (int)i + r; ++j)
+         if (j >= 0 && j < (int)n)
+            votes[st[j]]++;
+      int best = votes[0] >= votes[1] ? 0 : 1;
+      best = votes[2] > votes[best] ? 2 : best;
+      pts[i].perfusion = (uint8_t)best;
+   }
+   v->segment_count = 0;
+   for (uint32_t i = 0; i < n;) {
+      uint32_t j = i;
+      while (j + 1 < n && pts[j + 1].perfusion == pts[i].perfusion)
+         ++j;
+      double len = (pts[j].x_m - pts[i].x_m) * sqrt(1 + pow(tan(v->angle_rad), 2)) + c->dx;
+      if (v->segment_count > 0 && (len < cfg->min_segment_m || v->segment_count == SONO_AN_MAX_SEGMENTS)) {
+         sono_an_segment_t *prev = &v->segments[v->segment_count - 1];
+         for (uint32_t k = i; k <= j; ++k)
+            pts[k].perfusion = (uint8_t)prev->perfusion;
+         prev->last = j;
+         prev->length_m += (float)len;
+      } else {
+         v->segments[v->segment_count++] = (sono_an_segment_t){i, j, pts[i].perfusion, (float)len, 0, 0, 0};
+      }
+      i = j + 1;
+   }
+   for (uint32_t s = 0; s < v->segment_count; ++s) {
+      sono_an_segment_t *g = &v->segments[s];
+      m = 0;
+      for (uint32_t i = g->first; i <= g->last; ++i)
+         c->scratch[m++] = pts[i].speed_m_s;
+      g->speed_m_s = an_percentile(c->scratch, m, 0.5);
+   }
+}
+
+/* Along-flow sign of the current frame's velocity in samples first..last:
+ * + when blood moves toward +x. Axial v = -slope * u_x for flow u_x. */
+static double segment_flow_sign(const sono_an_context_t *c, const sono_an_input_t *in, const sono_an_centre_point_t *pts,
+                                uint32_t n, uint32_t first, uint32_t last)
+{
+   if (!in->velocity)
+      return 0;
+   double sum = 0;
+   int half = (int)fmax(2.0, 0.5e-3 / c->dx);
+   for (uint32_t i = first; i <= last; ++i) {
+      double s = local_slope(pts, n, i, half);
+      int ix = (int)lround((pts[i].x_m - c->x0) / c->dx);
+      int t = (int)ceil((pts[i].top_z_m - c->z0) / c->dz), b = (int)floor((pts[i].bottom_z_m - c->z0) / c->dz);
+      for (int iz = t < 0 ? 0 : t; iz <= b && iz < (int)c->nz; ++iz)
+         if (c->flow_now[an_pix(c, iz, ix)]) {
+            /* count signs of unaliased pixels only: an aliased core wraps, the
+             * slower flow near the wall keeps the true sign */
+            float vel = SONO_KIT_AT(float, in->velocity, iz, ix, 0);
+            if (fabsf(vel) < 0.5f * c->result.nyquist_m_s)
+               sum += (vel < 0 ? 1 : -1) * (s >= 0 ? 1 : -1);
+         }
+   }
+   return sum;
+}
+
+/* Candidate occlusion: the longest absent segment next to a flowing one;
+ * upstream is its neighbour on the side the flow comes from, or the faster
+ * neighbour when the direction is unknown. */
+static void find_occlusion(sono_an_context_t *c, const sono_an_input_t *in, sono_an_vessel_t *v,
+                           const sono_an_centre_point_t *pts)
+{
+   v->occlusion = v->upstream = -1;
+   float best_len = 0;
+   for (uint32_t s = 0; s < v->segment_count; ++s) {
+      const sono_an_segment_t *g = &v->segments[s];
+      int flowing_neighbour = (s > 0 && v->segments[s - 1].perfusion != SONO_AN_ABSENT) ||
+                              (s + 1 < v->segment_count && v->segments[s + 1].perfusion != SONO_AN_ABSENT);
+      if (g->perfusion == SONO_AN_ABSENT && flowing_neighbour && g->length_m > best_len) {
+         best_len = g->length_m;
+         v->occlusion = (int32_t)s;
+      }
+   }
+   /* reference segment for direction: the fastest flowing one */
+   int fastest = -1;
+   for (uint32_t s = 0; s < v->segment_count; ++s)
+      if (v->segments[s].perfusion != SONO_AN_ABSENT &&
+          (fastest < 0 || v->segments[s].speed_m_s > v->segments[fastest].speed_m_s))
+         fastest = (int)s;
+   if (fastest >= 0) {
+      double sg = segment_flow_sign(c, in, pts, v->point_count, v->segments[fastest].first, v->segments[fastest].last);
+      v->flow_direction = sg > 0 ? 1 : sg < 0 ? -1 : 0;
+   }
+   if (v->occlusion >= 0) {
+      int left = v->occlusion - 1, right = v->occlusion + 1 < (int)v->segment_count ? v->occlusion + 1 : -1;
+      if (v->flow_direction > 0 && left >= 0)
+         v->upstream = left;
+      else if (v->flow_direction < 0 && right >= 0)
+         v->upstream = right;
+      else if (left >= 0 && right >= 0)
+         v->upstream = v->segments[left].speed_m_s >= v->segments[right].speed_m_s ? left : right;
+      else
+         v->upstream = left >= 0 ? left : right;
+      if (v->upstream >= 0 && v->segments[v->upstream].perfusion == SONO_AN_ABSENT)
+         v->upstream = -1;
+   } else {
+      v->upstream = fastest;
+   }
+   double ref = v->upstream >= 0 ? v->segments[v->upstream].speed_m_s : 0;
+   double ref_sign = v->upstream >= 0 ? segment_flow_sign(c, in, pts, v->point_count, v->segments[v->upstream].first,
+                                                          v->segments[v->upstream].last)
+                                      : 0;
+   for (uint32_t s = 0; s < v->segment_count; ++s) {
+      sono_an_segment_t *g = &v->segments[s];
+      g->speed_ratio = ref > 0 ? (float)(g->speed_m_s / ref) : 0.0f;
+      double sg = g->perfusion == SONO_AN_ABSENT ? 0 : segment_flow_sign(c, in, pts, v->point_count, g->first, g->last);
+      g->reversed = ref_sign * sg < 0;
+      if (g->reversed && g->perfusion == SONO_AN_PERFUSED)
+         g->perfusion = SONO_AN_REDUCED; /* collateral reversal is not normal perfusion */
+   }
+}
+
+/* ---- upstream waveform over the cine ---------------------------------------------- */
+
+/* Along-flow axial speed of this frame in the upstream segment: the 90th
+ * percentile of |v| over flowing lumen pixels, aliased values (opposite
+ * sign, beyond VN/2) unwrapped once. 0 when too few pixels flow (diastole). */
+static float frame_upstream_speed(sono_an_context_t *c, const sono_an_input_t *in, const sono_an_vessel_t *v,
+                                  const sono_an_centre_point_t *pts, float *axial_peak)
+{
+   const sono_an_segment_t *g = &v->segments[v->upstream];
+   double sign = -(v->angle_rad >= 0 ? 1 : -1) * (v->flow_direction ? v->flow_direction : 1);
+   double vn = in->acquisition->nyquist_velocity_m_s;
+   size_t m = 0, lumen_px = 0;
+   for (uint32_t i = g->first; i <= g->last; ++i) {
+      int ix = (int)lround((pts[i].x_m - c->x0) / c->dx);
+      int t = (int)ceil((pts[i].top_z_m - c->z0) / c->dz), b = (int)floor((pts[i].bottom_z_m - c->z0) / c->dz);
+      for (int iz = t < 0 ? 0 : t; iz <= b && iz < (int)c->nz; ++iz) {
+         ++lumen_px;
+         if (!c->flow_now[an_pix(c, iz, ix)])
+            continue;
+         double u = SONO_KIT_AT(float, in->velocity, iz, ix, 0) * sign; /* + along the flow */
+         if (u < -0.5 * vn)
+            u += 2 * vn;
+         c->scratch[m++] = (float)u;
+      }
+   }
+   if (m < 10 || m * 10 < lumen_px)
+      return 0.0f;
+   float q = an_percentile(c->scratch, m, 0.9);
+   if (fabsf(q) > *axial_peak)
+      *axial_peak = fabsf(q);
+   return q;
+}
+
+static an_track_t *match_track(sono_an_context_t *c, double z_mid)
+{
+   an_track_t *free_slot = NULL, *oldest = &c->tracks[0];
+   for (int k = 0; k < AN_TRACKS; ++k) {
+      an_track_t *t = &c->tracks[k];
+      if (t->used && t->last_frame + 1 >= c->frames_seen && fabs(t->z_mid - z_mid) < 1e-3)
+         return t;
+      if (!t->used && !free_slot)
+         free_slot = t;
+      if (t->last_frame < oldest->last_frame)
+         oldest = t;
+   }
+   an_track_t *t = free_slot ? free_slot : oldest;
+   memset(t, 0, sizeof *t);
+   t->used = 1;
+   t->z_mid = z_mid;
+   return t;
+}
+
+static void upstream_waveform(sono_an_context_t *c, const sono_an_input_t *in, sono_an_vessel_t *v,
+                              const sono_an_centre_point_t *pts)
+{
+   v->psv_measurable = 0;
+   if (!c->result.flow_available || v->upstream < 0)
+      return;
+   an_track_t *t = match_track(c, pts[v->point_count / 2].z_m);
+   float axial_peak = 0;
+   float u = frame_upstream_speed(c, in, v, pts, &axial_peak);
+   t->z_mid = pts[v->point_count / 2].z_m;
+   t->last_frame = c->frames_seen;
+   memmove(t->speed + 1, t->speed, (AN_RING - 1) * sizeof(float));
+   t->speed[0] = u;
+   if (t->n < AN_RING)
+      t->n++;
+   uint32_t w = c->window_frames < AN_RING ? c->window_frames : AN_RING, n = t->n < w ? t->n : w;
+   float hi = -1e9f, lo = 1e9f, pk = 0;
+   for (uint32_t i = 0; i < n; ++i) {
+      hi = t->speed[i] > hi ? t->speed[i] : hi;
+      lo = t->speed[i] < lo ? t->speed[i] : lo;
+      pk = fabsf(t->speed[i]) > pk ? fabsf(t->speed[i]) : pk;
+   }
+   v->axial_peak_m_s = pk;
+   double sinang = fabs(sin(v->angle_rad));
+   if (sinang < 0.17 || hi <= 0)
+      return;
+   v->psv_m_s = (float)(hi / sinang);
+   v->edv_m_s = (float)(lo / sinang);
+   v->ri = (hi - lo) / hi;
+   v->psv_measurable = n >= w && n >= 3;
+}
+
+/* ---- driver ------------------------------------------------------------------------ */
+
+static void vessel_summary(sono_an_context_t *c, sono_an_vessel_t *v, const sono_an_centre_point_t *pts)
+{
+   uint32_t n = v->point_count, m = 0;
+   double sx = 0, sz = 0, sxx = 0, sxz = 0;
+   for (uint32_t i = 0; i < n; ++i) {
+      sx += pts[i].x_m; sz += pts[i].z_m; sxx += (double)pts[i].x_m * pts[i].x_m; sxz += (double)pts[i].x_m * pts[i].z_m;
+   }
+   double den = n * sxx - sx * sx;
+   v->angle_rad = (float)atan(den != 0 ? (n * sxz - sx * sz) / den : 0);
+   for (uint32_t i = 0; i < n; ++i)
+      if (!pts[i].interpolated)
+         c->scratch[m++] = pts[i].diameter_m;
+   v->diameter_m = an_percentile(c->scratch, m, 0.5);
+   m = 0;
+   for (uint32_t i = 0; i < n; ++i)
+      c->scratch[m++] = pts[i].z_m;
+   v->depth_m = an_percentile(c->scratch, m, 0.5);
+   int fl = 0;
+   for (uint32_t i = 0; i < n; ++i)
+      fl += pts[i].flow_fraction >= 0.5f;
+   v->flow_length_m = (float)(fl * c->dx / cos(v->angle_rad));
+}
+
+void an_vessels_find(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
+{
+   find_runs(c, cfg);
+   link_chains(c);
+   bridge_chains(c, cfg);
+   sono_an_result_t *r = &c->result;
+   /* longest accepted chains first */
+   int order[AN_MAX_CHAINS], k = 0;
+   for (int i = 0; i < c->chain_count; ++i)
+      if (chain_is_vessel(c, cfg, &c->chains[i]))
+         order[k++] = i;
+   for (int i = 1; i < k; ++i)
+      for (int j = i; j > 0 && c->chains[order[j]].ix1 - c->chains[order[j]].ix0 >
+                                   c->chains[order[j - 1]].ix1 - c->chains[order[j - 1]].ix0; --j) {
+         int t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
+      }
+   for (int i = 0; i < k && r->vessel_count < SONO_AN_MAX_VESSELS; ++i) {
+      sono_an_vessel_t *v = &r->vessels[r->vessel_count];
+      sono_an_centre_point_t *pts = c->points + (size_t)r->vessel_count * c->max_nx;
+      memset(v, 0, sizeof *v);
+      sample_points(c, &c->chains[order[i]], pts, &v->point_count);
+      measure_points(c, pts, v->point_count);
+      vessel_summary(c, v, pts);
+      v->points = pts;
+      build_segments(c, cfg, v, pts);
+      find_occlusion(c, in, v, pts);
+      upstream_waveform(c, in, v, pts);
+      r->vessel_count++;
+   }
+}
+
+/* ---- geometry helpers ------------------------------------------------------------------ */
+
+double sono_an_distance_to_lumen(const sono_an_vessel_t *v, double x, double z)
+{
+   double best = 1e9;
+   for (uint32_t i = 0; i < v->point_count; ++i) {
+      const sono_an_centre_point_t *p = &v->points[i];
+      double dz = z < p->top_z_m ? p->top_z_m - z : z > p->bottom_z_m ? z - p->bottom_z_m : 0;
+      double dx = x - p->x_m;
+      double d = sqrt(dx * dx + dz * dz);
+      best = d < best ? d : best;
+   }
+   return best;
+}
+
+uint32_t sono_an_lumen_polygon(const sono_an_vessel_t *v, uint32_t first, uint32_t last, sono_point_t *out, uint32_t cap)
+{
+   if (last >= v->point_count || first > last || cap < 4)
+      return 0;
+   uint32_t span = last - first, half = cap / 2, step = span / (half - 1) + 1, n = 0;
+   for (uint32_t i = first;; i += step) {
+      if (i > last) i = last;
+      out[n++] = (sono_point_t){v->points[i].x_m, v->points[i].top_z_m};
+      if (i == last || n >= half) break;
+   }
+   uint32_t top_n = n;
+   for (uint32_t k = 0; k < top_n && n < cap; ++k) {
+      uint32_t i = (uint32_t)lround((out[top_n - 1 - k].x_m - v->points[first].x_m) /
+                                    ((v->points[last].x_m - v->points[first].x_m) / (span ? span : 1))) + first;
+      if (i > last) i = last;
+      out[n++] = (sono_point_t){v->points[i].x_m, v->points[i].bottom_z_m};
+   }
+   return n;
+}
