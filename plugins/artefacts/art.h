@@ -1,0 +1,204 @@
+/* org.sonoplug.artefacts: internal interfaces of the artefact-detection
+ * plugin (docs/clinical.md "Artefact detection").
+ *
+ * Images inside the plugin are float32, column-major on the frame grid:
+ * pixel (iz, ix) at [iz + nz*ix]. B-mode is held in display dB (0 at the
+ * display floor, `bmode_dynamic_range_db` at the frame maximum). Every
+ * buffer is allocated in activate() for the format's maximum grid; process()
+ * only reuses them.
+ *
+ * Threading: one instance is used by one thread at a time (instance-safe). */
+#ifndef SONO_ARTEFACTS_ART_H
+#define SONO_ARTEFACTS_ART_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include <sono/sdk/plugin_kit.h>
+
+/* ---- parameters (one table drives sono.params/1; see artefacts.c) ------ */
+
+enum {
+   P_DR_DB,              /* display dynamic range of the B-mode plane */
+   P_SHADOW_DROP_DB,     /* shadow: level below the row reference */
+   P_SHADOW_MIN_DEPTH_M, /* shadow: sustained depth */
+   P_SHADOW_MIN_WIDTH_M, /* shadow: width */
+   P_REFLECTOR_DB,       /* reflector above a shadow / reverberation: level above the row reference */
+   P_ENH_RISE_DB,        /* posterior enhancement: level above the row reference */
+   P_ENH_MIN_DEPTH_M,
+   P_REVERB_MIN_COPIES,  /* reverberation: copies after the reflector */
+   P_REVERB_PEAK_DB,     /* reverberation: a copy's level above the row reference */
+   P_COMET_MAX_LAG_M,    /* comet tail: largest lag */
+   P_MIRROR_NCC,         /* mirror: normalised cross-correlation */
+   P_ANISO_DROP_DB,      /* anisotropy: fall along a layer */
+   P_SATURATED_FRACTION, /* gain too high: saturated pixels */
+   P_GAIN_LOW_DBFS,      /* gain too low: median |IQ| under this, dB re full scale */
+   P_GAIN_HIGH_DBFS,     /* gain too high: median |IQ| over this */
+   P_IQ_FULL_SCALE,      /* |IQ| that the scanner's receive chain saturates at */
+   P_NEAR_FIELD_DB,      /* near-field clutter: standoff level above the display floor */
+   P_ALIAS_FRACTION,     /* aliasing: both neighbours above this fraction of VN */
+   P_ALIAS_MIN_PAIRS,    /* aliasing: wrapped neighbour pairs in one colour region */
+   P_BLOOM_RATIO,        /* blooming: colour width over B-mode lumen width */
+   P_FLASH_FILL,         /* flash: colour fill of the frame */
+   P_FLASH_MAX_FRAMES,   /* flash: longest run of filled frames still called flash */
+   P_TWINKLE_VARIANCE,   /* twinkling: variance as a fraction of VN^2 */
+   P_NOISE_FRACTION,     /* colour noise: isolated colour pixels as a fraction of the frame */
+   P_COLOUR_SNR_DB,      /* colour shown where power clears the frame's noise floor by this */
+   P_COUNT
+};
+
+extern const sono_kit_param_t art_params[P_COUNT];
+
+/* ---- artefact kinds (formats.md §2) -------------------------------------- */
+
+typedef enum art_kind {
+   K_SHADOW,
+   K_ENHANCEMENT,
+   K_REVERB,
+   K_COMET,
+   K_MIRROR,
+   K_ANISOTROPY,
+   K_SIDE_LOBE,
+   K_GAIN_HIGH,
+   K_GAIN_LOW,
+   K_NEAR_FIELD,
+   K_ALIASING,
+   K_BLOOMING,
+   K_FLASH,
+   K_TWINKLING,
+   K_COLOUR_NOISE,
+   K_COUNT
+} art_kind_t;
+
+/* Result-file name of a kind ("acoustic_shadow"...). */
+const char *art_kind_name(art_kind_t k);
+/* Overlay label of a kind ("Shadow"...). */
+const char *art_kind_short(art_kind_t k);
+
+/* ---- regions --------------------------------------------------------------- */
+
+#define ART_MAX_POLY 96       /* points of one region polygon */
+#define ART_MAX_FINDINGS 48   /* findings per frame (excess are merged away) */
+#define ART_TEXT 256
+
+/* Pixel bounds and statistics of one connected component. */
+typedef struct art_comp {
+   int32_t iz0, iz1, ix0, ix1; /* inclusive bounds */
+   int32_t count;              /* pixels */
+   int32_t label;              /* label value in the label image */
+} art_comp_t;
+
+/* One artefact instance found in a frame, before it is pushed. */
+typedef struct art_finding {
+   art_kind_t kind;
+   float confidence;
+   uint32_t npoly;                  /* 0 = frame-wide */
+   sono_point_t poly[ART_MAX_POLY];
+   char label[ART_TEXT];
+   char basis[ART_TEXT];
+   char advice[ART_TEXT];
+   char attr_key[32];               /* optional attribute, "" when none */
+   char attr_value[32];
+} art_finding_t;
+
+#define ART_MAX_COMPS 512
+
+typedef struct art {
+   sono_plugin_t plugin; /* first member: the host holds &plugin */
+   const sono_host_t *host;
+   double p[P_COUNT];
+
+   /* grid of the current frame */
+   int nz, nx;
+   size_t npix, cap;
+   double dz, dx, x0, z0;
+
+   /* B-mode work images (dB) */
+   float *bm;      /* display dB */
+   float *sm;      /* box-smoothed display dB */
+   float *lat;     /* lateral 3-column mean of bm (points and lines stay, speckle averages) */
+   float *wide;    /* lateral 0.5 mm mean of bm (only laterally extended lines stay) */
+   float *prev_bm; /* previous frame's display dB (flash displacement) */
+   float *prev_nf; /* previous standoff band profile (near-field stability) */
+   float *rowref;  /* per row: median of sm over the row */
+   float *tmp;     /* nz*nx scratch */
+   uint8_t *mask;  /* nz*nx */
+   uint8_t *mask2; /* nz*nx */
+   int32_t *labels; /* nz*nx */
+   int32_t *stack;  /* nz*nx */
+   float *col;      /* per column scratch (nz) */
+   int32_t *colz;   /* per column depth (nx) */
+   float *colv;     /* per column value (nx) */
+   uint32_t hist[512];
+   art_comp_t comps[ART_MAX_COMPS];
+   int ncomps;
+   float p95, p50, floor_db; /* frame percentiles of sm */
+
+   /* colour work images */
+   float *vel;     /* m/s, 0 = no colour */
+   float *pow_db;  /* dB re frame maximum */
+   float *var;     /* (m/s)^2 */
+   uint8_t *cmask; /* colour present */
+   uint8_t *aflags;
+   int has_colour;
+   double vn;
+   float noise_db; /* Doppler power noise floor, dB re frame maximum */
+
+   /* cross-frame state */
+   int have_prev;
+   int fill_run;           /* consecutive frames with a flash-level colour fill */
+   double last_prf;        /* PRF of the last frame with twinkling */
+   int twinkle_seen;       /* twinkling seen at last_prf */
+   uint64_t last_sequence;
+
+   /* findings of this frame */
+   art_finding_t found[ART_MAX_FINDINGS];
+   int nfound;
+   /* quality components (0..100) */
+   double q_bmode, q_colour, q_gain;
+   char qtext[ART_TEXT];
+} art_t;
+
+/* ---- preparation (art_prep.c) ------------------------------------------- */
+
+int art_prepare_bmode(art_t *a, const sono_plane_t *b);
+void art_prepare_colour(art_t *a, const sono_frame_t *f);
+
+/* ---- regions (art_region.c) ------------------------------------------------ */
+
+/* Labels the 8-connected components of `mask` (nonzero) into a->labels and
+ * a->comps (at most ART_MAX_COMPS, the largest kept); returns the count.
+ * `min_count` drops components smaller than that. */
+int art_components(art_t *a, const uint8_t *mask, int min_count);
+/* Region polygon of component `c` (upper and lower envelope per column,
+ * decimated), metres. Returns the point count. */
+uint32_t art_comp_polygon(const art_t *a, const art_comp_t *c, sono_point_t *poly);
+/* Rectangle polygon in pixel bounds. */
+uint32_t art_rect_polygon(const art_t *a, int iz0, int iz1, int ix0, int ix1, sono_point_t *poly);
+/* Morphological 3x3 dilation of `in` into `out` (`in` != `out`). */
+void art_dilate(const art_t *a, const uint8_t *in, uint8_t *out);
+/* Adds a finding; NULL when the frame's list is full. */
+art_finding_t *art_add(art_t *a, art_kind_t k, float confidence);
+
+static inline size_t art_px(const art_t *a, int iz, int ix) { return (size_t)iz + (size_t)a->nz * (size_t)ix; }
+static inline double art_mm_z(const art_t *a, double iz) { return (a->z0 + iz * a->dz) * 1e3; }
+static inline double art_mm_x(const art_t *a, double ix) { return (a->x0 + ix * a->dx) * 1e3; }
+static inline int art_npx_z(const art_t *a, double m) { return (int)(m / a->dz + 0.5); }
+static inline int art_npx_x(const art_t *a, double m) { return (int)(m / a->dx + 0.5); }
+static inline float art_clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* ---- detectors --------------------------------------------------------- */
+
+void art_detect_gain(art_t *a, const sono_frame_t *f);
+void art_detect_shadow_enhancement(art_t *a);
+void art_detect_reverberation(art_t *a);
+void art_detect_mirror(art_t *a);
+void art_detect_anisotropy(art_t *a);
+void art_detect_side_lobe(art_t *a);
+void art_detect_near_field(art_t *a);
+void art_detect_colour(art_t *a, const sono_frame_t *f);
+
+/* Frame-quality score and its components from the findings of this frame. */
+void art_quality(art_t *a);
+
+#endif

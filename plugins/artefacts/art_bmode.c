@@ -1,0 +1,679 @@
+/* B-mode artefacts of clinical-spec §4 A6: acoustic shadow (clean/dirty),
+ * posterior enhancement, reverberation and comet tail, mirror image,
+ * anisotropy, side lobe and near-field clutter.
+ *
+ * Levels are compared with the row reference (median of the smoothed image
+ * at the same depth), which stands for "the lateral reference columns at
+ * the same depth" of the rule table as long as an artefact covers less than
+ * half of the width. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "art.h"
+
+static float dsm(const art_t *a, int iz, int ix) { return a->sm[art_px(a, iz, ix)] - a->rowref[iz]; }
+static float dlat(const art_t *a, int iz, int ix) { return a->lat[art_px(a, iz, ix)] - a->rowref[iz]; }
+
+/* Mean of `img` - rowref over the pixels of component c (label image). */
+static double comp_mean_delta(const art_t *a, const art_comp_t *c, const float *img)
+{
+   double s = 0;
+   int n = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz)
+         if (a->labels[art_px(a, iz, ix)] == c->label) {
+            s += img[art_px(a, iz, ix)] - a->rowref[iz];
+            ++n;
+         }
+   return n ? s / n : 0;
+}
+
+/* Width (pixels) of the widest row of the component. */
+static int comp_width(const art_t *a, const art_comp_t *c)
+{
+   int best = 0;
+   for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+      int n = 0;
+      for (int ix = c->ix0; ix <= c->ix1; ++ix)
+         n += a->labels[art_px(a, iz, ix)] == c->label;
+      if (n > best)
+         best = n;
+   }
+   return best;
+}
+
+/* ---- reverberation and comet tail ---------------------------------------- */
+
+#define MAX_PEAKS 128
+
+typedef struct chain {
+   int z0, z1, lag, copies;
+   float level;
+} chain_t;
+
+/* Echo peaks of column ix of `img`: local maxima at least `min_db` above
+ * the row reference. */
+static int column_peaks(const art_t *a, const float *img, int ix, float min_db, int *pz, float *pv)
+{
+   int n = 0;
+   const float *c = img + art_px(a, 0, ix);
+   for (int iz = 2; iz < a->nz - 2 && n < MAX_PEAKS; ++iz) {
+      float v = c[iz] - a->rowref[iz];
+      if (v < min_db || c[iz] < c[iz - 1] || c[iz] < c[iz - 2] || c[iz] <= c[iz + 1] || c[iz] <= c[iz + 2])
+         continue;
+      pz[n] = iz;
+      pv[n++] = v;
+   }
+   return n;
+}
+
+typedef struct chain_rule {
+   const float *img; /* profile image */
+   int min_lag, max_lag;
+   float min_step;   /* each copy at least this much weaker than the one before */
+   float reflector;  /* reflector level above the row reference */
+   int point_off;    /* > 0: the reflector must be a point (comet tail), lateral offset in pixels */
+} chain_rule_t;
+
+/* Longest run of equally spaced peaks (+-1 sample) after the reflector peak
+ * i, each weaker than the one before by at least rule->min_step. */
+static chain_t best_chain(const int *pz, const float *pv, int n, int i, const chain_rule_t *r)
+{
+   chain_t best = {0, 0, 0, 0, 0};
+   for (int j = i + 1; j < n && pz[j] - pz[i] <= r->max_lag; ++j) {
+      int lag = pz[j] - pz[i];
+      float step = pv[i] - pv[j];
+      if (lag < r->min_lag || step < r->min_step)
+         continue;
+      int prev = pz[j], copies = 1;
+      float last = pv[j];
+      /* exponential decay: every copy a similar number of dB below the last */
+      for (int k = j + 1; k < n && pz[k] <= prev + lag + 1; ++k) {
+         float sk = last - pv[k];
+         if (pz[k] >= prev + lag - 1 && sk >= r->min_step && fabsf(sk - step) <= 3.0f) {
+            prev = pz[k];
+            last = pv[k];
+            ++copies;
+         }
+      }
+      if (copies > best.copies)
+         best = (chain_t){pz[i], prev + lag / 2, lag, copies, pv[i]};
+   }
+   return best;
+}
+
+/* A point reflector stands out from the columns 0.25 mm to either side. */
+static int point_like(const art_t *a, int iz, int ix, int off)
+{
+   float v = a->lat[art_px(a, iz, ix)];
+   float l = ix - off >= 0 ? a->lat[art_px(a, iz, ix - off)] : v;
+   float r = ix + off < a->nx ? a->lat[art_px(a, iz, ix + off)] : v;
+   return v - l >= 6.0f && v - r >= 6.0f;
+}
+
+/* Marks in a->mask every column run from a reflector to its last copy;
+ * a->tmp receives the lag of each marked pixel. */
+static void mark_chains(art_t *a, const chain_rule_t *r)
+{
+   int pz[MAX_PEAKS];
+   float pv[MAX_PEAKS];
+   int min_copies = (int)a->p[P_REVERB_MIN_COPIES];
+   memset(a->mask, 0, a->npix);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      int n = column_peaks(a, r->img, ix, (float)a->p[P_REVERB_PEAK_DB], pz, pv);
+      for (int i = 0; i < n; ++i) {
+         if (pv[i] < r->reflector || (r->point_off > 0 && !point_like(a, pz[i], ix, r->point_off)))
+            continue;
+         chain_t c = best_chain(pz, pv, n, i, r);
+         if (c.copies < min_copies)
+            continue;
+         for (int iz = c.z0; iz <= c.z1 && iz < a->nz; ++iz) {
+            a->mask[art_px(a, iz, ix)] = 1;
+            a->tmp[art_px(a, iz, ix)] = (float)c.lag;
+         }
+         while (i + 1 < n && pz[i + 1] <= c.z1)
+            ++i;
+      }
+   }
+}
+
+/* Joins components whose bounds lie within `gap_x`/`gap_z` pixels of each
+ * other (the tails of one deposit's foci form one instance): members take
+ * the label of the first; merged entries get count 0. */
+static void merge_near(art_t *a, int gap_x, int gap_z)
+{
+   for (int i = 0; i < a->ncomps; ++i) {
+      art_comp_t *c = &a->comps[i];
+      if (!c->count)
+         continue;
+      for (int again = 1; again;) {
+         again = 0;
+         for (int j = i + 1; j < a->ncomps; ++j) {
+            art_comp_t *d = &a->comps[j];
+            if (!d->count || d->ix0 > c->ix1 + gap_x || d->ix1 < c->ix0 - gap_x || d->iz0 > c->iz1 + gap_z ||
+                d->iz1 < c->iz0 - gap_z)
+               continue;
+            for (int ix = d->ix0; ix <= d->ix1; ++ix)
+               for (int iz = d->iz0; iz <= d->iz1; ++iz)
+                  if (a->labels[art_px(a, iz, ix)] == d->label)
+                     a->labels[art_px(a, iz, ix)] = c->label;
+            c->ix0 = d->ix0 < c->ix0 ? d->ix0 : c->ix0;
+            c->ix1 = d->ix1 > c->ix1 ? d->ix1 : c->ix1;
+            c->iz0 = d->iz0 < c->iz0 ? d->iz0 : c->iz0;
+            c->iz1 = d->iz1 > c->iz1 ? d->iz1 : c->iz1;
+            c->count += d->count;
+            d->count = 0;
+            again = 1;
+         }
+      }
+   }
+}
+
+static void report_chains(art_t *a, art_kind_t kind, int min_width)
+{
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      if (!c->count || c->ix1 - c->ix0 + 1 < min_width)
+         continue;
+      double lag = 0;
+      int n = 0;
+      for (int ix = c->ix0; ix <= c->ix1; ++ix)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz)
+            if (a->labels[art_px(a, iz, ix)] == c->label) {
+               lag += a->tmp[art_px(a, iz, ix)];
+               ++n;
+            }
+      lag = lag / n * a->dz;
+      double len = (c->iz1 - c->iz0 + 1) * a->dz, width = (c->ix1 - c->ix0 + 1) * a->dx;
+      art_finding_t *f = art_add(a, kind, (float)(0.6 + 0.08 * fmin(4.0, len / lag - 2.0)));
+      if (!f)
+         return;
+      f->npoly = art_comp_polygon(a, c, f->poly);
+      snprintf(f->label, sizeof f->label, "Possible %s artefact", kind == K_COMET ? "comet-tail" : "reverberation");
+      snprintf(f->basis, sizeof f->basis,
+               "equally spaced echoes every %.2f mm below reflectors from %.1f mm, each weaker than the one before, "
+               "over %.1f mm depth and %.1f mm width",
+               lag * 1e3, art_mm_z(a, c->iz0), len * 1e3, width * 1e3);
+      snprintf(f->advice, sizeof f->advice, "%s",
+               kind == K_COMET ? "Comet tails mark small strong reflectors (e.g. PMMA/PCL particles, calcifications); "
+                                 "do not read the tail as structure"
+                               : "Change the probe angle or pressure; echoes below the reflector are repeats, not "
+                                 "anatomy");
+   }
+}
+
+void art_detect_reverberation(art_t *a)
+{
+   int comet_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
+   /* reverberation: laterally extended lines, seen on the 0.5 mm lateral mean */
+   chain_rule_t rev = {a->wide, comet_lag + 1, art_npx_z(a, 1.5e-3), 2.0f, (float)a->p[P_REFLECTOR_DB], 0};
+   mark_chains(a, &rev);
+   art_components(a, a->mask, 6);
+   merge_near(a, art_npx_x(a, 0.3e-3), art_npx_z(a, 0.3e-3));
+   report_chains(a, K_REVERB, art_npx_x(a, 0.5e-3));
+   /* comet tails: short-path copies of point reflectors, a fast decay */
+   chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB], art_npx_x(a, 0.25e-3)};
+   mark_chains(a, &com);
+   art_components(a, a->mask, 4);
+   merge_near(a, art_npx_x(a, 1.0e-3), art_npx_z(a, 1.0e-3));
+   report_chains(a, K_COMET, 2);
+}
+
+/* ---- shadow and posterior enhancement --------------------------------------- */
+
+/* Marks the shadow run of column ix below each reflector. Returns the number
+ * of marked pixels. */
+static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, float *refl_z)
+{
+   int marked = 0, refl = -1;
+   for (int iz = 1; iz < a->nz; ++iz) {
+      if (dlat(a, iz, ix) >= (float)a->p[P_REFLECTOR_DB] && a->lat[art_px(a, iz, ix)] >= a->p95) {
+         refl = iz;
+         continue;
+      }
+      if (refl < 0 || iz - refl > gap || dsm(a, iz, ix) > -drop)
+         continue;
+      int end = iz, miss = 0;
+      for (int jz = iz; jz < a->nz; ++jz) {
+         if (dsm(a, jz, ix) <= -drop) {
+            end = jz;
+            miss = 0;
+         } else if (++miss > gap / 2) {
+            break;
+         }
+      }
+      int deep_enough = end - iz + 1 >= min_run &&
+                        (end >= a->nz - 1 - gap || end - iz + 1 >= 3 * min_run);
+      if (deep_enough) {
+         for (int jz = refl + 1; jz <= end; ++jz)
+            a->mask[art_px(a, jz, ix)] = 1;
+         refl_z[ix] = (float)refl;
+         marked += end - refl;
+      }
+      iz = end;
+      refl = -1;
+   }
+   return marked;
+}
+
+/* Marks posterior enhancement of column ix: a run at least `rise` above the
+ * row reference that starts within `gap` below an anechoic run. */
+static void enhancement_column(art_t *a, int ix, float rise, int min_run, int gap, int min_anechoic)
+{
+   int an_len = 0, an_end = -1000;
+   for (int iz = 0; iz < a->nz; ++iz) {
+      float ref = a->rowref[iz];
+      float anechoic = fminf(12.0f, ref - a->floor_db - 1.5f);
+      if (anechoic > 3.0f && dsm(a, iz, ix) <= -anechoic) {
+         if (++an_len >= min_anechoic)
+            an_end = iz;
+         continue;
+      }
+      an_len = 0;
+      if (iz - an_end > gap || dsm(a, iz, ix) < rise)
+         continue;
+      int end = iz;
+      while (end + 1 < a->nz && dsm(a, end + 1, ix) >= rise)
+         ++end;
+      if (end - iz + 1 >= min_run)
+         for (int jz = iz; jz <= end; ++jz)
+            a->mask2[art_px(a, jz, ix)] = 1;
+      iz = end;
+      an_end = -1000;
+   }
+}
+
+static int reflector_row(const art_comp_t *c, const float *refl_z)
+{
+   double s = 0;
+   int n = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      if (refl_z[ix] >= 0) {
+         s += refl_z[ix];
+         ++n;
+      }
+   return n ? (int)(s / n + 0.5) : c->iz0;
+}
+
+static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)
+{
+   double xl = a->x0 + c->ix0 * a->dx, xr = a->x0 + c->ix1 * a->dx;
+   for (int i = 0; i < a->nfound; ++i) {
+      if (a->found[i].kind != k || !a->found[i].npoly)
+         continue;
+      double fl = 1e9, fr = -1e9;
+      for (uint32_t j = 0; j < a->found[i].npoly; ++j) {
+         fl = fmin(fl, a->found[i].poly[j].x_m);
+         fr = fmax(fr, a->found[i].poly[j].x_m);
+      }
+      if (fl < xr && fr > xl)
+         return 1;
+   }
+   return 0;
+}
+
+void art_detect_shadow_enhancement(art_t *a)
+{
+   float drop = (float)a->p[P_SHADOW_DROP_DB];
+   int min_run = art_npx_z(a, a->p[P_SHADOW_MIN_DEPTH_M]), gap = art_npx_z(a, 0.4e-3);
+   float *refl_z = a->colv;
+   memset(a->mask, 0, a->npix);
+   memset(a->mask2, 0, a->npix);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      refl_z[ix] = -1;
+      shadow_column(a, ix, drop, min_run, gap, refl_z);
+      enhancement_column(a, ix, (float)a->p[P_ENH_RISE_DB], art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]), gap,
+                         art_npx_z(a, 0.3e-3));
+   }
+   int min_w = art_npx_x(a, a->p[P_SHADOW_MIN_WIDTH_M]);
+   art_components(a, a->mask, min_run);
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      if (comp_width(a, c) < min_w)
+         continue;
+      double delta = comp_mean_delta(a, c, a->sm);
+      int rz = reflector_row(c, refl_z);
+      int dirty = overlaps_kind(a, K_REVERB, c) || overlaps_kind(a, K_COMET, c);
+      art_finding_t *f = art_add(a, K_SHADOW, (float)(0.5 + 0.04 * fmin(10.0, -delta - drop)));
+      if (!f)
+         return;
+      f->npoly = art_comp_polygon(a, c, f->poly);
+      snprintf(f->attr_key, sizeof f->attr_key, "type");
+      snprintf(f->attr_value, sizeof f->attr_value, "%s", dirty ? "dirty" : "clean");
+      snprintf(f->label, sizeof f->label, "Acoustic shadow (%s)", dirty ? "dirty" : "clean");
+      snprintf(f->basis, sizeof f->basis,
+               "column intensity %.0f dB below neighbours over %.1f mm depth and %.1f mm width under a "
+               "reflector at %.1f mm",
+               -delta, (c->iz1 - rz) * a->dz * 1e3, comp_width(a, c) * a->dx * 1e3, art_mm_z(a, rz));
+      snprintf(f->advice, sizeof f->advice,
+               "Structures deep to the reflector are not imaged; scan from another angle to see beneath it");
+   }
+   art_components(a, a->mask2, art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]));
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      if (comp_width(a, c) < min_w)
+         continue;
+      double delta = comp_mean_delta(a, c, a->sm);
+      art_finding_t *f = art_add(a, K_ENHANCEMENT, (float)(0.5 + 0.08 * fmin(5.0, delta - a->p[P_ENH_RISE_DB])));
+      if (!f)
+         return;
+      f->npoly = art_comp_polygon(a, c, f->poly);
+      snprintf(f->label, sizeof f->label, "Posterior enhancement");
+      snprintf(f->basis, sizeof f->basis,
+               "column intensity %.1f dB above neighbours over %.1f mm depth and %.1f mm width deep to an anechoic "
+               "region ending at %.1f mm",
+               delta, (c->iz1 - c->iz0 + 1) * a->dz * 1e3, comp_width(a, c) * a->dx * 1e3, art_mm_z(a, c->iz0));
+      snprintf(f->advice, sizeof f->advice,
+               "Consistent with a fluid-like (low-attenuation) structure above; do not read the bright column as "
+               "denser tissue");
+   }
+}
+
+/* ---- mirror image ------------------------------------------------------------ */
+
+/* Depth of a full-width specular interface with a deep shadow below it in
+ * column ix (bone line), or -1. */
+static int interface_row(const art_t *a, int ix, int from)
+{
+   int w = art_npx_z(a, 1.0e-3), g = art_npx_z(a, 0.25e-3);
+   const float *s = a->sm + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix);
+   for (int iz = from; iz + g + w < a->nz; ++iz) {
+      if (l[iz] < a->p95)
+         continue;
+      double above = 0, below = 0;
+      for (int k = g; k < g + w; ++k) {
+         above += iz - k >= 0 ? s[iz - k] : s[0];
+         below += s[iz + k];
+      }
+      if ((above - below) / w >= 15.0)
+         return iz;
+   }
+   return -1;
+}
+
+void art_detect_mirror(art_t *a)
+{
+   int32_t *zb = a->colz;
+   int have = 0, from = art_npx_z(a, 2.0e-3);
+   for (int ix = 0; ix < a->nx; ++ix)
+      have += (zb[ix] = interface_row(a, ix, from)) >= 0;
+   if (have < a->nx * 6 / 10)
+      return;
+   /* content below the interface: brighter than the shadow floor there */
+   double floor_below = 0;
+   int nb = 0;
+   for (int ix = 0; ix < a->nx; ++ix)
+      if (zb[ix] >= 0)
+         for (int iz = zb[ix] + art_npx_z(a, 0.3e-3); iz < a->nz; ++iz, ++nb)
+            floor_below += a->sm[art_px(a, iz, ix)];
+   if (!nb)
+      return;
+   floor_below /= nb;
+   memset(a->mask, 0, a->npix);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      int z = zb[ix] >= 0 ? zb[ix] : -1;
+      if (z < 0)
+         continue;
+      for (int iz = z + art_npx_z(a, 0.3e-3); iz < a->nz; ++iz)
+         a->mask[art_px(a, iz, ix)] = a->sm[art_px(a, iz, ix)] >= floor_below + 8.0;
+   }
+   int min_px = (int)(0.3e-6 / (a->dx * a->dz));
+   art_components(a, a->mask, min_px);
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, dist = 0;
+      int n = 0;
+      for (int ix = c->ix0; ix <= c->ix1; ++ix)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+            if (a->labels[art_px(a, iz, ix)] != c->label || zb[ix] < 0)
+               continue;
+            int im = 2 * zb[ix] - iz;
+            if (im < 0)
+               continue;
+            double u = a->bm[art_px(a, iz, ix)], v = a->bm[art_px(a, im, ix)];
+            sx += u, sy += v, sxx += u * u, syy += v * v, sxy += u * v;
+            dist += iz - zb[ix];
+            ++n;
+         }
+      if (n < min_px)
+         continue;
+      double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+      double ncc = vx > 0 && vy > 0 ? cov / sqrt(vx * vy) : 0;
+      if (ncc < a->p[P_MIRROR_NCC])
+         continue;
+      art_finding_t *f = art_add(a, K_MIRROR, (float)(0.5 + 0.5 * ncc));
+      if (!f)
+         return;
+      f->npoly = art_comp_polygon(a, c, f->poly);
+      snprintf(f->label, sizeof f->label, "Possible mirror image");
+      snprintf(f->basis, sizeof f->basis,
+               "structure %.1f mm below a specular interface at %.1f mm matches its reflection above the interface "
+               "(normalised cross-correlation %.2f)",
+               dist / n * a->dz * 1e3, art_mm_z(a, zb[(c->ix0 + c->ix1) / 2] >= 0 ? zb[(c->ix0 + c->ix1) / 2] : c->iz0),
+               ncc);
+      snprintf(f->advice, sizeof f->advice,
+               "Duplicate of the structure above the interface; change the probe angle to confirm it disappears");
+   }
+}
+
+/* ---- anisotropy ----------------------------------------------------------------- */
+
+/* Orientation (degrees from horizontal) of the striation in a window, from
+ * the gradient structure tensor of the smoothed image. */
+static double stripe_angle(const art_t *a, int iz0, int iz1, int ix0, int ix1)
+{
+   double jxx = 0, jzz = 0, jxz = 0;
+   for (int ix = ix0 + 1; ix < ix1; ++ix)
+      for (int iz = iz0 + 1; iz < iz1; ++iz) {
+         double gx = (a->lat[art_px(a, iz, ix + 1)] - a->lat[art_px(a, iz, ix - 1)]) / (2 * a->dx);
+         double gz = (a->lat[art_px(a, iz + 1, ix)] - a->lat[art_px(a, iz - 1, ix)]) / (2 * a->dz);
+         jxx += gx * gx, jzz += gz * gz, jxz += gx * gz;
+      }
+   /* the dominant gradient is normal to the stripes */
+   double normal = 0.5 * atan2(2 * jxz, jxx - jzz);
+   double stripe = normal + M_PI / 2;
+   double deg = stripe * 180.0 / M_PI;
+   while (deg > 90)
+      deg -= 180;
+   while (deg < -90)
+      deg += 180;
+   return deg;
+}
+
+#define ANISO_SEGMENTS 8
+
+void art_detect_anisotropy(art_t *a)
+{
+   int band = art_npx_z(a, 1.0e-3), step = band / 2, seg = a->nx / ANISO_SEGMENTS;
+   float drop = (float)a->p[P_ANISO_DROP_DB];
+   if (seg < 4 || band < 4)
+      return;
+   int best_iz = -1;
+   double best_fall = 0, best_lvl[ANISO_SEGMENTS];
+   for (int iz0 = art_npx_z(a, 1.5e-3); iz0 + band < a->nz; iz0 += step) {
+      double lvl[ANISO_SEGMENTS];
+      for (int s = 0; s < ANISO_SEGMENTS; ++s) {
+         double sum = 0;
+         for (int ix = s * seg; ix < (s + 1) * seg; ++ix)
+            for (int iz = iz0; iz < iz0 + band; ++iz)
+               sum += a->sm[art_px(a, iz, ix)];
+         lvl[s] = sum / (seg * band);
+      }
+      /* a monotone fall along the layer: the ends differ by >= drop and the
+       * profile moves one way */
+      double fall = lvl[0] - lvl[ANISO_SEGMENTS - 1];
+      int dir = fall > 0 ? 1 : -1, against = 0;
+      for (int s = 1; s < ANISO_SEGMENTS; ++s)
+         against += dir * (lvl[s - 1] - lvl[s]) < -1.0;
+      if (fabs(fall) >= drop && against == 0 && fabs(fall) > fabs(best_fall)) {
+         best_fall = fall;
+         best_iz = iz0;
+         memcpy(best_lvl, lvl, sizeof lvl);
+      }
+   }
+   if (best_iz < 0)
+      return;
+   /* a global lateral trend (probe contact, TGC) darkens every layer; anisotropy darkens one */
+   int ref_iz = best_iz >= 3 * band ? best_iz - 2 * band : best_iz + 2 * band;
+   if (ref_iz + band < a->nz) {
+      double l0 = 0, l1 = 0;
+      for (int ix = 0; ix < seg; ++ix)
+         for (int iz = ref_iz; iz < ref_iz + band; ++iz) {
+            l0 += a->sm[art_px(a, iz, ix)];
+            l1 += a->sm[art_px(a, iz, a->nx - 1 - ix)];
+         }
+      if (fabs(l0 - l1) / (seg * band) >= 0.5 * fabs(best_fall))
+         return;
+   }
+   int dark_left = best_fall < 0;
+   double bright = dark_left ? best_lvl[ANISO_SEGMENTS - 1] : best_lvl[0];
+   int ix0 = a->nx, ix1 = -1;
+   for (int s = 0; s < ANISO_SEGMENTS; ++s)
+      if (best_lvl[s] <= bright - 0.5 * drop) {
+         ix0 = s * seg < ix0 ? s * seg : ix0;
+         ix1 = (s + 1) * seg - 1;
+      }
+   if (ix1 < 0)
+      return;
+   double ang_b = stripe_angle(a, best_iz, best_iz + band, dark_left ? a->nx - seg : 0, dark_left ? a->nx - 1 : seg);
+   double ang_d = stripe_angle(a, best_iz, best_iz + band, dark_left ? 0 : a->nx - seg, dark_left ? seg : a->nx - 1);
+   art_finding_t *f = art_add(a, K_ANISOTROPY, (float)(0.5 + 0.05 * fmin(8.0, fabs(best_fall) - drop)));
+   if (!f)
+      return;
+   f->npoly = art_rect_polygon(a, best_iz, best_iz + band - 1, ix0, ix1, f->poly);
+   snprintf(f->label, sizeof f->label, "Possible anisotropy of a fibrillar layer");
+   snprintf(f->basis, sizeof f->basis,
+            "layer at %.1f mm falls %.1f dB along %.1f mm while layers %s stay level; striation %.0f deg vs %.0f deg "
+            "from horizontal",
+            art_mm_z(a, best_iz), fabs(best_fall), a->nx * a->dx * 1e3, ref_iz < best_iz ? "above" : "below",
+            ang_d, ang_b);
+   snprintf(f->advice, sizeof f->advice,
+            "Angle the probe perpendicular to the structure (heel-toe) before calling it hypoechoic");
+}
+
+/* ---- side lobe --------------------------------------------------------------------- */
+
+/* Inside an anechoic region, a laterally extended low-level echo at the depth
+ * of a strong reflector beside it. */
+void art_detect_side_lobe(art_t *a)
+{
+   memset(a->mask, 0, a->npix);
+   for (size_t i = 0; i < a->npix; ++i) {
+      int iz = (int)(i % (size_t)a->nz);
+      a->mask[i] = a->sm[i] <= a->rowref[iz] - 10.0f;
+   }
+   int min_px = (int)(0.5e-6 / (a->dx * a->dz));
+   art_components(a, a->mask, min_px);
+   int reach = art_npx_x(a, 2.0e-3), min_streak = art_npx_x(a, 0.3e-3);
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      if (c->ix1 - c->ix0 < 4 * min_streak || c->iz1 - c->iz0 < art_npx_z(a, 0.5e-3))
+         continue;
+      for (int iz = c->iz0 + 2; iz <= c->iz1 - 2; ++iz) {
+         /* a strong reflector just outside the region at this depth */
+         float refl = 0;
+         for (int ix = c->ix0 - reach; ix <= c->ix1 + reach; ++ix) {
+            if (ix < 0 || ix >= a->nx || (ix >= c->ix0 && ix <= c->ix1))
+               continue;
+            float d = dlat(a, iz, ix);
+            refl = d > refl ? d : refl;
+         }
+         if (refl < (float)a->p[P_REFLECTOR_DB] + 6.0f)
+            continue;
+         /* echoes inside, clearly above the region's own level */
+         int run = 0, best = 0, bx = 0;
+         for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+            size_t p = art_px(a, iz, ix);
+            int inside = a->labels[p] == c->label;
+            if (inside && a->lat[p] >= a->floor_db + 8.0f && a->lat[p] >= a->sm[p] + 4.0f) {
+               if (++run > best) {
+                  best = run;
+                  bx = ix;
+               }
+            } else {
+               run = 0;
+            }
+         }
+         if (best < min_streak)
+            continue;
+         art_finding_t *f = art_add(a, K_SIDE_LOBE, 0.55f);
+         if (!f)
+            return;
+         int t = iz - 4 < 0 ? 0 : iz - 4, b = iz + 4 >= a->nz ? a->nz - 1 : iz + 4;
+         f->npoly = art_rect_polygon(a, t, b, bx - best + 1, bx, f->poly);
+         snprintf(f->label, sizeof f->label, "Possible side-lobe echo in an anechoic region");
+         snprintf(f->basis, sizeof f->basis,
+                  "%.1f mm low-level echo streak inside an anechoic region at %.1f mm, level with a reflector %.0f dB "
+                  "above the row reference beside it",
+                  best * a->dx * 1e3, art_mm_z(a, iz), refl);
+         snprintf(f->advice, sizeof f->advice,
+                  "Echoes inside the lumen/bolus may be off-axis; reduce gain or move the focus and re-check");
+         break;
+      }
+   }
+}
+
+/* ---- near-field clutter ------------------------------------------------------------ */
+
+void art_detect_near_field(art_t *a)
+{
+   /* skin entry: the first row whose level rises well above the display floor */
+   int skin = -1;
+   for (int iz = 0; iz < a->nz / 3; ++iz)
+      if (a->rowref[iz] >= a->p50) {
+         skin = iz;
+         break;
+      }
+   int margin = art_npx_z(a, 0.1e-3);
+   int top = skin - margin;
+   if (skin < 0 || top < art_npx_z(a, 0.2e-3))
+      return; /* no standoff in view */
+   /* the clutter band: rows of the standoff above the floor */
+   int z1 = -1;
+   double sum = 0;
+   int n = 0;
+   for (int iz = 0; iz < top; ++iz)
+      if (a->rowref[iz] >= a->floor_db + (float)a->p[P_NEAR_FIELD_DB]) {
+         z1 = iz;
+         sum += a->rowref[iz] - a->floor_db;
+         ++n;
+      }
+   if (n < art_npx_z(a, 0.15e-3))
+      return;
+   /* stationary: the band's lateral profile matches the previous frame */
+   double corr = -2;
+   float *prof = a->col;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      double s = 0;
+      for (int iz = 0; iz <= z1; ++iz)
+         s += a->sm[art_px(a, iz, ix)];
+      prof[ix] = (float)(s / (z1 + 1));
+   }
+   if (a->have_prev) {
+      double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      for (int ix = 0; ix < a->nx; ++ix) {
+         double u = prof[ix], v = a->prev_nf[ix];
+         sx += u, sy += v, sxx += u * u, syy += v * v, sxy += u * v;
+      }
+      double cov = sxy - sx * sy / a->nx, vx = sxx - sx * sx / a->nx, vy = syy - sy * sy / a->nx;
+      corr = vx > 0 && vy > 0 ? cov / sqrt(vx * vy) : 1.0;
+   }
+   memcpy(a->prev_nf, prof, sizeof(float) * (size_t)a->nx);
+   art_finding_t *f = art_add(a, K_NEAR_FIELD, corr > 0.5 ? 0.85f : 0.65f);
+   if (!f)
+      return;
+   f->npoly = art_rect_polygon(a, 0, z1, 0, a->nx - 1, f->poly);
+   snprintf(f->label, sizeof f->label, "Near-field clutter in the standoff");
+   if (corr > -2)
+      snprintf(f->basis, sizeof f->basis,
+               "echoes %.0f dB above the display floor over the first %.2f mm of a %.2f mm anechoic standoff; "
+               "frame-to-frame correlation %.2f (stationary)",
+               sum / n, (z1 + 1) * a->dz * 1e3, skin * a->dz * 1e3, corr);
+   else
+      snprintf(f->basis, sizeof f->basis,
+               "echoes %.0f dB above the display floor over the first %.2f mm of a %.2f mm anechoic standoff",
+               sum / n, (z1 + 1) * a->dz * 1e3, skin * a->dz * 1e3);
+   snprintf(f->advice, sizeof f->advice,
+            "Use more gel standoff or a near-field preset; do not interpret echoes above the skin line");
+}

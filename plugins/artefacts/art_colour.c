@@ -1,0 +1,361 @@
+/* Colour-Doppler artefacts of clinical-spec §4 A3-A6: aliasing (a wrap
+ * between neighbours near +-VN, not a reversal through 0), blooming, flash
+ * (confirmed as a 1-3 frame event), twinkling (persisting across a PRF
+ * change when the sequence has one) and colour noise. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sono/dsp/alias.h>
+
+#include "art.h"
+
+/* ---- frame-wide: flash ------------------------------------------------------- */
+
+/* Axial B-mode displacement (pixels) against the previous frame: the shift
+ * of smallest mean absolute difference over a central window. */
+static int bmode_shift(const art_t *a, double *best_sad, double *zero_sad)
+{
+   int range = art_npx_z(a, 0.4e-3), best = 0;
+   *best_sad = 1e30;
+   *zero_sad = 0;
+   if (range < 1)
+      range = 1;
+   for (int s = -range; s <= range; ++s) {
+      double sad = 0;
+      int n = 0;
+      for (int ix = a->nx / 8; ix < a->nx * 7 / 8; ix += 4)
+         for (int iz = a->nz / 8; iz < a->nz * 7 / 8; iz += 2) {
+            sad += fabsf(a->bm[art_px(a, iz, ix)] - a->prev_bm[art_px(a, iz - s, ix)]);
+            ++n;
+         }
+      sad /= n;
+      if (s == 0)
+         *zero_sad = sad;
+      if (sad < *best_sad) {
+         *best_sad = sad;
+         best = s;
+      }
+   }
+   return best;
+}
+
+/* Fraction of horizontally adjacent coloured pairs with the same sign. */
+static double sign_coherence(const art_t *a)
+{
+   size_t same = 0, pairs = 0;
+   for (int ix = 0; ix + 1 < a->nx; ++ix)
+      for (int iz = 0; iz < a->nz; ++iz) {
+         float u = a->vel[art_px(a, iz, ix)], v = a->vel[art_px(a, iz, ix + 1)];
+         if (u != 0.0f && v != 0.0f) {
+            ++pairs;
+            same += (u > 0) == (v > 0);
+         }
+      }
+   return pairs ? (double)same / (double)pairs : 1.0;
+}
+
+static void colour_bounds(const art_t *a, int *iz0, int *iz1, int *ix0, int *ix1)
+{
+   *iz0 = a->nz, *iz1 = -1, *ix0 = a->nx, *ix1 = -1;
+   for (int ix = 0; ix < a->nx; ++ix)
+      for (int iz = 0; iz < a->nz; ++iz)
+         if (a->cmask[art_px(a, iz, ix)]) {
+            if (iz < *iz0) *iz0 = iz;
+            if (iz > *iz1) *iz1 = iz;
+            if (ix < *ix0) *ix0 = ix;
+            if (ix > *ix1) *ix1 = ix;
+         }
+}
+
+/* Returns 1 when the frame's colour map is a flash (the other colour rules
+ * are then not applied: the map is dominated by tissue motion). */
+static int detect_flash(art_t *a, double fill)
+{
+   if (fill < a->p[P_FLASH_FILL]) {
+      a->fill_run = 0;
+      return 0;
+   }
+   a->fill_run++;
+   double best_sad = 0, zero_sad = 0;
+   int shift = a->have_prev ? bmode_shift(a, &best_sad, &zero_sad) : 0;
+   double coh = sign_coherence(a);
+   int iz0, iz1, ix0, ix1;
+   colour_bounds(a, &iz0, &iz1, &ix0, &ix1);
+   if (a->fill_run > (int)a->p[P_FLASH_MAX_FRAMES]) {
+      /* a fill that persists is not a flash: colour gain or a wrong scale */
+      art_finding_t *f = art_add(a, K_COLOUR_NOISE, 0.6f);
+      if (!f)
+         return 1;
+      f->npoly = art_rect_polygon(a, iz0, iz1, ix0, ix1, f->poly);
+      snprintf(f->label, sizeof f->label, "Colour fill persisting over %d frames: possible colour noise", a->fill_run);
+      snprintf(f->basis, sizeof f->basis,
+               "colour covers %.0f%% of the frame for %d consecutive frames; neighbour sign agreement %.2f",
+               100 * fill, a->fill_run, coh);
+      snprintf(f->advice, sizeof f->advice, "Reduce colour gain or raise the wall filter");
+      return 1;
+   }
+   int moved = a->have_prev && (shift != 0 || zero_sad > 1.5 * best_sad);
+   float conf = (float)(0.6 + 0.2 * moved + 0.15 * fmin(1.0, (fill - a->p[P_FLASH_FILL]) / 0.25));
+   art_finding_t *f = art_add(a, K_FLASH, conf);
+   if (!f)
+      return 1;
+   f->npoly = art_rect_polygon(a, iz0, iz1, ix0, ix1, f->poly);
+   snprintf(f->label, sizeof f->label, "Colour flash (tissue or probe motion)");
+   if (a->have_prev)
+      snprintf(f->basis, sizeof f->basis,
+               "colour fills %.0f%% of the frame (frame %d of the event, limit %d); B-mode moved %.2f mm since the "
+               "previous frame; neighbour sign agreement %.2f",
+               100 * fill, a->fill_run, (int)a->p[P_FLASH_MAX_FRAMES], fabs(shift * a->dz) * 1e3, coh);
+   else
+      snprintf(f->basis, sizeof f->basis,
+               "colour fills %.0f%% of the frame (first frame: no motion reference); neighbour sign agreement %.2f",
+               100 * fill, coh);
+   snprintf(f->advice, sizeof f->advice,
+            "Hold the probe still, ask the patient to hold still, and wait for the next frame before reading flow");
+   return 1;
+}
+
+/* ---- per region ----------------------------------------------------------------- */
+
+/* Boundary-pixel sign of a colour component: the walls carry slow, unaliased
+ * flow, so their sign is the true direction. */
+static int boundary_sign(const art_t *a, const art_comp_t *c)
+{
+   double s = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (a->labels[p] != c->label)
+            continue;
+         int edge = iz == 0 || ix == 0 || iz == a->nz - 1 || ix == a->nx - 1 || !a->cmask[p - 1] ||
+                    !a->cmask[p + 1] || !a->cmask[p - a->nz] || !a->cmask[p + a->nz];
+         if (edge)
+            s += a->vel[p] > 0 ? 1 : -1;
+      }
+   return s >= 0 ? 1 : -1;
+}
+
+/* Marks in mask2 the opposite-sign pixels of component c reachable from a
+ * wrapped pair; returns their count and their bounds. */
+static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
+{
+   int n = 0, top = 0;
+   b[0] = a->nz, b[1] = -1, b[2] = a->nx, b[3] = -1;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (a->labels[p] == c->label && a->aflags[p] && !a->mask2[p]) {
+            /* the wrapped pair: this pixel and the one below/right; seed the opposite-sign one */
+            size_t q = (a->aflags[p] & SONO_DSP_ALIAS_DOWN) ? p + 1 : p + (size_t)a->nz;
+            size_t seed = (a->vel[p] > 0) != (sign > 0) ? p : q;
+            if (seed < a->npix && !a->mask2[seed] && a->cmask[seed]) {
+               a->mask2[seed] = 1;
+               a->stack[top++] = (int32_t)seed;
+            }
+         }
+      }
+   while (top > 0) {
+      int32_t p = a->stack[--top];
+      int iz = p % a->nz, ix = p / a->nz;
+      ++n;
+      if (iz < b[0]) b[0] = iz;
+      if (iz > b[1]) b[1] = iz;
+      if (ix < b[2]) b[2] = ix;
+      if (ix > b[3]) b[3] = ix;
+      for (int dx = -1; dx <= 1; ++dx)
+         for (int dz = -1; dz <= 1; ++dz) {
+            int jz = iz + dz, jx = ix + dx;
+            if (jz < 0 || jx < 0 || jz >= a->nz || jx >= a->nx)
+               continue;
+            size_t q = art_px(a, jz, jx);
+            if (!a->mask2[q] && a->labels[q] == c->label && (a->vel[q] > 0) != (sign > 0)) {
+               a->mask2[q] = 1;
+               a->stack[top++] = (int32_t)q;
+            }
+         }
+   }
+   return n;
+}
+
+static void check_aliasing(art_t *a, const art_comp_t *c)
+{
+   int pairs = 0;
+   double vmax = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (a->labels[p] == c->label) {
+            pairs += ((a->aflags[p] & SONO_DSP_ALIAS_DOWN) != 0) + ((a->aflags[p] & SONO_DSP_ALIAS_RIGHT) != 0);
+            vmax = fmax(vmax, fabs(a->vel[p]));
+         }
+      }
+   if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS])
+      return;
+   int sign = boundary_sign(a, c), b[4];
+   int n = aliased_area(a, c, sign, b);
+   if (n == 0)
+      return;
+   art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, pairs / 60.0)));
+   if (!f)
+      return;
+   /* outline of the wrapped area: per-column envelope of mask2 */
+   art_comp_t w = {b[0], b[1], b[2], b[3], n, -1};
+   for (int ix = b[2]; ix <= b[3]; ++ix)
+      for (int iz = b[0]; iz <= b[1]; ++iz)
+         if (a->mask2[art_px(a, iz, ix)])
+            a->labels[art_px(a, iz, ix)] = -1;
+   f->npoly = art_comp_polygon(a, &w, f->poly);
+   for (int ix = b[2]; ix <= b[3]; ++ix) /* restore the component's labels */
+      for (int iz = b[0]; iz <= b[1]; ++iz)
+         if (a->labels[art_px(a, iz, ix)] == -1)
+            a->labels[art_px(a, iz, ix)] = c->label;
+   snprintf(f->label, sizeof f->label, "Colour aliasing");
+   snprintf(f->basis, sizeof f->basis,
+            "%d neighbour pairs wrap between +%.2f and -%.2f m/s (both above %.0f%% of the Nyquist velocity %.2f m/s) "
+            "over %.1f mm2; flow direction from the vessel edges is %s the probe",
+            pairs, a->p[P_ALIAS_FRACTION] * a->vn, a->p[P_ALIAS_FRACTION] * a->vn, 100 * a->p[P_ALIAS_FRACTION],
+            a->vn, n * a->dx * a->dz * 1e6, sign > 0 ? "toward" : "away from");
+   snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
+}
+
+static void check_blooming(art_t *a, const art_comp_t *c)
+{
+   int echogenic = 0, lumen = 0, pad = art_npx_z(a, 0.3e-3);
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+      for (int iz = c->iz0 - pad; iz <= c->iz1 + pad; ++iz) {
+         if (iz < 0 || iz >= a->nz)
+            continue;
+         size_t p = art_px(a, iz, ix);
+         if (a->sm[p] <= a->rowref[iz] - 10.0f)
+            ++lumen;
+         if (a->labels[p] == c->label && a->sm[p] >= a->rowref[iz] - 6.0f)
+            ++echogenic;
+      }
+   }
+   double ratio = lumen ? (double)c->count / lumen : 99.0;
+   double frac = (double)echogenic / c->count;
+   if (ratio < a->p[P_BLOOM_RATIO] || frac < 0.2)
+      return;
+   art_finding_t *f = art_add(a, K_BLOOMING, (float)(0.55 + 0.4 * fmin(1.0, ratio - a->p[P_BLOOM_RATIO])));
+   if (!f)
+      return;
+   f->npoly = art_comp_polygon(a, c, f->poly);
+   snprintf(f->label, sizeof f->label, "Colour blooming");
+   if (lumen)
+      snprintf(f->basis, sizeof f->basis,
+               "colour area %.2f mm2 is %.1fx the anechoic lumen (%.2f mm2); %.0f%% of the colour lies over echogenic "
+               "tissue",
+               c->count * a->dx * a->dz * 1e6, ratio, lumen * a->dx * a->dz * 1e6, 100 * frac);
+   else
+      snprintf(f->basis, sizeof f->basis,
+               "colour area %.2f mm2 with no anechoic lumen beneath it; %.0f%% of the colour lies over echogenic tissue",
+               c->count * a->dx * a->dz * 1e6, 100 * frac);
+   snprintf(f->advice, sizeof f->advice, "Reduce colour gain (and raise the wall filter if it is low)");
+}
+
+/* Random-sign, high-variance colour directly deep to a bright focus. */
+static int check_twinkling(art_t *a, const art_comp_t *c, double prf)
+{
+   double var = 0;
+   int flips = 0, pairs = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (a->labels[p] != c->label)
+            continue;
+         var += a->var[p];
+         if (ix + 1 <= c->ix1 && a->labels[p + (size_t)a->nz] == c->label) {
+            ++pairs;
+            flips += (a->vel[p] > 0) != (a->vel[p + (size_t)a->nz] > 0);
+         }
+      }
+   var /= c->count;
+   double vfrac = var / (a->vn * a->vn), flip = pairs ? (double)flips / pairs : 0;
+   if (vfrac < a->p[P_TWINKLE_VARIANCE] || flip < 0.25)
+      return 0;
+   /* a bright focus within 0.6 mm above the colour, in its columns */
+   float focus = -100;
+   int reach = art_npx_z(a, 0.6e-3), fz = c->iz0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0 - reach; iz <= c->iz0 + 2; ++iz)
+         if (iz >= 0 && iz < a->nz) {
+            float d = a->lat[art_px(a, iz, ix)] - a->rowref[iz];
+            if (d > focus) {
+               focus = d;
+               fz = iz;
+            }
+         }
+   if (focus < (float)a->p[P_REFLECTOR_DB])
+      return 0;
+   int prf_change = a->twinkle_seen && a->last_prf > 0 && fabs(prf - a->last_prf) > 0.05 * a->last_prf;
+   art_finding_t *f = art_add(a, K_TWINKLING, prf_change ? 0.9f : 0.7f);
+   if (!f)
+      return 1;
+   f->npoly = art_comp_polygon(a, c, f->poly);
+   snprintf(f->label, sizeof f->label, "Twinkling artefact deep to a hyperechoic focus");
+   int len = snprintf(f->basis, sizeof f->basis,
+                      "colour variance %.2f VN^2 with %.0f%% sign changes between neighbours over %.1f x %.1f mm, "
+                      "directly under a focus %.0f dB above the row reference at %.1f mm",
+                      vfrac, 100 * flip, (c->ix1 - c->ix0 + 1) * a->dx * 1e3, (c->iz1 - c->iz0 + 1) * a->dz * 1e3,
+                      focus, art_mm_z(a, fz));
+   if (prf_change && len > 0 && (size_t)len < sizeof f->basis)
+      snprintf(f->basis + len, sizeof f->basis - (size_t)len, "; persists after the PRF changed from %.1f to %.1f kHz",
+               a->last_prf * 1e-3, prf * 1e-3);
+   snprintf(f->advice, sizeof f->advice,
+            "Not flow: consistent with a rough strong reflector (e.g. calcification, CaHA/PMMA); confirm by changing "
+            "the PRF");
+   return 1;
+}
+
+void art_detect_colour(art_t *a, const sono_frame_t *fr)
+{
+   if (!a->has_colour) {
+      a->fill_run = 0;
+      return;
+   }
+   size_t coloured = 0;
+   for (size_t i = 0; i < a->npix; ++i)
+      coloured += a->cmask[i];
+   double fill = (double)coloured / (double)a->npix;
+   if (detect_flash(a, fill))
+      return;
+   sono_dsp_alias_flags(a->vel, (size_t)a->nz, (size_t)a->nx, (size_t)a->nz, (float)a->vn,
+                        (float)a->p[P_ALIAS_FRACTION], a->aflags);
+   memset(a->mask2, 0, a->npix);
+   art_components(a, a->cmask, 1);
+   int big = (int)(0.1e-6 / (a->dx * a->dz)), isolated = 0;
+   int twinkled = 0;
+   /* components are processed in a copy: the list is stable, labels stay */
+   for (int k = 0; k < a->ncomps; ++k) {
+      art_comp_t c = a->comps[k];
+      if (c.count <= 4) {
+         isolated += c.count;
+         continue;
+      }
+      if (c.count < big)
+         continue;
+      if (check_twinkling(a, &c, fr->acquisition.prf_hz)) {
+         twinkled = 1;
+         continue;
+      }
+      check_aliasing(a, &c);
+      check_blooming(a, &c);
+   }
+   if (twinkled) {
+      a->twinkle_seen = 1;
+      a->last_prf = fr->acquisition.prf_hz;
+   }
+   double noise = (double)isolated / (double)a->npix;
+   if (noise >= a->p[P_NOISE_FRACTION]) {
+      art_finding_t *f = art_add(a, K_COLOUR_NOISE, (float)(0.6 + 0.3 * fmin(1.0, noise / (5 * a->p[P_NOISE_FRACTION]))));
+      if (!f)
+         return;
+      f->npoly = art_rect_polygon(a, 0, a->nz - 1, 0, a->nx - 1, f->poly);
+      snprintf(f->label, sizeof f->label, "Colour noise");
+      snprintf(f->basis, sizeof f->basis,
+               "%.1f%% of the frame holds isolated colour pixels (clusters of <= 4 pixels) without vessel geometry",
+               100 * noise);
+      snprintf(f->advice, sizeof f->advice, "Reduce colour gain or raise the power threshold");
+   }
+}

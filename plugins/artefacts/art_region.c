@@ -1,0 +1,175 @@
+/* Regions: connected components of a pixel mask and the polygon (metres)
+ * that outlines each one; the per-frame finding list. */
+#include <string.h>
+
+#include "art.h"
+
+static const char *const kind_names[K_COUNT] = {
+   "acoustic_shadow", "posterior_enhancement", "reverberation", "comet_tail",  "mirror_image",
+   "anisotropy",      "side_lobe",             "gain_high",     "gain_low",    "near_field_clutter",
+   "colour_aliasing", "colour_blooming",       "colour_flash",  "twinkling",   "colour_noise"};
+
+static const char *const kind_short[K_COUNT] = {
+   "Shadow",     "Enhancement", "Reverberation", "Comet tail", "Mirror image",
+   "Anisotropy", "Side lobe",   "Gain high",     "Gain low",   "Near-field clutter",
+   "Aliasing",   "Blooming",    "Flash",         "Twinkling",  "Colour noise"};
+
+const char *art_kind_name(art_kind_t k) { return k < K_COUNT ? kind_names[k] : "unknown"; }
+const char *art_kind_short(art_kind_t k) { return k < K_COUNT ? kind_short[k] : "?"; }
+
+art_finding_t *art_add(art_t *a, art_kind_t k, float confidence)
+{
+   if (a->nfound >= ART_MAX_FINDINGS)
+      return NULL;
+   art_finding_t *f = &a->found[a->nfound++];
+   memset(f, 0, sizeof *f);
+   f->kind = k;
+   f->confidence = art_clampf(confidence, 0.0f, 1.0f);
+   return f;
+}
+
+/* Flood fill from `seed` with label `lab`; returns the component. */
+static art_comp_t flood(art_t *a, const uint8_t *mask, size_t seed, int32_t lab)
+{
+   art_comp_t c = {a->nz, -1, a->nx, -1, 0, lab};
+   int32_t top = 0;
+   a->stack[top++] = (int32_t)seed;
+   a->labels[seed] = lab;
+   while (top > 0) {
+      int32_t p = a->stack[--top];
+      int iz = p % a->nz, ix = p / a->nz;
+      c.count++;
+      if (iz < c.iz0) c.iz0 = iz;
+      if (iz > c.iz1) c.iz1 = iz;
+      if (ix < c.ix0) c.ix0 = ix;
+      if (ix > c.ix1) c.ix1 = ix;
+      for (int dx = -1; dx <= 1; ++dx)
+         for (int dz = -1; dz <= 1; ++dz) {
+            int jz = iz + dz, jx = ix + dx;
+            if ((dx | dz) == 0 || jz < 0 || jx < 0 || jz >= a->nz || jx >= a->nx)
+               continue;
+            size_t q = art_px(a, jz, jx);
+            if (mask[q] && a->labels[q] == 0) {
+               a->labels[q] = lab;
+               a->stack[top++] = (int32_t)q;
+            }
+         }
+   }
+   return c;
+}
+
+int art_components(art_t *a, const uint8_t *mask, int min_count)
+{
+   memset(a->labels, 0, sizeof(int32_t) * a->npix);
+   a->ncomps = 0;
+   int32_t lab = 0;
+   for (size_t i = 0; i < a->npix; ++i) {
+      if (!mask[i] || a->labels[i])
+         continue;
+      art_comp_t c = flood(a, mask, i, ++lab);
+      if (c.count < min_count)
+         continue;
+      if (a->ncomps < ART_MAX_COMPS) {
+         a->comps[a->ncomps++] = c;
+         continue;
+      }
+      int smallest = 0; /* full: replace the smallest kept component */
+      for (int k = 1; k < a->ncomps; ++k)
+         if (a->comps[k].count < a->comps[smallest].count)
+            smallest = k;
+      if (a->comps[smallest].count < c.count)
+         a->comps[smallest] = c;
+   }
+   return a->ncomps;
+}
+
+static sono_point_t pt(const art_t *a, double iz, double ix)
+{
+   sono_point_t p = {a->x0 + ix * a->dx, a->z0 + iz * a->dz};
+   return p;
+}
+
+uint32_t art_rect_polygon(const art_t *a, int iz0, int iz1, int ix0, int ix1, sono_point_t *poly)
+{
+   poly[0] = pt(a, iz0 - 0.5, ix0 - 0.5);
+   poly[1] = pt(a, iz0 - 0.5, ix1 + 0.5);
+   poly[2] = pt(a, iz1 + 0.5, ix1 + 0.5);
+   poly[3] = pt(a, iz1 + 0.5, ix0 - 0.5);
+   for (int i = 0; i < 4; ++i) { /* stay inside the frame (the host checks half a pixel) */
+      double xl = a->x0 - 0.5 * a->dx, xr = a->x0 + (a->nx - 0.5) * a->dx;
+      double zt = a->z0 - 0.5 * a->dz, zb = a->z0 + (a->nz - 0.5) * a->dz;
+      poly[i].x_m = poly[i].x_m < xl ? xl : poly[i].x_m > xr ? xr : poly[i].x_m;
+      poly[i].z_m = poly[i].z_m < zt ? zt : poly[i].z_m > zb ? zb : poly[i].z_m;
+   }
+   return 4;
+}
+
+/* Upper/lower envelope per column of the component, sampled at most
+ * ART_MAX_POLY/2 columns, so the polygon follows the shape of columnar
+ * regions (shadows, tails) and of blobs alike. */
+uint32_t art_comp_polygon(const art_t *a, const art_comp_t *c, sono_point_t *poly)
+{
+   int w = c->ix1 - c->ix0 + 1, half = ART_MAX_POLY / 2;
+   int step = (w + half - 1) / half;
+   if (step < 1)
+      step = 1;
+   if (w < 2 || c->iz1 == c->iz0)
+      return art_rect_polygon(a, c->iz0, c->iz1, c->ix0, c->ix1, poly);
+   uint32_t n = 0;
+   int ncols = 0;
+   /* the flood-fill stack is free outside art_components() */
+   int32_t *top = a->stack, *bot = a->stack + a->nx, *xs = a->stack + 2 * a->nx;
+   for (int ix = c->ix0; ix <= c->ix1 && ncols < half; ix += step) {
+      int x1 = ix + step - 1 > c->ix1 ? c->ix1 : ix + step - 1;
+      int t = a->nz, b = -1;
+      for (int x = ix; x <= x1; ++x)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz)
+            if (a->labels[art_px(a, iz, x)] == c->label) {
+               if (iz < t) t = iz;
+               if (iz > b) b = iz;
+            }
+      if (b < 0)
+         continue;
+      if (ncols >= a->nx / 2)
+         break;
+      top[ncols] = t;
+      bot[ncols] = b;
+      xs[2 * ncols] = ix;
+      xs[2 * ncols + 1] = x1;
+      ++ncols;
+   }
+   if (ncols == 0)
+      return art_rect_polygon(a, c->iz0, c->iz1, c->ix0, c->ix1, poly);
+   if (ncols == 1)
+      return art_rect_polygon(a, top[0], bot[0], xs[0], xs[1], poly);
+   for (int k = 0; k < ncols; ++k) {
+      double x = k == 0 ? xs[0] - 0.5 : k == ncols - 1 ? xs[2 * k + 1] + 0.5 : 0.5 * (xs[2 * k] + xs[2 * k + 1]);
+      poly[n++] = pt(a, top[k] - 0.5, x);
+   }
+   for (int k = ncols - 1; k >= 0; --k) {
+      double x = k == 0 ? xs[0] - 0.5 : k == ncols - 1 ? xs[2 * k + 1] + 0.5 : 0.5 * (xs[2 * k] + xs[2 * k + 1]);
+      poly[n++] = pt(a, bot[k] + 0.5, x);
+   }
+   double xl = a->x0 - 0.5 * a->dx, xr = a->x0 + (a->nx - 0.5) * a->dx;
+   double zt = a->z0 - 0.5 * a->dz, zb = a->z0 + (a->nz - 0.5) * a->dz;
+   for (uint32_t i = 0; i < n; ++i) {
+      poly[i].x_m = poly[i].x_m < xl ? xl : poly[i].x_m > xr ? xr : poly[i].x_m;
+      poly[i].z_m = poly[i].z_m < zt ? zt : poly[i].z_m > zb ? zb : poly[i].z_m;
+   }
+   return n;
+}
+
+void art_dilate(const art_t *a, const uint8_t *in, uint8_t *out)
+{
+   for (int ix = 0; ix < a->nx; ++ix)
+      for (int iz = 0; iz < a->nz; ++iz) {
+         uint8_t v = 0;
+         for (int dx = -1; dx <= 1 && !v; ++dx)
+            for (int dz = -1; dz <= 1 && !v; ++dz) {
+               int jz = iz + dz, jx = ix + dx;
+               if (jz >= 0 && jx >= 0 && jz < a->nz && jx < a->nx)
+                  v = in[art_px(a, jz, jx)];
+            }
+         out[art_px(a, iz, ix)] = v ? 1 : 0;
+      }
+}

@@ -1,0 +1,319 @@
+/* org.sonoplug.artefacts: B-mode and colour-Doppler artefact detection
+ * (clinical-spec §4; docs/clinical.md "Artefact detection").
+ *
+ * Each frame: the B-mode plane becomes display dB with smoothed copies and a
+ * row reference level (art_prep.c); the detectors (art_bmode.c,
+ * art_colour.c, art_gain.c) append findings to a per-frame list; the list is
+ * pushed as findings, hatched artefact overlays labelled with their kind,
+ * and the frame-quality measurements (art_quality.c).
+ *
+ * Real-time rule: process() allocates nothing, takes no lock and makes no
+ * system call; every buffer is made in activate() for the format's largest
+ * grid. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "art.h"
+
+#define MM 1e-3
+
+const sono_kit_param_t art_params[P_COUNT] = {
+   {"bmode_dynamic_range_db", "B-mode display dynamic range", "dB", SONO_PARAM_FLOAT, 10, 120, 40, NULL},
+   {"shadow_drop_db", "Shadow: level below the row reference", "dB", SONO_PARAM_FLOAT, 1, 40, 6, NULL},
+   {"shadow_min_depth_m", "Shadow: sustained depth", "m", SONO_PARAM_FLOAT, 0.1 * MM, 20 * MM, 1.0 * MM, NULL},
+   {"shadow_min_width_m", "Shadow: minimum width", "m", SONO_PARAM_FLOAT, 0.05 * MM, 10 * MM, 0.3 * MM, NULL},
+   {"reflector_db", "Reflector: level above the row reference", "dB", SONO_PARAM_FLOAT, 2, 40, 10, NULL},
+   {"enhancement_rise_db", "Enhancement: level above the row reference", "dB", SONO_PARAM_FLOAT, 1, 30, 3, NULL},
+   {"enhancement_min_depth_m", "Enhancement: sustained depth", "m", SONO_PARAM_FLOAT, 0.1 * MM, 20 * MM,
+    1.0 * MM, NULL},
+   {"reverb_min_copies", "Reverberation: copies after the reflector", "1", SONO_PARAM_INT, 1, 10, 2, NULL},
+   {"reverb_peak_db", "Reverberation: copy level above the row reference", "dB", SONO_PARAM_FLOAT, 1, 30, 4,
+    NULL},
+   {"comet_max_lag_m", "Comet tail: largest echo spacing", "m", SONO_PARAM_FLOAT, 0.02 * MM, 2 * MM, 0.3 * MM,
+    NULL},
+   {"mirror_ncc", "Mirror: normalised cross-correlation", "1", SONO_PARAM_FLOAT, 0.1, 1, 0.6, NULL},
+   {"anisotropy_drop_db", "Anisotropy: fall along a layer", "dB", SONO_PARAM_FLOAT, 1, 30, 6, NULL},
+   {"gain_saturated_fraction", "Gain too high: saturated pixels", "1", SONO_PARAM_FLOAT, 0.001, 0.5, 0.02, NULL},
+   {"gain_low_dbfs", "Gain too low: median |IQ| below", "dB", SONO_PARAM_FLOAT, -120, 0, -42, NULL},
+   {"gain_high_dbfs", "Gain too high: median |IQ| above", "dB", SONO_PARAM_FLOAT, -120, 0, -20, NULL},
+   {"iq_full_scale", "|IQ| at receive saturation", "1", SONO_PARAM_FLOAT, 1e-9, 1e12, 31.6227766, NULL},
+   {"near_field_db", "Near-field clutter: standoff level above the floor", "dB", SONO_PARAM_FLOAT, 1, 40, 6, NULL},
+   {"alias_fraction", "Aliasing: neighbour speeds above this fraction of VN", "1", SONO_PARAM_FLOAT, 0.3, 0.99,
+    0.7, NULL},
+   {"alias_min_pairs", "Aliasing: wrapped neighbour pairs", "1", SONO_PARAM_INT, 1, 10000, 6, NULL},
+   {"bloom_ratio", "Blooming: colour over B-mode lumen width", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 1.3, NULL},
+   {"flash_fill", "Flash: colour fill of the frame", "1", SONO_PARAM_FLOAT, 0.05, 1, 0.25, NULL},
+   {"flash_max_frames", "Flash: longest run of filled frames", "1", SONO_PARAM_INT, 1, 10, 3, NULL},
+   {"twinkle_variance", "Twinkling: variance as a fraction of VN^2", "1", SONO_PARAM_FLOAT, 0.01, 2, 0.15, NULL},
+   {"noise_fraction", "Colour noise: isolated colour pixels", "1", SONO_PARAM_FLOAT, 1e-4, 0.5, 0.004, NULL},
+   {"colour_snr_db", "Colour shown above the Doppler noise floor by", "dB", SONO_PARAM_FLOAT, 0, 60, 10, NULL},
+};
+
+static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
+
+static const sono_plugin_descriptor_t descriptor = {
+   SONO_ABI_VERSION,
+   "org.sonoplug.artefacts",
+   "Artefact detection (B-mode and colour Doppler)",
+   "sonoplug",
+   "1.0.0",
+   "Flags B-mode and colour-Doppler artefacts with their region, basis and advice, and scores frame quality.",
+   SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER) |
+      SONO_PLANE_BIT(SONO_PLANE_VARIANCE) | SONO_PLANE_BIT(SONO_PLANE_IQ),
+   SONO_CONCURRENCY_INSTANCE_SAFE,
+   SONO_DETERMINISM_BIT_EXACT,
+   0,
+};
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+static bool art_init(const sono_plugin_t *p)
+{
+   sono_kit_params_defaults(art_params, P_COUNT, self_of(p)->p);
+   return true;
+}
+
+static void free_buffers(art_t *a)
+{
+   void *bufs[] = {a->bm,   a->sm,    a->lat, a->wide,   a->prev_bm, a->prev_nf, a->rowref, a->tmp,    a->mask,
+                   a->mask2, a->labels, a->stack, a->col,    a->colz,    a->colv,   a->vel,    a->pow_db,
+                   a->var,  a->cmask, a->aflags};
+   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
+      free(bufs[i]);
+   a->bm = a->sm = a->lat = a->wide = a->prev_bm = a->prev_nf = a->rowref = a->tmp = a->col = a->colv = NULL;
+   a->vel = a->pow_db = a->var = NULL;
+   a->mask = a->mask2 = a->cmask = a->aflags = NULL;
+   a->labels = a->stack = a->colz = NULL;
+   a->cap = 0;
+}
+
+static void art_destroy(const sono_plugin_t *p)
+{
+   free_buffers(self_of(p));
+   free(self_of(p));
+}
+
+static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_format_t *fmt)
+{
+   art_t *a = self_of(p);
+   if (!(fmt->planes_available & SONO_PLANE_BIT(SONO_PLANE_BMODE)) || fmt->max_nx < 8 || fmt->max_nz < 8)
+      return SONO_ERROR_UNSUPPORTED;
+   free_buffers(a);
+   size_t n = (size_t)fmt->max_nx * fmt->max_nz, nz = fmt->max_nz, nx = fmt->max_nx;
+   a->bm = malloc(n * sizeof(float));
+   a->sm = malloc(n * sizeof(float));
+   a->lat = malloc(n * sizeof(float));
+   a->wide = malloc(n * sizeof(float));
+   a->prev_bm = malloc(n * sizeof(float));
+   a->tmp = malloc(n * sizeof(float));
+   a->vel = malloc(n * sizeof(float));
+   a->pow_db = malloc(n * sizeof(float));
+   a->var = malloc(n * sizeof(float));
+   a->mask = malloc(n);
+   a->mask2 = malloc(n);
+   a->cmask = malloc(n);
+   a->aflags = malloc(n);
+   a->labels = malloc(n * sizeof(int32_t));
+   a->stack = malloc((n + 8) * sizeof(int32_t));
+   a->rowref = malloc(nz * sizeof(float));
+   a->prev_nf = malloc(nx * sizeof(float));
+   a->col = malloc((nz > nx ? nz : nx) * sizeof(float) * 4);
+   a->colz = malloc((nx + nz + 4) * sizeof(int32_t));
+   a->colv = malloc((nx + nz + 4) * sizeof(float) * 2);
+   if (!a->bm || !a->sm || !a->lat || !a->wide || !a->prev_bm || !a->tmp || !a->vel || !a->pow_db || !a->var || !a->mask ||
+       !a->mask2 || !a->cmask || !a->aflags || !a->labels || !a->stack || !a->rowref || !a->prev_nf || !a->col ||
+       !a->colz || !a->colv) {
+      free_buffers(a);
+      return SONO_ERROR;
+   }
+   a->cap = n;
+   a->have_prev = 0;
+   a->fill_run = 0;
+   a->twinkle_seen = 0;
+   a->last_prf = 0;
+   return SONO_OK;
+}
+
+static void art_deactivate(const sono_plugin_t *p) { free_buffers(self_of(p)); }
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void push_finding(const art_finding_t *f, const sono_output_t *out)
+{
+   sono_event_finding_t e;
+   sono_kit_finding_init(&e, art_kind_name(f->kind), SONO_STATUS_DETECTED);
+   e.confidence = f->confidence;
+   e.region = f->npoly ? f->poly : NULL;
+   e.region_count = f->npoly;
+   e.label = f->label;
+   e.basis = f->basis;
+   e.advice = f->advice[0] ? f->advice : NULL;
+   e.caveat = "Automated artefact flag on a single frame; review recommended.";
+   sono_attribute_t attr = {f->attr_key, f->attr_value};
+   if (f->attr_key[0]) {
+      e.attributes = &attr;
+      e.attribute_count = 1;
+   }
+   sono_kit_push(out, &e);
+   if (!f->npoly)
+      return;
+   sono_event_overlay_t o;
+   sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_ARTEFACT, f->poly, f->npoly);
+   o.label = art_kind_short(f->kind);
+   sono_kit_push(out, &o);
+}
+
+static void push_quality(art_t *a, const sono_output_t *out)
+{
+   sono_point_t at = {a->x0 + 0.02 * a->nx * a->dx, a->z0 + 0.03 * a->nz * a->dz};
+   const struct {
+      const char *name;
+      double v;
+   } m[] = {{"frame_quality", 0.5 * (a->q_bmode + a->q_colour) < a->q_gain ? 0.5 * (a->q_bmode + a->q_colour)
+                                                                            : a->q_gain},
+            {"frame_quality_bmode", a->q_bmode},
+            {"frame_quality_colour", a->q_colour},
+            {"frame_quality_gain", a->q_gain}};
+   for (size_t i = 0; i < sizeof m / sizeof m[0]; ++i) {
+      sono_event_measurement_t e;
+      sono_kit_measurement_init(&e, m[i].name, m[i].v, "1", at);
+      e.label = i == 0 ? a->qtext : NULL;
+      sono_kit_push(out, &e);
+   }
+   sono_event_overlay_t o;
+   sono_kit_overlay_init(&o, SONO_SHAPE_LABEL, SONO_ROLE_ANNOTATION, &at, 1);
+   o.label = a->qtext;
+   sono_kit_push(out, &o);
+}
+
+/* ---- process ------------------------------------------------------------------- */
+
+static void set_grid(art_t *a, const sono_frame_t *f)
+{
+   a->nz = (int)f->grid.nz;
+   a->nx = (int)f->grid.nx;
+   a->npix = (size_t)a->nz * (size_t)a->nx;
+   a->dz = f->grid.dz_m;
+   a->dx = f->grid.dx_m;
+   a->x0 = f->grid.x0_m;
+   a->z0 = f->grid.z0_m;
+}
+
+static sono_status_t art_process(const sono_plugin_t *p, const sono_frame_t *frame, const sono_output_t *out)
+{
+   art_t *a = self_of(p);
+   const sono_plane_t *b = sono_frame_plane(frame, SONO_PLANE_BMODE);
+   if (!b || (size_t)frame->grid.nx * frame->grid.nz > a->cap || frame->grid.nx < 8 || frame->grid.nz < 8)
+      return SONO_ERROR;
+   if (a->have_prev && (a->nz != (int)frame->grid.nz || a->nx != (int)frame->grid.nx ||
+                        frame->sequence != a->last_sequence + 1))
+      a->have_prev = 0; /* a gap or a new geometry: no frame-to-frame comparison */
+   set_grid(a, frame);
+   a->nfound = 0;
+   if (art_prepare_bmode(a, b))
+      return SONO_ERROR;
+   art_prepare_colour(a, frame);
+
+   art_detect_gain(a, frame);
+   art_detect_near_field(a);
+   art_detect_reverberation(a);
+   art_detect_shadow_enhancement(a);
+   art_detect_mirror(a);
+   art_detect_anisotropy(a);
+   art_detect_side_lobe(a);
+   art_detect_colour(a, frame);
+   art_quality(a);
+
+   for (int i = 0; i < a->nfound; ++i)
+      push_finding(&a->found[i], out);
+   push_quality(a, out);
+
+   memcpy(a->prev_bm, a->bm, sizeof(float) * a->npix);
+   a->have_prev = 1;
+   a->last_sequence = frame->sequence;
+   return SONO_OK;
+}
+
+/* ---- sono.params/1 ---------------------------------------------------------- */
+
+static uint32_t par_count(const sono_plugin_t *p)
+{
+   (void)p;
+   return P_COUNT;
+}
+
+static bool par_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)
+{
+   (void)p;
+   return sono_kit_params_info(art_params, P_COUNT, i, info);
+}
+
+static bool par_get(const sono_plugin_t *p, const char *key, double *v)
+{
+   int i = sono_kit_params_find(art_params, P_COUNT, key);
+   if (i < 0)
+      return false;
+   *v = self_of(p)->p[i];
+   return true;
+}
+
+static sono_status_t par_set(const sono_plugin_t *p, const char *key, double v)
+{
+   return sono_kit_params_set(art_params, P_COUNT, self_of(p)->p, key, v);
+}
+
+static bool par_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)
+{
+   (void)p;
+   return sono_kit_params_choice_label(art_params, P_COUNT, i, c, buf, n);
+}
+
+static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, par_set, par_choice};
+
+/* ---- sono.state/1: the parameter values ------------------------------------- */
+
+#define ART_STATE_MAGIC 0x41525431u /* "ART1" */
+
+static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
+{
+   return sono_kit_state_save(s, ART_STATE_MAGIC, 1, self_of(p)->p, sizeof self_of(p)->p);
+}
+
+static bool state_load(const sono_plugin_t *p, const sono_istream_t *s)
+{
+   double v[P_COUNT];
+   uint64_t n = 0;
+   if (!sono_kit_state_load(s, ART_STATE_MAGIC, 1, v, sizeof v, &n) || n != sizeof v)
+      return false;
+   for (int i = 0; i < P_COUNT; ++i)
+      if (!(v[i] >= art_params[i].min_value && v[i] <= art_params[i].max_value))
+         return false;
+   memcpy(self_of(p)->p, v, sizeof v);
+   return true;
+}
+
+static const sono_plugin_state_t state_ext = {state_save, state_load};
+
+static const void *art_get_extension(const sono_plugin_t *p, const char *id)
+{
+   (void)p;
+   if (strcmp(id, SONO_EXT_PARAMS) == 0)
+      return &params_ext;
+   if (strcmp(id, SONO_EXT_STATE) == 0)
+      return &state_ext;
+   return NULL;
+}
+
+static const sono_plugin_t *art_create(const sono_host_t *host)
+{
+   art_t *a = calloc(1, sizeof *a);
+   if (!a)
+      return NULL;
+   a->host = host;
+   a->plugin = (sono_plugin_t){&descriptor, a, art_init, art_destroy, art_activate, art_deactivate, art_process,
+                               art_get_extension};
+   return &a->plugin;
+}
+
+SONO_KIT_DEFINE_ENTRY(descriptor, art_create);
