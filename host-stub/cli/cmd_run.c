@@ -66,6 +66,7 @@ typedef struct render_ctx {
    sono_renderer_t *renderer;
    const char *out_dir;
    char name[64];
+   char strip[64];
 } render_ctx;
 
 static const char *render_frame(void *c, const sono_frame_t *frame, const sono_event_store_t *const *sets,
@@ -82,6 +83,21 @@ static const char *render_frame(void *c, const sono_frame_t *frame, const sono_e
       return NULL;
    }
    return rc->name;
+}
+
+static const char *render_strip(void *c, const sono_frame_t *frame, double psv, double edv, double ri)
+{
+   render_ctx *rc = c;
+   char path[4096];
+   sono_error_t err;
+   sono_spectral_values_t v = {psv, edv, ri};
+   snprintf(rc->strip, sizeof rc->strip, "spectral_%04llu.png", (unsigned long long)frame->sequence);
+   snprintf(path, sizeof path, "%s/%s", rc->out_dir, rc->strip);
+   if (sono_render_spectrogram_png(rc->renderer, frame, &v, path, &err) < 0) {
+      fprintf(stderr, "\nsono-host run: spectral strip: %s\n", err.message);
+      return NULL;
+   }
+   return rc->strip;
 }
 
 static int write_report(const char *out_dir, int quiet)
@@ -134,6 +150,7 @@ int sono_cli_run(int argc, char **argv)
       return 1;
    }
    o.frame_hook = render_frame;
+   o.spectral_hook = render_strip;
    o.hook_ctx = &rc;
    int status = run_session(&o);
    sono_renderer_destroy(rc.renderer);

@@ -7,7 +7,7 @@
 
 #include <sono/sdk/names.h>
 
-#include "internal.h"
+#include "isolated.h"
 
 
 static const char *state_name(sono_host_state_t s)
@@ -20,6 +20,7 @@ static const char *plugin_id(const sono_host_instance_t *in) { return in->lib->m
 
 static int refuse(const sono_host_instance_t *in, const char *call, const char *needed, sono_error_t *err)
 {
+   ((sono_host_instance_t *)in)->last_failure = "refused";
    return sono_error_set(err, "%s: %s() refused in state %s (needs %s); the call was not forwarded", plugin_id(in),
                          call, state_name(in->state), needed);
 }
@@ -89,7 +90,13 @@ static void init_host_vtable(sono_host_instance_t *in)
 static int create_plugin(sono_host_instance_t *in, const char *id, sono_error_t *err)
 {
    const sono_plugin_factory_t *f = in->lib->factory;
-   in->plugin = f->create_plugin(f, &in->host, id);
+   /* Debug mode: with SONO_TRACE set, every call in both directions goes
+    * through the libffi call tracer (docs/conformance.md). */
+   in->trace = sono_trace_from_env();
+   const sono_host_t *host = in->trace ? sono_trace_wrap_host(&in->host, in->trace) : &in->host;
+   in->plugin = f->create_plugin(f, host, id);
+   if (in->plugin && in->trace)
+      in->plugin = sono_trace_wrap_plugin(in->plugin, in->trace);
    if (!in->plugin)
       return sono_error_set(err, "%s: create_plugin(\"%s\") returned NULL", in->lib->manifest.binary_path, id);
    const sono_plugin_t *p = in->plugin;
@@ -119,6 +126,13 @@ sono_host_instance_t *sono_host_instance_create(sono_host_library_t *lib, const 
    in->lib = lib;
    init_host_vtable(in);
    lib->live_instances++;
+   if (sono_iso_wanted(lib, opt)) {
+      if (sono_iso_create(in, plugin_id_wanted ? plugin_id_wanted : lib->manifest.id, opt, err) < 0) {
+         sono_host_instance_destroy(in);
+         return NULL;
+      }
+      return in;
+   }
    if (create_plugin(in, plugin_id_wanted ? plugin_id_wanted : lib->manifest.id, err) < 0) {
       sono_host_instance_destroy(in);
       return NULL;
@@ -130,10 +144,13 @@ void sono_host_instance_destroy(sono_host_instance_t *in)
 {
    if (!in)
       return;
-   if (in->state == SONO_HOST_STATE_ACTIVE)
+   if (in->iso)
+      sono_iso_destroy(in);
+   else if (in->state == SONO_HOST_STATE_ACTIVE)
       in->plugin->deactivate(in->plugin);
    if (in->plugin && in->plugin->destroy)
       in->plugin->destroy(in->plugin);
+   sono_trace_close(in->trace);
    in->lib->live_instances--;
    sono_event_store_destroy(in->store);
    free(in);
@@ -145,6 +162,8 @@ int sono_host_instance_activate(sono_host_instance_t *in, const sono_frame_forma
       return refuse(in, "activate", "initialised", err);
    if (!format || format->struct_size < sizeof(sono_frame_format_t))
       return sono_error_set(err, "%s: activate(): frame format missing or struct_size too small", plugin_id(in));
+   if (in->iso)
+      return sono_iso_activate(in, format, err);
    sono_status_t st = in->plugin->activate(in->plugin, format);
    if (st != SONO_OK)
       return sono_error_set(err, "%s: activate() returned status %d (format %ux%u, ensemble %u not supported?)",
@@ -157,6 +176,8 @@ int sono_host_instance_deactivate(sono_host_instance_t *in, sono_error_t *err)
 {
    if (in->state != SONO_HOST_STATE_ACTIVE)
       return refuse(in, "deactivate", "active", err);
+   if (in->iso)
+      return sono_iso_deactivate(in, err);
    in->plugin->deactivate(in->plugin);
    in->state = SONO_HOST_STATE_INITIALISED;
    return 0;
@@ -179,17 +200,25 @@ int sono_host_instance_process(sono_host_instance_t *in, const sono_frame_t *fra
       return sono_error_set(err, "%s: process(): frame missing or struct_size too small", plugin_id(in));
    in->grid = &frame->grid;
    in->sequence = frame->sequence;
+   if (in->iso)
+      return sono_iso_process(in, frame, err);
+   in->last_failure = NULL;
    uint64_t t0 = now_ns();
    sono_status_t st = in->plugin->process(in->plugin, frame, &in->output);
    in->last_ns = now_ns() - t0;
-   if (st != SONO_OK)
+   if (st != SONO_OK) {
+      in->last_failure = "error";
       return sono_error_set(err, "%s: process() of frame %llu returned status %d", plugin_id(in),
                             (unsigned long long)frame->sequence, st);
+   }
    return 0;
 }
 
 sono_host_state_t sono_host_instance_state(const sono_host_instance_t *in) { return in->state; }
-const sono_plugin_descriptor_t *sono_host_instance_descriptor(const sono_host_instance_t *in) { return in->plugin->desc; }
+const sono_plugin_descriptor_t *sono_host_instance_descriptor(const sono_host_instance_t *in)
+{
+   return in->iso ? sono_iso_descriptor(in) : in->plugin->desc;
+}
 const sono_host_library_t *sono_host_instance_library(const sono_host_instance_t *in) { return in->lib; }
 const sono_event_store_t *sono_host_instance_events(const sono_host_instance_t *in) { return in->store; }
 uint32_t sono_host_instance_rejected_last(const sono_host_instance_t *in) { return in->rejected_last; }
@@ -203,7 +232,7 @@ const char *sono_host_instance_last_diagnostic(const sono_host_instance_t *in)
 
 const void *sono_host_instance_extension(const sono_host_instance_t *in, const char *id)
 {
-   if (in->state != SONO_HOST_STATE_INITIALISED && in->state != SONO_HOST_STATE_ACTIVE)
+   if (in->iso || (in->state != SONO_HOST_STATE_INITIALISED && in->state != SONO_HOST_STATE_ACTIVE))
       return NULL;
    return in->plugin->get_extension(in->plugin, id);
 }

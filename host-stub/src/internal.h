@@ -3,6 +3,7 @@
 #define SONO_HOST_INTERNAL_H
 
 #include <sono/host/host.h>
+#include <sono/host/trace.h>
 
 struct sono_host_library {
    sono_manifest_t manifest;
@@ -11,10 +12,12 @@ struct sono_host_library {
    const sono_plugin_factory_t *factory;
    uint32_t live_instances;
    int initialised; /* init() returned true: deinit() is owed */
+   struct sono_iso_library *iso; /* loaded with sono_host_library_load_isolated(): never dlopen'ed */
 };
 
 /* One plugin instance and the host side of its lifecycle. */
 struct sono_host_instance {
+   sono_trace_t *trace;          /* debug mode ($SONO_TRACE), or NULL */
    sono_host_library_t *lib;
    const sono_plugin_t *plugin;
    sono_host_t host;
@@ -27,6 +30,8 @@ struct sono_host_instance {
    uint64_t rejected_total;
    uint64_t last_ns;
    char diagnostic[SONO_ERROR_MESSAGE_SIZE];
+   const char *last_failure;     /* sono_host_instance_last_failure() */
+   struct sono_iso *iso;         /* isolated mode: the child process; NULL in-process */
 };
 
 /* Resolves a manifest path: "x.so" -> "x.sono.json" beside it. */

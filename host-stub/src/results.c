@@ -1,6 +1,7 @@
 /* results.json (formats.md §3): a cJSON tree built as frames complete. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,22 @@ void sono_results_add_timing(sono_results_t *r, const char *plugin, uint64_t ns)
    cJSON_AddStringToObject(o, "plugin", plugin);
    cJSON_AddNumberToObject(o, "ns", (double)ns);
    cJSON_AddItemToArray(frame_array(r, "timings"), o);
+}
+
+static cJSON *number_or_null(double v)
+{
+   return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+void sono_results_set_spectral(sono_results_t *r, const char *image, double psv, double edv, double ri)
+{
+   cJSON *o = cJSON_CreateObject();
+   if (image)
+      cJSON_AddStringToObject(o, "image", image);
+   cJSON_AddItemToObject(o, "psv_m_s", number_or_null(psv));
+   cJSON_AddItemToObject(o, "edv_m_s", number_or_null(edv));
+   cJSON_AddItemToObject(o, "ri", number_or_null(ri));
+   replace(r->frame, "spectral", o);
 }
 
 void sono_results_set_image(sono_results_t *r, const char *relative_path)

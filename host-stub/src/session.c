@@ -11,6 +11,7 @@
 #include <sono/sdk/names.h>
 
 #include "internal.h"
+#include "session_gate.h"
 
 #define DERIVABLE                                                                                       \
    (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER) | \
@@ -37,6 +38,9 @@ struct sono_session {
    uint32_t plugin_count;
    uint32_t planes_needed;       /* union over running plugins */
    sono_dsp_pipeline_t *dsp;
+   session_gate_t *gate;         /* NULL: no spectral gate */
+   session_gate_values_t gate_values;
+   int gate_ran;                 /* this frame carries a spectrogram */
    sono_results_t *results;
    uint32_t frames_done;
    double seconds;
@@ -116,11 +120,21 @@ static int load_plugins(sono_session_t *s, sono_error_t *err)
    return 0;
 }
 
+/* The colour pipeline needs an ensemble (>= 2) and bounds it (<= 4096);
+ * a long pulsed-wave gate recording gets its spectrogram only. */
+static int doppler_possible(const sono_session_t *s)
+{
+   uint32_t n = s->info.acquisition.ensemble_size;
+   return (s->info.planes_present & SONO_PLANE_BIT(SONO_PLANE_IQ)) && n >= 2 && n <= 4096;
+}
+
 static uint32_t planes_available(const sono_session_t *s)
 {
    uint32_t have = s->info.planes_present;
-   if (have & SONO_PLANE_BIT(SONO_PLANE_IQ))
+   if (doppler_possible(s))
       have |= DERIVABLE;
+   if (s->gate)
+      have |= SONO_PLANE_BIT(SONO_PLANE_SPECTROGRAM);
    return have;
 }
 
@@ -183,7 +197,7 @@ static uint32_t planes_to_derive(const sono_session_t *s)
    uint32_t want = s->planes_needed;
    if (s->opt.images && s->opt.frame_hook)
       want |= s->opt.display_planes;
-   return want & DERIVABLE & ~s->info.planes_present;
+   return doppler_possible(s) ? want & DERIVABLE & ~s->info.planes_present : 0;
 }
 
 static int open_dsp(sono_session_t *s, sono_error_t *err)
@@ -232,7 +246,9 @@ sono_session_t *sono_session_open(const sono_session_options_t *o, sono_error_t 
    if (!o->quiet && sono_recording_warnings(s->rec)[0])
       fprintf(stderr, "warning: %s", sono_recording_warnings(s->rec));
    s->results = sono_results_create(o->recording, &s->info);
-   if (prepare_output(s, err) < 0 || load_plugins(s, err) < 0) {
+   sono_error_clear(err);
+   s->gate = session_gate_create(&s->info, err);
+   if ((!s->gate && err && err->message[0]) || prepare_output(s, err) < 0 || load_plugins(s, err) < 0) {
       sono_session_close(s);
       return NULL;
    }
@@ -282,6 +298,13 @@ static int assemble_frame(sono_session_t *s, uint32_t index, frame_buf *fb, sono
       if (k < 0)
          return sono_error_set(err, "%s: frame %u: Doppler core: %s", s->opt.recording, index, msg);
       n += k;
+   }
+   s->gate_ran = 0;
+   if (s->gate && iq) {
+      if (session_gate_run(s->gate, iq, f, &fb->planes[n], &s->gate_values, err) < 0)
+         return sono_error_prefix(err, "%s: frame %u", s->opt.recording, index);
+      s->gate_ran = 1;
+      ++n;
    }
    f->planes = fb->planes;
    f->plane_count = (uint32_t)n;
@@ -361,6 +384,13 @@ static int process_frame(sono_session_t *s, uint32_t index, frame_buf *fb, sono_
       if (image)
          sono_results_set_image(s->results, image);
    }
+   if (s->gate_ran) {
+      const session_gate_values_t *v = &s->gate_values;
+      const char *strip = s->opt.images && s->opt.spectral_hook
+                             ? s->opt.spectral_hook(s->opt.hook_ctx, &fb->frame, v->psv_m_s, v->edv_m_s, v->ri)
+                             : NULL;
+      sono_results_set_spectral(s->results, strip, v->psv_m_s, v->edv_m_s, v->ri);
+   }
    return 0;
 }
 
@@ -417,6 +447,7 @@ void sono_session_close(sono_session_t *s)
    free(s->sets);
    free(s->ids);
    sono_dsp_pipeline_destroy(s->dsp);
+   session_gate_destroy(s->gate);
    sono_results_destroy(s->results);
    sono_recording_close(s->rec);
    free(s);

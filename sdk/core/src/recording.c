@@ -350,6 +350,38 @@ static int parse_probe(sono_recording_t *rec, const parse_t *p, const cJSON *roo
    return 0;
 }
 
+/* Optional spectral-Doppler gate: where a pulsed-wave sample volume sits. */
+static int parse_gate(sono_recording_t *rec, const parse_t *p, const cJSON *root)
+{
+   const cJSON *g = NULL;
+   int got = read_object(p, root, "gate", "x_m and z_m", 0, &g);
+   if (got <= 0)
+      return got;
+   sono_gate_t *gate = &rec->info.gate;
+   if (read_number(p, g, "gate", "x_m", 1, ANY_NUMBER, &gate->x_m) < 0 ||
+       read_number(p, g, "gate", "z_m", 1, NON_NEGATIVE, &gate->z_m) < 0 ||
+       read_number(p, g, "gate", "length_m", 0, NON_NEGATIVE, &gate->length_m) < 0 ||
+       read_number(p, g, "gate", "angle_correction_rad", 0, ANY_NUMBER, &gate->angle_correction_rad) < 0)
+      return -1;
+   if (!(fabs(gate->angle_correction_rad) < 1.4))
+      return fail(p, "gate.angle_correction_rad: %g, expected |angle| < 1.4 rad (80 degrees)",
+                  gate->angle_correction_rad);
+   gate->present = 1;
+   return 0;
+}
+
+static int check_gate_in_grid(const sono_recording_t *rec, const parse_t *p)
+{
+   const sono_gate_t *gt = &rec->info.gate;
+   const sono_grid_t *g = &rec->info.grid;
+   if (!gt->present)
+      return 0;
+   double ix = (gt->x_m - g->x0_m) / g->dx_m, iz = (gt->z_m - g->z0_m) / g->dz_m;
+   if (ix < -0.5 || ix > g->nx - 0.5 || iz < -0.5 || iz > g->nz - 0.5)
+      return fail(p, "gate: (x %g m, z %g m) lies outside the grid", gt->x_m, gt->z_m);
+   return 0;
+}
+
 static int parse_grid(sono_recording_t *rec, const parse_t *p, const cJSON *root)
 {
    const cJSON *g = NULL;
@@ -606,7 +638,8 @@ static int parse_header(sono_recording_t *rec, const parse_t *p, cJSON *root)
    if (!cJSON_IsObject(root))
       return fail(p, "expected a JSON object at the top level, got %s", type_text(root));
    if (parse_identity(rec, p, root) < 0 || parse_acquisition(rec, p, root) < 0 || parse_probe(rec, p, root) < 0 ||
-       parse_grid(rec, p, root) < 0 || parse_planes(rec, p, root) < 0)
+       parse_grid(rec, p, root) < 0 || parse_gate(rec, p, root) < 0 || parse_planes(rec, p, root) < 0 ||
+       check_gate_in_grid(rec, p) < 0)
       return -1;
    cJSON *gt = cJSON_GetObjectItemCaseSensitive(root, "ground_truth");
    if (gt && !cJSON_IsObject(gt))

@@ -406,6 +406,16 @@ static cJSON *probe_json(const sono_acquisition_t *a)
    return o;
 }
 
+static cJSON *gate_json(const sono_gate_t *g)
+{
+   cJSON *o = cJSON_CreateObject();
+   cJSON_AddNumberToObject(o, "x_m", g->x_m);
+   cJSON_AddNumberToObject(o, "z_m", g->z_m);
+   cJSON_AddNumberToObject(o, "length_m", g->length_m);
+   cJSON_AddNumberToObject(o, "angle_correction_rad", g->angle_correction_rad);
+   return o;
+}
+
 static cJSON *grid_json(const sono_grid_t *g)
 {
    cJSON *o = cJSON_CreateObject();
@@ -450,6 +460,8 @@ static cJSON *header_json(sono_recording_writer_t *w)
    cJSON_AddItemToObject(root, "acquisition", acquisition_json(a));
    if (a->probe_name[0] || a->probe_elements || a->probe_pitch_m > 0)
       cJSON_AddItemToObject(root, "probe", probe_json(a));
+   if (w->info.gate.present)
+      cJSON_AddItemToObject(root, "gate", gate_json(&w->info.gate));
    cJSON_AddItemToObject(root, "grid", grid_json(&w->info.grid));
    cJSON *planes = cJSON_AddObjectToObject(root, "planes");
    for (int k = 0; k < SONO_PLANE_KIND_COUNT; ++k)

@@ -41,6 +41,10 @@ void sono_results_set_image(sono_results_t *r, const char *relative_path);
 /* The tree itself (formats.md §3), owned by the writer. */
 const struct cJSON *sono_results_json(const sono_results_t *r);
 
+/* Spectral-Doppler values of the current frame ("spectral" object); NaN
+ * values are written as null. `image` may be NULL. */
+void sono_results_set_spectral(sono_results_t *r, const char *image, double psv_m_s, double edv_m_s, double ri);
+
 int sono_results_write(const sono_results_t *r, const char *path, sono_error_t *err);
 
 #ifdef __cplusplus

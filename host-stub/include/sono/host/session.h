@@ -1,6 +1,12 @@
 /* libsono_host: a session runs one recording through the Doppler core and
  * every plugin of a folder (what `sono-host run` and `sono-eval` do).
  *
+ * When the recording declares a spectral-Doppler "gate" and its IQ ensemble
+ * holds at least one STFT window (256 slow-time samples), the session also
+ * computes the gate's spectrogram (periodic Hann 256, hop 64, nfft 256), its
+ * maximum-velocity envelope and PSV / EDV / RI per cardiac cycle; plugins
+ * that declare the SPECTROGRAM plane receive it.
+ *
  * The Doppler core computes only the planes that the loaded plugins declare
  * they need and the recording does not already hold. Buffers, plans and
  * event stores are created in sono_session_open(); the per-frame path
@@ -38,6 +44,13 @@ typedef const char *(*sono_session_frame_hook)(void *ctx, const sono_frame_t *fr
                                                const sono_event_store_t *const *sets, const char *const *ids,
                                                uint32_t count);
 
+/* Called after a frame whose recording has a spectral gate: the frame
+ * carries the SPECTROGRAM plane and frame->gate axes; psv/edv/ri are the
+ * medians over the complete cardiac cycles found (NaN when none). Returns
+ * the strip image name (relative to out_dir) or NULL. */
+typedef const char *(*sono_session_spectral_hook)(void *ctx, const sono_frame_t *frame, double psv_m_s,
+                                                  double edv_m_s, double ri);
+
 typedef struct sono_session_options {
    const char *recording;     /* header path (required) */
    const char *plugin_dir;    /* folder of *.sono.json (required) */
@@ -52,6 +65,7 @@ typedef struct sono_session_options {
    int progress;              /* progress line on stderr */
    int quiet;                 /* no diagnostics on stderr */
    sono_session_frame_hook frame_hook;
+   sono_session_spectral_hook spectral_hook;
    void *hook_ctx;
 } sono_session_options_t;
 

@@ -36,6 +36,8 @@ typedef struct sono_recording_info {
    uint32_t frame_count;             /* longest "frame" axis among planes */
    uint32_t planes_present;          /* SONO_PLANE_BIT mask */
    uint64_t nonfinite_count;         /* NaN/Inf values found in float planes */
+   sono_gate_t gate;                 /* optional "gate": spectral-Doppler range gate (present = 1);
+                                        only position, length and angle correction are read */
    char description[256];
 } sono_recording_info_t;
 
