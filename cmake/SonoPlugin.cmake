@@ -28,7 +28,10 @@ function(sono_add_plugin)
     SKIP_BUILD_RPATH ON
     LINK_DEPENDS "${SONO_PLUGIN_VERSION_SCRIPT}")
   target_link_options(${P_NAME} PRIVATE
-    "-Wl,--version-script=${SONO_PLUGIN_VERSION_SCRIPT}" "-Wl,-z,noexecstack" "-Wl,--no-undefined")
+    "-Wl,--version-script=${SONO_PLUGIN_VERSION_SCRIPT}" "-Wl,-z,noexecstack" "-Wl,--no-undefined"
+    # Only libraries the plugin really calls become dependencies (the SDK links
+    # cJSON and libcrypto for the host side; plugins must not drag them in).
+    "-Wl,--as-needed")
   target_link_libraries(${P_NAME} PRIVATE sono_abi ${P_LIBS})
   set(manifest_out "${P_OUTPUT_DIR}/${P_NAME}.sono.json")
   add_custom_command(TARGET ${P_NAME} POST_BUILD
