@@ -107,11 +107,17 @@ void check_realtime_cost(void)
       double median = (double)(times[MEASURED / 2 - 1] + times[MEASURED / 2]) / 2e6;
       double p99 = (double)times[(MEASURED * 99 + 99) / 100 - 1] / 1e6;
       double declared = cf_opt.have_manifest ? cf_opt.manifest.cost_per_frame_s * 1e3 : 0.0;
-      const char *where = cf_under_sanitizer() ? " (sanitizer build: timing is indicative only)" : "";
+      /* A shared CI machine cannot give a timing verdict: there the suite sets
+       * SONO_CONFORM_TIMING=warn and an overrun is reported, not failed. */
+      const char *mode = getenv("SONO_CONFORM_TIMING");
+      int indicative = cf_under_sanitizer() || (mode && strcmp(mode, "warn") == 0);
+      const char *where = cf_under_sanitizer() ? " (sanitizer build: timing is indicative only)"
+                          : indicative         ? " (SONO_CONFORM_TIMING=warn: timing is indicative only)"
+                                               : "";
       if (declared <= 0.0)
          cf_warn("median %.3f ms, p99 %.3f ms per 384x256 frame; the manifest declares no cost_per_frame_ms", median,
                  p99);
-      else if (median > declared && !cf_under_sanitizer())
+      else if (median > declared && !indicative)
          cf_fail("median %.3f ms per 384x256 frame exceeds the declared cost_per_frame_ms %.3f (p99 %.3f ms)", median,
                  declared, p99);
       else if (median > declared || p99 > declared)
