@@ -1,0 +1,139 @@
+/* libsono_analysis: argument errors name the field; phantom frames (sim +
+ * Doppler core) give the vessel, its perfusion and the deposits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <sono/analysis/analysis.h>
+#include <sono/dsp/pipeline.h>
+#include <sono/sim/phantom.h>
+
+static void create_refuses_bad_size(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   assert_null(sono_an_create(4, 256, &err));
+   assert_non_null(strstr(err.message, "max_nz x max_nx"));
+   assert_non_null(strstr(err.message, "16..8192"));
+}
+
+static void analyse_needs_an_echo_plane(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_an_context_t *c = sono_an_create(64, 64, &err);
+   assert_non_null(c);
+   sono_an_config_t cfg;
+   sono_an_config_default(&cfg);
+   sono_grid_t g = {64, 64, 50e-6, 25e-6, 0, 0};
+   sono_acquisition_t a;
+   memset(&a, 0, sizeof a);
+   sono_an_input_t in = {&g, &a, NULL, NULL, NULL, NULL, NULL};
+   assert_null(sono_an_analyse(c, &cfg, &in, &err));
+   assert_non_null(strstr(err.message, "bmode"));
+   g.nx = 128;
+   assert_null(sono_an_analyse(c, &cfg, &in, &err));
+   assert_non_null(strstr(err.message, "frame grid 64 x 128"));
+   sono_an_destroy(c);
+}
+
+static void names_round_trip(void **state)
+{
+   (void)state;
+   for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
+      assert_int_equal(sono_an_class_from_name(sono_an_class_name(k)), k);
+   assert_string_equal(sono_an_placement_name(SONO_AN_PERIVASCULAR), "perivascular");
+   assert_string_equal(sono_an_perfusion_name(SONO_AN_ABSENT), "absent");
+   assert_null(sono_an_class_name(SONO_AN_CLASS_COUNT));
+}
+
+/* Runs every frame of a preset through the Doppler core and the module. */
+static const sono_an_result_t *run_preset(const char *name, sono_an_context_t **ctx_out, sono_sim_case_t *c)
+{
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(c, name, 11, &err), 0);
+   sono_sim_t *s = sono_sim_create(c, &err);
+   assert_non_null(s);
+   float *iq = malloc((size_t)c->nz * c->nx * c->ensemble * 8);
+   sono_dsp_config_t cfg;
+   sono_dsp_config_default(&cfg);
+   cfg.wall = SONO_WALL_POLY;
+   cfg.wall_order = 2;
+   char e[256];
+   sono_dsp_pipeline_t *p = sono_dsp_pipeline_create(&cfg, c->nz, c->nx, c->ensemble, e, sizeof e);
+   assert_non_null(p);
+   sono_an_context_t *ctx = sono_an_create(c->nz, c->nx, &err);
+   sono_an_config_t ac;
+   sono_an_config_default(&ac);
+   sono_grid_t g;
+   sono_sim_grid(s, &g);
+   const sono_an_result_t *r = NULL;
+   for (uint32_t f = 0; f < c->frames; ++f) {
+      assert_int_equal(sono_sim_generate_frame(s, f, iq, &err), 0);
+      sono_plane_t iqp = {sizeof iqp, SONO_PLANE_IQ, SONO_DTYPE_COMPLEX64, {c->nz, c->nx, c->ensemble},
+                          {1, c->nz, (int64_t)c->nz * c->nx}, iq};
+      sono_acquisition_t a, ao;
+      sono_sim_acquisition(s, &a);
+      sono_plane_t out[4];
+      assert_int_equal(sono_dsp_pipeline_run(p, &iqp, &a, 0x3c, out, &ao, e, sizeof e), 4);
+      sono_an_input_t in = {&g, &ao, &out[0], &iqp, &out[1], &out[2], &out[3]};
+      r = sono_an_analyse(ctx, &ac, &in, &err);
+      assert_non_null(r);
+   }
+   sono_dsp_pipeline_destroy(p);
+   sono_sim_destroy(s);
+   free(iq);
+   *ctx_out = ctx;
+   return r;
+}
+
+static void clean_vessel_is_perfused(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_an_context_t *ctx;
+   const sono_an_result_t *r = run_preset("clean-cheek", &ctx, &c);
+   assert_true(r->cine_ready);
+   assert_int_equal(r->vessel_count, 1);
+   const sono_an_vessel_t *v = &r->vessels[0];
+   assert_true(fabs(v->diameter_m - c.vessels[0].diameter_m) < 0.3e-3);
+   assert_int_equal(v->occlusion, -1);
+   assert_true(v->flow_length_m > 10e-3);
+   sono_an_destroy(ctx);
+}
+
+static void occlusion_is_found_in_the_lumen(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_an_context_t *ctx;
+   const sono_an_result_t *r = run_preset("nasolabial-ha-occlusion", &ctx, &c);
+   assert_int_equal(r->vessel_count, 1);
+   const sono_an_vessel_t *v = &r->vessels[0];
+   assert_true(v->occlusion >= 0);
+   const sono_an_segment_t *g = &v->segments[v->occlusion];
+   double x0 = v->points[g->first].x_m, x1 = v->points[g->last].x_m;
+   double d0 = c.deposits[0].x_m - c.deposits[0].half_width_m, d1 = c.deposits[0].x_m + c.deposits[0].half_width_m;
+   assert_true(x0 < d1 && x1 > d0); /* the absent segment lies over the intraluminal HA */
+   int intraluminal = 0;
+   for (uint32_t i = 0; i < r->deposit_count; ++i)
+      intraluminal |= r->deposits[i].placement == SONO_AN_INTRALUMINAL;
+   assert_true(intraluminal);
+   sono_an_destroy(ctx);
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(create_refuses_bad_size),
+      cmocka_unit_test(analyse_needs_an_echo_plane),
+      cmocka_unit_test(names_round_trip),
+      cmocka_unit_test(clean_vessel_is_perfused),
+      cmocka_unit_test(occlusion_is_found_in_the_lumen),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
