@@ -194,6 +194,8 @@ int sono_host_instance_process(sono_host_instance_t *in, const sono_frame_t *fra
 {
    sono_event_store_clear(in->store);
    in->rejected_last = 0;
+   if (in->iso && in->state == SONO_HOST_STATE_FAILED && frame)
+      return sono_iso_process(in, frame, err); /* reports "quarantined" */
    if (in->state != SONO_HOST_STATE_ACTIVE)
       return refuse(in, "process", "active", err);
    if (!frame || frame->struct_size < sizeof(sono_frame_t))

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "isolated.h"
 
 static const void *extension_or_error(const sono_host_instance_t *in, const char *ext_id, sono_error_t *err)
 {
@@ -19,6 +19,8 @@ static const void *extension_or_error(const sono_host_instance_t *in, const char
 
 int sono_host_instance_set_param(sono_host_instance_t *in, const char *key, double value, sono_error_t *err)
 {
+   if (in->iso) /* the plugin lives in a child process */
+      return sono_iso_set_param(in, key, value, err);
    const sono_plugin_params_t *p = extension_or_error(in, SONO_EXT_PARAMS, err);
    if (!p)
       return -1;
@@ -33,6 +35,8 @@ int sono_host_instance_set_param(sono_host_instance_t *in, const char *key, doub
 
 int sono_host_instance_get_param(const sono_host_instance_t *in, const char *key, double *value, sono_error_t *err)
 {
+   if (in->iso) /* the plugin lives in a child process */
+      return sono_iso_get_param(in, key, value, err);
    const sono_plugin_params_t *p = extension_or_error(in, SONO_EXT_PARAMS, err);
    if (!p)
       return -1;
@@ -79,6 +83,8 @@ static int64_t membuf_read(const sono_istream_t *s, void *buf, uint64_t n)
 
 int sono_host_instance_save_state(sono_host_instance_t *in, uint8_t **bytes, size_t *size, sono_error_t *err)
 {
+   if (in->iso) /* the plugin lives in a child process */
+      return sono_iso_save_state(in, bytes, size, err);
    const sono_plugin_state_t *st = extension_or_error(in, SONO_EXT_STATE, err);
    if (!st)
       return -1;
@@ -95,6 +101,8 @@ int sono_host_instance_save_state(sono_host_instance_t *in, uint8_t **bytes, siz
 
 int sono_host_instance_load_state(sono_host_instance_t *in, const uint8_t *bytes, size_t size, sono_error_t *err)
 {
+   if (in->iso) /* the plugin lives in a child process */
+      return sono_iso_load_state(in, bytes, size, err);
    const sono_plugin_state_t *st = extension_or_error(in, SONO_EXT_STATE, err);
    if (!st)
       return -1;
@@ -108,6 +116,8 @@ int sono_host_instance_load_state(sono_host_instance_t *in, const uint8_t *bytes
 
 int sono_host_instance_param_info(const sono_host_instance_t *in, uint32_t index, sono_param_info_t *info)
 {
+   if (in->iso) /* the plugin lives in a child process */
+      return sono_iso_param_info(in, index, info);
    const sono_plugin_params_t *p = extension_or_error(in, SONO_EXT_PARAMS, NULL);
    return p && p->get_info(in->plugin, index, info) ? 1 : 0;
 }

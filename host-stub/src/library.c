@@ -7,7 +7,7 @@
 
 #include <sono/sdk/names.h>
 
-#include "internal.h"
+#include "isolated.h"
 
 void sono_host_manifest_path_for(const char *path, char *out, size_t size)
 {
@@ -144,6 +144,7 @@ int sono_host_library_unload(sono_host_library_t *lib, sono_error_t *err)
       return sono_error_set(err, "%s: unload refused: %u instance(s) still alive; destroy them first",
                             lib->manifest.binary_path, lib->live_instances);
    close_binary(lib);
+   free(lib->iso);
    free(lib);
    return 0;
 }
@@ -152,10 +153,14 @@ const sono_manifest_t *sono_host_library_manifest(const sono_host_library_t *lib
 
 uint32_t sono_host_library_plugin_count(const sono_host_library_t *lib)
 {
+   if (lib->iso) /* never dlopen'ed here: what the first child reported */
+      return lib->iso->described ? lib->iso->plugin_count : 0;
    return lib->factory->get_plugin_count(lib->factory);
 }
 
 const sono_plugin_descriptor_t *sono_host_library_descriptor(const sono_host_library_t *lib, uint32_t index)
 {
+   if (lib->iso)
+      return lib->iso->described && index == 0 ? &lib->iso->desc : NULL;
    return lib->factory->get_plugin_descriptor(lib->factory, index);
 }

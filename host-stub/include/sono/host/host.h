@@ -95,9 +95,44 @@ enum {
 
 typedef struct sono_host_instance sono_host_instance_t;
 
+/* Where an instance's plugin code runs (docs/host-guide.md, "Run modes"). */
+typedef int32_t sono_host_run_mode_t;
+enum {
+   SONO_HOST_RUN_IN_PROCESS = 0, /* dlopen'ed into this process (the default of zeroed options) */
+   SONO_HOST_RUN_ISOLATED = 1,   /* a sandboxed sono-plugin-runner child process per instance */
+   SONO_HOST_RUN_AUTO = 2        /* isolated when the manifest allows it ("may_isolate") and the
+                                    vendor is not policy.trusted_vendor; else in-process */
+};
+
+/* What the host does when an isolated plugin misbehaves. Zero fields take
+ * the defaults written beside them (sono_host_policy_default() fills them). */
+typedef struct sono_host_policy {
+   double deadline_factor;          /* deadline = manifest cost_per_frame_ms x factor; default 4 */
+   double min_deadline_ms;          /* floor of the deadline (IPC and jitter); default 2 ms */
+   uint32_t quarantine_after_misses; /* K consecutive deadline misses -> quarantine; default 3 */
+   int32_t restart_after_quarantine; /* 1: a deadline-quarantined plugin is restarted with its
+                                        last saved state; 0 (default): it stays quarantined */
+   double restart_backoff_ms;       /* first restart delay after a crash; doubles per
+                                       consecutive crash, capped at 5 s; default 100 ms;
+                                       a negative value means restart at the next frame */
+   uint32_t crash_loop_limit;       /* consecutive crashes (no successful frame between)
+                                       before quarantine; default 3 */
+   uint64_t memory_limit_bytes;     /* RLIMIT_AS of the child; default 1 GiB */
+   uint32_t cpu_limit_s;            /* RLIMIT_CPU of the child (total CPU seconds); default 3600 */
+   double start_timeout_ms;         /* load + init + activate of a child; default 5000 ms */
+   const char *trusted_vendor;      /* SONO_HOST_RUN_AUTO runs this vendor in-process; NULL: none */
+   const char *runner_path;         /* sono-plugin-runner; NULL: $SONO_PLUGIN_RUNNER, then the
+                                       build tree, then the installed libexec path */
+   const char *scratch_dir;         /* the child's working folder; NULL: /tmp */
+} sono_host_policy_t;
+
+void sono_host_policy_default(sono_host_policy_t *policy);
+
 typedef struct sono_host_instance_options {
    uint32_t max_events_per_frame;   /* default 1024; more are refused (event flood) */
    size_t max_event_bytes;          /* default 4 MiB per frame */
+   sono_host_run_mode_t run_mode;   /* SONO_HOST_RUN_*; default in-process */
+   const sono_host_policy_t *policy; /* isolated mode; NULL: defaults. Copied at create. */
 } sono_host_instance_options_t;
 
 /* Creates and initialises plugin `plugin_id` (NULL: the binary's first
@@ -131,8 +166,50 @@ const char *sono_host_instance_last_diagnostic(const sono_host_instance_t *inst)
 /* Duration of the last process() call in nanoseconds (monotonic clock). */
 uint64_t sono_host_instance_last_duration_ns(const sono_host_instance_t *inst);
 
+/* ---- isolation ---------------------------------------------------------- */
+
+/* Reason keyword of the last failed process() call, NULL after a success:
+ *   "error"        the plugin returned a status other than SONO_OK
+ *   "refused"      the call was out of lifecycle order
+ *   "deadline"     no answer within the deadline (the frame was not waited for)
+ *   "crash"        the child died of a signal (the message names it and the call)
+ *   "exit"         the child called exit() or _exit()
+ *   "seccomp"      the sandbox stopped a forbidden system call (named in the message)
+ *   "write-input"  the plugin wrote to a read-only input plane
+ *   "cpu-limit"    the child exceeded its CPU-time limit
+ *   "restarting"   the child is being restarted; this frame was skipped
+ *   "quarantined"  the plugin is quarantined; the instance is in state FAILED
+ * The message with the details is the `err` of process(). */
+const char *sono_host_instance_last_failure(const sono_host_instance_t *inst);
+
+typedef struct sono_host_isolation_stats {
+   int32_t isolated;             /* 1 when the instance runs in a child process */
+   int32_t pid;                  /* current child, 0 when none */
+   uint32_t restarts;            /* children started after the first */
+   uint32_t crashes;             /* children lost to a signal, exit or sandbox violation */
+   uint32_t consecutive_misses;  /* deadline misses in a row */
+   uint64_t deadline_misses;
+   double deadline_ms;           /* per-frame deadline in force */
+   uint64_t plane_copies;        /* planes copied into shared memory (not in a shared buffer) */
+   uint64_t plane_bytes_copied;
+   uint64_t rt_violations;       /* allocations inside process(), when the runner can count them */
+   uint32_t child_threads;       /* threads the plugin left running in the child */
+   uint64_t sandbox_denials;     /* file-system changes the sandbox refused (EACCES) */
+   int32_t quarantined;
+} sono_host_isolation_stats_t;
+
+/* Fills `stats`; zeros (isolated = 0) for an in-process instance. */
+void sono_host_instance_isolation_stats(const sono_host_instance_t *inst, sono_host_isolation_stats_t *stats);
+
+/* Loads a library for isolated instances only: the manifest and the binary's
+ * sha256 are checked here, but the binary is never dlopen'ed in this process
+ * (its init() cannot harm the host). Descriptor and plugin count come from
+ * the first child. Instances of such a library are always isolated. */
+sono_host_library_t *sono_host_library_load_isolated(const char *manifest_path, sono_error_t *err);
+
 /* A plugin extension (e.g. SONO_EXT_PARAMS), or NULL. Only in states
- * INITIALISED and ACTIVE. */
+ * INITIALISED and ACTIVE. Always NULL for an isolated instance (the plugin's
+ * memory is in another process): use the parameter and state calls below. */
 const void *sono_host_instance_extension(const sono_host_instance_t *inst, const char *id);
 
 /* Parameters through sono.params/1: -1 with a message naming the plugin and
@@ -157,6 +234,15 @@ typedef struct sono_host_buffer {
 /* Allocates `size` bytes backed by a memfd (sealed against shrinking). */
 int sono_host_buffer_create(sono_host_buffer_t *buf, size_t size, const char *name, sono_error_t *err);
 void sono_host_buffer_destroy(sono_host_buffer_t *buf);
+
+/* Declares `buf` as a home of frame planes: a plane whose data lies inside a
+ * shared buffer reaches isolated plugins with no copy (the child maps the
+ * memfd read-only). Planes elsewhere are copied once per frame into the
+ * instance's own shared memory and counted (plane_copies). Call
+ * sono_host_buffer_unshare() before sono_host_buffer_destroy().
+ * [thread-safe] */
+int sono_host_buffer_share(const sono_host_buffer_t *buf, sono_error_t *err);
+void sono_host_buffer_unshare(const sono_host_buffer_t *buf);
 
 #ifdef __cplusplus
 }
