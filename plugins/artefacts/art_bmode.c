@@ -109,7 +109,7 @@ static int point_like(const art_t *a, int iz, int ix, int off)
    float v = a->lat[art_px(a, iz, ix)];
    float l = ix - off >= 0 ? a->lat[art_px(a, iz, ix - off)] : v;
    float r = ix + off < a->nx ? a->lat[art_px(a, iz, ix + off)] : v;
-   return v - l >= 6.0f && v - r >= 6.0f;
+   return v - l >= 8.0f && v - r >= 8.0f;
 }
 
 /* Marks in a->mask every column run from a reflector to its last copy;
@@ -213,7 +213,7 @@ void art_detect_reverberation(art_t *a)
    merge_near(a, art_npx_x(a, 0.3e-3), art_npx_z(a, 0.3e-3));
    report_chains(a, K_REVERB, art_npx_x(a, 0.5e-3));
    /* comet tails: short-path copies of point reflectors, a fast decay */
-   chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB], art_npx_x(a, 0.25e-3)};
+   chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB] + 6.0f, art_npx_x(a, 0.25e-3)};
    mark_chains(a, &com);
    art_components(a, a->mask, 4);
    merge_near(a, art_npx_x(a, 1.0e-3), art_npx_z(a, 1.0e-3));
@@ -376,20 +376,47 @@ void art_detect_shadow_enhancement(art_t *a)
  * column ix (bone line), or -1. */
 static int interface_row(const art_t *a, int ix, int from)
 {
-   int w = art_npx_z(a, 1.0e-3), g = art_npx_z(a, 0.25e-3);
+   int g = art_npx_z(a, 0.25e-3), wmax = art_npx_z(a, 1.0e-3), wmin = art_npx_z(a, 0.25e-3);
    const float *s = a->sm + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix);
-   for (int iz = from; iz + g + w < a->nz; ++iz) {
+   for (int iz = from; iz + g + wmin < a->nz; ++iz) {
       if (l[iz] < a->p95)
          continue;
+      int w = a->nz - iz - g < wmax ? a->nz - iz - g : wmax;
       double above = 0, below = 0;
       for (int k = g; k < g + w; ++k) {
          above += iz - k >= 0 ? s[iz - k] : s[0];
          below += s[iz + k];
       }
-      if ((above - below) / w >= 15.0)
+      if ((above - below) / w >= 10.0)
          return iz;
    }
    return -1;
+}
+
+/* A specular interface across the frame with a full shadow deep to it
+ * (bone): one shadow finding from the interface to the bottom. */
+static void interface_shadow(art_t *a, const int32_t *zb, int have)
+{
+   double mean = 0;
+   int zmin = a->nz;
+   for (int ix = 0; ix < a->nx; ++ix)
+      if (zb[ix] >= 0) {
+         mean += zb[ix];
+         zmin = zb[ix] < zmin ? zb[ix] : zmin;
+      }
+   mean /= have;
+   art_finding_t *f = art_add(a, K_SHADOW, 0.8f);
+   if (!f)
+      return;
+   int top = (int)(mean + art_npx_z(a, 0.1e-3));
+   f->npoly = art_rect_polygon(a, top, a->nz - 1, 0, a->nx - 1, f->poly);
+   snprintf(f->attr_key, sizeof f->attr_key, "type");
+   snprintf(f->attr_value, sizeof f->attr_value, "clean");
+   snprintf(f->label, sizeof f->label, "Acoustic shadow (clean) deep to a specular interface");
+   snprintf(f->basis, sizeof f->basis,
+            "level falls at least 10 dB below a bright interface at %.1f mm across %.0f%% of the width",
+            art_mm_z(a, mean), 100.0 * have / a->nx);
+   snprintf(f->advice, sizeof f->advice, "Nothing deep to the interface (e.g. bone) is imaged; this is expected anatomy");
 }
 
 void art_detect_mirror(art_t *a)
@@ -400,6 +427,7 @@ void art_detect_mirror(art_t *a)
       have += (zb[ix] = interface_row(a, ix, from)) >= 0;
    if (have < a->nx * 6 / 10)
       return;
+   interface_shadow(a, zb, have);
    /* content below the interface: brighter than the shadow floor there */
    double floor_below = 0;
    int nb = 0;

@@ -235,7 +235,7 @@ static void check_blooming(art_t *a, const art_comp_t *c)
    }
    double ratio = lumen ? (double)c->count / lumen : 99.0;
    double frac = (double)echogenic / c->count;
-   if (ratio < a->p[P_BLOOM_RATIO] || frac < 0.2)
+   if (!lumen || ratio < a->p[P_BLOOM_RATIO] || frac < 0.3 || c->count < (int)(0.3e-6 / (a->dx * a->dz)))
       return;
    art_finding_t *f = art_add(a, K_BLOOMING, (float)(0.55 + 0.4 * fmin(1.0, ratio - a->p[P_BLOOM_RATIO])));
    if (!f)
