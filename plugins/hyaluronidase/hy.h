@@ -1,0 +1,164 @@
+/* Internal declarations of org.sonoplug.hyaluronidase, shared by the hy_*.c
+ * files (docs/clinical.md, "Hyaluronidase guidance").
+ *
+ * Ownership: one hy_t per plugin instance; every buffer it points to is
+ * allocated in activate() and freed in deactivate(), so process() allocates
+ * nothing. Threading: an instance is used by one thread at a time
+ * (instance-safe). Units: SI (metres, m^2, seconds) everywhere inside; text
+ * shown to the clinician uses mm. */
+#ifndef HY_H
+#define HY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sono/analysis/analysis.h>
+#include <sono/sdk/plugin_kit.h>
+
+#define HY_VERSION "1.0.0"
+/* clinical-spec R5: the fixed label of targets and needling grids. */
+#define HY_PLANNING_AID "planning aid \xe2\x80\x94 clinician determines all injection sites and doses"
+
+enum {
+   P_TARGET_COUNT,
+   P_TARGET_SPACING,
+   P_TARGET_MARGIN,
+   P_TARGET_INSET,
+   P_HA_ONLY,
+   P_DANGER_MARGIN,
+   P_PERIORBITAL,
+   P_GRID_MODE,
+   P_GRID_X0,
+   P_GRID_X1,
+   P_GRID_SPACING,
+   P_GRID_DEPTH_MIN,
+   P_GRID_DEPTH_MAX,
+   P_CAPTURE_BASELINE,
+   P_AUTO_BASELINE,
+   P_INTENDED_SITE,
+   P_INTENDED_X,
+   P_INTENDED_Z,
+   P_MIGRATION_THRESHOLD,
+   P_MATCH_RADIUS,
+   P_REDUCED_RATIO,
+   P_CINE_WINDOW,
+   P_COUNT
+};
+
+enum { HY_GRID_OFF = 0, HY_GRID_REGION = 1, HY_GRID_HYPOPERFUSED = 2 };
+
+extern const sono_kit_param_t hy_params[P_COUNT];
+
+/* ---- baseline (the sono.state/1 payload) ---------------------------------------- */
+
+#define HY_MAX_SILENT 4
+
+typedef struct hy_base_deposit {
+   double cx, cz, area, z_top, z_bottom;
+   int32_t cls, placement;
+} hy_base_deposit_t;
+
+typedef struct hy_base_vessel {
+   double depth;                 /* median centre depth: how vessels are matched */
+   double flow_length;           /* length with flow at capture */
+   uint32_t silent_count;        /* absent-flow intervals at capture */
+   double silent_x0[HY_MAX_SILENT], silent_x1[HY_MAX_SILENT];
+} hy_base_vessel_t;
+
+typedef struct hy_baseline {
+   int32_t present;
+   uint64_t timestamp_ns;        /* frame time at capture */
+   int32_t this_session;         /* captured by this instance (not loaded): the timer applies */
+   uint32_t deposit_count;
+   hy_base_deposit_t deposits[SONO_AN_MAX_DEPOSITS];
+   uint32_t vessel_count;
+   hy_base_vessel_t vessels[SONO_AN_MAX_VESSELS];
+} hy_baseline_t;
+
+/* Serialised size bound of hy_baseline_t plus the intended site. */
+#define HY_STATE_BYTES 4096
+#define HY_STATE_MAGIC 0x48594c31u /* "HYL1" */
+#define HY_STATE_VERSION 1u
+
+/* ---- instance ------------------------------------------------------------------- */
+
+#define HY_MAX_POINTS 1024        /* overlay point buffer */
+#define HY_MAX_CANDIDATES 2048    /* target candidates per deposit */
+#define HY_MAX_TARGETS 24         /* per frame, all deposits */
+#define HY_TEXT 512
+
+typedef struct hy_candidate {
+   float x, z, score;
+} hy_candidate_t;
+
+typedef struct hy_target {
+   double x, z;
+   int deposit;
+} hy_target_t;
+
+typedef struct hy {
+   sono_plugin_t plugin;
+   const sono_host_t *host;
+   double values[P_COUNT];
+   int capture_pending;          /* capture_baseline toggled on: capture at the next ready frame */
+   hy_baseline_t base;
+   int32_t has_intended_saved;   /* intended site taken from a loaded state */
+   double intended_x, intended_z;
+   /* per-activation buffers */
+   sono_an_context_t *an;
+   sono_an_config_t cfg;
+   sono_point_t *pts;            /* HY_MAX_POINTS */
+   hy_candidate_t *cand;         /* HY_MAX_CANDIDATES */
+   hy_target_t targets[HY_MAX_TARGETS];
+   uint32_t target_count;
+   int involved[SONO_AN_MAX_VESSELS];
+   sono_grid_t grid;
+   /* per-frame text, reused */
+   char label[HY_TEXT], basis[HY_TEXT], text[HY_TEXT];
+   char attr_text[SONO_AN_CLASS_COUNT + 8][32];
+   char attr_key[SONO_AN_CLASS_COUNT][24];
+   sono_attribute_t attrs[SONO_AN_CLASS_COUNT + 8];
+} hy_t;
+
+/* ---- hy_geom.c ------------------------------------------------------------------ */
+
+int hy_point_in_polygon(const sono_point_t *poly, uint32_t n, double x, double z);
+double hy_distance_to_edges(const sono_point_t *poly, uint32_t n, double x, double z);
+/* Distance to the lumen of v (0 inside), searching only the columns that can
+ * be nearer than the best found so far. */
+double hy_distance_to_lumen(const sono_an_vessel_t *v, double x, double z);
+/* Clamps a point to the frame extent (the host drops out-of-frame points). */
+sono_point_t hy_clamp(const sono_grid_t *g, double x, double z);
+
+/* ---- hy_overlay.c --------------------------------------------------------------- */
+
+void hy_mark_involved(hy_t *s, const sono_an_result_t *r);
+void hy_push_vessels(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
+void hy_push_deposits(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
+void hy_push_danger(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
+void hy_push_measurement(const sono_output_t *out, const char *name, double value, const char *unit,
+                         const char *label, sono_point_t at);
+
+/* ---- hy_plan.c ------------------------------------------------------------------ */
+
+void hy_plan_targets(hy_t *s, const sono_an_result_t *r);
+void hy_push_targets(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
+void hy_push_grid(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
+/* Lateral extent of the hypoperfused territory; 0 when there is none. */
+int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0, double *x1);
+
+/* ---- hy_baseline.c -------------------------------------------------------------- */
+
+void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns);
+void hy_push_comparison(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns, const sono_output_t *out);
+void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
+/* Serialises baseline + intended site into buf (HY_STATE_BYTES); returns the size. */
+size_t hy_state_encode(const hy_t *s, uint8_t *buf);
+/* Decodes into base/intended; 0 on success, -1 when the payload is malformed. */
+int hy_state_decode(const uint8_t *buf, size_t size, hy_baseline_t *base, int32_t *has_intended, double *ix,
+                    double *iz);
+
+/* snprintf-append that never overruns (returns chars that would be written). */
+int hy_append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,437 @@
+/* Baseline comparison (H7, H11.6) and migration, and the sono.state/1
+ * payload that carries a baseline from one visit to the next.
+ *
+ * The payload is written field by field in little-endian order, so the same
+ * baseline always gives the same bytes (no padding, no pointers) and a
+ * state saved on one machine loads on another. */
+#include <math.h>
+#include <stdio.h>
+
+#include "hy.h"
+
+#define HY_MIN_BASE_AREA 0.5e-6 /* smaller baseline blobs are not followed (speckle) */
+
+/* ---- capture ----------------------------------------------------------------------- */
+
+static void capture_vessel(hy_base_vessel_t *b, const sono_an_vessel_t *v)
+{
+   memset(b, 0, sizeof *b);
+   b->depth = v->depth_m;
+   b->flow_length = v->flow_length_m;
+   for (uint32_t g = 0; g < v->segment_count && b->silent_count < HY_MAX_SILENT; ++g) {
+      const sono_an_segment_t *seg = &v->segments[g];
+      if (seg->perfusion != SONO_AN_ABSENT)
+         continue;
+      b->silent_x0[b->silent_count] = v->points[seg->first].x_m;
+      b->silent_x1[b->silent_count] = v->points[seg->last].x_m;
+      b->silent_count++;
+   }
+}
+
+void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns)
+{
+   hy_baseline_t *b = &s->base;
+   memset(b, 0, sizeof *b);
+   b->present = 1;
+   b->this_session = 1;
+   b->timestamp_ns = timestamp_ns;
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      b->deposits[b->deposit_count++] = (hy_base_deposit_t){d->centroid.x_m, d->centroid.z_m, d->area_m2,
+                                                            d->z_top_m,       d->z_bottom_m,   d->cls,
+                                                            d->placement};
+   }
+   for (uint32_t i = 0; i < r->vessel_count; ++i)
+      capture_vessel(&b->vessels[b->vessel_count++], &r->vessels[i]);
+}
+
+/* ---- matching ---------------------------------------------------------------------- */
+
+static int nearest_deposit(const sono_an_result_t *r, double x, double z, double radius, double *dist)
+{
+   int best = -1;
+   double bd = radius;
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      double d = hypot(r->deposits[i].centroid.x_m - x, r->deposits[i].centroid.z_m - z);
+      if (d <= bd) {
+         bd = d;
+         best = (int)i;
+      }
+   }
+   *dist = bd;
+   return best;
+}
+
+static int nearest_vessel(const sono_an_result_t *r, double depth)
+{
+   int best = -1;
+   double bd = 1.5e-3;
+   for (uint32_t i = 0; i < r->vessel_count; ++i) {
+      double d = fabs(r->vessels[i].depth_m - depth);
+      if (d <= bd) {
+         bd = d;
+         best = (int)i;
+      }
+   }
+   return best;
+}
+
+/* Length of the centreline inside [x0, x1] whose samples now carry flow. */
+static double reperfused_length(const sono_an_vessel_t *v, double x0, double x1)
+{
+   double len = 0;
+   for (uint32_t i = 1; i < v->point_count; ++i) {
+      const sono_an_centre_point_t *a = &v->points[i - 1], *b = &v->points[i];
+      double xm = 0.5 * (a->x_m + b->x_m);
+      if (xm < x0 || xm > x1 || a->perfusion == SONO_AN_ABSENT || b->perfusion == SONO_AN_ABSENT)
+         continue;
+      len += hypot(b->x_m - a->x_m, b->z_m - a->z_m);
+   }
+   return len;
+}
+
+/* ---- comparison -------------------------------------------------------------------- */
+
+typedef struct comparison {
+   int deposits_followed;
+   double area_base, area_now;     /* matched baseline deposits, summed */
+   double silent, reperfused;      /* lengths over the previously silent segments */
+   int vessels_followed;
+   sono_point_t at;
+} comparison_t;
+
+static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c, const sono_output_t *out)
+{
+   double radius = s->values[P_MATCH_RADIUS];
+   for (uint32_t i = 0; i < s->base.deposit_count; ++i) {
+      const hy_base_deposit_t *b = &s->base.deposits[i];
+      if (b->area < HY_MIN_BASE_AREA)
+         continue;
+      double dist;
+      int k = nearest_deposit(r, b->cx, b->cz, radius, &dist);
+      double now = k >= 0 ? r->deposits[k].area_m2 : 0.0;
+      sono_point_t at = k >= 0 ? r->deposits[k].centroid : hy_clamp(&s->grid, b->cx, b->cz);
+      c->area_base += b->area;
+      c->area_now += now;
+      c->deposits_followed++;
+      c->at = at;
+      snprintf(s->text, sizeof s->text, "deposit area %+.0f%% vs baseline (%.2f -> %.2f mm2)",
+               (now - b->area) / b->area * 100.0, b->area * 1e6, now * 1e6);
+      hy_push_measurement(out, "deposit_area_change", (now - b->area) / b->area, "1", s->text, at);
+   }
+}
+
+static void compare_vessels(hy_t *s, const sono_an_result_t *r, comparison_t *c, const sono_output_t *out)
+{
+   for (uint32_t i = 0; i < s->base.vessel_count; ++i) {
+      const hy_base_vessel_t *b = &s->base.vessels[i];
+      if (b->silent_count == 0)
+         continue;
+      int k = nearest_vessel(r, b->depth);
+      if (k < 0)
+         continue;
+      const sono_an_vessel_t *v = &r->vessels[k];
+      double silent = 0, back = 0;
+      for (uint32_t g = 0; g < b->silent_count; ++g) {
+         silent += b->silent_x1[g] - b->silent_x0[g];
+         back += reperfused_length(v, b->silent_x0[g], b->silent_x1[g]);
+      }
+      c->silent += silent;
+      c->reperfused += back;
+      c->vessels_followed++;
+      const sono_an_centre_point_t *mid = &v->points[v->point_count / 2];
+      snprintf(s->text, sizeof s->text, "colour signal back over %.1f of %.1f mm previously silent", back * 1e3,
+               silent * 1e3);
+      hy_push_measurement(out, "reperfused_length", back, "m", s->text, hy_clamp(&s->grid, mid->x_m, mid->z_m));
+   }
+}
+
+static const char *colour_returned(const comparison_t *c)
+{
+   if (c->vessels_followed == 0)
+      return "not_assessed";
+   if (c->reperfused >= 0.5 * c->silent)
+      return "yes";
+   return c->reperfused >= 0.5e-3 ? "partial" : "no";
+}
+
+static void comparison_text(hy_t *s, const sono_an_result_t *r, const comparison_t *c, uint64_t timestamp_ns)
+{
+   size_t len = 0;
+   s->basis[0] = 0;
+   if (c->deposits_followed)
+      hy_append(s->basis, sizeof s->basis, &len, "Deposit area %.2f -> %.2f mm2 (%+.0f%%) over %d deposit(s)",
+                c->area_base * 1e6, c->area_now * 1e6, (c->area_now - c->area_base) / c->area_base * 100.0,
+                c->deposits_followed);
+   else
+      hy_append(s->basis, sizeof s->basis, &len, "No baseline deposit to follow");
+   if (!r->cine_ready)
+      hy_append(s->basis, sizeof s->basis, &len, "; flow not yet assessable (cine %u frames)", r->cine_frames);
+   else if (c->vessels_followed)
+      hy_append(s->basis, sizeof s->basis, &len, "; colour signal back over %.1f of %.1f mm previously silent",
+                c->reperfused * 1e3, c->silent * 1e3);
+   else
+      hy_append(s->basis, sizeof s->basis, &len, "; no previously silent segment followed in this view");
+   if (s->base.this_session && timestamp_ns >= s->base.timestamp_ns)
+      hy_append(s->basis, sizeof s->basis, &len, "; %.0f s since baseline",
+                (double)(timestamp_ns - s->base.timestamp_ns) * 1e-9);
+   else if (!s->base.this_session)
+      hy_append(s->basis, sizeof s->basis, &len, "; baseline from a saved earlier visit");
+}
+
+void hy_push_comparison(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns, const sono_output_t *out)
+{
+   if (!s->base.present)
+      return;
+   comparison_t c = {0};
+   c.at = hy_clamp(&s->grid, 0, 0);
+   compare_deposits(s, r, &c, out);
+   if (r->cine_ready)
+      compare_vessels(s, r, &c, out);
+   comparison_text(s, r, &c, timestamp_ns);
+   const char *colour = r->cine_ready ? colour_returned(&c) : "not_assessed";
+   double change = c.deposits_followed ? (c.area_now - c.area_base) / c.area_base : 0.0;
+   int response = (c.deposits_followed && change <= -0.2) || strcmp(colour, "yes") == 0 || strcmp(colour, "partial") == 0;
+   sono_finding_status_t st = !c.deposits_followed && strcmp(colour, "not_assessed") == 0 ? SONO_STATUS_INDETERMINATE
+                              : response                                                  ? SONO_STATUS_DETECTED
+                                                                                          : SONO_STATUS_NOT_DETECTED;
+   snprintf(s->label, sizeof s->label, "%s",
+            st == SONO_STATUS_DETECTED        ? "Change since baseline consistent with response; review recommended"
+            : st == SONO_STATUS_NOT_DETECTED ? "No clear change since baseline; re-scan recommended"
+                                              : "Baseline comparison not assessable in this view");
+   snprintf(s->attr_text[0], sizeof s->attr_text[0], "%.1f", change * 100.0);
+   snprintf(s->attr_text[1], sizeof s->attr_text[1], "%.2f", c.reperfused * 1e3);
+   uint32_t na = 0;
+   s->attrs[na++] = (sono_attribute_t){"plugin_version", HY_VERSION};
+   if (c.deposits_followed)
+      s->attrs[na++] = (sono_attribute_t){"area_change_percent", s->attr_text[0]};
+   s->attrs[na++] = (sono_attribute_t){"reperfused_length_mm", s->attr_text[1]};
+   s->attrs[na++] = (sono_attribute_t){"colour_returned", colour};
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "baseline_comparison", st);
+   fi.confidence = st == SONO_STATUS_INDETERMINATE ? 0.5f : 0.8f;
+   fi.attributes = s->attrs;
+   fi.attribute_count = na;
+   fi.label = s->label;
+   fi.basis = s->basis;
+   fi.caveat = "Compare like with like: same probe position, plane and colour settings as the baseline.";
+   fi.advice = "Re-scan the treated segment to confirm flow (H7).";
+   sono_kit_push(out, &fi);
+   if (c.deposits_followed)
+      hy_push_measurement(out, "deposit_area_change_total", change, "1", NULL, c.at);
+}
+
+/* ---- migration --------------------------------------------------------------------- */
+
+static void direction_text(char *buf, size_t size, double dx, double dz)
+{
+   double d = hypot(dx, dz);
+   size_t len = 0;
+   buf[0] = 0;
+   if (fabs(dx) >= 0.3 * d)
+      hy_append(buf, size, &len, "%s", dx > 0 ? "toward +x (image right)" : "toward -x (image left)");
+   if (fabs(dz) >= 0.3 * d)
+      hy_append(buf, size, &len, "%s%s", len ? " and " : "", dz > 0 ? "deeper" : "more superficial");
+}
+
+static void push_migration(hy_t *s, const sono_an_deposit_t *d, double rx, double rz, const char *ref,
+                           const sono_output_t *out)
+{
+   double dx = d->centroid.x_m - rx, dz = d->centroid.z_m - rz, dist = hypot(dx, dz);
+   double threshold = s->values[P_MIGRATION_THRESHOLD];
+   int moved = dist > threshold;
+   char dir[96];
+   direction_text(dir, sizeof dir, dx, dz);
+   snprintf(s->basis, sizeof s->basis,
+            "Deposit centroid at x %.1f, depth %.1f mm vs %s at x %.1f, depth %.1f mm: shift %.1f mm "
+            "(lateral %+.1f, depth %+.1f mm); threshold %.1f mm",
+            d->centroid.x_m * 1e3, d->centroid.z_m * 1e3, ref, rx * 1e3, rz * 1e3, dist * 1e3, dx * 1e3, dz * 1e3,
+            threshold * 1e3);
+   if (moved)
+      snprintf(s->label, sizeof s->label, "Possible migration of the deposit, %.1f mm %s; review recommended",
+               dist * 1e3, dir);
+   else
+      snprintf(s->label, sizeof s->label, "Deposit within %.1f mm of %s", threshold * 1e3, ref);
+   snprintf(s->attr_text[0], sizeof s->attr_text[0], "%.3f", dist * 1e3);
+   snprintf(s->attr_text[1], sizeof s->attr_text[1], "%.3f", dx * 1e3);
+   snprintf(s->attr_text[2], sizeof s->attr_text[2], "%.3f", dz * 1e3);
+   snprintf(s->attr_text[3], sizeof s->attr_text[3], "%.1f", atan2(dz, dx) * 180.0 / M_PI);
+   s->attrs[0] = (sono_attribute_t){"plugin_version", HY_VERSION};
+   s->attrs[1] = (sono_attribute_t){"distance_mm", s->attr_text[0]};
+   s->attrs[2] = (sono_attribute_t){"dx_mm", s->attr_text[1]};
+   s->attrs[3] = (sono_attribute_t){"dz_mm", s->attr_text[2]};
+   s->attrs[4] = (sono_attribute_t){"direction_deg", s->attr_text[3]};
+   s->attrs[5] = (sono_attribute_t){"reference", ref};
+   s->attrs[6] = (sono_attribute_t){"direction", moved ? dir : "none"};
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "migration", moved ? SONO_STATUS_DETECTED : SONO_STATUS_NOT_DETECTED);
+   fi.confidence = moved ? (float)fmin(0.9, 0.5 + 0.1 * (dist - threshold) * 1e3) : 0.7f;
+   fi.region = d->outline_count >= 3 ? d->outline : NULL;
+   fi.region_count = d->outline_count >= 3 ? d->outline_count : 0;
+   fi.attributes = s->attrs;
+   fi.attribute_count = 7;
+   fi.label = s->label;
+   fi.basis = s->basis;
+   fi.caveat = "Positions are relative to the probe: compare scans taken at the same landmark and plane.";
+   fi.advice = moved ? "Migration is most frequent around the lips and under the eyes; review the adjacent region." : NULL;
+   sono_kit_push(out, &fi);
+   if (moved) {
+      s->pts[0] = hy_clamp(&s->grid, rx, rz);
+      s->pts[1] = d->centroid;
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, SONO_ROLE_MEASUREMENT, s->pts, 2);
+      o.label = s->attr_text[0];
+      sono_kit_push(out, &o);
+      hy_push_measurement(out, "migration_distance", dist, "m", NULL, d->centroid);
+   }
+}
+
+/* The intended site (parameter first, then a loaded state) is compared
+ * with the deposit nearest to it; without one, each baseline deposit is
+ * compared with its nearest deposit now. */
+void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *out)
+{
+   double radius = s->values[P_MATCH_RADIUS], dist;
+   if (s->values[P_INTENDED_SITE] >= 0.5 || s->has_intended_saved) {
+      int param = s->values[P_INTENDED_SITE] >= 0.5;
+      double x = param ? s->values[P_INTENDED_X] : s->intended_x, z = param ? s->values[P_INTENDED_Z] : s->intended_z;
+      int k = nearest_deposit(r, x, z, 2.0 * radius, &dist);
+      if (k >= 0)
+         push_migration(s, &r->deposits[k], x, z, "the intended injection site", out);
+      return;
+   }
+   if (!s->base.present || s->base.this_session)
+      return;
+   for (uint32_t i = 0; i < s->base.deposit_count; ++i) {
+      const hy_base_deposit_t *b = &s->base.deposits[i];
+      if (b->area < HY_MIN_BASE_AREA)
+         continue;
+      int k = nearest_deposit(r, b->cx, b->cz, radius, &dist);
+      if (k >= 0)
+         push_migration(s, &r->deposits[k], b->cx, b->cz, "its position at baseline", out);
+   }
+}
+
+/* ---- state payload ------------------------------------------------------------------- */
+
+typedef struct writer {
+   uint8_t *buf;
+   size_t len;
+} writer_t;
+
+static void put_u32(writer_t *w, uint32_t v)
+{
+   for (int i = 0; i < 4; ++i)
+      w->buf[w->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(writer_t *w, uint64_t v)
+{
+   for (int i = 0; i < 8; ++i)
+      w->buf[w->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_f64(writer_t *w, double d)
+{
+   uint64_t v;
+   memcpy(&v, &d, sizeof v);
+   put_u64(w, v);
+}
+
+size_t hy_state_encode(const hy_t *s, uint8_t *buf)
+{
+   writer_t w = {buf, 0};
+   const hy_baseline_t *b = &s->base;
+   int param = s->values[P_INTENDED_SITE] >= 0.5;
+   put_u32(&w, (uint32_t)b->present);
+   put_u64(&w, b->timestamp_ns);
+   put_u32(&w, b->deposit_count);
+   for (uint32_t i = 0; i < b->deposit_count; ++i) {
+      const hy_base_deposit_t *d = &b->deposits[i];
+      put_f64(&w, d->cx), put_f64(&w, d->cz), put_f64(&w, d->area), put_f64(&w, d->z_top), put_f64(&w, d->z_bottom);
+      put_u32(&w, (uint32_t)d->cls), put_u32(&w, (uint32_t)d->placement);
+   }
+   put_u32(&w, b->vessel_count);
+   for (uint32_t i = 0; i < b->vessel_count; ++i) {
+      const hy_base_vessel_t *v = &b->vessels[i];
+      put_f64(&w, v->depth), put_f64(&w, v->flow_length), put_u32(&w, v->silent_count);
+      for (uint32_t g = 0; g < v->silent_count; ++g)
+         put_f64(&w, v->silent_x0[g]), put_f64(&w, v->silent_x1[g]);
+   }
+   /* The intended site in force is kept, so a follow-up visit can use it. */
+   put_u32(&w, (uint32_t)(param || s->has_intended_saved));
+   put_f64(&w, param ? s->values[P_INTENDED_X] : s->intended_x);
+   put_f64(&w, param ? s->values[P_INTENDED_Z] : s->intended_z);
+   return w.len;
+}
+
+typedef struct reader {
+   const uint8_t *buf;
+   size_t len, pos;
+   int bad;
+} reader_t;
+
+static uint64_t get_bytes(reader_t *r, int n)
+{
+   if (r->bad || r->pos + (size_t)n > r->len) {
+      r->bad = 1;
+      return 0;
+   }
+   uint64_t v = 0;
+   for (int i = 0; i < n; ++i)
+      v |= (uint64_t)r->buf[r->pos++] << (8 * i);
+   return v;
+}
+
+static uint32_t get_u32(reader_t *r) { return (uint32_t)get_bytes(r, 4); }
+
+static double get_f64(reader_t *r)
+{
+   uint64_t v = get_bytes(r, 8);
+   double d;
+   memcpy(&d, &v, sizeof d);
+   if (!isfinite(d))
+      r->bad = 1;
+   return d;
+}
+
+int hy_state_decode(const uint8_t *buf, size_t size, hy_baseline_t *base, int32_t *has_intended, double *ix,
+                    double *iz)
+{
+   reader_t r = {buf, size, 0, 0};
+   hy_baseline_t b;
+   memset(&b, 0, sizeof b);
+   b.present = get_u32(&r) != 0;
+   b.timestamp_ns = get_bytes(&r, 8);
+   b.deposit_count = get_u32(&r);
+   if (b.deposit_count > SONO_AN_MAX_DEPOSITS)
+      return -1;
+   for (uint32_t i = 0; i < b.deposit_count; ++i) {
+      hy_base_deposit_t *d = &b.deposits[i];
+      d->cx = get_f64(&r), d->cz = get_f64(&r), d->area = get_f64(&r), d->z_top = get_f64(&r), d->z_bottom = get_f64(&r);
+      d->cls = (int32_t)get_u32(&r), d->placement = (int32_t)get_u32(&r);
+      if (d->area <= 0 || d->cls < 0 || d->cls >= SONO_AN_CLASS_COUNT || d->placement < 0 || d->placement > 2)
+         r.bad = 1;
+   }
+   b.vessel_count = get_u32(&r);
+   if (b.vessel_count > SONO_AN_MAX_VESSELS)
+      return -1;
+   for (uint32_t i = 0; i < b.vessel_count && !r.bad; ++i) {
+      hy_base_vessel_t *v = &b.vessels[i];
+      v->depth = get_f64(&r), v->flow_length = get_f64(&r), v->silent_count = get_u32(&r);
+      if (v->silent_count > HY_MAX_SILENT)
+         return -1;
+      for (uint32_t g = 0; g < v->silent_count; ++g)
+         v->silent_x0[g] = get_f64(&r), v->silent_x1[g] = get_f64(&r);
+   }
+   int32_t has = get_u32(&r) != 0;
+   double x = get_f64(&r), z = get_f64(&r);
+   if (r.bad || r.pos != r.len)
+      return -1;
+   b.this_session = 0;
+   *base = b;
+   *has_intended = has;
+   *ix = x;
+   *iz = z;
+   return 0;
+}

@@ -1,0 +1,257 @@
+/* Overlay content H11.3 and H11.4: suggested targets inside intraluminal
+ * or perivascular deposits, and the optional needling grid. Both are
+ * planning aids (clinical-spec R5); nothing here computes a quantity of
+ * product. */
+#include <math.h>
+#include <stdio.h>
+
+#include "hy.h"
+
+static int targets_wanted(const hy_t *s, const sono_an_deposit_t *d)
+{
+   if (d->placement == SONO_AN_TISSUE || d->outline_count < 3)
+      return 0;
+   if (s->values[P_HA_ONLY] >= 0.5 && d->cls != SONO_AN_HA_FRESH && d->cls != SONO_AN_HA_INTEGRATED)
+      return 0;
+   return 1;
+}
+
+static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, double x, double z, double margin)
+{
+   for (uint32_t v = 0; v < r->vessel_count; ++v)
+      if (!s->involved[v] && hy_distance_to_lumen(&r->vessels[v], x, z) < margin)
+         return 0;
+   return 1;
+}
+
+/* Candidate points on a lattice over the deposit's bounding box, kept when
+ * they are inside the outline by at least the inset (the outline is an
+ * estimate) and clear of every protected lumen by the margin. The score is
+ * the distance to the outline: deep interior points are the surest. */
+static uint32_t collect_candidates(hy_t *s, const sono_an_result_t *r, const sono_an_deposit_t *d)
+{
+   double w = d->x_right_m - d->x_left_m, h = d->z_bottom_m - d->z_top_m;
+   double step = fmax(25e-6, sqrt(w * h / (HY_MAX_CANDIDATES * 0.9)));
+   double inset = s->values[P_TARGET_INSET], margin = s->values[P_TARGET_MARGIN];
+   uint32_t n = 0;
+   for (double z = d->z_top_m + step / 2; z < d->z_bottom_m && n < HY_MAX_CANDIDATES; z += step)
+      for (double x = d->x_left_m + step / 2; x < d->x_right_m && n < HY_MAX_CANDIDATES; x += step) {
+         if (!hy_point_in_polygon(d->outline, d->outline_count, x, z))
+            continue;
+         double edge = hy_distance_to_edges(d->outline, d->outline_count, x, z);
+         if (edge < inset || !clear_of_protected(s, r, x, z, margin))
+            continue;
+         s->cand[n++] = (hy_candidate_t){(float)x, (float)z, (float)edge};
+      }
+   return n;
+}
+
+static int spaced(const hy_t *s, double x, double z, double spacing)
+{
+   for (uint32_t t = 0; t < s->target_count; ++t) {
+      double dx = s->targets[t].x - x, dz = s->targets[t].z - z;
+      if (dx * dx + dz * dz < spacing * spacing)
+         return 0;
+   }
+   return 1;
+}
+
+/* Greedy: the deepest-interior candidate first, then the next deepest that
+ * keeps the minimum spacing from every target already placed. */
+static void place_in_deposit(hy_t *s, uint32_t n, int deposit, uint32_t count)
+{
+   double spacing = s->values[P_TARGET_SPACING];
+   for (uint32_t placed = 0; placed < count && s->target_count < HY_MAX_TARGETS; ++placed) {
+      int best = -1;
+      for (uint32_t i = 0; i < n; ++i)
+         if (s->cand[i].score >= 0 && (best < 0 || s->cand[i].score > s->cand[best].score)) {
+            if (spaced(s, s->cand[i].x, s->cand[i].z, spacing))
+               best = (int)i;
+            else
+               s->cand[i].score = -1.0f; /* never eligible again: targets only accumulate */
+         }
+      if (best < 0)
+         return;
+      s->targets[s->target_count++] = (hy_target_t){s->cand[best].x, s->cand[best].z, deposit};
+      s->cand[best].score = -1.0f;
+   }
+}
+
+void hy_plan_targets(hy_t *s, const sono_an_result_t *r)
+{
+   s->target_count = 0;
+   uint32_t count = (uint32_t)s->values[P_TARGET_COUNT];
+   for (uint32_t i = 0; i < r->deposit_count && count > 0; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      if (!targets_wanted(s, d))
+         continue;
+      uint32_t n = collect_candidates(s, r, d);
+      place_in_deposit(s, n, (int)i, count);
+   }
+}
+
+static void push_planning_label(hy_t *s, sono_point_t at, const sono_output_t *out)
+{
+   sono_event_overlay_t o;
+   s->pts[0] = at;
+   sono_kit_overlay_init(&o, SONO_SHAPE_LABEL, SONO_ROLE_ANNOTATION, s->pts, 1);
+   o.label = HY_PLANNING_AID;
+   sono_kit_push(out, &o);
+}
+
+static void targets_finding(hy_t *s, const sono_an_result_t *r, const sono_output_t *out)
+{
+   size_t len = 0;
+   s->basis[0] = 0;
+   uint32_t eligible = 0;
+   for (uint32_t i = 0; i < r->deposit_count; ++i)
+      eligible += (uint32_t)targets_wanted(s, &r->deposits[i]);
+   hy_append(s->basis, sizeof s->basis, &len, "%u point(s) in %u intraluminal/perivascular deposit(s)",
+             s->target_count, eligible);
+   for (uint32_t t = 0; t < s->target_count && t < 8; ++t)
+      hy_append(s->basis, sizeof s->basis, &len, "; T%u %.1f mm deep", t + 1, s->targets[t].z * 1e3);
+   hy_append(s->basis, sizeof s->basis, &len,
+             "; each inside the deposit outline by >= %.2f mm, >= %.1f mm from vessels not involved, >= %.1f mm apart",
+             s->values[P_TARGET_INSET] * 1e3, s->values[P_TARGET_MARGIN] * 1e3, s->values[P_TARGET_SPACING] * 1e3);
+   snprintf(s->label, sizeof s->label, "Suggested targets (%s)", HY_PLANNING_AID);
+   s->attrs[0] = (sono_attribute_t){"plugin_version", HY_VERSION};
+   snprintf(s->attr_text[0], sizeof s->attr_text[0], "%u", s->target_count);
+   s->attrs[1] = (sono_attribute_t){"target_count", s->attr_text[0]};
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "injection_targets", s->target_count ? SONO_STATUS_DETECTED : SONO_STATUS_NOT_DETECTED);
+   fi.confidence = 1.0f;
+   fi.attributes = s->attrs;
+   fi.attribute_count = 2;
+   fi.label = s->label;
+   fi.basis = s->basis;
+   fi.caveat = "Targets follow the outline estimated on this frame; confirm the needle tip in the deposit on the live image.";
+   fi.advice = s->target_count ? NULL : "No point met the inset and vessel margin; review the deposit on the live image.";
+   sono_kit_push(out, &fi);
+}
+
+void hy_push_targets(hy_t *s, const sono_an_result_t *r, const sono_output_t *out)
+{
+   int eligible = 0;
+   for (uint32_t i = 0; i < r->deposit_count; ++i)
+      eligible |= targets_wanted(s, &r->deposits[i]);
+   if (!eligible || s->values[P_TARGET_COUNT] < 1)
+      return;
+   for (uint32_t t = 0; t < s->target_count; ++t) {
+      const hy_target_t *tg = &s->targets[t];
+      s->pts[0] = (sono_point_t){tg->x, tg->z};
+      snprintf(s->text, sizeof s->text, "T%u %.1f mm deep", t + 1, tg->z * 1e3);
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_MARKER, SONO_ROLE_TARGET, s->pts, 1);
+      o.label = s->text;
+      sono_kit_push(out, &o);
+      hy_push_measurement(out, "target_depth", tg->z, "m", s->text, s->pts[0]);
+   }
+   if (s->target_count)
+      push_planning_label(s, hy_clamp(&s->grid, s->targets[0].x, s->targets[0].z - 0.5e-3), out);
+   targets_finding(s, r, out);
+}
+
+/* ---- needling grid ------------------------------------------------------------------- */
+
+/* From the start of the occluded segment to the end of the vessel in view,
+ * downstream in the flow direction; without a known direction, the extent of
+ * the segments without normal flow. */
+int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0, double *x1)
+{
+   int found = 0;
+   for (uint32_t i = 0; i < r->vessel_count; ++i) {
+      const sono_an_vessel_t *v = &r->vessels[i];
+      if (!s->involved[i] || v->occlusion < 0 || v->point_count < 2)
+         continue;
+      const sono_an_segment_t *occ = &v->segments[v->occlusion];
+      double a, b;
+      if (v->flow_direction > 0) {
+         a = v->points[occ->first].x_m;
+         b = v->points[v->point_count - 1].x_m;
+      } else if (v->flow_direction < 0) {
+         a = v->points[0].x_m;
+         b = v->points[occ->last].x_m;
+      } else {
+         a = INFINITY;
+         b = -INFINITY;
+         for (uint32_t g = 0; g < v->segment_count; ++g)
+            if (v->segments[g].perfusion != SONO_AN_PERFUSED) {
+               a = fmin(a, v->points[v->segments[g].first].x_m);
+               b = fmax(b, v->points[v->segments[g].last].x_m);
+            }
+      }
+      *x0 = found ? fmin(*x0, a) : a;
+      *x1 = found ? fmax(*x1, b) : b;
+      found = 1;
+   }
+   return found && *x1 > *x0;
+}
+
+static int grid_extent(const hy_t *s, const sono_an_result_t *r, double *a, double *b, const char **what)
+{
+   int mode = (int)s->values[P_GRID_MODE];
+   const sono_grid_t *g = &s->grid;
+   double lo = g->x0_m, hi = g->x0_m + (g->nx - 1) * g->dx_m;
+   if (mode == HY_GRID_REGION) {
+      *a = fmax(fmin(s->values[P_GRID_X0], s->values[P_GRID_X1]), lo);
+      *b = fmin(fmax(s->values[P_GRID_X0], s->values[P_GRID_X1]), hi);
+      *what = "the region given";
+   } else {
+      if (!r->cine_ready || !hy_hypoperfused_extent(s, r, a, b))
+         return 0;
+      *a = fmax(*a, lo);
+      *b = fmin(*b, hi);
+      *what = "the hypoperfused territory";
+   }
+   return *b > *a;
+}
+
+/* Punctures centred on the territory, n = ceil(width / spacing) of them, so
+ * every point of the territory lies within half a spacing of one (the cell
+ * of each puncture), and no puncture falls outside it. Rows of the lattice
+ * away from this plane are reached by moving the probe one spacing. */
+void hy_push_grid(hy_t *s, const sono_an_result_t *r, const sono_output_t *out)
+{
+   double a, b;
+   const char *what;
+   if ((int)s->values[P_GRID_MODE] == HY_GRID_OFF || !grid_extent(s, r, &a, &b, &what))
+      return;
+   double sp = s->values[P_GRID_SPACING];
+   double d0 = fmin(s->values[P_GRID_DEPTH_MIN], s->values[P_GRID_DEPTH_MAX]);
+   double d1 = fmax(s->values[P_GRID_DEPTH_MIN], s->values[P_GRID_DEPTH_MAX]);
+   uint32_t n = (uint32_t)ceil((b - a) / sp - 1e-9);
+   n = n < 1 ? 1 : n > 64 ? 64 : n;
+   double c = 0.5 * (a + b);
+   for (uint32_t k = 0; k < n; ++k) {
+      double x = c + ((double)k - 0.5 * (n - 1)) * sp;
+      s->pts[0] = hy_clamp(&s->grid, x, d0);
+      s->pts[1] = hy_clamp(&s->grid, x, d1);
+      snprintf(s->text, sizeof s->text, "N%u %.1f-%.1f mm", k + 1, d0 * 1e3, d1 * 1e3);
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, SONO_ROLE_NEEDLING_GRID, s->pts, 2);
+      o.label = s->text;
+      sono_kit_push(out, &o);
+   }
+   snprintf(s->text, sizeof s->text, "Needling grid %.1f mm, depth %.1f-%.1f mm (%s)", sp * 1e3, d0 * 1e3, d1 * 1e3,
+            HY_PLANNING_AID);
+   s->pts[0] = hy_clamp(&s->grid, a, d0 - 0.6e-3);
+   sono_event_overlay_t o;
+   sono_kit_overlay_init(&o, SONO_SHAPE_LABEL, SONO_ROLE_NEEDLING_GRID, s->pts, 1);
+   o.label = s->text;
+   sono_kit_push(out, &o);
+   snprintf(s->basis, sizeof s->basis,
+            "%u puncture(s) over %s, %.1f mm wide (x %.1f to %.1f mm); spacing %.1f mm, depth band %.1f-%.1f mm "
+            "(defaults from a secondary source, unverified)",
+            n, what, (b - a) * 1e3, a * 1e3, b * 1e3, sp * 1e3, d0 * 1e3, d1 * 1e3);
+   snprintf(s->label, sizeof s->label, "Needling grid (%s)", HY_PLANNING_AID);
+   s->attrs[0] = (sono_attribute_t){"plugin_version", HY_VERSION};
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "needling_grid", SONO_STATUS_DETECTED);
+   fi.confidence = 1.0f;
+   fi.attributes = s->attrs;
+   fi.attribute_count = 1;
+   fi.label = s->label;
+   fi.basis = s->basis;
+   fi.caveat = "Spacing and depth band are configurable site-protocol parameters, not verified against primary sources.";
+   sono_kit_push(out, &fi);
+}

@@ -1,0 +1,267 @@
+/* org.sonoplug.hyaluronidase: hyaluronidase-guidance overlay (clinical-spec
+ * §3, H11; docs/clinical.md, "Hyaluronidase guidance").
+ *
+ * Per frame the shared analysis module (sdk/analysis, the same vessels and
+ * deposits the intravascular plugin sees) gives vessels, perfusion segments
+ * and deposits; this plugin draws the overlay of H11:
+ *   1. deposit outlines with class, area, depth range, distance to vessel;
+ *   2. vessel paths: centreline and lumen edges per perfusion segment, the
+ *      occluded segment with its length;
+ *   3. suggested targets inside intraluminal/perivascular deposits;
+ *   4. an optional needling grid;
+ *   5. danger zones around vessels not involved, and the periorbital flag;
+ *   6. the baseline comparison (sono.state/1) and migration.
+ * Targets and grid are planning aids (R5). No quantity of product is ever
+ * computed or shown.
+ *
+ * Real-time rule: process() allocates nothing; buffers come from activate(). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hy.h"
+
+static const char *const grid_modes[] = {"off", "region", "hypoperfused territory"};
+
+const sono_kit_param_t hy_params[P_COUNT] = {
+   {"target_count", "Suggested targets per deposit", "1", SONO_PARAM_INT, 0, 12, 3, NULL},
+   {"target_spacing_m", "Minimum spacing between targets", "m", SONO_PARAM_FLOAT, 0.2e-3, 10e-3, 1.0e-3, NULL},
+   {"target_margin_m", "Minimum distance of a target from any vessel not involved", "m", SONO_PARAM_FLOAT, 0.5e-3,
+    5e-3, 1.0e-3, NULL},
+   {"target_inset_m", "Minimum depth of a target inside the deposit outline", "m", SONO_PARAM_FLOAT, 0.0, 1e-3, 0.15e-3,
+    NULL},
+   {"targets_ha_only", "Targets only in deposits classified as hyaluronic acid", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
+   {"danger_margin_m", "Danger zone half-width around vessels not involved", "m", SONO_PARAM_FLOAT, 0.5e-3, 5e-3,
+    2.0e-3, NULL},
+   {"periorbital", "Periorbital territory: the whole field is a danger zone", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
+   {"grid_mode", "Needling grid", "1", SONO_PARAM_ENUM, 0, 2, 0, grid_modes},
+   {"grid_x0_m", "Needling region, lateral start", "m", SONO_PARAM_FLOAT, -0.05, 0.05, 0.0, NULL},
+   {"grid_x1_m", "Needling region, lateral end", "m", SONO_PARAM_FLOAT, -0.05, 0.05, 0.0, NULL},
+   {"grid_spacing_m", "Needling grid spacing (unverified default)", "m", SONO_PARAM_FLOAT, 1e-3, 20e-3, 5e-3, NULL},
+   {"grid_depth_min_m", "Needling depth band, shallow end (unverified default)", "m", SONO_PARAM_FLOAT, 0.0, 0.03,
+    5e-3, NULL},
+   {"grid_depth_max_m", "Needling depth band, deep end (unverified default)", "m", SONO_PARAM_FLOAT, 0.0, 0.03, 7e-3,
+    NULL},
+   {"capture_baseline", "Capture a baseline (switch on before treatment)", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
+   {"auto_baseline", "Capture a baseline at the first assessable frame when none exists", "1", SONO_PARAM_BOOL, 0, 1,
+    1, NULL},
+   {"intended_site", "Compare deposits with an intended injection site", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
+   {"intended_x_m", "Intended injection site, lateral", "m", SONO_PARAM_FLOAT, -0.05, 0.05, 0.0, NULL},
+   {"intended_z_m", "Intended injection site, depth", "m", SONO_PARAM_FLOAT, 0.0, 0.05, 0.005, NULL},
+   {"migration_threshold_m", "Shift reported as possible migration", "m", SONO_PARAM_FLOAT, 0.1e-3, 10e-3, 1.0e-3,
+    NULL},
+   {"match_radius_m", "Largest distance at which a deposit is matched with its baseline", "m", SONO_PARAM_FLOAT, 1e-3,
+    20e-3, 6e-3, NULL},
+   {"reduced_speed_ratio", "Peak speed re upstream below which a segment is reduced", "1", SONO_PARAM_FLOAT, 0.1, 0.9,
+    0.5, NULL},
+   {"cine_window_s", "Flow memory (one cardiac cycle)", "s", SONO_PARAM_FLOAT, 0.2, 5.0, 1.0, NULL},
+};
+
+static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }
+
+static const sono_plugin_descriptor_t descriptor = {
+   SONO_ABI_VERSION,
+   "org.sonoplug.hyaluronidase",
+   "Hyaluronidase guidance overlay",
+   "sonoplug",
+   HY_VERSION,
+   "Overlay for ultrasound-guided hyaluronidase: deposit outlines, vessel perfusion path, suggested targets and "
+   "needling grid (planning aids), danger zones, baseline comparison and migration.",
+   SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) |
+      SONO_PLANE_BIT(SONO_PLANE_POWER) | SONO_PLANE_BIT(SONO_PLANE_VARIANCE),
+   SONO_CONCURRENCY_INSTANCE_SAFE,
+   SONO_DETERMINISM_BIT_EXACT,
+   0,
+};
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+static bool hy_init(const sono_plugin_t *p)
+{
+   sono_kit_params_defaults(hy_params, P_COUNT, self_of(p)->values);
+   return true;
+}
+
+static void hy_deactivate(const sono_plugin_t *p)
+{
+   hy_t *s = self_of(p);
+   sono_an_destroy(s->an);
+   s->an = NULL;
+   free(s->pts);
+   s->pts = NULL;
+   free(s->cand);
+   s->cand = NULL;
+}
+
+static void hy_destroy(const sono_plugin_t *p)
+{
+   hy_deactivate(p);
+   free(self_of(p));
+}
+
+static sono_status_t hy_activate(const sono_plugin_t *p, const sono_frame_format_t *format)
+{
+   hy_t *s = self_of(p);
+   uint32_t need = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER);
+   if ((format->planes_available & need) != need ||
+       !(format->planes_available & (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ))))
+      return SONO_ERROR_UNSUPPORTED;
+   sono_error_t err;
+   s->an = sono_an_create(format->max_nz, format->max_nx, &err);
+   s->pts = malloc(HY_MAX_POINTS * sizeof *s->pts);
+   s->cand = malloc(HY_MAX_CANDIDATES * sizeof *s->cand);
+   if (!s->an || !s->pts || !s->cand) {
+      hy_deactivate(p);
+      return SONO_ERROR;
+   }
+   sono_an_config_default(&s->cfg);
+   return SONO_OK;
+}
+
+/* ---- process --------------------------------------------------------------------------- */
+
+static const sono_an_result_t *analyse(hy_t *s, const sono_frame_t *frame)
+{
+   s->cfg.cine_window_s = s->values[P_CINE_WINDOW];
+   s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];
+   sono_an_input_t in = {&frame->grid,
+                         &frame->acquisition,
+                         sono_frame_plane(frame, SONO_PLANE_BMODE),
+                         sono_frame_plane(frame, SONO_PLANE_IQ),
+                         sono_frame_plane(frame, SONO_PLANE_VELOCITY),
+                         sono_frame_plane(frame, SONO_PLANE_POWER),
+                         sono_frame_plane(frame, SONO_PLANE_VARIANCE)};
+   sono_error_t err;
+   return sono_an_analyse(s->an, &s->cfg, &in, &err);
+}
+
+/* A baseline needs the perfusion of a full cine window: the operator's
+ * request waits for it, and so does the automatic first capture. */
+static void maybe_capture(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame)
+{
+   if (!r->cine_ready)
+      return;
+   int automatic = s->values[P_AUTO_BASELINE] >= 0.5 && !s->base.present;
+   if (s->capture_pending || automatic) {
+      hy_baseline_capture(s, r, frame->timestamp_ns);
+      s->capture_pending = 0;
+   }
+}
+
+static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *frame, const sono_output_t *out)
+{
+   hy_t *s = self_of(p);
+   const sono_an_result_t *r = analyse(s, frame);
+   if (!r)
+      return SONO_ERROR;
+   s->grid = frame->grid;
+   hy_mark_involved(s, r);
+   hy_push_vessels(s, r, out);
+   hy_push_deposits(s, r, out);
+   hy_push_danger(s, r, out);
+   hy_plan_targets(s, r);
+   hy_push_targets(s, r, out);
+   hy_push_grid(s, r, out);
+   int had_baseline = s->base.present;
+   maybe_capture(s, r, frame);
+   if (had_baseline)
+      hy_push_comparison(s, r, frame->timestamp_ns, out);
+   hy_push_migration(s, r, out);
+   return SONO_OK;
+}
+
+/* ---- sono.params/1 ----------------------------------------------------------------------- */
+
+static uint32_t par_count(const sono_plugin_t *p)
+{
+   (void)p;
+   return P_COUNT;
+}
+
+static bool par_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)
+{
+   (void)p;
+   return sono_kit_params_info(hy_params, P_COUNT, i, info);
+}
+
+static bool par_get(const sono_plugin_t *p, const char *key, double *v)
+{
+   int i = sono_kit_params_find(hy_params, P_COUNT, key);
+   if (i < 0)
+      return false;
+   *v = self_of(p)->values[i];
+   return true;
+}
+
+/* Switching capture_baseline on asks for a capture; the switch itself is
+ * the operator's record, so switching it on again later re-captures. */
+static sono_status_t par_set(const sono_plugin_t *p, const char *key, double v)
+{
+   hy_t *s = self_of(p);
+   double before = s->values[P_CAPTURE_BASELINE];
+   sono_status_t st = sono_kit_params_set(hy_params, P_COUNT, s->values, key, v);
+   if (st == SONO_OK && strcmp(key, "capture_baseline") == 0 && before < 0.5 && v >= 0.5)
+      s->capture_pending = 1;
+   return st;
+}
+
+static bool par_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)
+{
+   (void)p;
+   return sono_kit_params_choice_label(hy_params, P_COUNT, i, c, buf, n);
+}
+
+static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, par_set, par_choice};
+
+/* ---- sono.state/1 ------------------------------------------------------------------------- */
+
+static bool state_save(const sono_plugin_t *p, const sono_ostream_t *stream)
+{
+   uint8_t buf[HY_STATE_BYTES];
+   size_t n = hy_state_encode(self_of(p), buf);
+   return sono_kit_state_save(stream, HY_STATE_MAGIC, HY_STATE_VERSION, buf, n);
+}
+
+static bool state_load(const sono_plugin_t *p, const sono_istream_t *stream)
+{
+   hy_t *s = self_of(p);
+   uint8_t buf[HY_STATE_BYTES];
+   uint64_t size = 0;
+   hy_baseline_t base;
+   int32_t has;
+   double x, z;
+   if (!sono_kit_state_load(stream, HY_STATE_MAGIC, HY_STATE_VERSION, buf, sizeof buf, &size) ||
+       hy_state_decode(buf, (size_t)size, &base, &has, &x, &z) < 0)
+      return false;
+   s->base = base;
+   s->has_intended_saved = has;
+   s->intended_x = x;
+   s->intended_z = z;
+   s->capture_pending = 0;
+   return true;
+}
+
+static const sono_plugin_state_t state_ext = {state_save, state_load};
+
+static const void *hy_get_extension(const sono_plugin_t *p, const char *id)
+{
+   (void)p;
+   if (strcmp(id, SONO_EXT_PARAMS) == 0)
+      return &params_ext;
+   if (strcmp(id, SONO_EXT_STATE) == 0)
+      return &state_ext;
+   return NULL;
+}
+
+static const sono_plugin_t *hy_create(const sono_host_t *host)
+{
+   hy_t *s = calloc(1, sizeof *s);
+   if (!s)
+      return NULL;
+   s->host = host;
+   s->plugin = (sono_plugin_t){&descriptor, s, hy_init, hy_destroy, hy_activate, hy_deactivate, hy_process,
+                               hy_get_extension};
+   return &s->plugin;
+}
+
+SONO_KIT_DEFINE_ENTRY(descriptor, hy_create);
