@@ -1,0 +1,146 @@
+/* org.sonoplug.artefacts on phantom recordings (libsono_sim), run through
+ * the host's session API exactly as sono-host runs it.
+ * argv[1]: folder of built plugins; argv[2]: scratch folder. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <sono/host/session.h>
+#include <sono/sim/phantom.h>
+
+static const char *plugin_dir, *work_dir;
+
+/* Writes the preset as a recording and returns the plugin's results. */
+static cJSON *run_preset(const char *scenario)
+{
+   sono_sim_case_t c;
+   sono_error_t err;
+   char manifest[1024], rec[1024];
+   assert_int_equal(sono_sim_case_preset(&c, scenario, 3, &err), 0);
+   c.frames = c.frames > 5 ? 5 : c.frames;
+   mkdir(work_dir, 0755);
+   assert_int_equal(sono_sim_write_recording(&c, work_dir, scenario, &err), 0);
+   snprintf(rec, sizeof rec, "%s/%s.json", work_dir, scenario);
+   snprintf(manifest, sizeof manifest, "%s/artefacts.sono.json", plugin_dir);
+   sono_session_options_t o;
+   sono_session_options_default(&o);
+   o.recording = rec;
+   o.plugin_dir = plugin_dir;
+   o.only_plugin = manifest;
+   o.quiet = 1;
+   o.images = 0;
+   sono_session_t *s = sono_session_open(&o, &err);
+   if (!s)
+      fail_msg("%s", err.message);
+   assert_int_equal(sono_session_run(s, &err), 0);
+   assert_false(sono_session_any_failure(s));
+   cJSON *copy = cJSON_Duplicate(sono_results_json(sono_session_results(s)), 1);
+   sono_session_close(s);
+   return copy;
+}
+
+static int count_kind(const cJSON *frame, const char *kind)
+{
+   int n = 0;
+   const cJSON *f;
+   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame, "findings")) {
+      const cJSON *k = cJSON_GetObjectItemCaseSensitive(f, "kind");
+      n += cJSON_IsString(k) && strcmp(k->valuestring, kind) == 0;
+   }
+   return n;
+}
+
+static const cJSON *frame_at(const cJSON *res, int i)
+{
+   return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "frames"), i);
+}
+
+/* Every finding carries a basis, advice, a confidence in [0,1] and a region;
+ * every frame carries the quality score within 0..100. */
+static void check_well_formed(const cJSON *res)
+{
+   const cJSON *fr;
+   cJSON_ArrayForEach(fr, cJSON_GetObjectItemCaseSensitive(res, "frames")) {
+      const cJSON *f, *m;
+      cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(fr, "findings")) {
+         const cJSON *basis = cJSON_GetObjectItemCaseSensitive(f, "basis");
+         const cJSON *conf = cJSON_GetObjectItemCaseSensitive(f, "confidence");
+         assert_true(cJSON_IsString(basis) && strlen(basis->valuestring) > 20);
+         assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(f, "advice")));
+         assert_true(conf->valuedouble >= 0 && conf->valuedouble <= 1);
+      }
+      int quality = 0;
+      cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(fr, "measurements")) {
+         const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name");
+         if (strcmp(name->valuestring, "frame_quality") == 0) {
+            double v = cJSON_GetObjectItemCaseSensitive(m, "value")->valuedouble;
+            assert_true(v >= 0 && v <= 100);
+            quality = 1;
+         }
+      }
+      assert_true(quality);
+   }
+}
+
+static void test_gain_low(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("artefact-gain-low");
+   check_well_formed(res);
+   assert_int_equal(count_kind(frame_at(res, 0), "gain_low"), 1);
+   assert_int_equal(count_kind(frame_at(res, 0), "gain_high"), 0);
+   cJSON_Delete(res);
+}
+
+static void test_gain_normal(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("clean-cheek");
+   check_well_formed(res);
+   assert_int_equal(count_kind(frame_at(res, 0), "gain_low"), 0);
+   assert_int_equal(count_kind(frame_at(res, 0), "gain_high"), 0);
+   cJSON_Delete(res);
+}
+
+/* Flash on frames 3-4 only: confirmed there, absent before. */
+static void test_flash_frames(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("artefact-flash");
+   check_well_formed(res);
+   assert_int_equal(count_kind(frame_at(res, 0), "colour_flash"), 0);
+   assert_int_equal(count_kind(frame_at(res, 3), "colour_flash"), 1);
+   assert_int_equal(count_kind(frame_at(res, 4), "colour_flash"), 1);
+   cJSON_Delete(res);
+}
+
+static void test_reverberation(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("artefact-reverberation");
+   check_well_formed(res);
+   assert_true(count_kind(frame_at(res, 0), "reverberation") >= 1);
+   cJSON_Delete(res);
+}
+
+int main(int argc, char **argv)
+{
+   if (argc < 3) {
+      fprintf(stderr, "usage: test_artefacts PLUGIN_DIR WORK_DIR\n");
+      return 2;
+   }
+   plugin_dir = argv[1];
+   work_dir = argv[2];
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gain_low),
+      cmocka_unit_test(test_gain_normal),
+      cmocka_unit_test(test_flash_frames),
+      cmocka_unit_test(test_reverberation),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
