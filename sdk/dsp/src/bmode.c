@@ -63,6 +63,43 @@ int sono_dsp_envelope(const sono_plane_t *iq, float *env, size_t ld, char *err, 
    return 0;
 }
 
+/* max(mx, max_z m2[z] g2[z]). A maximum does not depend on the order of
+ * evaluation, so four running maxima (vector compare and select) give
+ * exactly the scalar result. */
+DSP_HOT static float column_max(const float *restrict m2, const float *restrict g2, uint32_t nz, float mx)
+{
+   v4f acc = {mx, mx, mx, mx};
+   uint32_t z = 0;
+   for (; z + 4 <= nz; z += 4) {
+      v4f a, g;
+      __builtin_memcpy(&a, m2 + z, sizeof a);
+      __builtin_memcpy(&g, g2 + z, sizeof g);
+      a *= g;
+      const v4i gt = a > acc;
+      acc = (v4f)((gt & (v4i)a) | (~gt & (v4i)acc));
+   }
+   for (; z < nz; ++z) {
+      const float v = m2[z] * g2[z];
+      mx = v > mx ? v : mx;
+   }
+   for (int l = 0; l < 4; ++l)
+      mx = acc[l] > mx ? acc[l] : mx;
+   return mx;
+}
+
+/* 255/DR (10 log10(r) + DR) = a log2(r) + 255, saturated, rounded half up. */
+DSP_HOT static void log_compress(const float *restrict m2, const float *restrict g2, float inv, float a, uint32_t nz,
+                                 uint8_t *restrict o)
+{
+   for (uint32_t z = 0; z < nz; ++z) {
+      float r = m2[z] * g2[z] * inv;
+      r = r > 1e-30f ? r : 1e-30f;
+      float v = a * dsp_log2f(r) + 255.0f;
+      v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+      o[z] = (uint8_t)(int32_t)(v + 0.5f);
+   }
+}
+
 int sono_dsp_bmode_u8(const sono_plane_t *iq, double dr, const float *gain, uint8_t *out, size_t ld, char *err,
                       size_t err_size)
 {
@@ -81,14 +118,10 @@ int sono_dsp_bmode_u8(const sono_plane_t *iq, double dr, const float *gain, uint
    for (uint32_t k = 0; k < nk; ++k)
       for (uint32_t x = 0; x < nx; ++x) {
          column_mag2(iq, x, k, m2);
-         for (uint32_t z = 0; z < nz; ++z) {
-            const float v = m2[z] * g2[z];
-            mx = v > mx ? v : mx;
-         }
+         mx = column_max(m2, g2, nz, mx);
       }
    const float inv = mx > 0.0f ? 1.0f / mx : 0.0f;
    const int gamma = dr < 1.0;
-   /* 255/DR * (10 log10(m2/max) + DR) = a * log2(m2/max) + 255 */
    const float a = (float)(255.0 / dr * 10.0 * 0.301029995663981);
    for (uint32_t k = 0; k < nk; ++k)
       for (uint32_t x = 0; x < nx; ++x) {
@@ -101,13 +134,7 @@ int sono_dsp_bmode_u8(const sono_plane_t *iq, double dr, const float *gain, uint
             }
             continue;
          }
-         for (uint32_t z = 0; z < nz; ++z) {
-            float r = m2[z] * g2[z] * inv;
-            r = r > 1e-30f ? r : 1e-30f;
-            float v = a * dsp_log2f(r) + 255.0f;
-            v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
-            o[z] = (uint8_t)(int)(v + 0.5f);
-         }
+         log_compress(m2, g2, inv, a, nz, o);
       }
    return 0;
 }
