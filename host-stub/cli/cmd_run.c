@@ -24,7 +24,8 @@ static int usage(void)
 {
    fprintf(stderr,
            "usage: sono-host run --in RECORDING.json --out DIR [--plugins DIR] [--wall poly:2|dct:2|svd:2|iir:F]\n"
-           "                     [--smooth M] [--frames N] [--no-images] [--quiet]\n"
+           "                     [--smooth M] [--frames N] [--no-images] [--quiet] [--isolate]\n"
+           "  --isolate  run every plugin in its own sandboxed process (deadline watchdog, restarts)\n"
            "  --plugins  plugin folder (default: %s)\n"
            "  --out      written: results.json, frame_NNNN.png, report.html\n",
            SONO_DEFAULT_PLUGIN_DIR);
@@ -37,7 +38,8 @@ static int parse_args(int argc, char **argv, sono_session_options_t *o)
                                         {"plugins", required_argument, 0, 'p'}, {"wall", required_argument, 0, 'w'},
                                         {"smooth", required_argument, 0, 'm'},  {"frames", required_argument, 0, 'n'},
                                         {"no-images", no_argument, 0, 'N'},     {"quiet", no_argument, 0, 'q'},
-                                        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+                                        {"isolate", no_argument, 0, 'I'},       {"help", no_argument, 0, 'h'},
+                                        {0, 0, 0, 0}};
    sono_session_options_default(o);
    o->plugin_dir = SONO_DEFAULT_PLUGIN_DIR;
    o->progress = isatty(STDERR_FILENO);
@@ -53,6 +55,7 @@ static int parse_args(int argc, char **argv, sono_session_options_t *o)
       case 'n': o->max_frames = (uint32_t)strtoul(optarg, NULL, 10); break;
       case 'N': o->images = 0; break;
       case 'q': o->progress = 0, o->quiet = 1; break;
+      case 'I': o->isolate = 1; break;
       default: return -1;
       }
    }

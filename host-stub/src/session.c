@@ -89,10 +89,14 @@ static void load_plugin(sono_session_t *s, session_plugin_t *p, const sono_host_
    p->durations_ns = calloc(s->info.frame_count ? s->info.frame_count : 1, sizeof *p->durations_ns);
    if (!item->ok)
       return refuse_plugin(p, "refused", item->error);
-   p->lib = sono_host_library_load(item->manifest.path, &err);
+   /* Isolated: the binary is opened only in the sandboxed child. */
+   p->lib = s->opt.isolate ? sono_host_library_load_isolated(item->manifest.path, &err)
+                           : sono_host_library_load(item->manifest.path, &err);
    if (!p->lib)
       return refuse_plugin(p, "refused", err.message);
-   p->inst = sono_host_instance_create(p->lib, NULL, NULL, &err);
+   sono_host_instance_options_t opt = {0, 0, s->opt.isolate ? SONO_HOST_RUN_ISOLATED : SONO_HOST_RUN_IN_PROCESS,
+                                       s->opt.policy};
+   p->inst = sono_host_instance_create(p->lib, NULL, &opt, &err);
    if (!p->inst)
       return refuse_plugin(p, "refused", err.message);
 }
@@ -328,7 +332,14 @@ static void note_failure(sono_session_t *s, session_plugin_t *p, const char *rea
    sono_results_add_failure(s->results, p->manifest.id, reason);
    if (!s->opt.quiet)
       fprintf(stderr, "\n%s\n", reason);
-   if (++p->consecutive_failures >= SONO_SESSION_QUARANTINE_AFTER) {
+   ++p->consecutive_failures;
+   if (s->opt.isolate) {
+      /* The isolation policy restarts or quarantines; the session follows it. */
+      if (sono_host_instance_state(p->inst) == SONO_HOST_STATE_FAILED)
+         refuse_plugin(p, "quarantined", reason);
+      return;
+   }
+   if (p->consecutive_failures >= SONO_SESSION_QUARANTINE_AFTER) {
       char why[SONO_ERROR_MESSAGE_SIZE + 64];
       snprintf(why, sizeof why, "quarantined after %u consecutive failures; last: %s", p->consecutive_failures,
                reason);

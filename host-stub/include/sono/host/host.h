@@ -120,6 +120,8 @@ typedef struct sono_host_policy {
    uint64_t memory_limit_bytes;     /* RLIMIT_AS of the child; default 1 GiB */
    uint32_t cpu_limit_s;            /* RLIMIT_CPU of the child (total CPU seconds); default 3600 */
    double start_timeout_ms;         /* load + init + activate of a child; default 5000 ms */
+   double warmup_deadline_ms;       /* deadline of the first frame of each child (page faults on
+                                       first touch of the shared frames); default 250 ms */
    const char *trusted_vendor;      /* SONO_HOST_RUN_AUTO runs this vendor in-process; NULL: none */
    const char *runner_path;         /* sono-plugin-runner; NULL: $SONO_PLUGIN_RUNNER, then the
                                        build tree, then the installed libexec path */

@@ -64,6 +64,9 @@ typedef struct sono_session_options {
                                  (SONO_PLANE_BIT mask; default B-mode, velocity and power) */
    int progress;              /* progress line on stderr */
    int quiet;                 /* no diagnostics on stderr */
+   int isolate;               /* run every plugin isolated (sandboxed child process); the instance
+                                 policy then decides restarts and quarantine */
+   const sono_host_policy_t *policy; /* isolated mode; NULL: sono_host_policy_default() */
    sono_session_frame_hook frame_hook;
    sono_session_spectral_hook spectral_hook;
    void *hook_ctx;
