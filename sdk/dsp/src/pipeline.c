@@ -23,6 +23,7 @@ enum { IMG_ACR, IMG_ACI, IMG_PW, IMG_R10R, IMG_R10I, IMG_COUNT };
 typedef struct worker {
    float *re, *im; /* block: max_n x ld */
    float *work;    /* projection coefficients or IIR state */
+   float *ring;    /* lag+1 slow-time samples of one column, split re/im (unfiltered path) */
 } worker_t;
 
 struct sono_dsp_pipeline {
@@ -50,6 +51,7 @@ struct sono_dsp_pipeline {
    const float *q;
    sono_dsp_iir_t iir;
    int nimg;
+   int estimated;  /* velocity and variance already computed by the column pass (M = 1, Kasai) */
    float vn, max_power;
    const sono_acquisition_t *acq;
 };
@@ -234,7 +236,8 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
       p->workers[w].re = zalloc(block_ld * max_ensemble, sizeof(float));
       p->workers[w].im = zalloc(block_ld * max_ensemble, sizeof(float));
       p->workers[w].work = zalloc(block_ld * work_rows, sizeof(float));
-      if (!p->workers[w].re || !p->workers[w].im || !p->workers[w].work)
+      p->workers[w].ring = zalloc(2 * p->ld * ((size_t)cfg->lag + 1), sizeof(float));
+      if (!p->workers[w].re || !p->workers[w].im || !p->workers[w].work || !p->workers[w].ring)
          goto oom;
    }
    if (cfg->wall == SONO_WALL_SVD) {
@@ -289,6 +292,7 @@ void sono_dsp_pipeline_destroy(sono_dsp_pipeline_t *p)
          free(p->workers[w].re);
          free(p->workers[w].im);
          free(p->workers[w].work);
+         free(p->workers[w].ring);
       }
    free(p->workers);
    free(p->basis);
@@ -399,6 +403,80 @@ static void task_gram(void *ctx, unsigned wi, size_t g0, size_t g1)
    }
 }
 
+/* AC and P of one column straight from the IQ plane, without a wall filter:
+ * sample t is split into a ring of lag+1 L1-resident slots and combined
+ * with sample t-lag, so the input is read once and nothing goes through
+ * L2. Same operations in the same order as sono_dsp_kasai_accumulate, so the
+ * result is bit-identical to the block path. */
+DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, worker_t *w, uint32_t x, float *restrict acr,
+                                        float *restrict aci, float *restrict pw)
+{
+   const sono_plane_t *iq = p->iq;
+   const uint32_t nz = p->nz, lag = p->cfg.lag, n = p->n;
+   const size_t ld = p->ld;
+   for (uint32_t z = 0; z < nz; ++z)
+      acr[z] = aci[z] = pw[z] = 0.0f;
+   for (uint32_t t = 0; t < n; ++t) {
+      const float *src = (const float *)iq->data + 2 * ((int64_t)x * iq->stride[1] + (int64_t)t * iq->stride[2]);
+      float *restrict br = w->ring + 2 * ld * (t % (lag + 1)), *restrict bi = br + ld;
+      if (iq->stride[0] == 1) {
+         deinterleave(src, br, bi, nz);
+      } else {
+         for (uint32_t z = 0; z < nz; ++z) {
+            br[z] = src[2 * iq->stride[0] * z];
+            bi[z] = src[2 * iq->stride[0] * z + 1];
+         }
+      }
+      if (t < lag)
+         continue;
+      const float *restrict ar = w->ring + 2 * ld * ((t - lag) % (lag + 1)), *restrict ai = ar + ld;
+      for (uint32_t z = 0; z < nz; ++z) {
+         acr[z] += ar[z] * br[z] + ai[z] * bi[z];
+         aci[z] += ai[z] * br[z] - ar[z] * bi[z];
+         pw[z] += ar[z] * ar[z] + ai[z] * ai[z];
+      }
+   }
+   for (uint32_t t = n - lag; t < n; ++t) {
+      const float *restrict ar = w->ring + 2 * ld * (t % (lag + 1)), *restrict ai = ar + ld;
+      for (uint32_t z = 0; z < nz; ++z)
+         pw[z] += ar[z] * ar[z] + ai[z] * ai[z];
+   }
+}
+
+static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   for (size_t x = x0; x < x1; ++x) {
+      const size_t o = x * p->ld;
+      kasai_direct_column(p, &p->workers[wi], (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o,
+                          p->img[IMG_PW] + o);
+      if (p->estimated) { /* while the column is still in L1 */
+         sono_dsp_kasai_velocity(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->nz, p->vn, p->vel + o);
+         sono_dsp_kasai_variance(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, p->nz, p->vn,
+                                 p->var + o);
+      }
+   }
+}
+
+/* Largest of n floats: order-free, so four running maxima (vector compare
+ * and select) give exactly the scalar result. */
+DSP_HOT static float max_of(const float *restrict v, size_t n, float mx)
+{
+   v4f acc = {mx, mx, mx, mx};
+   size_t i = 0;
+   for (; i + 4 <= n; i += 4) {
+      v4f a;
+      __builtin_memcpy(&a, v + i, sizeof a);
+      const v4i gt = a > acc;
+      acc = (v4f)((gt & (v4i)a) | (~gt & (v4i)acc));
+   }
+   for (; i < n; ++i)
+      mx = v[i] > mx ? v[i] : mx;
+   for (int l = 0; l < 4; ++l)
+      mx = acc[l] > mx ? acc[l] : mx;
+   return mx;
+}
+
 static void task_blocks(void *ctx, unsigned wi, size_t b0, size_t b1)
 {
    sono_dsp_pipeline_t *p = ctx;
@@ -463,16 +541,18 @@ static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
       p->cfg.variance_threshold > 0 ? (float)(p->cfg.variance_threshold * p->vn * p->vn) : INFINITY;
    for (size_t x = x0; x < x1; ++x) {
       const size_t o = x * p->ld;
-      if (p->cfg.loupas)
-         sono_dsp_loupas_velocity(acr + o, aci + o, estimate_src(p, IMG_R10R) + o, estimate_src(p, IMG_R10I) + o,
-                                  p->nz, p->acq->sound_speed_m_s > 0 ? p->acq->sound_speed_m_s : 1540.0,
-                                  p->acq->prf_hz,
-                                  p->acq->demodulation_frequency_hz > 0 ? p->acq->demodulation_frequency_hz
-                                                                        : p->acq->center_frequency_hz,
-                                  p->cfg.axial_sampling_hz, p->cfg.lag, p->vel + o);
-      else
-         sono_dsp_kasai_velocity(acr + o, aci + o, p->nz, p->vn, p->vel + o);
-      sono_dsp_kasai_variance(acr + o, aci + o, pw + o, p->nz, p->vn, p->var + o);
+      if (!p->estimated) { /* else the column pass computed velocity and variance */
+         if (p->cfg.loupas)
+            sono_dsp_loupas_velocity(acr + o, aci + o, estimate_src(p, IMG_R10R) + o, estimate_src(p, IMG_R10I) + o,
+                                     p->nz, p->acq->sound_speed_m_s > 0 ? p->acq->sound_speed_m_s : 1540.0,
+                                     p->acq->prf_hz,
+                                     p->acq->demodulation_frequency_hz > 0 ? p->acq->demodulation_frequency_hz
+                                                                           : p->acq->center_frequency_hz,
+                                     p->cfg.axial_sampling_hz, p->cfg.lag, p->vel + o);
+         else
+            sono_dsp_kasai_velocity(acr + o, aci + o, p->nz, p->vn, p->vel + o);
+         sono_dsp_kasai_variance(acr + o, aci + o, pw + o, p->nz, p->vn, p->var + o);
+      }
       apply_mask(pw + o, inv, thr, vthr, p->nz, p->vel + o, p->var + o, p->pdb + o);
    }
 }
@@ -582,7 +662,16 @@ static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, ch
       return dsp_fail(err, err_size,
                       "dsp pipeline: IQ plane: ensemble of %u samples leaves none after %u IIR settling samples and lag %u",
                       p->n, p->first, p->cfg.lag);
-   dsp_pool_run(p->pool, task_blocks, p, (p->nx + p->block_cols - 1) / p->block_cols);
+   const double c = acq->sound_speed_m_s > 0 ? acq->sound_speed_m_s : 1540.0;
+   p->vn = (float)(c * acq->prf_hz / (4.0 * acq->center_frequency_hz * p->cfg.lag));
+   p->acq = acq;
+   p->estimated = 0;
+   if (p->cfg.wall == SONO_WALL_NONE && !p->cfg.loupas) {
+      p->estimated = p->cfg.smoothing == 1;
+      dsp_pool_run(p->pool, task_direct, p, p->nx);
+   }
+   else
+      dsp_pool_run(p->pool, task_blocks, p, (p->nx + p->block_cols - 1) / p->block_cols);
    p->nimg = p->cfg.loupas ? IMG_COUNT : IMG_R10R;
    if (p->cfg.smoothing > 1) {
       dsp_pool_run(p->pool, task_smooth1, p, p->nx);
@@ -591,12 +680,8 @@ static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, ch
    const float *pw = estimate_src(p, IMG_PW);
    float mx = 0.0f;
    for (uint32_t x = 0; x < p->nx; ++x)
-      for (uint32_t z = 0; z < p->nz; ++z)
-         mx = pw[x * p->ld + z] > mx ? pw[x * p->ld + z] : mx;
+      mx = max_of(pw + x * p->ld, p->nz, mx);
    p->max_power = mx;
-   const double c = acq->sound_speed_m_s > 0 ? acq->sound_speed_m_s : 1540.0;
-   p->vn = (float)(c * acq->prf_hz / (4.0 * acq->center_frequency_hz * p->cfg.lag));
-   p->acq = acq;
    dsp_pool_run(p->pool, task_estimate, p, p->nx);
    return 0;
 }
