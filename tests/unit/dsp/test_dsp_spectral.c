@@ -117,15 +117,12 @@ static void test_tone_row_and_scaling(void **state)
 {
    (void)state;
    enum { N = 1024 };
-   float *x = malloc(sizeof(float) * 2 * N * 3);
+   float *x = malloc(sizeof(float) * 2 * N), *y = calloc(4 * N, sizeof(float));
    const int bin = 20;
    for (int i = 0; i < N; ++i) {
       double ph = 2.0 * M_PI * bin * i / NFFT;
       x[2 * i] = (float)cos(ph), x[2 * i + 1] = (float)sin(ph);
-   }
-   float *y = x + 2 * N; /* strided copy, stride 2 complex elements */
-   for (int i = 0; i < N / 2; ++i) {
-      y[4 * i] = x[2 * i], y[4 * i + 1] = x[2 * i + 1];
+      y[4 * i] = x[2 * i], y[4 * i + 1] = x[2 * i + 1]; /* same samples, stride 2 */
    }
    char err[256];
    sono_dsp_stft_t *s = sono_dsp_stft_create(WIN, HOP, NFFT, N, err, sizeof err);
@@ -140,13 +137,20 @@ static void test_tone_row_and_scaling(void **state)
       assert_int_equal(peak, NFFT / 2 + bin);
       assert_true(fabsf(col[peak]) < 1e-4f);
    }
+   assert_int_equal(sono_dsp_stft_db(s, y, 2, N, db2, err, sizeof err), nseg);
+   assert_memory_equal(db, db2, sizeof(float) * NFFT * nseg);
+   /* a shorter input goes through the single-segment plan: same values
+    * within float rounding */
    int n2 = sono_dsp_stft_segments(s, N / 2);
-   assert_int_equal(sono_dsp_stft_db(s, y, 2, N / 2, db2, err, sizeof err), n2);
-   assert_memory_equal(db, db2, sizeof(float) * NFFT * n2);
+   assert_int_equal(sono_dsp_stft_db(s, x, 1, N / 2, db2, err, sizeof err), n2);
+   for (int i = 0; i < NFFT * n2; ++i)
+      if (db[i] > -100.0f)
+         assert_true(fabsf(db[i] - db2[i]) < 1e-3f);
    sono_dsp_stft_destroy(s);
    free(db);
    free(db2);
    free(x);
+   free(y);
 }
 
 static void test_stft_errors(void **state)
