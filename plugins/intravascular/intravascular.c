@@ -50,6 +50,7 @@ static const sono_kit_param_t params[P_COUNT] = {
 };
 
 #define IV_MAX_POINTS 1024
+#define IV_MIN_PIXELS 16 /* the analysis module's smallest frame (sono_an_create) */
 
 typedef struct iv {
    sono_plugin_t plugin;
@@ -111,10 +112,15 @@ static sono_status_t iv_activate(const sono_plugin_t *p, const sono_frame_format
    if ((format->planes_available & need) != need ||
        !(format->planes_available & (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ))))
       return SONO_ERROR_UNSUPPORTED;
+   /* Vessels are traced over millimetres of lumen: a format under
+    * IV_MIN_PIXELS in either axis cannot hold one. It is still accepted (a
+    * host may shrink the field of view and grow it again), and every frame
+    * then reports that intravascular filler cannot be assessed. */
+   int analysable = format->max_nz >= IV_MIN_PIXELS && format->max_nx >= IV_MIN_PIXELS;
    sono_error_t err;
-   s->an = sono_an_create(format->max_nz, format->max_nx, &err);
+   s->an = analysable ? sono_an_create(format->max_nz, format->max_nx, &err) : NULL;
    s->pts = malloc(IV_MAX_POINTS * sizeof *s->pts);
-   if (!s->an || !s->pts) {
+   if ((analysable && !s->an) || !s->pts) {
       iv_deactivate(p);
       return SONO_ERROR;
    }
@@ -364,9 +370,32 @@ static void no_vessel_finding(iv_t *s, const sono_an_result_t *r, const sono_out
    sono_kit_push(out, &fi);
 }
 
+static void too_small_finding(iv_t *s, const sono_frame_t *f, const sono_output_t *out)
+{
+   sono_event_finding_t fi;
+   sono_kit_finding_init(&fi, "intravascular_filler", SONO_STATUS_INDETERMINATE);
+   fi.confidence = 0.5f;
+   snprintf(s->basis, sizeof s->basis, "Frame of %u x %u pixels (depth x width); at least %u x %u are needed to trace a vessel",
+            f->grid.nz, f->grid.nx, IV_MIN_PIXELS, IV_MIN_PIXELS);
+   s->attrs[0] = (sono_attribute_t){"plugin_version", IV_VERSION};
+   fi.attributes = s->attrs;
+   fi.attribute_count = 1;
+   fi.label = "Intravascular filler cannot be assessed in this field of view; review recommended";
+   fi.basis = s->basis;
+   fi.caveat = IV_CAVEAT;
+   fi.advice = "Enlarge the field of view to include the vessel of interest in long axis.";
+   sono_kit_push(out, &fi);
+}
+
 static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *frame, const sono_output_t *out)
 {
    iv_t *s = self_of(p);
+   /* A frame too small to hold a vessel is reported as not assessable
+    * rather than failed. */
+   if (!s->an || frame->grid.nz < IV_MIN_PIXELS || frame->grid.nx < IV_MIN_PIXELS) {
+      too_small_finding(s, frame, out);
+      return SONO_OK;
+   }
    s->cfg.cine_window_s = s->values[P_CINE_WINDOW];
    s->cfg.absent_flow_fraction = s->values[P_ABSENT_FRACTION];
    s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];

@@ -55,6 +55,7 @@ sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t
    c->peak = calloc(np, sizeof(float));
    c->scratch = malloc(np * sizeof(float));
    c->bg = malloc(max_nz * sizeof(float));
+   c->row_median = malloc(max_nz * sizeof(float));
    c->flow_age = malloc(np * sizeof(uint16_t));
    c->flow_now = malloc(np);
    c->lumen = malloc(np);
@@ -67,7 +68,7 @@ sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t
    c->chain_bottom = malloc((size_t)AN_MAX_CHAINS * max_nx * sizeof(int16_t));
    c->points = malloc((size_t)SONO_AN_MAX_VESSELS * max_nx * sizeof(sono_an_centre_point_t));
    if (!c->db || !c->sm || !c->sm2 || !c->anom || !c->anom2 || !c->tmp || !c->bright || !c->peak || !c->scratch ||
-       !c->bg || !c->flow_age || !c->flow_now || !c->lumen || !c->mask || !c->label || !c->stack || !c->runs ||
+       !c->bg || !c->row_median || !c->flow_age || !c->flow_now || !c->lumen || !c->mask || !c->label || !c->stack || !c->runs ||
        !c->run_count || !c->chain_top || !c->chain_bottom || !c->points) {
       sono_an_destroy(c);
       sono_error_set(err, "sono_an_create: out of memory for %u x %u frame buffers", max_nz, max_nx);
@@ -82,7 +83,7 @@ void sono_an_destroy(sono_an_context_t *c)
    if (!c)
       return;
    free(c->db); free(c->sm); free(c->sm2); free(c->anom); free(c->anom2); free(c->tmp); free(c->bright);
-   free(c->peak); free(c->scratch); free(c->bg); free(c->flow_age); free(c->flow_now); free(c->lumen);
+   free(c->peak); free(c->scratch); free(c->bg); free(c->row_median); free(c->flow_age); free(c->flow_now); free(c->lumen);
    free(c->mask); free(c->label); free(c->stack); free(c->runs); free(c->run_count); free(c->chain_top);
    free(c->chain_bottom); free(c->points);
    free(c);
@@ -147,11 +148,16 @@ static int check_input(const sono_an_context_t *c, const sono_an_input_t *in, so
  * float32 B-mode is already dB (re its maximum) and is shifted to >= 0. */
 static void load_bmode(sono_an_context_t *c, const sono_plane_t *b, double dr)
 {
-   float scale = (float)(dr / 255.0);
+   float scale = (float)(dr / 255.0), inv = 1.0f / (float)c->dec;
    for (uint32_t ix = 0; ix < c->nx; ++ix)
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         float v = b->dtype == SONO_DTYPE_UINT8 ? scale * SONO_KIT_AT(uint8_t, b, iz, ix, 0)
-                                                 : (float)dr + SONO_KIT_AT(float, b, iz, ix, 0);
+         float v = 0;
+         for (uint32_t k = 0; k < c->dec; ++k) {
+            uint32_t fz = an_frame_row(c, (int)iz) + k;
+            v += b->dtype == SONO_DTYPE_UINT8 ? scale * SONO_KIT_AT(uint8_t, b, fz, ix, 0)
+                                              : (float)dr + SONO_KIT_AT(float, b, fz, ix, 0);
+         }
+         v *= inv;
          c->db[an_pix(c, (int)iz, (int)ix)] = v < 0 ? 0 : v;
       }
 }
@@ -175,8 +181,13 @@ static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
    float top = -1e30f;
    for (uint32_t ix = 0; ix < c->nx; ++ix)
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         const float *z = (const float *)iq->data + 2 * ((int64_t)iz * iq->stride[0] + (int64_t)ix * iq->stride[1]);
-         float p = z[0] * z[0] + z[1] * z[1];
+         float p = 0;
+         for (uint32_t k = 0; k < c->dec; ++k) {
+            int64_t fz = an_frame_row(c, (int)iz) + k;
+            const float *z = (const float *)iq->data + 2 * (fz * iq->stride[0] + (int64_t)ix * iq->stride[1]);
+            p += z[0] * z[0] + z[1] * z[1];
+         }
+         p /= (float)c->dec;
          float d = fast_db_power(p > 1e-30f ? p : 1e-30f);
          c->db[an_pix(c, (int)iz, (int)ix)] = d;
          top = d > top ? d : top;
@@ -192,8 +203,8 @@ static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
 static float noise_floor(sono_an_context_t *c, const sono_plane_t *power)
 {
    size_t n = 0;
-   for (uint32_t ix = 0; ix < c->nx; ix += 2)
-      for (uint32_t iz = 0; iz < c->nz; iz += 2)
+   for (uint32_t ix = 0; ix < c->nx; ix += 4)
+      for (uint32_t iz = 0; iz < c->nz * c->dec; iz += 2)
          c->scratch[n++] = SONO_KIT_AT(float, power, iz, ix, 0);
    return an_percentile(c->scratch, n, 0.05);
 }
@@ -218,18 +229,33 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
    r->noise_floor_db = floor_db;
    float pmin = floor_db + (float)cfg->flow_power_margin_db;
    float vmin = (float)(cfg->flow_min_speed_frac * vn), varmax = (float)(cfg->flow_max_variance_frac * vn * vn);
-   for (uint32_t ix = 0; ix < c->nx; ++ix)
+   const sono_plane_t *pv = in->velocity, *pp = in->power, *pq = in->variance;
+   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+      /* column pointers and branch-free tests: flow in speckle is random,
+       * so a branch per pixel mispredicts about half the time */
+      const float *vc = (const float *)pv->data + (int64_t)ix * pv->stride[1];
+      const float *pc = (const float *)pp->data + (int64_t)ix * pp->stride[1];
+      const float *qc = pq ? (const float *)pq->data + (int64_t)ix * pq->stride[1] : NULL;
+      int64_t sv = pv->stride[0], sp = pp->stride[0], sq = pq ? pq->stride[0] : 0;
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
          size_t p = an_pix(c, (int)iz, (int)ix);
-         float v = SONO_KIT_AT(float, in->velocity, iz, ix, 0);
-         float pw = SONO_KIT_AT(float, in->power, iz, ix, 0);
-         float var = in->variance ? SONO_KIT_AT(float, in->variance, iz, ix, 0) : 0.0f;
-         int flow = fabsf(v) > vmin && pw > pmin && var < varmax;
+         /* an analysis pixel flows when any of its frame rows does; its
+          * speed is the fastest of them */
+         float a = 0.0f;
+         for (uint32_t k = 0; k < c->dec; ++k) {
+            int64_t fz = an_frame_row(c, (int)iz) + k;
+            float v = fabsf(vc[fz * sv]), pw = pc[fz * sp], var = qc ? qc[fz * sq] : 0.0f;
+            float ok = (float)((v > vmin) & (pw > pmin) & (var < varmax));
+            a = fmaxf(a, ok * v);
+         }
+         uint16_t age = c->flow_age[p];
+         int flow = a > 0.0f;
          c->flow_now[p] = (uint8_t)flow;
-         c->flow_age[p] = flow ? 0 : c->flow_age[p] == AN_NEVER ? AN_NEVER : (uint16_t)(c->flow_age[p] + 1);
-         float a = flow ? fabsf(v) : 0.0f;
-         c->peak[p] = a > c->peak[p] * decay ? a : c->peak[p] * decay;
+         c->flow_age[p] = (uint16_t)(flow ? 0 : age + (age != AN_NEVER));
+         float dk = c->peak[p] * decay;
+         c->peak[p] = fmaxf(a, dk);
       }
+   }
 }
 
 static void smooth_and_background(sono_an_context_t *c)
@@ -239,12 +265,12 @@ static void smooth_and_background(sono_an_context_t *c)
    int rz2 = (int)lround(0.15e-3 / c->dz), rx2 = (int)lround(0.15e-3 / c->dx);
    an_box_filter(c->db, c->sm, c->tmp, c->nz, c->nx, rz1 < 1 ? 1 : rz1, rx1 < 1 ? 1 : rx1);
    an_box_filter(c->db, c->sm2, c->tmp, c->nz, c->nx, rz2 < 1 ? 1 : rz2, rx2 < 1 ? 1 : rx2);
-   an_row_background(c);
+   an_row_background(c, 0);
+   /* vessels need only the fine anomaly; both are redone once the lumen is known */
    for (uint32_t ix = 0; ix < c->nx; ++ix)
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
          size_t p = an_pix(c, (int)iz, (int)ix);
          c->anom[p] = c->sm[p] - c->bg[iz];
-         c->anom2[p] = c->sm2[p] - c->bg[iz];
       }
 }
 
@@ -254,14 +280,16 @@ const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_conf
    if (check_input(c, in, err))
       return NULL;
    const sono_grid_t *g = in->grid;
-   if (c->nz != g->nz || c->nx != g->nx || c->dx != g->dx_m || c->dz != g->dz_m)
+   uint32_t dec = g->dz_m < AN_DECIMATE_BELOW_M && g->nz >= 32 ? 2 : 1;
+   if (c->nz != g->nz / dec || c->nx != g->nx || c->dx != g->dx_m || c->dz != g->dz_m * dec || c->dec != dec)
       sono_an_reset(c); /* a new geometry invalidates the cine window */
-   c->nz = g->nz;
+   c->dec = dec;
+   c->nz = g->nz / dec;
    c->nx = g->nx;
    c->dx = g->dx_m;
-   c->dz = g->dz_m;
+   c->dz = g->dz_m * dec;
    c->x0 = g->x0_m;
-   c->z0 = g->z0_m;
+   c->z0 = g->z0_m + 0.5 * (dec - 1) * g->dz_m; /* centre of the averaged rows */
    sono_an_result_t *r = &c->result;
    r->vessel_count = 0;
    r->deposit_count = 0;
@@ -277,7 +305,7 @@ const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_conf
    smooth_and_background(c);
    an_vessels_find(c, cfg, in);
    /* second background pass without the lumen pixels just found */
-   an_row_background(c);
+   an_row_background(c, 1);
    for (uint32_t ix = 0; ix < c->nx; ++ix)
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
          size_t p = an_pix(c, (int)iz, (int)ix);

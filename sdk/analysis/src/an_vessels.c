@@ -373,7 +373,7 @@ static double segment_flow_sign(const sono_an_context_t *c, const sono_an_input_
          if (c->flow_now[an_pix(c, iz, ix)]) {
             /* count signs of unaliased pixels only: an aliased core wraps, the
              * slower flow near the wall keeps the true sign */
-            float vel = SONO_KIT_AT(float, in->velocity, iz, ix, 0);
+            float vel = SONO_KIT_AT(float, in->velocity, an_frame_row(c, iz), ix, 0);
             if (fabsf(vel) < 0.5f * c->result.nyquist_m_s)
                sum += (vel < 0 ? 1 : -1) * (s >= 0 ? 1 : -1);
          }
@@ -456,7 +456,7 @@ static float frame_upstream_speed(sono_an_context_t *c, const sono_an_input_t *i
          ++lumen_px;
          if (!c->flow_now[an_pix(c, iz, ix)])
             continue;
-         double u = SONO_KIT_AT(float, in->velocity, iz, ix, 0) * sign; /* + along the flow */
+         double u = SONO_KIT_AT(float, in->velocity, an_frame_row(c, iz), ix, 0) * sign; /* + along the flow */
          if (u < -0.5 * vn)
             u += 2 * vn;
          c->scratch[m++] = (float)u;
