@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <sono/host/session.h>
@@ -17,6 +18,7 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
    o->seed = 1;
    o->work = "sono-eval-work";
    o->plugins = "plugins-out";
+   o->threads = 2;
    *count = 0;
    for (int i = 1; i < argc; ++i) {
       const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -40,12 +42,16 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
          o->batch = v;
       else if (strcmp(a, "--plugins") == 0)
          o->plugins = v;
+      else if (strcmp(a, "--frames") == 0)
+         o->frames = (uint32_t)strtoul(v, &end, 10);
+      else if (strcmp(a, "--threads") == 0)
+         o->threads = (uint32_t)strtoul(v, &end, 10);
       else if ((strncmp(a, "--min-", 6) == 0 || strncmp(a, "--max-", 6) == 0) && *count < cap) {
          t[*count].name = a + 2;
          t[(*count)++].value = strtod(v, &end);
       } else {
          fprintf(stderr, "sono-eval: option %s: unknown; expected --n, --seed, --work, --batch, --plugins, "
-                         "--verbose or a --min-*/--max-* threshold\n", a);
+                         "--frames, --threads, --verbose or a --min-*/--max-* threshold\n", a);
          return -1;
       }
       if (end && *end) {
@@ -83,6 +89,43 @@ static char *read_text(const char *path)
    return s;
 }
 
+/* N frames over one cardiac cycle; frame-ranged artefacts (flash) are
+ * moved into the shorter sequence. */
+static void set_frames(sono_sim_case_t *c, uint32_t frames)
+{
+   if (frames == 0 || frames == c->frames)
+      return;
+   uint32_t old = c->frames;
+   c->frames = frames;
+   c->frame_rate_hz = frames * c->heart_rate_hz;
+   for (uint32_t k = 0; k < c->artefact_count; ++k) {
+      sono_sim_artefact_t *a = &c->artefacts[k];
+      if (a->frame1 == 0 && a->frame0 == 0)
+         continue;
+      uint32_t span = a->frame1 - a->frame0;
+      a->frame0 = old > 1 ? a->frame0 * (frames - 1) / (old - 1) : 0;
+      a->frame1 = a->frame0 + span < frames ? a->frame0 + span : frames - 1;
+   }
+}
+
+void evalkit_case_remove(const evalkit_options_t *o, uint32_t i)
+{
+   if (o->batch)
+      return;
+   char stem[32], path[1200];
+   snprintf(stem, sizeof stem, "case-%04u.", i);
+   DIR *d = opendir(o->work);
+   if (!d)
+      return;
+   struct dirent *e;
+   while ((e = readdir(d)) != NULL)
+      if (strncmp(e->d_name, stem, strlen(stem)) == 0) {
+         snprintf(path, sizeof path, "%s/%s", o->work, e->d_name);
+         remove(path);
+      }
+   closedir(d);
+}
+
 int evalkit_case_recording(const evalkit_options_t *o, uint32_t i, char *path, size_t size, char *err, size_t err_size)
 {
    if (o->batch) {
@@ -112,6 +155,8 @@ int evalkit_case_recording(const evalkit_options_t *o, uint32_t i, char *path, s
    snprintf(path, size, "%s/%s.json", o->work, stem);
    sono_sim_case_t c;
    sono_sim_batch_case(&c, o->seed, i);
+   set_frames(&c, o->frames);
+   c.threads = o->threads;
    sono_error_t e;
    if (sono_sim_write_recording(&c, o->work, stem, &e) != 0) {
       snprintf(err, err_size, "batch seed %llu case %u: %s", (unsigned long long)o->seed, i, e.message);

@@ -20,6 +20,12 @@ typedef struct evalkit_options {
    const char *batch;     /* existing sono-phantom batch folder (--batch) or NULL */
    const char *plugins;   /* folder of built plugins (--plugins) */
    int verbose;           /* --verbose: one line per case */
+   /* --frames N: generated cases get N frames spread over one cardiac cycle
+    * (frame rate N x heart rate) instead of the batch's own 10; 0 keeps the
+    * batch's. Fewer frames make a batch faster; the cine window of a plugin
+    * still sees a whole cycle. Ignored with --batch. */
+   uint32_t frames;
+   uint32_t threads;      /* --threads N: phantom worker threads per case (default 2) */
 } evalkit_options_t;
 
 /* Parses the common options; unknown "--min-*"/"--max-*" options are left
@@ -36,6 +42,10 @@ double evalkit_threshold(const evalkit_threshold_t *t, int count, const char *na
 /* Path of the recording header of case i (generating it when needed).
  * Returns 0, or -1 with a message in err. */
 int evalkit_case_recording(const evalkit_options_t *o, uint32_t i, char *path, size_t size, char *err, size_t err_size);
+
+/* Removes the files of generated case i from --work (nothing with --batch):
+ * a case is ~13 MB of IQ per frame, so a batch keeps only the one in use. */
+void evalkit_case_remove(const evalkit_options_t *o, uint32_t i);
 
 /* The ground_truth object of a recording header (new tree), or NULL. */
 cJSON *evalkit_ground_truth(const char *recording, char *err, size_t err_size);
