@@ -60,20 +60,29 @@ void sono_dsp_hamming(uint32_t m, float *w)
       w[k] = (float)(0.54 - 0.46 * cos(2.0 * DSP_PI * k / (m - 1)));
 }
 
-DSP_HOT static void smooth_along_z(const float *restrict col, float *restrict out, size_t nz, const float *w, uint32_t m,
-                           int replicate)
+DSP_HOT static void smooth_along_z(const float *restrict col, float *restrict out, size_t nz, const float *w,
+                                   uint32_t m, int replicate)
 {
    const long c = (long)(m - 1) / 2;
-   for (size_t z = 0; z < nz; ++z) {
+   /* interior [c, nz - m + c]: k outer, z inner, so the loop runs across z
+    * in vectors; each out[z] still sums k = 0..m-1 in order from 0 */
+   const long lo = c < (long)nz ? c : (long)nz, hi = (long)nz - (long)m + c + 1 > lo ? (long)nz - (long)m + c + 1 : lo;
+   for (long z = lo; z < hi; ++z)
+      out[z] = 0.0f;
+   for (uint32_t k = 0; k < m; ++k) {
+      const float wk = w[k];
+      const float *restrict src = col + k - c;
+      for (long z = lo; z < hi; ++z)
+         out[z] += wk * src[z];
+   }
+   for (long z = 0; z < (long)nz; ++z) {
+      if (z == lo)
+         z = hi;
+      if (z >= (long)nz)
+         break;
       float s = 0.0f;
-      if ((long)z >= c && (long)z - c + (long)m <= (long)nz) {
-         const float *p = col + z - c;
-         for (uint32_t k = 0; k < m; ++k)
-            s += w[k] * p[k];
-      } else {
-         for (uint32_t k = 0; k < m; ++k)
-            s += w[k] * col[dsp_border_index((long)z + (long)k - c, (long)nz, replicate)];
-      }
+      for (uint32_t k = 0; k < m; ++k)
+         s += w[k] * col[dsp_border_index(z + (long)k - c, (long)nz, replicate)];
       out[z] = s;
    }
 }

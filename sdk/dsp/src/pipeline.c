@@ -477,6 +477,8 @@ DSP_HOT static float max_of(const float *restrict v, size_t n, float mx)
    return mx;
 }
 
+#define TILE 256 /* pixels filtered and accumulated together while in L1/L2 */
+
 static void task_blocks(void *ctx, unsigned wi, size_t b0, size_t b1)
 {
    sono_dsp_pipeline_t *p = ctx;
@@ -487,9 +489,16 @@ static void task_blocks(void *ctx, unsigned wi, size_t b0, size_t b1)
       const uint32_t cols = (uint32_t)(p->nx - x < p->block_cols ? p->nx - x : p->block_cols);
       const size_t count = (size_t)cols * p->ld, o = x * p->ld;
       gather_block(p, (uint32_t)x, cols, w->re, w->im);
-      wall_filter_block(p, w, count);
-      sono_dsp_kasai_accumulate(w->re, w->im, bld, p->n, p->first, p->cfg.lag, count, p->img[IMG_ACR] + o,
-                                p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
+      /* Tiles of the block go through the wall filter and the
+       * autocorrelation while in L1; each pixel's arithmetic is the same as
+       * for the whole block at once. */
+      for (size_t i0 = 0; i0 < count; i0 += TILE) {
+         const size_t len = count - i0 < TILE ? count - i0 : TILE;
+         worker_t tile = {w->re + i0, w->im + i0, w->work, w->ring};
+         wall_filter_block(p, &tile, len);
+         sono_dsp_kasai_accumulate(tile.re, tile.im, bld, p->n, p->first, p->cfg.lag, len, p->img[IMG_ACR] + o + i0,
+                                   p->img[IMG_ACI] + o + i0, p->img[IMG_PW] + o + i0);
+      }
       if (p->cfg.loupas)
          for (uint32_t c = 0; c < cols; ++c) /* along depth: per column */
             sono_dsp_loupas_accumulate(w->re + c * p->ld, w->im + c * p->ld, bld, p->n, p->first, p->nz,
