@@ -24,7 +24,7 @@ enum {
    P_TARGET_SPACING,
    P_TARGET_MARGIN,
    P_TARGET_INSET,
-   P_HA_ONLY,
+   P_HA_PATTERN,
    P_DANGER_MARGIN,
    P_PERIORBITAL,
    P_GRID_MODE,
@@ -83,7 +83,7 @@ typedef struct hy_baseline {
 /* ---- instance ------------------------------------------------------------------- */
 
 #define HY_MAX_POINTS 1024        /* overlay point buffer */
-#define HY_MAX_CANDIDATES 2048    /* target candidates per deposit */
+#define HY_MAX_CANDIDATES 640     /* target candidates per deposit */
 #define HY_MAX_TARGETS 24         /* per frame, all deposits */
 #define HY_TEXT 512
 

@@ -62,6 +62,38 @@ static int nearest_deposit(const sono_an_result_t *r, double x, double z, double
    return best;
 }
 
+/* One-to-one matching of followed baseline deposits with deposits now, the
+ * closest pair first, so two baseline deposits never claim the same deposit.
+ * match[b] is the index now, or -1. */
+static void match_deposits(const hy_t *s, const sono_an_result_t *r, int *match)
+{
+   int taken[SONO_AN_MAX_DEPOSITS] = {0};
+   double radius = s->values[P_MATCH_RADIUS];
+   for (uint32_t b = 0; b < SONO_AN_MAX_DEPOSITS; ++b)
+      match[b] = -1;
+   for (;;) {
+      double best = radius;
+      int bb = -1, bk = -1;
+      for (uint32_t b = 0; b < s->base.deposit_count; ++b) {
+         const hy_base_deposit_t *d = &s->base.deposits[b];
+         if (match[b] >= 0 || d->area < HY_MIN_BASE_AREA)
+            continue;
+         for (uint32_t k = 0; k < r->deposit_count; ++k) {
+            double dist = hypot(r->deposits[k].centroid.x_m - d->cx, r->deposits[k].centroid.z_m - d->cz);
+            if (!taken[k] && dist <= best) {
+               best = dist;
+               bb = (int)b;
+               bk = (int)k;
+            }
+         }
+      }
+      if (bb < 0)
+         return;
+      match[bb] = bk;
+      taken[bk] = 1;
+   }
+}
+
 static int nearest_vessel(const sono_an_result_t *r, double depth)
 {
    int best = -1;
@@ -102,21 +134,21 @@ typedef struct comparison {
 
 static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c, const sono_output_t *out)
 {
-   double radius = s->values[P_MATCH_RADIUS];
+   int match[SONO_AN_MAX_DEPOSITS];
+   match_deposits(s, r, match);
    for (uint32_t i = 0; i < s->base.deposit_count; ++i) {
       const hy_base_deposit_t *b = &s->base.deposits[i];
       if (b->area < HY_MIN_BASE_AREA)
          continue;
-      double dist;
-      int k = nearest_deposit(r, b->cx, b->cz, radius, &dist);
+      int k = match[i];
       double now = k >= 0 ? r->deposits[k].area_m2 : 0.0;
       sono_point_t at = k >= 0 ? r->deposits[k].centroid : hy_clamp(&s->grid, b->cx, b->cz);
       c->area_base += b->area;
       c->area_now += now;
       c->deposits_followed++;
       c->at = at;
-      snprintf(s->text, sizeof s->text, "deposit area %+.0f%% vs baseline (%.2f -> %.2f mm2)",
-               (now - b->area) / b->area * 100.0, b->area * 1e6, now * 1e6);
+      snprintf(s->text, sizeof s->text, "deposit area %+.0f%% vs baseline (%.2f -> %.2f mm2)%s",
+               (now - b->area) / b->area * 100.0, b->area * 1e6, now * 1e6, k >= 0 ? "" : ", not seen now");
       hy_push_measurement(out, "deposit_area_change", (now - b->area) / b->area, "1", s->text, at);
    }
 }
@@ -302,14 +334,12 @@ void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *
    }
    if (!s->base.present || s->base.this_session)
       return;
-   for (uint32_t i = 0; i < s->base.deposit_count; ++i) {
-      const hy_base_deposit_t *b = &s->base.deposits[i];
-      if (b->area < HY_MIN_BASE_AREA)
-         continue;
-      int k = nearest_deposit(r, b->cx, b->cz, radius, &dist);
-      if (k >= 0)
-         push_migration(s, &r->deposits[k], b->cx, b->cz, "its position at baseline", out);
-   }
+   int match[SONO_AN_MAX_DEPOSITS];
+   match_deposits(s, r, match);
+   for (uint32_t i = 0; i < s->base.deposit_count; ++i)
+      if (match[i] >= 0)
+         push_migration(s, &r->deposits[match[i]], s->base.deposits[i].cx, s->base.deposits[i].cz,
+                        "its position at baseline", out);
 }
 
 /* ---- state payload ------------------------------------------------------------------- */

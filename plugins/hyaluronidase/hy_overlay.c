@@ -14,34 +14,19 @@ void hy_push_measurement(const sono_output_t *out, const char *name, double valu
    sono_kit_push(out, &m);
 }
 
-static int overlaps_silent_segment(const sono_an_vessel_t *v, const sono_an_deposit_t *d)
-{
-   for (uint32_t g = 0; g < v->segment_count; ++g) {
-      const sono_an_segment_t *seg = &v->segments[g];
-      if (seg->perfusion == SONO_AN_PERFUSED)
-         continue;
-      double x0 = v->points[seg->first].x_m, x1 = v->points[seg->last].x_m;
-      if (d->x_right_m >= x0 && d->x_left_m <= x1)
-         return 1;
-   }
-   return 0;
-}
-
-/* A vessel is involved when filler sits in its lumen, when it carries a
- * candidate occlusion, or when a perivascular deposit lies beside a part of
- * it without normal flow. Every other vessel is protected (danger zone,
- * target margin). Perfusion counts only once the cine window is full, so
- * early frames protect more vessels, never fewer. */
+/* A vessel is involved when filler sits in its lumen or when it carries a
+ * candidate occlusion (absent flow bounded by flow, over a full cine
+ * window). Every other vessel, including one beside a perivascular deposit,
+ * is protected (danger zone, target margin): when in doubt a vessel is
+ * protected, so early frames and uncertain perfusion protect more vessels,
+ * never fewer. */
 void hy_mark_involved(hy_t *s, const sono_an_result_t *r)
 {
    for (uint32_t v = 0; v < SONO_AN_MAX_VESSELS; ++v)
       s->involved[v] = v < r->vessel_count && r->cine_ready && r->vessels[v].occlusion >= 0;
    for (uint32_t i = 0; i < r->deposit_count; ++i) {
       const sono_an_deposit_t *d = &r->deposits[i];
-      if (d->vessel < 0 || (uint32_t)d->vessel >= r->vessel_count)
-         continue;
-      if (d->placement == SONO_AN_INTRALUMINAL ||
-          (d->placement == SONO_AN_PERIVASCULAR && r->cine_ready && overlaps_silent_segment(&r->vessels[d->vessel], d)))
+      if (d->vessel >= 0 && (uint32_t)d->vessel < r->vessel_count && d->placement == SONO_AN_INTRALUMINAL)
          s->involved[d->vessel] = 1;
    }
 }

@@ -7,13 +7,25 @@
 
 #include "hy.h"
 
+/* Hyaluronidase acts on hyaluronic acid only. The class estimate is not
+ * always sure, so the pattern of §1 also counts: fresh HA is anechoic with
+ * posterior enhancement, integrated HA hypoechoic with weaker enhancement,
+ * and HA inside a lumen looks like blood without flow. Bright or shadowing
+ * material (CaHA, PMMA, silicone...) gets no target. */
+static int ha_pattern(const sono_an_deposit_t *d)
+{
+   if (d->cls == SONO_AN_HA_FRESH || d->cls == SONO_AN_HA_INTEGRATED)
+      return 1;
+   if (d->features.echo_db > -6.0f)
+      return 0;
+   return d->features.posterior_db >= 1.5f || (d->placement == SONO_AN_INTRALUMINAL && d->from_flow_gap);
+}
+
 static int targets_wanted(const hy_t *s, const sono_an_deposit_t *d)
 {
    if (d->placement == SONO_AN_TISSUE || d->outline_count < 3)
       return 0;
-   if (s->values[P_HA_ONLY] >= 0.5 && d->cls != SONO_AN_HA_FRESH && d->cls != SONO_AN_HA_INTEGRATED)
-      return 0;
-   return 1;
+   return s->values[P_HA_PATTERN] < 0.5 || ha_pattern(d);
 }
 
 static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, double x, double z, double margin)

@@ -30,7 +30,8 @@ const sono_kit_param_t hy_params[P_COUNT] = {
     5e-3, 1.0e-3, NULL},
    {"target_inset_m", "Minimum depth of a target inside the deposit outline", "m", SONO_PARAM_FLOAT, 0.0, 1e-3, 0.15e-3,
     NULL},
-   {"targets_ha_only", "Targets only in deposits classified as hyaluronic acid", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
+   {"targets_ha_pattern", "Targets only in deposits with the hyaluronic-acid pattern (class HA, or hypoechoic with "
+    "posterior enhancement, or anechoic material in a lumen without flow)", "1", SONO_PARAM_BOOL, 0, 1, 1, NULL},
    {"danger_margin_m", "Danger zone half-width around vessels not involved", "m", SONO_PARAM_FLOAT, 0.5e-3, 5e-3,
     2.0e-3, NULL},
    {"periorbital", "Periorbital territory: the whole field is a danger zone", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
