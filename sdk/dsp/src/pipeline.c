@@ -23,7 +23,6 @@ enum { IMG_ACR, IMG_ACI, IMG_PW, IMG_R10R, IMG_R10I, IMG_COUNT };
 typedef struct worker {
    float *re, *im; /* block: max_n x ld */
    float *work;    /* projection coefficients or IIR state */
-   float *ring;    /* lag+1 slow-time samples of one column, split re/im (unfiltered path) */
 } worker_t;
 
 struct sono_dsp_pipeline {
@@ -236,8 +235,7 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
       p->workers[w].re = zalloc(block_ld * max_ensemble, sizeof(float));
       p->workers[w].im = zalloc(block_ld * max_ensemble, sizeof(float));
       p->workers[w].work = zalloc(block_ld * work_rows, sizeof(float));
-      p->workers[w].ring = zalloc(2 * p->ld * ((size_t)cfg->lag + 1), sizeof(float));
-      if (!p->workers[w].re || !p->workers[w].im || !p->workers[w].work || !p->workers[w].ring)
+      if (!p->workers[w].re || !p->workers[w].im || !p->workers[w].work)
          goto oom;
    }
    if (cfg->wall == SONO_WALL_SVD) {
@@ -292,7 +290,6 @@ void sono_dsp_pipeline_destroy(sono_dsp_pipeline_t *p)
          free(p->workers[w].re);
          free(p->workers[w].im);
          free(p->workers[w].work);
-         free(p->workers[w].ring);
       }
    free(p->workers);
    free(p->basis);
@@ -403,43 +400,80 @@ static void task_gram(void *ctx, unsigned wi, size_t g0, size_t g1)
    }
 }
 
-/* AC and P of one column straight from the IQ plane, without a wall filter:
- * sample t is split into a ring of lag+1 L1-resident slots and combined
- * with sample t-lag, so the input is read once and nothing goes through
- * L2. Same operations in the same order as sono_dsp_kasai_accumulate, so the
- * result is bit-identical to the block path. */
-DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, worker_t *w, uint32_t x, float *restrict acr,
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define DIRECT_MAX_LAG 8
+
+/* Loads 8 interleaved complex values as (re, im) vectors. */
+#if defined(__clang__)
+#define SPLIT8(src, r, i)                                                                   \
+   do {                                                                                     \
+      v8f a_, b_;                                                                           \
+      __builtin_memcpy(&a_, (src), sizeof a_);                                              \
+      __builtin_memcpy(&b_, (src) + 8, sizeof b_);                                          \
+      (r) = __builtin_shufflevector(a_, b_, 0, 2, 4, 6, 8, 10, 12, 14);                     \
+      (i) = __builtin_shufflevector(a_, b_, 1, 3, 5, 7, 9, 11, 13, 15);                     \
+   } while (0)
+#else
+#define SPLIT8(src, r, i)                                                                   \
+   do {                                                                                     \
+      v8f a_, b_;                                                                           \
+      __builtin_memcpy(&a_, (src), sizeof a_);                                              \
+      __builtin_memcpy(&b_, (src) + 8, sizeof b_);                                          \
+      (r) = __builtin_shuffle(a_, b_, (v8i){0, 2, 4, 6, 8, 10, 12, 14});                    \
+      (i) = __builtin_shuffle(a_, b_, (v8i){1, 3, 5, 7, 9, 11, 13, 15});                    \
+   } while (0)
+#endif
+
+/* AC and P of one column straight from the IQ plane, without a wall filter,
+ * 8 depths at a time with every sum in registers: each input value is read
+ * once and nothing else touches memory. Same operations in the same order
+ * as sono_dsp_kasai_accumulate, so the result is bit-identical to the block
+ * path. Needs stride[0] = 1 and lag <= DIRECT_MAX_LAG; depths beyond the last
+ * multiple of 8 are done one by one. */
+DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x, float *restrict acr,
                                         float *restrict aci, float *restrict pw)
 {
    const sono_plane_t *iq = p->iq;
    const uint32_t nz = p->nz, lag = p->cfg.lag, n = p->n;
-   const size_t ld = p->ld;
-   for (uint32_t z = 0; z < nz; ++z)
-      acr[z] = aci[z] = pw[z] = 0.0f;
-   for (uint32_t t = 0; t < n; ++t) {
-      const float *src = (const float *)iq->data + 2 * ((int64_t)x * iq->stride[1] + (int64_t)t * iq->stride[2]);
-      float *restrict br = w->ring + 2 * ld * (t % (lag + 1)), *restrict bi = br + ld;
-      if (iq->stride[0] == 1) {
-         deinterleave(src, br, bi, nz);
-      } else {
-         for (uint32_t z = 0; z < nz; ++z) {
-            br[z] = src[2 * iq->stride[0] * z];
-            bi[z] = src[2 * iq->stride[0] * z + 1];
-         }
+   const float *col = (const float *)iq->data + 2 * (int64_t)x * iq->stride[1];
+   const int64_t st = 2 * iq->stride[2];
+   uint32_t z = 0;
+   for (; z + 8 <= nz; z += 8) {
+      v8f rr[DIRECT_MAX_LAG + 1], ri[DIRECT_MAX_LAG + 1];
+      v8f sr = {0}, si = {0}, sp = {0};
+      for (uint32_t t = 0; t < n; ++t) {
+         const uint32_t slot = t % (lag + 1);
+         SPLIT8(col + st * t + 2 * z, rr[slot], ri[slot]);
+         if (t < lag)
+            continue;
+         const uint32_t old = (t - lag) % (lag + 1);
+         const v8f ar = rr[old], ai = ri[old], br = rr[slot], bi = ri[slot];
+         sr += ar * br + ai * bi;
+         si += ai * br - ar * bi;
+         sp += ar * ar + ai * ai;
       }
-      if (t < lag)
-         continue;
-      const float *restrict ar = w->ring + 2 * ld * ((t - lag) % (lag + 1)), *restrict ai = ar + ld;
-      for (uint32_t z = 0; z < nz; ++z) {
-         acr[z] += ar[z] * br[z] + ai[z] * bi[z];
-         aci[z] += ai[z] * br[z] - ar[z] * bi[z];
-         pw[z] += ar[z] * ar[z] + ai[z] * ai[z];
+      for (uint32_t t = n - lag; t < n; ++t) {
+         const v8f ar = rr[t % (lag + 1)], ai = ri[t % (lag + 1)];
+         sp += ar * ar + ai * ai;
       }
+      __builtin_memcpy(acr + z, &sr, sizeof sr);
+      __builtin_memcpy(aci + z, &si, sizeof si);
+      __builtin_memcpy(pw + z, &sp, sizeof sp);
    }
-   for (uint32_t t = n - lag; t < n; ++t) {
-      const float *restrict ar = w->ring + 2 * ld * (t % (lag + 1)), *restrict ai = ar + ld;
-      for (uint32_t z = 0; z < nz; ++z)
-         pw[z] += ar[z] * ar[z] + ai[z] * ai[z];
+   for (; z < nz; ++z) {
+      float sr = 0.0f, si = 0.0f, sp = 0.0f;
+      for (uint32_t t = 0; t + lag < n; ++t) {
+         const float *a = col + st * t + 2 * z, *b = col + st * (t + lag) + 2 * z;
+         sr += a[0] * b[0] + a[1] * b[1];
+         si += a[1] * b[0] - a[0] * b[1];
+         sp += a[0] * a[0] + a[1] * a[1];
+      }
+      for (uint32_t t = n - lag; t < n; ++t) {
+         const float *a = col + st * t + 2 * z;
+         sp += a[0] * a[0] + a[1] * a[1];
+      }
+      acr[z] = sr, aci[z] = si, pw[z] = sp;
    }
 }
 
@@ -448,8 +482,8 @@ static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
    sono_dsp_pipeline_t *p = ctx;
    for (size_t x = x0; x < x1; ++x) {
       const size_t o = x * p->ld;
-      kasai_direct_column(p, &p->workers[wi], (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o,
-                          p->img[IMG_PW] + o);
+      (void)wi;
+      kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
       if (p->estimated) { /* while the column is still in L1 */
          sono_dsp_kasai_velocity(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->nz, p->vn, p->vel + o);
          sono_dsp_kasai_variance(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, p->nz, p->vn,
@@ -494,7 +528,7 @@ static void task_blocks(void *ctx, unsigned wi, size_t b0, size_t b1)
        * for the whole block at once. */
       for (size_t i0 = 0; i0 < count; i0 += TILE) {
          const size_t len = count - i0 < TILE ? count - i0 : TILE;
-         worker_t tile = {w->re + i0, w->im + i0, w->work, w->ring};
+         worker_t tile = {w->re + i0, w->im + i0, w->work};
          wall_filter_block(p, &tile, len);
          sono_dsp_kasai_accumulate(tile.re, tile.im, bld, p->n, p->first, p->cfg.lag, len, p->img[IMG_ACR] + o + i0,
                                    p->img[IMG_ACI] + o + i0, p->img[IMG_PW] + o + i0);
@@ -675,7 +709,7 @@ static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, ch
    p->vn = (float)(c * acq->prf_hz / (4.0 * acq->center_frequency_hz * p->cfg.lag));
    p->acq = acq;
    p->estimated = 0;
-   if (p->cfg.wall == SONO_WALL_NONE && !p->cfg.loupas) {
+   if (p->cfg.wall == SONO_WALL_NONE && !p->cfg.loupas && p->iq->stride[0] == 1 && p->cfg.lag <= DIRECT_MAX_LAG) {
       p->estimated = p->cfg.smoothing == 1;
       dsp_pool_run(p->pool, task_direct, p, p->nx);
    }
