@@ -477,6 +477,77 @@ DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x
    }
 }
 
+#define DIRECT_MAX_N 64 /* ensemble held on the stack by the projected single-pass path */
+
+/* Projection wall filter (poly/dct) and Kasai for one column straight from
+ * the IQ plane, 8 depths at a time held in L1: the slow-time samples are
+ * loaded once, the basis coefficients computed and removed, and AC and P
+ * accumulated, with exactly the operations and order of
+ * sono_dsp_wall_project_out + sono_dsp_kasai_accumulate (bit-identical to the
+ * block path). Needs stride[0] = 1, n <= DIRECT_MAX_N, rank <= n. */
+DSP_HOT static void kasai_projected_column(const sono_dsp_pipeline_t *p, uint32_t x, float *restrict acr,
+                                           float *restrict aci, float *restrict pw)
+{
+   const sono_plane_t *iq = p->iq;
+   const uint32_t nz = p->nz, lag = p->cfg.lag, n = p->n, rank = p->rank;
+   const float *q = p->q;
+   const float *col = (const float *)iq->data + 2 * (int64_t)x * iq->stride[1];
+   const int64_t st = 2 * iq->stride[2];
+   v8f xr[DIRECT_MAX_N], xi[DIRECT_MAX_N], cr[DIRECT_MAX_N], ci[DIRECT_MAX_N];
+   for (uint32_t z = 0; z < nz; z += 8) {
+      const uint32_t len = nz - z < 8 ? nz - z : 8;
+      if (len == 8) {
+         for (uint32_t t = 0; t < n; ++t)
+            SPLIT8(col + st * t + 2 * z, xr[t], xi[t]);
+      } else { /* last partial group: unused lanes are 0 and not stored */
+         for (uint32_t t = 0; t < n; ++t) {
+            const v8f zero = {0};
+            xr[t] = zero, xi[t] = zero;
+            for (uint32_t l = 0; l < len; ++l) {
+               xr[t][l] = col[st * t + 2 * (z + l)];
+               xi[t][l] = col[st * t + 2 * (z + l) + 1];
+            }
+         }
+      }
+      for (uint32_t k = 0; k < rank; ++k) {
+         v8f sr = {0}, si = {0};
+         for (uint32_t t = 0; t < n; ++t) {
+            const float w = q[t * rank + k];
+            sr += w * xr[t];
+            si += w * xi[t];
+         }
+         cr[k] = sr, ci[k] = si;
+      }
+      for (uint32_t t = 0; t < n; ++t)
+         for (uint32_t k = 0; k < rank; ++k) {
+            const float w = q[t * rank + k];
+            xr[t] -= w * cr[k];
+            xi[t] -= w * ci[k];
+         }
+      v8f sr = {0}, si = {0}, sp = {0};
+      for (uint32_t t = p->first; t + lag < n; ++t) {
+         const v8f ar = xr[t], ai = xi[t], br = xr[t + lag], bi = xi[t + lag];
+         sr += ar * br + ai * bi;
+         si += ai * br - ar * bi;
+         sp += ar * ar + ai * ai;
+      }
+      for (uint32_t t = n - lag > p->first ? n - lag : p->first; t < n; ++t)
+         sp += xr[t] * xr[t] + xi[t] * xi[t];
+      for (uint32_t l = 0; l < len; ++l)
+         acr[z + l] = sr[l], aci[z + l] = si[l], pw[z + l] = sp[l];
+   }
+}
+
+static void task_projected(void *ctx, unsigned wi, size_t x0, size_t x1)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   (void)wi;
+   for (size_t x = x0; x < x1; ++x) {
+      const size_t o = x * p->ld;
+      kasai_projected_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
+   }
+}
+
 static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
 {
    sono_dsp_pipeline_t *p = ctx;
@@ -709,12 +780,16 @@ static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, ch
    p->vn = (float)(c * acq->prf_hz / (4.0 * acq->center_frequency_hz * p->cfg.lag));
    p->acq = acq;
    p->estimated = 0;
-   if (p->cfg.wall == SONO_WALL_NONE && !p->cfg.loupas && p->iq->stride[0] == 1 && p->cfg.lag <= DIRECT_MAX_LAG) {
+   const int unit_stride = p->iq->stride[0] == 1 && !p->cfg.loupas;
+   if (unit_stride && p->cfg.wall == SONO_WALL_NONE && p->cfg.lag <= DIRECT_MAX_LAG) {
       p->estimated = p->cfg.smoothing == 1;
       dsp_pool_run(p->pool, task_direct, p, p->nx);
-   }
-   else
+   } else if (unit_stride && (p->cfg.wall == SONO_WALL_POLY || p->cfg.wall == SONO_WALL_DCT) &&
+              p->n <= DIRECT_MAX_N) {
+      dsp_pool_run(p->pool, task_projected, p, p->nx);
+   } else {
       dsp_pool_run(p->pool, task_blocks, p, (p->nx + p->block_cols - 1) / p->block_cols);
+   }
    p->nimg = p->cfg.loupas ? IMG_COUNT : IMG_R10R;
    if (p->cfg.smoothing > 1) {
       dsp_pool_run(p->pool, task_smooth1, p, p->nx);
