@@ -30,7 +30,7 @@
 
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
-   P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_COUNT
+   P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -47,6 +47,8 @@ static const sono_kit_param_t params[P_COUNT] = {
    {"reduced_speed_ratio", "Speed ratio below which a segment is reduced", "1", SONO_PARAM_FLOAT, 0.1, 0.9, 0.5, NULL},
    {"perivascular_m", "Distance to a lumen counted as perivascular", "m", SONO_PARAM_FLOAT, 0.1e-3, 3e-3, 1e-3,
     NULL},
+   {"untraced_flow_m2", "Flow area outside the traced vessels above which no vessel is reported not_detected", "m2",
+    SONO_PARAM_FLOAT, 0.05e-6, 20e-6, 2e-6, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -199,6 +201,18 @@ static const sono_an_deposit_t *deposit_in_segment(const sono_an_result_t *r, ui
    return NULL;
 }
 
+/* An echogenic deposit seen inside (or plugging) the lumen of vessel vi. */
+static const sono_an_deposit_t *visible_plug(const sono_an_result_t *r, uint32_t vi)
+{
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      if (d->vessel == (int32_t)vi && d->placement == SONO_AN_INTRALUMINAL && !d->from_flow_gap &&
+          d->outline_count >= 3)
+         return d;
+   }
+   return NULL;
+}
+
 static int append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
@@ -222,6 +236,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    v9_t rule = rule_v9(s, v, vn);
    const sono_an_segment_t *occ = v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
    int gap = occ && occ->length_m >= s->values[P_MIN_OCCLUSION];
+   const sono_an_deposit_t *plug = gap ? NULL : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
    sono_finding_status_t status;
    float conf;
@@ -238,6 +253,12 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       if (d)
          append(s->basis, sizeof s->basis, &len, "; %s %s deposit %.1f x %.1f mm", sono_an_placement_name(d->placement),
                 sono_an_class_label(d->cls), (d->x_right_m - d->x_left_m) * 1e3, (d->z_bottom_m - d->z_top_m) * 1e3);
+   } else if (plug) {
+      append(s->basis, sizeof s->basis, &len,
+             "echogenic material %.1f x %.1f mm (echo %+.0f dB, posterior %+.0f dB) in the lumen, where the traced lumen "
+             "ends; flow along %.1f mm",
+             (plug->x_right_m - plug->x_left_m) * 1e3, (plug->z_bottom_m - plug->z_top_m) * 1e3, plug->features.echo_db,
+             plug->features.posterior_db, v->flow_length_m * 1e3);
    } else {
       append(s->basis, sizeof s->basis, &len, "flow along %.1f mm, no absent-flow segment >= %.1f mm",
              v->flow_length_m * 1e3, s->values[P_MIN_OCCLUSION] * 1e3);
@@ -248,7 +269,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.5f;
       snprintf(s->label, sizeof s->label, "%s%s",
-               gap ? "Possible intravascular filler; flow assessment limited, review recommended"
+               gap || plug ? "Possible intravascular filler; flow assessment limited, review recommended"
                    : "Intravascular filler cannot be assessed; review recommended",
                rule.small ? " (vessel under 0.8 mm)" : rule.high_scale ? " (velocity scale too high)" : " (no flow seen)");
    } else if (gap && r->cine_ready) {
@@ -256,25 +277,45 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       conf = (float)fmin(0.95, 0.6 + 0.05 * fmin(occ->length_m * 1e3, 4.0) + (v->psv_measurable && v->ri >= 0.9 ? 0.1 : 0.0) +
                                    (deposit_in_segment(r, vi, v, occ) ? 0.05 : 0.0));
       snprintf(s->label, sizeof s->label, "Finding consistent with intravascular filler (occluded segment); review recommended");
+   } else if (plug && r->cine_ready) {
+      status = SONO_STATUS_DETECTED;
+      conf = 0.75f;
+      snprintf(s->label, sizeof s->label,
+               "Finding consistent with intravascular filler (echogenic material in the lumen); review recommended");
    } else if (!r->cine_ready) {
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.4f;
       snprintf(s->label, sizeof s->label, "Cine accumulating (%u frames); intravascular status not yet assessable",
                r->cine_frames);
+   } else if (r->untraced_flow_m2 >= s->values[P_UNTRACED_FLOW]) {
+      /* another vessel flows in view but could not be traced (often a small
+       * one): "not detected" would speak for a vessel never assessed */
+      status = SONO_STATUS_INDETERMINATE;
+      conf = 0.5f;
+      snprintf(s->label, sizeof s->label,
+               "No segment without flow in the traced vessel; other flow in view not assessable, review recommended");
+      append(s->basis, sizeof s->basis, &len, "; %.2f mm2 of flow outside the traced vessels",
+             r->untraced_flow_m2 * 1e6);
    } else {
       status = SONO_STATUS_NOT_DETECTED;
       conf = 0.8f;
       snprintf(s->label, sizeof s->label, "No segment without flow seen in this vessel");
    }
-   uint32_t n = occ && gap ? sono_an_lumen_polygon(v, occ->first, occ->last, s->pts, 64)
-                           : sono_an_lumen_polygon(v, 0, v->point_count - 1, s->pts, 64);
+   uint32_t n = 0;
+   if (occ && gap)
+      n = sono_an_lumen_polygon(v, occ->first, occ->last, s->pts, 64);
+   else if (plug)
+      for (n = 0; n < plug->outline_count && n < IV_MAX_POINTS; ++n)
+         s->pts[n] = plug->outline[n];
+   else
+      n = sono_an_lumen_polygon(v, 0, v->point_count - 1, s->pts, 64);
    sono_event_finding_t fi;
    sono_kit_finding_init(&fi, "intravascular_filler", status);
    fi.confidence = conf;
    fi.region = n >= 3 ? s->pts : NULL;
    fi.region_count = n >= 3 ? n : 0;
    s->attrs[0] = (sono_attribute_t){"plugin_version", IV_VERSION};
-   s->attrs[1] = (sono_attribute_t){"perfusion", occ && gap ? "absent" : v->segment_count > 1 ? "mixed" : "perfused"};
+   s->attrs[1] = (sono_attribute_t){"perfusion", (occ && gap) || plug ? "absent" : v->segment_count > 1 ? "mixed" : "perfused"};
    fi.attributes = s->attrs;
    fi.attribute_count = 2;
    fi.label = s->label;
@@ -291,6 +332,13 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       sono_kit_push(out, &o);
       sono_point_t mid = {v->points[(occ->first + occ->last) / 2].x_m, v->points[(occ->first + occ->last) / 2].z_m};
       push_measurement(out, "occluded_length", occ->length_m, "m", mid);
+   } else if (plug && status != SONO_STATUS_NOT_DETECTED) {
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_OCCLUSION, plug->outline, plug->outline_count);
+      o.label = "material in the lumen";
+      sono_kit_push(out, &o);
+      push_measurement(out, "occluded_length", (plug->x_right_m - plug->x_left_m) / cos(v->angle_rad), "m",
+                       plug->centroid);
    }
    sono_point_t c = {v->points[v->point_count / 2].x_m, v->points[v->point_count / 2].z_m};
    push_measurement(out, "vessel_diameter", v->diameter_m, "m", c);

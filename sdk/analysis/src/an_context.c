@@ -28,6 +28,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->deposit_bright_db = 6.0;
    cfg->deposit_min_area_m2 = 0.3e-6;
    cfg->perivascular_m = 1e-3;
+   cfg->flow_max_echo_db = 0.0;
 }
 
 sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)
@@ -211,6 +212,17 @@ static float noise_floor(sono_an_context_t *c, const sono_plane_t *power)
 
 /* Flow in this frame, and the cine window: frames since flow was last seen
  * per pixel and a peak |v| that decays by half over the window. */
+/* An echo level that only anechoic content reaches: 10 dB below the median
+ * tissue row below the skin. Blood (-35 dB re fat) lies under it even where
+ * the row background is itself dark (deep rows, bone shadows). */
+static float dark_level(sono_an_context_t *c)
+{
+   size_t n = 0;
+   for (uint32_t iz = (uint32_t)(c->skin_row > 0 ? c->skin_row : 0); iz < c->nz; ++iz)
+      c->scratch[n++] = c->bg[iz];
+   return an_percentile(c->scratch, n, 0.5) - 10.0f;
+}
+
 static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
 {
    sono_an_result_t *r = &c->result;
@@ -230,6 +242,7 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
    float pmin = floor_db + (float)cfg->flow_power_margin_db;
    float vmin = (float)(cfg->flow_min_speed_frac * vn), varmax = (float)(cfg->flow_max_variance_frac * vn * vn);
    const sono_plane_t *pv = in->velocity, *pp = in->power, *pq = in->variance;
+   float echo_max = (float)cfg->flow_max_echo_db, dark = dark_level(c);
    for (uint32_t ix = 0; ix < c->nx; ++ix) {
       /* column pointers and branch-free tests: flow in speckle is random,
        * so a branch per pixel mispredicts about half the time */
@@ -249,6 +262,7 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
             a = fmaxf(a, ok * v);
          }
          uint16_t age = c->flow_age[p];
+         a = c->anom[p] < echo_max || c->sm[p] < dark ? a : 0.0f;
          int flow = a > 0.0f;
          c->flow_now[p] = (uint8_t)flow;
          c->flow_age[p] = (uint16_t)(flow ? 0 : age + (age != AN_NEVER));
@@ -274,6 +288,29 @@ static void smooth_and_background(sono_an_context_t *c)
       }
 }
 
+/* Area of cine flow below the skin and outside every traced lumen, counting
+ * only pixels whose four neighbours flow too, so scattered colour noise
+ * does not add up: flow in a vessel that could not be traced. */
+static float untraced_flow(const sono_an_context_t *c)
+{
+   size_t n = 0;
+   int z0 = c->skin_row + 1 > 1 ? c->skin_row + 1 : 1;
+   int reach = (int)lround(0.3e-3 / c->dz); /* colour spilling past a traced wall is not another vessel */
+   for (int ix = 1; ix + 1 < (int)c->nx; ++ix)
+      for (int iz = z0; iz + 1 < (int)c->nz; ++iz) {
+         size_t p = an_pix(c, iz, ix);
+         if (c->lumen[p] || c->flow_age[p] >= c->window_frames || c->flow_age[p - 1] >= c->window_frames ||
+             c->flow_age[p + 1] >= c->window_frames || c->flow_age[p - c->nz] >= c->window_frames ||
+             c->flow_age[p + c->nz] >= c->window_frames)
+            continue;
+         int near = 0;
+         for (int k = -reach; k <= reach && !near; ++k)
+            near = iz + k >= 0 && iz + k < (int)c->nz && c->lumen[an_pix(c, iz + k, ix)];
+         n += !near;
+      }
+   return (float)(n * c->dx * c->dz);
+}
+
 const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in,
                                         sono_error_t *err)
 {
@@ -297,12 +334,13 @@ const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_conf
       load_iq(c, in->iq, cfg->iq_dynamic_range_db);
    else
       load_bmode(c, in->bmode, cfg->bmode_dynamic_range_db);
+   memset(c->lumen, 0, (size_t)c->nz * c->nx);
+   smooth_and_background(c); /* before the flow update, which needs the echo level */
+   an_find_skin(c);
    update_flow(c, cfg, in);
    c->frames_seen++;
    r->cine_frames = c->frames_seen < c->window_frames ? c->frames_seen : c->window_frames;
    r->cine_ready = r->cine_frames >= cfg->cine_min_frames;
-   memset(c->lumen, 0, (size_t)c->nz * c->nx);
-   smooth_and_background(c);
    an_vessels_find(c, cfg, in);
    /* second background pass without the lumen pixels just found */
    an_row_background(c, 1);
@@ -313,6 +351,7 @@ const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_conf
          c->anom2[p] = c->sm2[p] - c->bg[iz];
       }
    an_deposits_find(c, cfg);
+   r->untraced_flow_m2 = untraced_flow(c);
    return r;
 }
 

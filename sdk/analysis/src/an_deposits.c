@@ -233,6 +233,36 @@ static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
    d->x_right_m = an_x(c, k->ix1 + 0.5);
 }
 
+/* A bright deposit that a traced lumen runs into and stops at, inside the
+ * field, is a plug in that lumen (clinical-spec V6: hyperechoic
+ * intravascular material): the echogenic material hides the lumen, so the
+ * trace ends at its edge and the deposit covers the line the vessel would
+ * follow. Returns the vessel index or -1. */
+static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const sono_an_deposit_t *d)
+{
+   if (!k->bright)
+      return -1;
+   double edge = 0.5e-3, reach = 0.4e-3;
+   double x_lo = an_x(c, 0) + edge, x_hi = an_x(c, c->nx - 1) - edge;
+   for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
+      const sono_an_vessel_t *ves = &c->result.vessels[v];
+      const sono_an_centre_point_t *ends[2] = {&ves->points[0], &ves->points[ves->point_count - 1]};
+      for (int e = 0; e < 2; ++e) {
+         const sono_an_centre_point_t *p = ends[e];
+         if ((e == 0 && p->x_m < x_lo) || (e == 1 && p->x_m > x_hi))
+            continue; /* the trace leaves the field here, it does not stop */
+         if (p->x_m < d->x_left_m - reach || p->x_m > d->x_right_m + reach)
+            continue;
+         /* the vessel line carried into the deposit meets it */
+         double xm = 0.5 * (d->x_left_m + d->x_right_m);
+         double zl = p->z_m + tan(ves->angle_rad) * (xm - p->x_m);
+         if (zl >= d->z_top_m && zl <= d->z_bottom_m)
+            return (int)v;
+      }
+   }
+   return -1;
+}
+
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
 {
    int inside = 0;
@@ -254,9 +284,12 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
          d->vessel = (int32_t)v;
       }
    }
-   if (inside * 10 >= k->count * 4) {
+   int plug = plugged_vessel(c, k, d);
+   if (inside * 10 >= k->count * 4 || plug >= 0) {
       d->placement = SONO_AN_INTRALUMINAL;
       d->distance_to_lumen_m = 0;
+      if (plug >= 0)
+         d->vessel = plug;
    } else if (d->vessel >= 0 && d->distance_to_lumen_m <= cfg->perivascular_m) {
       d->placement = SONO_AN_PERIVASCULAR;
    } else {
@@ -325,7 +358,7 @@ static void gap_deposits(sono_an_context_t *c)
 /* The skin line: below the first row whose tissue level rises well above
  * the gel, plus 0.3 mm for the entry echo, whose undulation would otherwise
  * read as a bright band. */
-static void find_skin(sono_an_context_t *c)
+void an_find_skin(sono_an_context_t *c)
 {
    float top = 0;
    for (uint32_t iz = 0; iz < c->nz; ++iz)
@@ -340,7 +373,6 @@ static void find_skin(sono_an_context_t *c)
 
 void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
-   find_skin(c);
    comp_t comps[AN_MAX_COMPONENTS];
    bright_share(c);
    build_mask(c, cfg);

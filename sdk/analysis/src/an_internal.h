@@ -106,6 +106,8 @@ void an_vessels_find(struct sono_an_context *c, const sono_an_config_t *cfg, con
 
 /* an_deposits.c */
 void an_deposits_find(struct sono_an_context *c, const sono_an_config_t *cfg);
+/* skin_row from the row background: vessels and deposits lie below it. */
+void an_find_skin(struct sono_an_context *c);
 
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);

@@ -35,8 +35,9 @@ static void find_runs(sono_an_context_t *c, const sono_an_config_t *cfg)
             ++iz;
          }
          int len = iz - top;
-         /* a run touching the top of the image is gel standoff, not lumen */
-         if (len >= min_len && len <= max_len && top > 0)
+         /* a run touching the top of the image or starting above the skin
+          * line is gel standoff or entry echo, not lumen */
+         if (len >= min_len && len <= max_len && top > 0 && top > c->skin_row)
             runs[n++] = (an_run_t){(int16_t)top, (int16_t)(iz - 1), -1, (int16_t)flow};
       }
       c->run_count[ix] = (uint8_t)n;

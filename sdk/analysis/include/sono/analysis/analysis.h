@@ -122,6 +122,11 @@ typedef struct sono_an_config {
    double deposit_bright_db;       /* deposit: smoothed echo above background by (+5) */
    double deposit_min_area_m2;     /* smallest reported deposit (0.25 mm^2) */
    double perivascular_m;          /* perivascular when within this of a lumen (1 mm, formats.md §2) */
+   /* flow: the 0.1 mm-smoothed echo must lie this far below the row
+    * background (0 dB), or 10 dB below the median tissue level: blood is
+    * anechoic, so colour over echogenic tissue is clutter (tissue motion
+    * passing the wall filter at a low velocity scale) */
+   double flow_max_echo_db;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
@@ -228,6 +233,10 @@ typedef struct sono_an_result {
    int32_t flow_available;       /* velocity and power planes were given */
    float noise_floor_db;         /* power noise floor, dB re frame max */
    float nyquist_m_s;            /* VN of the frame */
+   /* Cine flow (m^2) below the skin outside every traced lumen, in compact
+    * patches (isolated noise pixels excluded): a vessel in view that could
+    * not be traced, so "nothing found" does not cover the whole view. */
+   float untraced_flow_m2;
 } sono_an_result_t;
 
 /* ---- lifecycle ----------------------------------------------------------------- */

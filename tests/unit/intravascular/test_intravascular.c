@@ -1,0 +1,252 @@
+/* org.sonoplug.intravascular loaded through libsono_host and run on phantom
+ * scenarios (sim + Doppler core): statuses per scenario, rule V9 (an
+ * indeterminate truth is never reported as not_detected), clinical wording,
+ * the fixed caveat, and the measurements. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <sono/dsp/pipeline.h>
+#include <sono/host/host.h>
+#include <sono/sdk/events.h>
+#include <sono/sim/phantom.h>
+
+#define CAVEAT "Absence of Doppler signal does not exclude intravascular filler (slow flow/small vessels)."
+
+static char manifest[1024];
+
+/* What the plugin reported on the last frame of a scenario. */
+typedef struct outcome {
+   int detected, not_detected, indeterminate; /* intravascular_filler findings by status */
+   int deposits, intraluminal, perivascular;  /* filler_deposit findings */
+   int caveat_ok;                             /* every intravascular finding carries the fixed caveat */
+   int wording_ok;                            /* no "diagnos" in any label, basis or advice */
+   int versioned;                             /* every intravascular finding names the plugin version */
+   int occluded_length, vessel_diameter, deposit_area, deposit_depth;
+   char expect[24];
+} outcome_t;
+
+static int has_word(const char *s, const char *w) { return s && strstr(s, w) != NULL; }
+
+static const char *attribute(const sono_event_finding_t *f, const char *key)
+{
+   for (uint32_t i = 0; i < f->attribute_count; ++i)
+      if (strcmp(f->attributes[i].key, key) == 0)
+         return f->attributes[i].value;
+   return NULL;
+}
+
+static void tally(outcome_t *o, const sono_event_store_t *events)
+{
+   memset(o, 0, offsetof(outcome_t, expect));
+   o->caveat_ok = o->wording_ok = o->versioned = 1;
+   for (uint32_t i = 0; i < sono_event_store_count(events); ++i) {
+      const sono_event_header_t *h = sono_event_store_get(events, i);
+      if (h->type == SONO_EVENT_FINDING) {
+         const sono_event_finding_t *f = (const sono_event_finding_t *)h;
+         o->wording_ok &= !has_word(f->label, "iagnos") && !has_word(f->basis, "iagnos") && !has_word(f->advice, "iagnos");
+         if (strcmp(f->kind, "intravascular_filler") == 0) {
+            o->detected += f->status == SONO_STATUS_DETECTED;
+            o->not_detected += f->status == SONO_STATUS_NOT_DETECTED;
+            o->indeterminate += f->status == SONO_STATUS_INDETERMINATE;
+            o->caveat_ok &= f->caveat && strcmp(f->caveat, CAVEAT) == 0;
+            o->versioned &= attribute(f, "plugin_version") != NULL;
+            assert_non_null(f->basis);
+            assert_true(f->confidence >= 0.0f && f->confidence <= 1.0f);
+         } else if (strcmp(f->kind, "filler_deposit") == 0) {
+            const char *pl = attribute(f, "placement");
+            assert_non_null(attribute(f, "class"));
+            assert_non_null(pl);
+            o->deposits++;
+            o->intraluminal += strcmp(pl, "intraluminal") == 0;
+            o->perivascular += strcmp(pl, "perivascular") == 0;
+         }
+      } else if (h->type == SONO_EVENT_MEASUREMENT) {
+         const sono_event_measurement_t *m = (const sono_event_measurement_t *)h;
+         assert_true(isfinite(m->value));
+         o->occluded_length += strcmp(m->name, "occluded_length") == 0 && strcmp(m->unit, "m") == 0;
+         o->vessel_diameter += strcmp(m->name, "vessel_diameter") == 0 && strcmp(m->unit, "m") == 0;
+         o->deposit_area += strcmp(m->name, "deposit_area") == 0 && strcmp(m->unit, "m2") == 0;
+         o->deposit_depth += strcmp(m->name, "deposit_depth") == 0;
+      }
+   }
+}
+
+/* Runs a preset through the Doppler core and the plugin. Five frames over
+ * one cardiac cycle (frame rate 5 x heart rate) cover the plugin's cine
+ * window at half the cost of the preset's ten. */
+static void run_scenario(const char *name, outcome_t *o)
+{
+   sono_error_t err;
+   sono_sim_case_t c;
+   assert_int_equal(sono_sim_case_preset(&c, name, 5, &err), 0);
+   c.frames = 5;
+   c.frame_rate_hz = 5 * c.heart_rate_hz;
+   c.threads = 2;
+   snprintf(o->expect, sizeof o->expect, "%s", sono_sim_expected_intravascular(&c));
+   sono_sim_t *sim = sono_sim_create(&c, &err);
+   assert_non_null(sim);
+   float *iq = malloc((size_t)c.nz * c.nx * c.ensemble * 8);
+   assert_non_null(iq);
+   sono_dsp_config_t dc;
+   sono_dsp_config_default(&dc);
+   char msg[256];
+   assert_int_equal(sono_dsp_parse_wall("poly:2", &dc, msg, sizeof msg), 0);
+   sono_dsp_pipeline_t *dsp = sono_dsp_pipeline_create(&dc, c.nz, c.nx, c.ensemble, msg, sizeof msg);
+   assert_non_null(dsp);
+   sono_host_library_t *lib = sono_host_library_load(manifest, &err);
+   if (!lib)
+      fail_msg("%s", err.message);
+   sono_host_instance_t *inst = sono_host_instance_create(lib, NULL, NULL, &err);
+   assert_non_null(inst);
+   sono_frame_t frame;
+   memset(&frame, 0, sizeof frame);
+   frame.struct_size = sizeof frame;
+   sono_sim_grid(sim, &frame.grid);
+   sono_sim_acquisition(sim, &frame.acquisition);
+   uint32_t want = SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) |
+                   SONO_PLANE_BIT(SONO_PLANE_POWER) | SONO_PLANE_BIT(SONO_PLANE_VARIANCE);
+   sono_frame_format_t fmt;
+   memset(&fmt, 0, sizeof fmt);
+   fmt.struct_size = sizeof fmt;
+   fmt.planes_available = want | SONO_PLANE_BIT(SONO_PLANE_IQ);
+   fmt.max_nz = c.nz;
+   fmt.max_nx = c.nx;
+   fmt.max_ensemble = c.ensemble;
+   fmt.grid = frame.grid;
+   fmt.acquisition = frame.acquisition;
+   assert_int_equal(sono_host_instance_activate(inst, &fmt, &err), 0);
+   sono_plane_t planes[5];
+   for (uint32_t f = 0; f < c.frames; ++f) {
+      assert_int_equal(sono_sim_generate_frame(sim, f, iq, &err), 0);
+      planes[0] = (sono_plane_t){sizeof(sono_plane_t), SONO_PLANE_IQ, SONO_DTYPE_COMPLEX64, {c.nz, c.nx, c.ensemble},
+                                 {1, c.nz, (int64_t)c.nz * c.nx}, iq};
+      sono_acquisition_t acq;
+      sono_sim_acquisition(sim, &acq);
+      int k = sono_dsp_pipeline_run(dsp, &planes[0], &acq, want, planes + 1, &frame.acquisition, msg, sizeof msg);
+      assert_int_equal(k, 4);
+      frame.planes = planes;
+      frame.plane_count = 5;
+      frame.sequence = f;
+      if (sono_host_instance_process(inst, &frame, &err) != 0)
+         fail_msg("%s frame %u: %s", name, f, err.message);
+      assert_int_equal(sono_host_instance_rejected_last(inst), 0);
+   }
+   tally(o, sono_host_instance_events(inst));
+   sono_host_instance_destroy(inst);
+   assert_int_equal(sono_host_library_unload(lib, &err), 0);
+   sono_dsp_pipeline_destroy(dsp);
+   sono_sim_destroy(sim);
+   free(iq);
+}
+
+static void common_rules(const outcome_t *o)
+{
+   assert_true(o->caveat_ok);
+   assert_true(o->wording_ok);
+   assert_true(o->versioned);
+   assert_true(o->detected + o->not_detected + o->indeterminate >= 1);
+   /* V9: an indeterminate truth is never reported as not detected */
+   if (strcmp(o->expect, "indeterminate") == 0)
+      assert_int_equal(o->not_detected, 0);
+}
+
+static void occlusion_is_detected(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_scenario("nasolabial-ha-occlusion", &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "detected");
+   assert_true(o.detected >= 1);
+   assert_true(o.occluded_length >= 1);
+   assert_true(o.vessel_diameter >= 1);
+   assert_true(o.intraluminal >= 1);
+   assert_true(o.deposit_area >= 1 && o.deposit_depth >= 1);
+}
+
+static void clean_cheek_is_not_detected(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_scenario("clean-cheek", &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "not_detected");
+   assert_int_equal(o.detected, 0);
+   assert_true(o.not_detected >= 1);
+   assert_true(o.vessel_diameter >= 1);
+   assert_int_equal(o.intraluminal, 0);
+}
+
+static void small_vessel_is_indeterminate(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_scenario("small-vessel-indeterminate", &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "indeterminate");
+   assert_int_equal(o.detected, 0);
+   assert_true(o.indeterminate >= 1);
+}
+
+static void high_scale_is_indeterminate(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_scenario("high-scale-indeterminate", &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "indeterminate");
+   assert_true(o.indeterminate >= 1);
+}
+
+static void intraluminal_caha_is_not_missed(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_scenario("intraluminal-caha", &o);
+   common_rules(&o);
+   /* a bright plug may hide the lumen: indeterminate is acceptable, not_detected is not */
+   assert_true(o.detected + o.indeterminate >= 1);
+   assert_int_equal(o.not_detected, 0);
+   assert_true(o.deposits >= 1);
+}
+
+static void perivascular_caha_is_mapped(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_scenario("perivascular-caha", &o);
+   common_rules(&o);
+   assert_true(o.deposits >= 1);
+   assert_true(o.perivascular >= 1);
+   assert_true(o.vessel_diameter >= 1);
+}
+
+int main(int argc, char **argv)
+{
+   if (argc < 2) {
+      fprintf(stderr, "usage: test_intravascular PLUGIN_DIR\n");
+      return 2;
+   }
+   snprintf(manifest, sizeof manifest, "%s/intravascular.sono.json", argv[1]);
+   FILE *f = fopen(manifest, "r");
+   if (!f) {
+      printf("SKIP: %s not built\n", manifest);
+      return 77;
+   }
+   fclose(f);
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(occlusion_is_detected),
+      cmocka_unit_test(clean_cheek_is_not_detected),
+      cmocka_unit_test(small_vessel_is_indeterminate),
+      cmocka_unit_test(high_scale_is_indeterminate),
+      cmocka_unit_test(intraluminal_caha_is_not_missed),
+      cmocka_unit_test(perivascular_caha_is_mapped),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
