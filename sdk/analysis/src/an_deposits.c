@@ -285,7 +285,19 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
       }
    }
    int plug = plugged_vessel(c, k, d);
-   if (inside * 10 >= k->count * 4 || plug >= 0) {
+   /* Material in a lumen fills its calibre; a band along the wall (the
+    * echogenic wall itself, a fascia) overlaps the traced lumen edge but
+    * does not cross the centreline. */
+   int fills = 0;
+   if (d->vessel >= 0) {
+      const sono_an_vessel_t *ves = &c->result.vessels[d->vessel];
+      double xc = d->centroid.x_m;
+      for (uint32_t i = 0; i + 1 < ves->point_count && !fills; ++i)
+         if (fabs(ves->points[i].x_m - xc) <= 0.5 * c->dx + 1e-9)
+            fills = ves->points[i].z_m >= d->z_top_m && ves->points[i].z_m <= d->z_bottom_m &&
+                    d->z_bottom_m - d->z_top_m >= 0.6 * ves->diameter_m;
+   }
+   if ((inside * 10 >= k->count * 4 && fills) || plug >= 0) {
       d->placement = SONO_AN_INTRALUMINAL;
       d->distance_to_lumen_m = 0;
       if (plug >= 0)
