@@ -35,6 +35,7 @@ enum {
    P_GRID_DEPTH_MAX,
    P_CAPTURE_BASELINE,
    P_AUTO_BASELINE,
+   P_BASELINE_WINDOW,
    P_INTENDED_SITE,
    P_INTENDED_X,
    P_INTENDED_Z,
@@ -100,7 +101,9 @@ typedef struct hy {
    sono_plugin_t plugin;
    const sono_host_t *host;
    double values[P_COUNT];
-   int capture_pending;          /* capture_baseline toggled on: capture at the next ready frame */
+   int capture_pending;          /* capture_baseline toggled on: capture from the next ready frame */
+   int capturing;                /* the baseline is refreshed every frame until capture_end_ns */
+   uint64_t capture_start_ns, capture_end_ns;
    hy_baseline_t base;
    int32_t has_intended_saved;   /* intended site taken from a loaded state */
    double intended_x, intended_z;
@@ -149,6 +152,7 @@ int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0,
 
 /* ---- hy_baseline.c -------------------------------------------------------------- */
 
+/* Replaces the baseline with this frame's; timestamp_ns starts the re-scan timer. */
 void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns);
 void hy_push_comparison(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns, const sono_output_t *out);
 void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);

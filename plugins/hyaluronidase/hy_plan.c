@@ -21,15 +21,29 @@ static int ha_pattern(const sono_an_deposit_t *d)
    return d->features.posterior_db >= 1.5f || (d->placement == SONO_AN_INTRALUMINAL && d->from_flow_gap);
 }
 
+/* A deposit cut by the edge of the image is not fully in view; an anechoic
+ * band running off the image is also how an untraced vessel looks. */
+static int fully_in_view(const hy_t *s, const sono_an_deposit_t *d)
+{
+   const sono_grid_t *g = &s->grid;
+   double edge = 0.2e-3, x1 = g->x0_m + (g->nx - 1) * g->dx_m, z1 = g->z0_m + (g->nz - 1) * g->dz_m;
+   return d->x_left_m > g->x0_m + edge && d->x_right_m < x1 - edge && d->z_bottom_m < z1 - edge;
+}
+
 static int targets_wanted(const hy_t *s, const sono_an_deposit_t *d)
 {
-   if (d->placement == SONO_AN_TISSUE || d->outline_count < 3)
+   if (d->placement == SONO_AN_TISSUE || d->outline_count < 3 || !fully_in_view(s, d))
       return 0;
    return s->values[P_HA_PATTERN] < 0.5 || ha_pattern(d);
 }
 
+/* Traced lumen edges can sit inside the true wall by a few pixels; the
+ * margin is kept from the traced lumen widened by this much. */
+#define HY_LUMEN_UNCERTAINTY_M 0.3e-3
+
 static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, double x, double z, double margin)
 {
+   margin += HY_LUMEN_UNCERTAINTY_M;
    for (uint32_t v = 0; v < r->vessel_count; ++v)
       if (!s->involved[v] && hy_distance_to_lumen(&r->vessels[v], x, z) < margin)
          return 0;
@@ -165,9 +179,28 @@ void hy_push_targets(hy_t *s, const sono_an_result_t *r, const sono_output_t *ou
 
 /* ---- needling grid ------------------------------------------------------------------- */
 
+/* Which way the occlusion's downstream lies: away from the segment the
+ * analysis names upstream of it; else the traced flow direction; 0 unknown. */
+static int downstream_side(const sono_an_vessel_t *v)
+{
+   /* Distal to an occlusion the flow is damped (PSV x 0.2-0.4, clinical-spec
+    * §7.2): the clearly slower neighbour is downstream. */
+   int o = v->occlusion;
+   if (o > 0 && o + 1 < (int)v->segment_count) {
+      float left = v->segments[o - 1].speed_m_s, right = v->segments[o + 1].speed_m_s;
+      if (left > 1.25f * right)
+         return 1;
+      if (right > 1.25f * left)
+         return -1;
+   }
+   if (v->upstream >= 0 && v->upstream != v->occlusion)
+      return v->upstream < v->occlusion ? 1 : -1;
+   return v->flow_direction;
+}
+
 /* From the start of the occluded segment to the end of the vessel in view,
- * downstream in the flow direction; without a known direction, the extent of
- * the segments without normal flow. */
+ * downstream; without a known direction, the extent of the segments without
+ * normal flow. */
 int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0, double *x1)
 {
    int found = 0;
@@ -176,11 +209,12 @@ int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0,
       if (!s->involved[i] || v->occlusion < 0 || v->point_count < 2)
          continue;
       const sono_an_segment_t *occ = &v->segments[v->occlusion];
+      int side = downstream_side(v);
       double a, b;
-      if (v->flow_direction > 0) {
+      if (side > 0) {
          a = v->points[occ->first].x_m;
          b = v->points[v->point_count - 1].x_m;
-      } else if (v->flow_direction < 0) {
+      } else if (side < 0) {
          a = v->points[0].x_m;
          b = v->points[occ->last].x_m;
       } else {

@@ -46,6 +46,8 @@ const sono_kit_param_t hy_params[P_COUNT] = {
    {"capture_baseline", "Capture a baseline (switch on before treatment)", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
    {"auto_baseline", "Capture a baseline at the first assessable frame when none exists", "1", SONO_PARAM_BOOL, 0, 1,
     1, NULL},
+   {"baseline_window_s", "Baseline capture window: the baseline follows each frame for this long", "s",
+    SONO_PARAM_FLOAT, 0.0, 10.0, 1.0, NULL},
    {"intended_site", "Compare deposits with an intended injection site", "1", SONO_PARAM_BOOL, 0, 1, 0, NULL},
    {"intended_x_m", "Intended injection site, lateral", "m", SONO_PARAM_FLOAT, -0.05, 0.05, 0.0, NULL},
    {"intended_z_m", "Intended injection site, depth", "m", SONO_PARAM_FLOAT, 0.0, 0.05, 0.005, NULL},
@@ -137,16 +139,26 @@ static const sono_an_result_t *analyse(hy_t *s, const sono_frame_t *frame)
 }
 
 /* A baseline needs the perfusion of a full cine window: the operator's
- * request waits for it, and so does the automatic first capture. */
+ * request waits for it, and so does the automatic first capture. Deposit
+ * outlines settle as the cine fills (a lumen is known once flow has been
+ * seen in it), so the baseline follows every frame of a capture window
+ * (one cardiac cycle by default) and is fixed when the window closes. */
 static void maybe_capture(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame)
 {
    if (!r->cine_ready)
       return;
    int automatic = s->values[P_AUTO_BASELINE] >= 0.5 && !s->base.present;
    if (s->capture_pending || automatic) {
-      hy_baseline_capture(s, r, frame->timestamp_ns);
       s->capture_pending = 0;
+      s->capturing = 1;
+      s->capture_start_ns = frame->timestamp_ns;
+      s->capture_end_ns = frame->timestamp_ns + (uint64_t)(s->values[P_BASELINE_WINDOW] * 1e9);
    }
+   if (!s->capturing)
+      return;
+   hy_baseline_capture(s, r, s->capture_start_ns);
+   if (frame->timestamp_ns >= s->capture_end_ns)
+      s->capturing = 0;
 }
 
 static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *frame, const sono_output_t *out)
@@ -163,9 +175,8 @@ static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *fram
    hy_plan_targets(s, r);
    hy_push_targets(s, r, out);
    hy_push_grid(s, r, out);
-   int had_baseline = s->base.present;
    maybe_capture(s, r, frame);
-   if (had_baseline)
+   if (s->base.present && !s->capturing)
       hy_push_comparison(s, r, frame->timestamp_ns, out);
    hy_push_migration(s, r, out);
    return SONO_OK;
@@ -239,6 +250,7 @@ static bool state_load(const sono_plugin_t *p, const sono_istream_t *stream)
    s->intended_x = x;
    s->intended_z = z;
    s->capture_pending = 0;
+   s->capturing = 0;
    return true;
 }
 
