@@ -102,6 +102,7 @@ typedef struct art_finding {
 } art_finding_t;
 
 #define ART_MAX_COMPS 512
+#define ART_MIN_GRID 8 /* smaller frames are passed without assessment */
 
 typedef struct art {
    sono_plugin_t plugin; /* first member: the host holds &plugin */
@@ -146,6 +147,7 @@ typedef struct art {
 
    /* cross-frame state */
    int have_prev;
+   int nf_valid;           /* prev_nf holds the previous frame's standoff profile */
    int fill_run;           /* consecutive frames with a flash-level colour fill */
    double last_prf;        /* PRF of the last frame with twinkling */
    int twinkle_seen;       /* twinkling seen at last_prf */

@@ -655,8 +655,11 @@ void art_detect_near_field(art_t *a)
       }
    int margin = art_npx_z(a, 0.1e-3);
    int top = skin - margin;
-   if (skin < 0 || top < art_npx_z(a, 0.2e-3))
+   a->nf_valid &= a->have_prev;
+   if (skin < 0 || top < art_npx_z(a, 0.2e-3)) {
+      a->nf_valid = 0;
       return; /* no standoff in view */
+   }
    /* the clutter band: rows of the standoff above the floor */
    int z1 = -1;
    double sum = 0;
@@ -667,8 +670,10 @@ void art_detect_near_field(art_t *a)
          sum += a->rowref[iz] - a->floor_db;
          ++n;
       }
-   if (n < art_npx_z(a, 0.15e-3))
+   if (n < art_npx_z(a, 0.15e-3)) {
+      a->nf_valid = 0;
       return;
+   }
    /* stationary: the band's lateral profile matches the previous frame */
    double corr = -2;
    float *prof = a->col;
@@ -678,7 +683,7 @@ void art_detect_near_field(art_t *a)
          s += a->sm[art_px(a, iz, ix)];
       prof[ix] = (float)(s / (z1 + 1));
    }
-   if (a->have_prev) {
+   if (a->nf_valid) {
       double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
       for (int ix = 0; ix < a->nx; ++ix) {
          double u = prof[ix], v = a->prev_nf[ix];
@@ -688,6 +693,7 @@ void art_detect_near_field(art_t *a)
       corr = vx > 0 && vy > 0 ? cov / sqrt(vx * vy) : 1.0;
    }
    memcpy(a->prev_nf, prof, sizeof(float) * (size_t)a->nx);
+   a->nf_valid = 1;
    art_finding_t *f = art_add(a, K_NEAR_FIELD, corr > 0.5 ? 0.85f : 0.65f);
    if (!f)
       return;

@@ -97,7 +97,9 @@ static void art_destroy(const sono_plugin_t *p)
 static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_format_t *fmt)
 {
    art_t *a = self_of(p);
-   if (!(fmt->planes_available & SONO_PLANE_BIT(SONO_PLANE_BMODE)) || fmt->max_nx < 8 || fmt->max_nz < 8)
+   /* every geometry is accepted: frames too small to hold an artefact are
+    * passed without findings (process) */
+   if (!(fmt->planes_available & SONO_PLANE_BIT(SONO_PLANE_BMODE)) || fmt->max_nx < 1 || fmt->max_nz < 1)
       return SONO_ERROR_UNSUPPORTED;
    free_buffers(a);
    size_t n = (size_t)fmt->max_nx * fmt->max_nz, nz = fmt->max_nz, nx = fmt->max_nx;
@@ -129,6 +131,7 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    }
    a->cap = n;
    a->have_prev = 0;
+   a->nf_valid = 0;
    a->fill_run = 0;
    a->twinkle_seen = 0;
    a->last_prf = 0;
@@ -204,8 +207,13 @@ static sono_status_t art_process(const sono_plugin_t *p, const sono_frame_t *fra
 {
    art_t *a = self_of(p);
    const sono_plane_t *b = sono_frame_plane(frame, SONO_PLANE_BMODE);
-   if (!b || (size_t)frame->grid.nx * frame->grid.nz > a->cap || frame->grid.nx < 8 || frame->grid.nz < 8)
+   if (!b || (size_t)frame->grid.nx * frame->grid.nz > a->cap)
       return SONO_ERROR;
+   if (frame->grid.nx < ART_MIN_GRID || frame->grid.nz < ART_MIN_GRID) {
+      a->have_prev = 0; /* too small to assess: no finding, no comparison with the next frame */
+      a->fill_run = 0;
+      return SONO_OK;
+   }
    if (a->have_prev && (a->nz != (int)frame->grid.nz || a->nx != (int)frame->grid.nx ||
                         frame->sequence != a->last_sequence + 1))
       a->have_prev = 0; /* a gap or a new geometry: no frame-to-frame comparison */

@@ -194,6 +194,38 @@ static cJSON *posterior_polygon(const sono_sim_t *s, const sono_sim_deposit_t *d
    return p;
 }
 
+/* The deposit and the 0.7 mm below it: comet tails start at foci anywhere
+ * inside the deposit and run up to tail_echoes x lag below them. Top edge per
+ * column, flat bottom below the deepest point. */
+static cJSON *deposit_and_below_polygon(const sono_sim_t *s, const sono_sim_deposit_t *d, double depth_below)
+{
+   cJSON *p = cJSON_CreateArray();
+   double xa = 1e9, xb = -1e9, zb = 0, step = 2.0 * s->c.dx_m;
+   for (double x = s->c.x0_m; x <= x_end(&s->c); x += step) {
+      double bottom = sim_deposit_bottom(s, d, x);
+      if (bottom < 0)
+         continue;
+      double top = bottom;
+      for (double z = s->c.z0_m; z < bottom; z += 0.5 * s->c.dz_m)
+         if (sim_deposit_contains(s, d, x, z)) {
+            top = z;
+            break;
+         }
+      point(p, x, top);
+      xa = fmin(xa, x);
+      xb = fmax(xb, x);
+      zb = fmax(zb, bottom);
+   }
+   if (xa > xb) {
+      cJSON_Delete(p);
+      return NULL;
+   }
+   zb = fmin(zb + depth_below, z_end(&s->c));
+   point(p, xb, zb);
+   point(p, xa, zb);
+   return p;
+}
+
 static cJSON *deposit_json(const sono_sim_t *s, const sono_sim_deposit_t *d, cJSON *artefacts)
 {
    cJSON *o = cJSON_CreateObject();
@@ -217,7 +249,7 @@ static cJSON *deposit_json(const sono_sim_t *s, const sono_sim_deposit_t *d, cJS
    else if (post >= 3.0 && d->placement != SONO_SIM_INTRALUMINAL)
       add_artefact(artefacts, "posterior_enhancement", posterior_polygon(s, d, 0), -1, -1);
    if (d->filler == SONO_SIM_PMMA || d->filler == SONO_SIM_PCL)
-      add_artefact(artefacts, "comet_tail", posterior_polygon(s, d, 0.7e-3), -1, -1);
+      add_artefact(artefacts, "comet_tail", deposit_and_below_polygon(s, d, 0.7e-3), -1, -1);
    if (d->filler == SONO_SIM_SILICONE)
       add_artefact(artefacts, "reverberation", posterior_polygon(s, d, 3.0e-3), -1, -1);
    return o;
