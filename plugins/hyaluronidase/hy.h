@@ -43,6 +43,9 @@ enum {
    P_MATCH_RADIUS,
    P_REDUCED_RATIO,
    P_CINE_WINDOW,
+   P_MIN_DIAMETER,
+   P_SCALE_FACTOR,
+   P_EXPECTED_PSV,
    P_COUNT
 };
 
@@ -135,7 +138,7 @@ sono_point_t hy_clamp(const sono_grid_t *g, double x, double z);
 
 /* ---- hy_overlay.c --------------------------------------------------------------- */
 
-void hy_mark_involved(hy_t *s, const sono_an_result_t *r);
+void hy_mark_involved(hy_t *s, const sono_an_result_t *r, double nyquist_m_s);
 void hy_push_vessels(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
 void hy_push_deposits(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
 void hy_push_danger(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);

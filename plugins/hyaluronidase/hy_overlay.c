@@ -14,21 +14,30 @@ void hy_push_measurement(const sono_output_t *out, const char *name, double valu
    sono_kit_push(out, &m);
 }
 
-/* A vessel is involved when filler sits in its lumen or when it carries a
- * candidate occlusion (absent flow bounded by flow, over a full cine
- * window). Every other vessel, including one beside a perivascular deposit,
- * is protected (danger zone, target margin): when in doubt a vessel is
- * protected, so early frames and uncertain perfusion protect more vessels,
- * never fewer. */
-void hy_mark_involved(hy_t *s, const sono_an_result_t *r)
+/* Rule V9 (clinical-spec §2): absent colour in a vessel under 0.8 mm, or
+ * at a velocity scale above twice the expected PSV, says nothing about
+ * occlusion. The 15% margin errs toward "uninformative", as in the
+ * intravascular plugin. */
+static int flow_absence_informative(const hy_t *s, const sono_an_vessel_t *v, double vn)
+{
+   const double margin = 0.15;
+   double psv = v->psv_measurable ? v->psv_m_s : s->values[P_EXPECTED_PSV];
+   return v->diameter_m >= s->values[P_MIN_DIAMETER] * (1.0 + margin) &&
+          vn <= s->values[P_SCALE_FACTOR] * psv * (1.0 - margin);
+}
+
+/* A vessel is involved when it carries a candidate occlusion: absent flow
+ * bounded by flow, over a full cine window, where absence of flow is
+ * informative (V9). Intraluminal filler is found that way, so the same
+ * rule covers it. Every other vessel, including one beside a perivascular
+ * deposit or one whose silence is uninformative, is protected (danger zone,
+ * target margin): in doubt a vessel is protected, so early frames and
+ * uncertain perfusion protect more vessels, never fewer. */
+void hy_mark_involved(hy_t *s, const sono_an_result_t *r, double nyquist_m_s)
 {
    for (uint32_t v = 0; v < SONO_AN_MAX_VESSELS; ++v)
-      s->involved[v] = v < r->vessel_count && r->cine_ready && r->vessels[v].occlusion >= 0;
-   for (uint32_t i = 0; i < r->deposit_count; ++i) {
-      const sono_an_deposit_t *d = &r->deposits[i];
-      if (d->vessel >= 0 && (uint32_t)d->vessel < r->vessel_count && d->placement == SONO_AN_INTRALUMINAL)
-         s->involved[d->vessel] = 1;
-   }
+      s->involved[v] = v < r->vessel_count && r->cine_ready && r->vessels[v].occlusion >= 0 &&
+                       flow_absence_informative(s, &r->vessels[v], nyquist_m_s);
 }
 
 static const char *role_of(sono_an_perfusion_t p)

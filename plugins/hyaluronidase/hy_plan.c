@@ -30,9 +30,15 @@ static int fully_in_view(const hy_t *s, const sono_an_deposit_t *d)
    return d->x_left_m > g->x0_m + edge && d->x_right_m < x1 - edge && d->z_bottom_m < z1 - edge;
 }
 
+/* Colour flow inside the outline within the cine window means blood: an
+ * anechoic lumen the vessel tracer did not follow, never a target. */
+#define HY_MAX_FLOW_FRACTION 0.15
+
 static int targets_wanted(const hy_t *s, const sono_an_deposit_t *d)
 {
    if (d->placement == SONO_AN_TISSUE || d->outline_count < 3 || !fully_in_view(s, d))
+      return 0;
+   if (sono_an_flow_fraction(s->an, d->outline, d->outline_count) >= HY_MAX_FLOW_FRACTION)
       return 0;
    return s->values[P_HA_PATTERN] < 0.5 || ha_pattern(d);
 }

@@ -58,6 +58,12 @@ const sono_kit_param_t hy_params[P_COUNT] = {
    {"reduced_speed_ratio", "Peak speed re upstream below which a segment is reduced", "1", SONO_PARAM_FLOAT, 0.1, 0.9,
     0.5, NULL},
    {"cine_window_s", "Flow memory (one cardiac cycle)", "s", SONO_PARAM_FLOAT, 0.2, 5.0, 1.0, NULL},
+   {"min_diameter_m", "Smallest vessel whose absent flow is informative (V9)", "m", SONO_PARAM_FLOAT, 0.3e-3, 3e-3,
+    0.8e-3, NULL},
+   {"scale_factor", "Velocity scale / expected PSV above which absent flow is uninformative (V9)", "1",
+    SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
+   {"expected_psv_m_s", "Expected PSV when it cannot be measured (V9)", "m/s", SONO_PARAM_FLOAT, 0.05, 1.0, 0.15,
+    NULL},
 };
 
 static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }
@@ -168,7 +174,7 @@ static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *fram
    if (!r)
       return SONO_ERROR;
    s->grid = frame->grid;
-   hy_mark_involved(s, r);
+   hy_mark_involved(s, r, frame->acquisition.nyquist_velocity_m_s);
    hy_push_vessels(s, r, out);
    hy_push_deposits(s, r, out);
    hy_push_danger(s, r, out);

@@ -577,7 +577,12 @@ static int run_pair(const char *manifest, const pair_t *p, uint32_t i, tally_t *
    } else {
       const sono_event_finding_t *f = find_finding(&r, "migration", c_after);
       const char *d = f ? attribute(f, "distance_mm") : NULL;
-      if (d) {
+      evalkit_pt_t pts[256];
+      int np = 0;
+      for (uint32_t k = 0; f && k < f->region_count && np < 256; ++k)
+         pts[np++] = (evalkit_pt_t){f->region[k].x_m, f->region[k].z_m};
+      /* the deposit followed must be the true one: its outline holds the true centroid */
+      if (d && np >= 3 && evalkit_point_in_polygon(pts, np, c_after)) {
          measured = atof(d) * 1e-3;
          if (ta->mig_n < 256)
             ta->mig_err[ta->mig_n++] = fabs(measured - true_shift) * 1e3;

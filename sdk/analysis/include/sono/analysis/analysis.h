@@ -265,6 +265,13 @@ double sono_an_distance_to_lumen(const sono_an_vessel_t *v, double x_m, double z
 uint32_t sono_an_lumen_polygon(const sono_an_vessel_t *v, uint32_t first, uint32_t last, sono_point_t *out,
                                uint32_t cap);
 
+/* Share (0..1) of the pixels inside the closed polygon `poly` (n points,
+ * metres) that carried flow at least once in the current cine window, as of
+ * the last sono_an_analyse() call; 0 before the first call. Blood shows
+ * colour within a cardiac cycle, filler does not: callers use it to tell an
+ * untraced lumen from an anechoic deposit. Allocates nothing. */
+double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *poly, uint32_t n);
+
 #ifdef __cplusplus
 }
 #endif

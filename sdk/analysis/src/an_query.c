@@ -1,0 +1,52 @@
+/* Queries on the cine state of a context after sono_an_analyse(): what a
+ * caller needs about a region it chose itself (for example whether a
+ * deposit outline carries colour flow, which blood does and filler does not). */
+#include "an_internal.h"
+
+/* Pixel columns [*c0, *c1] of row z inside the polygon, by crossings. */
+static int row_span(const struct sono_an_context *c, const sono_point_t *poly, uint32_t n, double z, double *xs, int cap)
+{
+   int k = 0;
+   for (uint32_t i = 0, j = n - 1; i < n && k < cap; j = i++) {
+      const sono_point_t *a = &poly[i], *b = &poly[j];
+      if ((a->z_m > z) != (b->z_m > z))
+         xs[k++] = a->x_m + (z - a->z_m) * (b->x_m - a->x_m) / (b->z_m - a->z_m);
+   }
+   for (int i = 1; i < k; ++i)
+      for (int m = i; m > 0 && xs[m - 1] > xs[m]; --m) {
+         double t = xs[m];
+         xs[m] = xs[m - 1];
+         xs[m - 1] = t;
+      }
+   (void)c;
+   return k;
+}
+
+double sono_an_flow_fraction(const sono_an_context_t *c, const sono_point_t *poly, uint32_t n)
+{
+   if (!c || !poly || n < 3 || c->nz == 0 || c->frames_seen == 0)
+      return 0.0;
+   double zmin = poly[0].z_m, zmax = poly[0].z_m;
+   for (uint32_t i = 1; i < n; ++i) {
+      zmin = poly[i].z_m < zmin ? poly[i].z_m : zmin;
+      zmax = poly[i].z_m > zmax ? poly[i].z_m : zmax;
+   }
+   int iz0 = (int)ceil((zmin - c->z0) / c->dz), iz1 = (int)floor((zmax - c->z0) / c->dz);
+   iz0 = iz0 < 0 ? 0 : iz0;
+   iz1 = iz1 >= (int)c->nz ? (int)c->nz - 1 : iz1;
+   uint64_t inside = 0, flow = 0;
+   double xs[SONO_AN_MAX_OUTLINE * 2 + 8];
+   for (int iz = iz0; iz <= iz1; ++iz) {
+      int k = row_span(c, poly, n, an_z(c, iz), xs, (int)(sizeof xs / sizeof xs[0]));
+      for (int s = 0; s + 1 < k; s += 2) {
+         int ix0 = (int)ceil((xs[s] - c->x0) / c->dx), ix1 = (int)floor((xs[s + 1] - c->x0) / c->dx);
+         ix0 = ix0 < 0 ? 0 : ix0;
+         ix1 = ix1 >= (int)c->nx ? (int)c->nx - 1 : ix1;
+         for (int ix = ix0; ix <= ix1; ++ix) {
+            inside++;
+            flow += c->flow_age[an_pix(c, iz, ix)] < c->window_frames;
+         }
+      }
+   }
+   return inside ? (double)flow / (double)inside : 0.0;
+}

@@ -1,0 +1,559 @@
+/* org.sonoplug.hyaluronidase through libsono_host on phantom frames: the
+ * overlay content of clinical-spec H11, parameters, the baseline state and
+ * its refusal of bad bytes, migration, and that no emitted string speaks of
+ * a dose. The plugin is loaded from HY_MANIFEST (the build's plugin folder). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include <sono/dsp/pipeline.h>
+#include <sono/host/host.h>
+#include <sono/sdk/events.h>
+#include <sono/sim/phantom.h>
+
+#define PLANNING_AID "planning aid \xe2\x80\x94 clinician determines all injection sites and doses"
+
+/* ---- every string the plugin emitted, for the dose scan ------------------------- */
+
+static char *emitted;
+static size_t emitted_len, emitted_cap;
+
+static void keep(const char *s)
+{
+   if (!s)
+      return;
+   size_t n = strlen(s);
+   if (emitted_len + n + 2 > emitted_cap) {
+      emitted_cap = (emitted_len + n + 2) * 2;
+      emitted = realloc(emitted, emitted_cap);
+   }
+   memcpy(emitted + emitted_len, s, n);
+   emitted_len += n;
+   emitted[emitted_len++] = '\n';
+   emitted[emitted_len] = 0;
+}
+
+static void keep_events(const sono_event_store_t *ev)
+{
+   for (uint32_t i = 0; i < sono_event_store_count(ev); ++i) {
+      const sono_event_header_t *h = sono_event_store_get(ev, i);
+      if (h->type == SONO_EVENT_FINDING) {
+         const sono_event_finding_t *f = (const sono_event_finding_t *)h;
+         keep(f->kind), keep(f->label), keep(f->basis), keep(f->caveat), keep(f->advice);
+         for (uint32_t a = 0; a < f->attribute_count; ++a)
+            keep(f->attributes[a].key), keep(f->attributes[a].value);
+      } else if (h->type == SONO_EVENT_MEASUREMENT) {
+         const sono_event_measurement_t *m = (const sono_event_measurement_t *)h;
+         keep(m->name), keep(m->unit), keep(m->label);
+      } else if (h->type == SONO_EVENT_OVERLAY) {
+         const sono_event_overlay_t *o = (const sono_event_overlay_t *)h;
+         keep(o->role), keep(o->label);
+      }
+   }
+}
+
+/* ---- a plugin instance fed with phantom frames ------------------------------------ */
+
+typedef struct run {
+   sono_host_library_t *lib;
+   sono_host_instance_t *inst;
+   sono_sim_t *sim;
+   sono_dsp_pipeline_t *dsp;
+   float *iq;
+   sono_plane_t planes[5];
+   sono_frame_t frame;
+   sono_frame_format_t format;
+   cJSON *truth;
+} run_t;
+
+static void run_open(run_t *r, const char *scenario, uint32_t frames)
+{
+   sono_error_t err;
+   sono_sim_case_t c;
+   memset(r, 0, sizeof *r);
+   assert_int_equal(sono_sim_case_preset(&c, scenario, 1, &err), 0);
+   c.frames = frames;
+   r->sim = sono_sim_create(&c, &err);
+   assert_non_null(r->sim);
+   r->truth = sono_sim_ground_truth(r->sim);
+   r->iq = malloc((size_t)c.nz * c.nx * c.ensemble * 2 * sizeof(float));
+   sono_dsp_config_t cfg;
+   char msg[256];
+   sono_dsp_config_default(&cfg);
+   sono_dsp_parse_wall("poly:2", &cfg, msg, sizeof msg);
+   r->dsp = sono_dsp_pipeline_create(&cfg, c.nz, c.nx, c.ensemble, msg, sizeof msg);
+   assert_non_null(r->dsp);
+   r->frame.struct_size = sizeof r->frame;
+   sono_sim_grid(r->sim, &r->frame.grid);
+   sono_sim_acquisition(r->sim, &r->frame.acquisition);
+   r->format.struct_size = sizeof r->format;
+   r->format.planes_available = SONO_PLANE_BIT(SONO_PLANE_IQ) | SONO_PLANE_BIT(SONO_PLANE_BMODE) |
+                                SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER) |
+                                SONO_PLANE_BIT(SONO_PLANE_VARIANCE);
+   r->format.max_nx = c.nx;
+   r->format.max_nz = c.nz;
+   r->format.max_ensemble = c.ensemble;
+   r->format.grid = r->frame.grid;
+   r->format.acquisition = r->frame.acquisition;
+   r->lib = sono_host_library_load(HY_MANIFEST, &err);
+   assert_non_null(r->lib);
+   r->inst = sono_host_instance_create(r->lib, NULL, NULL, &err);
+   assert_non_null(r->inst);
+   assert_int_equal(sono_host_instance_activate(r->inst, &r->format, &err), 0);
+}
+
+static void run_close(run_t *r)
+{
+   sono_error_t err;
+   sono_host_instance_destroy(r->inst);
+   sono_host_library_unload(r->lib, &err);
+   sono_dsp_pipeline_destroy(r->dsp);
+   sono_sim_destroy(r->sim);
+   cJSON_Delete(r->truth);
+   free(r->iq);
+}
+
+static void run_frame(run_t *r, uint32_t index)
+{
+   sono_error_t err;
+   const sono_sim_case_t *c = sono_sim_get_case(r->sim);
+   assert_int_equal(sono_sim_generate_frame(r->sim, index, r->iq, &err), 0);
+   r->planes[0] = (sono_plane_t){sizeof(sono_plane_t), SONO_PLANE_IQ, SONO_DTYPE_COMPLEX64,
+                                 {c->nz, c->nx, c->ensemble}, {1, c->nz, (int64_t)c->nz * c->nx}, r->iq};
+   char msg[256];
+   sono_acquisition_t acq;
+   sono_sim_acquisition(r->sim, &acq);
+   int k = sono_dsp_pipeline_run(r->dsp, &r->planes[0], &acq, r->format.planes_available & ~SONO_PLANE_BIT(SONO_PLANE_IQ),
+                                 r->planes + 1, &r->frame.acquisition, msg, sizeof msg);
+   assert_int_equal(k, 4);
+   r->frame.planes = r->planes;
+   r->frame.plane_count = 5;
+   r->frame.sequence = index;
+   r->frame.timestamp_ns = (uint64_t)(index / c->frame_rate_hz * 1e9);
+   assert_int_equal(sono_host_instance_process(r->inst, &r->frame, &err), 0);
+   assert_int_equal(sono_host_instance_rejected_last(r->inst), 0);
+   keep_events(sono_host_instance_events(r->inst));
+}
+
+static void run_all(run_t *r)
+{
+   for (uint32_t f = 0; f < sono_sim_get_case(r->sim)->frames; ++f)
+      run_frame(r, f);
+}
+
+static void set(run_t *r, const char *key, double v)
+{
+   sono_error_t err;
+   assert_int_equal(sono_host_instance_set_param(r->inst, key, v, &err), 0);
+}
+
+/* ---- event queries ----------------------------------------------------------------- */
+
+static const sono_event_header_t *nth(const run_t *r, sono_event_type_t type, const char *name, uint32_t n)
+{
+   const sono_event_store_t *ev = sono_host_instance_events(r->inst);
+   for (uint32_t i = 0; i < sono_event_store_count(ev); ++i) {
+      const sono_event_header_t *h = sono_event_store_get(ev, i);
+      const char *what = h->type == SONO_EVENT_FINDING       ? ((const sono_event_finding_t *)h)->kind
+                         : h->type == SONO_EVENT_MEASUREMENT ? ((const sono_event_measurement_t *)h)->name
+                                                             : ((const sono_event_overlay_t *)h)->role;
+      if (h->type == type && strcmp(what, name) == 0 && n-- == 0)
+         return h;
+   }
+   return NULL;
+}
+
+static uint32_t count(const run_t *r, sono_event_type_t type, const char *name)
+{
+   uint32_t n = 0;
+   while (nth(r, type, name, n))
+      ++n;
+   return n;
+}
+
+static const char *attribute(const sono_event_finding_t *f, const char *key)
+{
+   for (uint32_t i = 0; i < f->attribute_count; ++i)
+      if (strcmp(f->attributes[i].key, key) == 0)
+         return f->attributes[i].value;
+   return NULL;
+}
+
+static int inside(const sono_point_t *poly, uint32_t n, double x, double z)
+{
+   int in = 0;
+   for (uint32_t i = 0, j = n - 1; i < n; j = i++)
+      if ((poly[i].z_m > z) != (poly[j].z_m > z) &&
+          x < (poly[j].x_m - poly[i].x_m) * (z - poly[i].z_m) / (poly[j].z_m - poly[i].z_m) + poly[i].x_m)
+         in = !in;
+   return in;
+}
+
+/* The true outline of the intraluminal deposit of the scenario. */
+static uint32_t true_intraluminal(const run_t *r, sono_point_t *poly, uint32_t cap)
+{
+   const cJSON *d;
+   cJSON_ArrayForEach(d, cJSON_GetObjectItem(r->truth, "deposits"))
+   {
+      if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "placement")), "intraluminal") != 0)
+         continue;
+      uint32_t n = 0;
+      const cJSON *p;
+      cJSON_ArrayForEach(p, cJSON_GetObjectItem(d, "polygon_m"))
+      {
+         if (n < cap)
+            poly[n++] = (sono_point_t){cJSON_GetArrayItem(p, 0)->valuedouble, cJSON_GetArrayItem(p, 1)->valuedouble};
+      }
+      return n;
+   }
+   return 0;
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void test_parameters(void **state)
+{
+   (void)state;
+   run_t r;
+   run_open(&r, "clean-cheek", 1);
+   sono_error_t err;
+   double v;
+   const struct { const char *key; double value; } defaults[] = {
+      {"target_count", 3}, {"target_spacing_m", 1e-3}, {"target_margin_m", 1e-3}, {"danger_margin_m", 2e-3},
+      {"grid_spacing_m", 5e-3}, {"grid_depth_min_m", 5e-3}, {"grid_depth_max_m", 7e-3}, {"periorbital", 0},
+      {"grid_mode", 0}, {"migration_threshold_m", 1e-3}, {"reduced_speed_ratio", 0.5}};
+   for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; ++i) {
+      assert_int_equal(sono_host_instance_get_param(r.inst, defaults[i].key, &v, &err), 0);
+      assert_float_equal(v, defaults[i].value, 1e-12);
+   }
+   assert_int_equal(sono_host_instance_set_param(r.inst, "grid_spacing_m", 0.5, &err), -1);
+   assert_non_null(strstr(err.message, "org.sonoplug.hyaluronidase"));
+   assert_non_null(strstr(err.message, "\"grid_spacing_m\""));
+   assert_non_null(strstr(err.message, "refused"));
+   assert_int_equal(sono_host_instance_set_param(r.inst, "target_count", 2.5, &err), -1);
+   assert_non_null(strstr(err.message, "\"target_count\""));
+   assert_int_equal(sono_host_instance_set_param(r.inst, "dose", 1, &err), -1);
+   assert_non_null(strstr(err.message, "\"dose\" is unknown"));
+   sono_param_info_t info;
+   for (uint32_t i = 0; sono_host_instance_param_info(r.inst, i, &info); ++i)
+      keep(info.key), keep(info.name), keep(info.unit);
+   keep(sono_host_instance_descriptor(r.inst)->description);
+   keep(sono_host_instance_descriptor(r.inst)->name);
+   run_close(&r);
+}
+
+/* H11.1-3 on the nasolabial occlusion: deposit outlines with their numbers,
+ * vessel path per perfusion state, occluded segment with its length, and
+ * targets inside the true deposit, each with its depth, under the label. */
+static void test_overlay_on_occlusion(void **state)
+{
+   (void)state;
+   run_t r;
+   run_open(&r, "nasolabial-ha-occlusion", 10);
+   run_all(&r);
+   const sono_event_overlay_t *dep = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "deposit", 0);
+   assert_non_null(dep);
+   assert_true(dep->point_count >= 3);
+   assert_non_null(strstr(dep->label, "mm2"));
+   assert_non_null(strstr(dep->label, "depth"));
+   assert_non_null(strstr(dep->label, "to vessel"));
+   const sono_event_finding_t *fd = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "filler_deposit", 0);
+   assert_non_null(fd);
+   assert_non_null(attribute(fd, "class"));
+   assert_non_null(attribute(fd, "placement"));
+   assert_non_null(attribute(fd, "area_mm2"));
+   assert_true(count(&r, SONO_EVENT_OVERLAY, "vessel-perfused") + count(&r, SONO_EVENT_OVERLAY, "vessel-reduced-flow") >=
+               3); /* centreline and both lumen edges */
+   assert_true(count(&r, SONO_EVENT_OVERLAY, "vessel-absent-flow") >= 3);
+   const sono_event_overlay_t *occ = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "occluded-segment", 0);
+   assert_non_null(occ);
+   assert_non_null(strstr(occ->label, "mm"));
+   const sono_event_measurement_t *len =
+      (const sono_event_measurement_t *)nth(&r, SONO_EVENT_MEASUREMENT, "occluded_length", 0);
+   assert_non_null(len);
+   assert_true(len->value > 1e-3 && len->value < 10e-3);
+
+   sono_point_t truth[512];
+   uint32_t nt = true_intraluminal(&r, truth, 512);
+   assert_true(nt >= 3);
+   uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
+   assert_true(targets >= 1);
+   int in_true = 0;
+   for (uint32_t t = 0; t < targets; ++t) {
+      const sono_event_overlay_t *o = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "target", t);
+      assert_int_equal(o->shape, SONO_SHAPE_MARKER);
+      assert_non_null(strstr(o->label, "mm deep"));
+      in_true += inside(truth, nt, o->points[0].x_m, o->points[0].z_m);
+      const sono_event_measurement_t *m =
+         (const sono_event_measurement_t *)nth(&r, SONO_EVENT_MEASUREMENT, "target_depth", t);
+      assert_non_null(m);
+      assert_float_equal(m->value, o->points[0].z_m, 1e-9);
+      for (uint32_t u = 0; u < t; ++u) {
+         const sono_event_overlay_t *p = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "target", u);
+         assert_true(hypot(p->points[0].x_m - o->points[0].x_m, p->points[0].z_m - o->points[0].z_m) >= 1e-3 - 1e-9);
+      }
+   }
+   assert_true(in_true >= 1);
+   const sono_event_finding_t *tf = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "injection_targets", 0);
+   assert_non_null(tf);
+   assert_non_null(strstr(tf->label, PLANNING_AID));
+   const sono_event_overlay_t *note = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "annotation", 0);
+   assert_non_null(note);
+   assert_string_equal(note->label, PLANNING_AID);
+   run_close(&r);
+}
+
+/* Targets per deposit follow the parameter. */
+static void test_target_count(void **state)
+{
+   (void)state;
+   run_t r;
+   run_open(&r, "nasolabial-ha-occlusion", 6);
+   set(&r, "target_count", 1);
+   set(&r, "target_spacing_m", 0.5e-3);
+   run_all(&r);
+   uint32_t one = count(&r, SONO_EVENT_OVERLAY, "target");
+   set(&r, "target_count", 0);
+   run_frame(&r, 5);
+   assert_int_equal(count(&r, SONO_EVENT_OVERLAY, "target"), 0);
+   assert_null(nth(&r, SONO_EVENT_FINDING, "injection_targets", 0));
+   const sono_event_finding_t *fd = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "filler_deposit", 0);
+   assert_non_null(fd);
+   assert_true(one >= 1 && one <= 2); /* one per eligible deposit */
+   run_close(&r);
+}
+
+/* H11.4: the punctures cover the region given, each within it, with the
+ * depth band, labelled as a planning aid with unverified defaults. */
+static void test_needling_grid_region(void **state)
+{
+   (void)state;
+   run_t r;
+   run_open(&r, "clean-cheek", 1);
+   set(&r, "grid_mode", 1);
+   set(&r, "grid_x0_m", -4e-3);
+   set(&r, "grid_x1_m", 7e-3); /* clipped to the image edge, 6.35 mm */
+   run_all(&r);
+   uint32_t lines = 0;
+   double xs[16];
+   const sono_event_store_t *ev = sono_host_instance_events(r.inst);
+   for (uint32_t i = 0; i < sono_event_store_count(ev); ++i) {
+      const sono_event_overlay_t *o = (const sono_event_overlay_t *)sono_event_store_get(ev, i);
+      if (o->header.type != SONO_EVENT_OVERLAY || strcmp(o->role, "needling-grid") != 0 || o->shape != SONO_SHAPE_POLYLINE)
+         continue;
+      assert_int_equal(o->point_count, 2);
+      assert_float_equal(o->points[0].z_m, 5e-3, 1e-9);
+      assert_float_equal(o->points[1].z_m, 7e-3, 1e-9);
+      assert_true(o->points[0].x_m >= -4e-3 && o->points[0].x_m <= 6.35e-3 + 1e-9);
+      xs[lines++] = o->points[0].x_m;
+   }
+   assert_int_equal(lines, 3); /* ceil(10.35 / 5) */
+   for (double x = -4e-3; x <= 6.35e-3; x += 0.05e-3) {
+      int covered = 0;
+      for (uint32_t k = 0; k < lines; ++k)
+         covered |= fabs(x - xs[k]) <= 2.5e-3 + 1e-9;
+      assert_true(covered);
+   }
+   const sono_event_finding_t *g = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "needling_grid", 0);
+   assert_non_null(g);
+   assert_non_null(strstr(g->label, PLANNING_AID));
+   assert_non_null(strstr(g->basis, "unverified"));
+   run_close(&r);
+}
+
+/* H11.5: a patent vessel gets a hatched zone of +-2 mm; the periorbital flag
+ * marks the whole field. */
+static void test_danger_zones(void **state)
+{
+   (void)state;
+   run_t r;
+   run_open(&r, "clean-cheek", 6);
+   run_all(&r);
+   const sono_event_overlay_t *z = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "danger-zone", 0);
+   assert_non_null(z);
+   assert_non_null(strstr(z->label, "2.0 mm"));
+   double top = INFINITY, bottom = -INFINITY;
+   for (uint32_t i = 0; i < z->point_count; ++i)
+      top = fmin(top, z->points[i].z_m), bottom = fmax(bottom, z->points[i].z_m);
+   assert_true(bottom - top > 4e-3 + 1.0e-3); /* lumen plus 2 x 2 mm */
+   set(&r, "periorbital", 1);
+   run_frame(&r, 5);
+   assert_int_equal(count(&r, SONO_EVENT_OVERLAY, "danger-zone"), 2);
+   const sono_event_overlay_t *f = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "danger-zone", 1);
+   assert_int_equal(f->point_count, 4);
+   assert_non_null(strstr(f->label, "Periorbital"));
+   run_close(&r);
+}
+
+/* H7 / sono.state/1: a baseline saved after one visit is compared at the
+ * next; identical saves give identical bytes; bad bytes are refused. */
+static void test_baseline_state(void **state)
+{
+   (void)state;
+   run_t a;
+   sono_error_t err;
+   run_open(&a, "nasolabial-ha-occlusion", 10);
+   run_all(&a);
+   uint8_t *s1 = NULL, *s2 = NULL;
+   size_t n1 = 0, n2 = 0;
+   assert_int_equal(sono_host_instance_save_state(a.inst, &s1, &n1, &err), 0);
+   assert_int_equal(sono_host_instance_save_state(a.inst, &s2, &n2, &err), 0);
+   assert_int_equal(n1, n2);
+   assert_memory_equal(s1, s2, n1);
+   run_close(&a);
+
+   run_t b;
+   run_open(&b, "nasolabial-ha-occlusion", 2);
+   uint8_t *bad = malloc(n1);
+   memcpy(bad, s1, n1);
+   bad[n1 / 2] ^= 0x5a;
+   assert_int_equal(sono_host_instance_load_state(b.inst, bad, n1, &err), -1);
+   assert_non_null(strstr(err.message, "org.sonoplug.hyaluronidase"));
+   assert_non_null(strstr(err.message, "refused"));
+   assert_int_equal(sono_host_instance_load_state(b.inst, s1, n1 - 9, &err), -1);
+   assert_non_null(strstr(err.message, "refused"));
+   run_frame(&b, 0);
+   assert_null(nth(&b, SONO_EVENT_FINDING, "baseline_comparison", 0)); /* nothing loaded, no baseline yet */
+   assert_int_equal(sono_host_instance_load_state(b.inst, s1, n1, &err), 0);
+   run_frame(&b, 1);
+   const sono_event_finding_t *c = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "baseline_comparison", 0);
+   assert_non_null(c);
+   assert_non_null(strstr(c->basis, "saved earlier visit"));
+   assert_non_null(attribute(c, "area_change_percent"));
+   assert_non_null(attribute(c, "colour_returned"));
+   assert_non_null(nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", 0));
+   /* the same scene: the deposits have not moved */
+   const sono_event_finding_t *m = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
+   assert_non_null(m);
+   assert_true(atof(attribute(m, "distance_mm")) < 1.0);
+   free(bad);
+   free(s1);
+   free(s2);
+   run_close(&b);
+}
+
+/* Migration against an intended site given as parameters. */
+static void test_migration_from_intended_site(void **state)
+{
+   (void)state;
+   run_t r;
+   run_open(&r, "filler-ha-integrated", 4);
+   run_frame(&r, 0);
+   const sono_event_finding_t *d = NULL; /* the largest deposit outlined */
+   for (uint32_t i = 0; nth(&r, SONO_EVENT_FINDING, "filler_deposit", i); ++i) {
+      const sono_event_finding_t *f = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "filler_deposit", i);
+      if (!d || atof(attribute(f, "area_mm2")) > atof(attribute(d, "area_mm2")))
+         d = f;
+   }
+   assert_non_null(d);
+   double cx = 0, cz = 0;
+   for (uint32_t i = 0; i < d->region_count; ++i)
+      cx += d->region[i].x_m, cz += d->region[i].z_m;
+   cx /= d->region_count, cz /= d->region_count;
+   set(&r, "intended_site", 1);
+   set(&r, "intended_x_m", cx - 2.0e-3);
+   set(&r, "intended_z_m", cz);
+   run_frame(&r, 1);
+   const sono_event_finding_t *m = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "migration", 0);
+   assert_non_null(m);
+   assert_int_equal(m->status, SONO_STATUS_DETECTED);
+   assert_true(fabs(atof(attribute(m, "distance_mm")) - 2.0) < 0.5);
+   assert_non_null(strstr(m->label, "toward +x"));
+   assert_non_null(nth(&r, SONO_EVENT_MEASUREMENT, "migration_distance", 0));
+   set(&r, "migration_threshold_m", 5e-3);
+   run_frame(&r, 2);
+   m = (const sono_event_finding_t *)nth(&r, SONO_EVENT_FINDING, "migration", 0);
+   assert_int_equal(m->status, SONO_STATUS_NOT_DETECTED);
+   run_close(&r);
+}
+
+/* ---- no dose anywhere ------------------------------------------------------------------- */
+
+static int is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+/* Returns the first dose-like token in `text` (the fixed planning-aid label,
+ * which names doses only to leave them to the clinician, removed first), or
+ * NULL. Words are matched whole and case-insensitively except the unit
+ * symbols IU and U, which are matched case-sensitively. */
+static const char *dose_word(const char *text, char *found, size_t size)
+{
+   char *t = strdup(text);
+   for (char *p; (p = strstr(t, PLANNING_AID));)
+      memset(p, ' ', strlen(PLANNING_AID));
+   static const char *const words[] = {"dose", "doses", "dosage", "dosing", "units", "unit", "mg", "ml", "mcg", "iu",
+                                       "vial", "vials"};
+   static const char *const exact[] = {"IU", "U"};
+   const char *hit = NULL;
+   for (char *p = t; *p && !hit; ++p) {
+      if (p != t && is_word_char(p[-1]))
+         continue;
+      size_t n = 0;
+      while (is_word_char(p[n]))
+         ++n;
+      for (size_t w = 0; w < sizeof words / sizeof words[0] && !hit; ++w)
+         if (strlen(words[w]) == n && strncasecmp(p, words[w], n) == 0)
+            hit = words[w];
+      for (size_t w = 0; w < sizeof exact / sizeof exact[0] && !hit; ++w)
+         if (strlen(exact[w]) == n && strncmp(p, exact[w], n) == 0)
+            hit = exact[w];
+      if (!hit && strncmp(p, "U/", 2) == 0)
+         hit = "U/";
+   }
+   if (hit)
+      snprintf(found, size, "%s", hit);
+   free(t);
+   return hit ? found : NULL;
+}
+
+static void test_dose_scanner_catches(void **state)
+{
+   (void)state;
+   char f[16];
+   assert_non_null(dose_word("inject 150 U/mL", f, sizeof f));
+   assert_non_null(dose_word("1500 IU total", f, sizeof f));
+   assert_non_null(dose_word("suggested Dose here", f, sizeof f));
+   assert_non_null(dose_word("30 units per site", f, sizeof f));
+   assert_non_null(dose_word("2 mg", f, sizeof f));
+   assert_null(dose_word("Suggested targets (" PLANNING_AID ")", f, sizeof f));
+   assert_null(dose_word("segment, imaging, dosimetry-free", f, sizeof f));
+}
+
+/* Runs last: every string collected from every event of every test above. */
+static void test_no_dose_in_any_output(void **state)
+{
+   (void)state;
+   assert_non_null(emitted);
+   assert_non_null(strstr(emitted, "injection_targets"));   /* the scan saw targets, */
+   assert_non_null(strstr(emitted, "needling_grid"));       /* the grid, */
+   assert_non_null(strstr(emitted, "baseline_comparison")); /* the comparison */
+   assert_non_null(strstr(emitted, "migration"));           /* and migration */
+   char found[16];
+   const char *hit = dose_word(emitted, found, sizeof found);
+   if (hit)
+      fail_msg("dose-like word \"%s\" in the plugin's output", hit);
+   free(emitted);
+   emitted = NULL;
+}
+
+int main(void)
+{
+   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parameters),
+      cmocka_unit_test(test_overlay_on_occlusion),
+      cmocka_unit_test(test_target_count),
+      cmocka_unit_test(test_needling_grid_region),
+      cmocka_unit_test(test_danger_zones),
+      cmocka_unit_test(test_baseline_state),
+      cmocka_unit_test(test_migration_from_intended_site),
+      cmocka_unit_test(test_dose_scanner_catches),
+      cmocka_unit_test(test_no_dose_in_any_output),
+   };
+   return cmocka_run_group_tests(tests, NULL, NULL);
+}
