@@ -404,6 +404,7 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 #define DIRECT_MAX_LAG 8
 #define DIRECT_PF 4 /* prefetch distance in 8-depth steps */
+#define DSP_PF_LOCALITY 3 /* into L1: each line is used by the very next steps */
 
 /* Loads 8 interleaved complex values as (re, im) vectors. */
 #if defined(__clang__)
@@ -440,6 +441,24 @@ DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x
    const float *col = (const float *)iq->data + 2 * (int64_t)x * iq->stride[1];
    const int64_t st = 2 * iq->stride[2];
    uint32_t z = 0;
+   for (; z + 8 <= nz && lag == 1; z += 8) { /* lag 1: the previous sample stays in registers */
+      v8f pr, pi, sr = {0}, si = {0}, sp = {0};
+      __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
+      SPLIT8(col + 2 * z, pr, pi);
+      for (uint32_t t = 1; t < n; ++t) {
+         v8f br, bi;
+         __builtin_prefetch(col + st * t + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
+         SPLIT8(col + st * t + 2 * z, br, bi);
+         sr += pr * br + pi * bi;
+         si += pi * br - pr * bi;
+         sp += pr * pr + pi * pi;
+         pr = br, pi = bi;
+      }
+      sp += pr * pr + pi * pi;
+      __builtin_memcpy(acr + z, &sr, sizeof sr);
+      __builtin_memcpy(aci + z, &si, sizeof si);
+      __builtin_memcpy(pw + z, &sp, sizeof sp);
+   }
    for (; z + 8 <= nz; z += 8) {
       v8f rr[DIRECT_MAX_LAG + 1], ri[DIRECT_MAX_LAG + 1];
       v8f sr = {0}, si = {0}, sp = {0};
@@ -448,7 +467,7 @@ DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x
          /* each step reads one cache line per slow-time plane: with more planes
           * than the hardware prefetcher follows (64 took twice as long per
           * sample as 32), ask for the line DIRECT_PF steps ahead */
-         __builtin_prefetch(col + st * t + 2 * z + 16 * DIRECT_PF, 0, 0);
+         __builtin_prefetch(col + st * t + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
          SPLIT8(col + st * t + 2 * z, rr[slot], ri[slot]);
          if (t < lag)
             continue;
@@ -503,7 +522,7 @@ DSP_HOT static void kasai_projected_column(const sono_dsp_pipeline_t *p, uint32_
       const uint32_t len = nz - z < 8 ? nz - z : 8;
       if (len == 8) {
          for (uint32_t t = 0; t < n; ++t) {
-            __builtin_prefetch(col + st * t + 2 * z + 16 * DIRECT_PF, 0, 0);
+            __builtin_prefetch(col + st * t + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
             SPLIT8(col + st * t + 2 * z, xr[t], xi[t]);
          }
       } else { /* last partial group: unused lanes are 0 and not stored */
