@@ -233,17 +233,16 @@ static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
    d->x_right_m = an_x(c, k->ix1 + 0.5);
 }
 
-/* A bright deposit that a traced lumen runs into and stops at, inside the
- * field, is a plug in that lumen (clinical-spec V6: hyperechoic
- * intravascular material): the echogenic material hides the lumen, so the
- * trace ends at its edge and the deposit covers the line the vessel would
- * follow. Returns the vessel index or -1. */
+/* A deposit that a traced lumen runs into and stops at, inside the field,
+ * is a plug in that lumen: echogenic material (clinical-spec V6) or
+ * hypoechoic material brighter than blood hides the lumen, so the trace ends
+ * at its edge and the deposit covers the line the vessel would follow.
+ * Returns the vessel index or -1. */
 static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const sono_an_deposit_t *d)
 {
-   if (!k->bright)
-      return -1;
    double edge = 0.5e-3, reach = 0.4e-3;
    double x_lo = an_x(c, 0) + edge, x_hi = an_x(c, c->nx - 1) - edge;
+   int found = -1, right_end = 0, left_end = 0;
    for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
       const sono_an_vessel_t *ves = &c->result.vessels[v];
       const sono_an_centre_point_t *ends[2] = {&ves->points[0], &ves->points[ves->point_count - 1]};
@@ -256,11 +255,19 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
          /* the vessel line carried into the deposit meets it */
          double xm = 0.5 * (d->x_left_m + d->x_right_m);
          double zl = p->z_m + tan(ves->angle_rad) * (xm - p->x_m);
-         if (zl >= d->z_top_m && zl <= d->z_bottom_m)
-            return (int)v;
+         if (zl < d->z_top_m || zl > d->z_bottom_m)
+            continue;
+         found = found < 0 ? (int)v : found;
+         left_end |= e == 0;
+         right_end |= e == 1;
       }
    }
-   return -1;
+   /* Echogenic material is itself a sign (V6). Material darker than tissue
+    * could also be a vessel leaving the plane, so it counts only when the
+    * lumen resumes beyond it (a vessel ends on each side). */
+   if (found >= 0 && !k->bright && !(left_end && right_end))
+      return -1;
+   return found;
 }
 
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
