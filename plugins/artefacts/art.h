@@ -128,7 +128,8 @@ typedef struct art {
    int32_t *labels; /* nz*nx */
    int32_t *stack;  /* nz*nx */
    float *col;      /* per column scratch (nz) */
-   int32_t *colz;   /* per column depth (nx) */
+   int32_t *colz;   /* per column: bone-line row or -1 (art_find_bone) */
+   int bone_cols;   /* columns with a bone line (0: none across the frame) */
    float *colv;     /* per column value (nx) */
    uint32_t hist[512];
    art_comp_t comps[ART_MAX_COMPS];
@@ -192,6 +193,8 @@ static inline float art_clampf(float v, float lo, float hi) { return v < lo ? lo
 /* ---- detectors --------------------------------------------------------- */
 
 void art_detect_gain(art_t *a, const sono_frame_t *f);
+/* Bone line (specular interface over a shadow) per column into a->colz. */
+void art_find_bone(art_t *a);
 void art_detect_shadow_enhancement(art_t *a);
 void art_detect_reverberation(art_t *a);
 void art_detect_mirror(art_t *a);

@@ -243,9 +243,14 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
             break;
          }
       }
+      /* a shadow that runs into the bone shadow continues to the bottom */
+      int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->nz - 1;
+      int into_bone = a->colz[ix] >= 0 && end >= bottom - 2 * gap;
       int deep_enough = end - iz + 1 >= min_run &&
-                        (end >= a->nz - 1 - gap || end - iz + 1 >= 3 * min_run);
+                        (end >= a->nz - 1 - gap || into_bone || end - iz + 1 >= 3 * min_run);
       if (deep_enough) {
+         if (into_bone)
+            end = a->nz - 1;
          for (int jz = refl + 1; jz <= end; ++jz)
             a->mask[art_px(a, jz, ix)] = 1;
          refl_z[ix] = (float)refl;
@@ -328,9 +333,11 @@ void art_detect_shadow_enhancement(art_t *a)
    }
    int min_w = art_npx_x(a, a->p[P_SHADOW_MIN_WIDTH_M]);
    art_components(a, a->mask, min_run);
+   /* one deposit's shadow broken by bright foci or a twinkling column is one instance */
+   merge_near(a, art_npx_x(a, 0.4e-3), art_npx_z(a, 1.0e-3));
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
-      if (comp_width(a, c) < min_w)
+      if (!c->count || comp_width(a, c) < min_w)
          continue;
       double delta = comp_mean_delta(a, c, a->sm);
       int rz = reflector_row(c, refl_z);
@@ -372,25 +379,36 @@ void art_detect_shadow_enhancement(art_t *a)
 
 /* ---- mirror image ------------------------------------------------------------ */
 
-/* Depth of a full-width specular interface with a deep shadow below it in
- * column ix (bone line), or -1. */
+/* Depth of a specular interface with a shadow below it in column ix (bone
+ * line), or -1: walking up from the bottom of the column, the deepest run in
+ * which at least 80% of the rows are dark (smoothed level within 6 dB of the
+ * frame's floor), at least 0.25 mm long, capped by a bright line (>=
+ * reflector_db above the row reference) within 0.3 mm above it. A bright
+ * layer over darker tissue (dermis over fat) keeps speckle below and does
+ * not qualify. */
 static int interface_row(const art_t *a, int ix, int from)
 {
-   int g = art_npx_z(a, 0.25e-3), wmax = art_npx_z(a, 1.0e-3), wmin = art_npx_z(a, 0.25e-3);
    const float *s = a->sm + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix);
-   for (int iz = from; iz + g + wmin < a->nz; ++iz) {
-      if (l[iz] < a->p95)
-         continue;
-      int w = a->nz - iz - g < wmax ? a->nz - iz - g : wmax;
-      double above = 0, below = 0;
-      for (int k = g; k < g + w; ++k) {
-         above += iz - k >= 0 ? s[iz - k] : s[0];
-         below += s[iz + k];
-      }
-      if ((above - below) / w >= 10.0)
-         return iz;
+   const float dark = a->floor_db + 6.0f;
+   int n = 0, nd = 0, top = -1;
+   for (int iz = a->nz - 1; iz >= from; --iz) {
+      ++n;
+      nd += s[iz] <= dark;
+      if (nd * 5 < n * 4)
+         break;
+      if (s[iz] <= dark)
+         top = iz;
    }
-   return -1;
+   if (top < 0 || a->nz - top < art_npx_z(a, 0.25e-3))
+      return -1;
+   int reach = art_npx_z(a, 0.3e-3), best = -1;
+   float bv = -1e9f;
+   for (int iz = top - 1; iz >= top - reach && iz >= from; --iz)
+      if (l[iz] - a->rowref[iz] > bv) {
+         bv = l[iz] - a->rowref[iz];
+         best = iz;
+      }
+   return best >= 0 && l[best] >= a->floor_db + 6.0f + (float)a->p[P_REFLECTOR_DB] ? best : -1;
 }
 
 /* A specular interface across the frame with a full shadow deep to it
@@ -419,13 +437,24 @@ static void interface_shadow(art_t *a, const int32_t *zb, int have)
    snprintf(f->advice, sizeof f->advice, "Nothing deep to the interface (e.g. bone) is imaged; this is expected anatomy");
 }
 
+void art_find_bone(art_t *a)
+{
+   int from = art_npx_z(a, 2.0e-3);
+   a->bone_cols = 0;
+   for (int ix = 0; ix < a->nx; ++ix)
+      a->bone_cols += (a->colz[ix] = interface_row(a, ix, from)) >= 0;
+   if (a->bone_cols < a->nx * 6 / 10) { /* not a bone line across the frame */
+      for (int ix = 0; ix < a->nx; ++ix)
+         a->colz[ix] = -1;
+      a->bone_cols = 0;
+   }
+}
+
 void art_detect_mirror(art_t *a)
 {
-   int32_t *zb = a->colz;
-   int have = 0, from = art_npx_z(a, 2.0e-3);
-   for (int ix = 0; ix < a->nx; ++ix)
-      have += (zb[ix] = interface_row(a, ix, from)) >= 0;
-   if (have < a->nx * 6 / 10)
+   const int32_t *zb = a->colz;
+   int have = a->bone_cols;
+   if (!have)
       return;
    interface_shadow(a, zb, have);
    /* content below the interface: brighter than the shadow floor there */

@@ -225,6 +225,7 @@ static sono_status_t art_process(const sono_plugin_t *p, const sono_frame_t *fra
 
    art_detect_gain(a, frame);
    art_detect_near_field(a);
+   art_find_bone(a);
    art_detect_reverberation(a);
    art_detect_shadow_enhancement(a);
    art_detect_mirror(a);

@@ -81,7 +81,25 @@ static int collect(const cJSON *list, int k, int frame, int truth, item_t *it, e
    return n;
 }
 
-static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, counts_t *c, evalkit_pt_t *pool)
+/* --verbose: one line per missed truth or unmatched finding, with its bounds. */
+static void print_item(const char *what, uint32_t case_index, int frame, int k, const item_t *it)
+{
+   double x0 = 1, x1 = -1, z0 = 1, z1 = -1;
+   for (int i = 0; i < it->n; ++i) {
+      if (i == 0 || it->pts[i].x < x0) x0 = it->pts[i].x;
+      if (i == 0 || it->pts[i].x > x1) x1 = it->pts[i].x;
+      if (i == 0 || it->pts[i].z < z0) z0 = it->pts[i].z;
+      if (i == 0 || it->pts[i].z > z1) z1 = it->pts[i].z;
+   }
+   if (it->n)
+      printf("  %s case %u frame %d %s x %.2f..%.2f z %.2f..%.2f mm\n", what, case_index, frame, kind_names[k], x0 * 1e3,
+             x1 * 1e3, z0 * 1e3, z1 * 1e3);
+   else
+      printf("  %s case %u frame %d %s (frame-wide)\n", what, case_index, frame, kind_names[k]);
+}
+
+static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, counts_t *c, evalkit_pt_t *pool,
+                        int verbose, uint32_t case_index)
 {
    static item_t truth[MAX_ITEMS], found[MAX_ITEMS];
    const cJSON *findings = cJSON_GetObjectItemCaseSensitive(frame, "findings");
@@ -89,6 +107,8 @@ static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, coun
    for (int k = 0; k < KINDS; ++k) {
       int nt = collect(gt_art, k, index, 1, truth, pool);
       int nf = collect(findings, k, index, 0, found, pool + (size_t)MAX_ITEMS * MAX_PTS);
+      for (int t = 0; t < nt; ++t)
+         truth[t].used = 0;
       any_truth |= nt > 0;
       any_found |= nf > 0;
       uint32_t tp = 0;
@@ -100,10 +120,17 @@ static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, coun
                       evalkit_polygon_iou(truth[t].pts, truth[t].n, found[f].pts, found[f].n) >= 0.3;
             if (hit) {
                found[f].used = 1;
+               truth[t].used = 1;
                ++tp;
                break;
             }
          }
+      for (int t = 0; verbose && t < nt; ++t)
+         if (!truth[t].used)
+            print_item("FN", case_index, index, k, &truth[t]);
+      for (int f = 0; verbose && f < nf; ++f)
+         if (!found[f].used)
+            print_item("FP", case_index, index, k, &found[f]);
       c->tp[k] += tp;
       c->fp[k] += (uint32_t)nf - tp;
       c->fn[k] += (uint32_t)nt - tp;
@@ -180,7 +207,7 @@ int sono_eval_artefacts(int argc, char **argv)
       int index = 0;
       cJSON_ArrayForEach(fr, cJSON_GetObjectItemCaseSensitive(res, "frames")) {
          const cJSON *ix = cJSON_GetObjectItemCaseSensitive(fr, "index");
-         score_frame(arts, fr, cJSON_IsNumber(ix) ? ix->valueint : index, &c, pool);
+         score_frame(arts, fr, cJSON_IsNumber(ix) ? ix->valueint : index, &c, pool, o.verbose, i);
          ++index;
       }
       if (o.verbose)
