@@ -1,8 +1,6 @@
 /* Kasai / Loupas autocorrelation estimators and M x M Hamming smoothing. */
 #include <sono/dsp/kasai.h>
 
-#include <stdlib.h>
-
 #include "dsp_internal.h"
 
 DSP_HOT void sono_dsp_kasai_accumulate(const float *restrict re, const float *restrict im, size_t ld, uint32_t n,
@@ -109,22 +107,16 @@ DSP_HOT void sono_dsp_smooth_pass(int pass, const float *in, float *out, float *
    }
 }
 
-void sono_dsp_smooth(const float *in, float *out, float *tmp, size_t nz, size_t nx, size_t ldz, uint32_t m,
-                     sono_dsp_border_t border)
+int sono_dsp_smooth(const float *in, float *out, float *tmp, size_t nz, size_t nx, size_t ldz, uint32_t m,
+                    sono_dsp_border_t border)
 {
-   float w[64];
-   float *wp = w;
-   float *heap = NULL;
-   if (m > 64) {
-      heap = malloc(sizeof *heap * m);
-      if (!heap)
-         return;
-      wp = heap;
-   }
-   sono_dsp_hamming(m, wp);
-   sono_dsp_smooth_pass(1, in, out, tmp, nz, nx, ldz, wp, m, border, 0, nx);
-   sono_dsp_smooth_pass(2, in, out, tmp, nz, nx, ldz, wp, m, border, 0, nx);
-   free(heap);
+   float w[SONO_DSP_MAX_SMOOTHING];
+   if (m < 1 || m > SONO_DSP_MAX_SMOOTHING)
+      return -1;
+   sono_dsp_hamming(m, w);
+   sono_dsp_smooth_pass(1, in, out, tmp, nz, nx, ldz, w, m, border, 0, nx);
+   sono_dsp_smooth_pass(2, in, out, tmp, nz, nx, ldz, w, m, border, 0, nx);
+   return 0;
 }
 
 DSP_HOT void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *restrict ac_im, size_t count, float vn,

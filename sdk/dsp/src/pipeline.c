@@ -16,7 +16,7 @@
 #ifndef BLOCK_PIXELS
 #define BLOCK_PIXELS 2048 /* target pixels per column block: long contiguous reads, block in L2 */
 #endif
-#define MAX_SMOOTH 63
+#define MAX_SMOOTH SONO_DSP_MAX_SMOOTHING
 
 enum { IMG_ACR, IMG_ACI, IMG_PW, IMG_R10R, IMG_R10I, IMG_COUNT };
 
@@ -709,7 +709,7 @@ static int check_frame(const sono_dsp_pipeline_t *p, const sono_plane_t *iq, con
       return dsp_fail(err, err_size, "dsp pipeline: IQ plane missing, expected a complex64 plane (z, x, ensemble)");
    if (iq->dtype != SONO_DTYPE_COMPLEX64)
       return dsp_fail(err, err_size, "dsp pipeline: IQ plane: dtype %d, expected complex64", (int)iq->dtype);
-   if (iq->shape[0] < 1 || iq->shape[1] < 1 || iq->shape[0] > p->max_nz || iq->shape[1] > p->max_nx ||
+   if (iq->shape[0] < 1 || iq->shape[1] < 1 || iq->shape[2] < 1 || iq->shape[0] > p->max_nz || iq->shape[1] > p->max_nx ||
        iq->shape[2] > p->max_n)
       return dsp_fail(err, err_size, "dsp pipeline: IQ plane: shape %u x %u x %u, expected within the %u x %u x %u set up at create",
                       iq->shape[0], iq->shape[1], iq->shape[2], p->max_nz, p->max_nx, p->max_n);

@@ -347,8 +347,9 @@ static void test_smoothing_borders(void **state)
       in[i] = (float)sin(0.37 * i) + 0.1f * (float)(i % 5);
    sono_dsp_hamming(M, w);
    assert_true(fabsf(w[0] - 0.08f) < 1e-7f && fabsf(w[2] - 1.0f) < 1e-7f);
+   assert_int_equal(sono_dsp_smooth(in, out, tmp, NZ, NX, LD, SONO_DSP_MAX_SMOOTHING + 1, 0), -1);
    for (int border = 0; border < 2; ++border) {
-      sono_dsp_smooth(in, out, tmp, NZ, NX, LD, M, border);
+      assert_int_equal(sono_dsp_smooth(in, out, tmp, NZ, NX, LD, M, border), 0);
       for (int x = 0; x < NX; ++x)
          for (int z = 0; z < NZ; ++z) {
             double ref = 0;

@@ -48,10 +48,14 @@ void sono_dsp_loupas_accumulate(const float *re, const float *im, size_t ld, uin
 /* Symmetric Hamming window 0.54 - 0.46 cos(2 pi k / (m-1)); w[0] = 1 for m = 1. */
 void sono_dsp_hamming(uint32_t m, float *w);
 
+/* Largest M of the smoothing functions. */
+#define SONO_DSP_MAX_SMOOTHING 63
+
 /* Separable m x m Hamming smoothing of an nz x nx column-major image (column
  * stride ldz) from `in` to `out`, through tmp (same size). The three arrays
- * must not overlap. */
-void sono_dsp_smooth(const float *in, float *out, float *tmp, size_t nz, size_t nx, size_t ldz, uint32_t m,
+ * must not overlap. Returns 0, or -1 when m is 0 or above
+ * SONO_DSP_MAX_SMOOTHING. */
+int sono_dsp_smooth(const float *in, float *out, float *tmp, size_t nz, size_t nx, size_t ldz, uint32_t m,
                      sono_dsp_border_t border);
 
 /* Smoothing of columns [x0, x1) only, pass 1 (along z into tmp) or pass 2
