@@ -259,7 +259,8 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
             int64_t fz = an_frame_row(c, (int)iz) + k;
             float v = fabsf(vc[fz * sv]), pw = pc[fz * sp], var = qc ? qc[fz * sq] : 0.0f;
             float ok = (float)((v > vmin) & (pw > pmin) & (var < varmax));
-            a = fmaxf(a, ok * v);
+            float w = ok * v;
+            a = w > a ? w : a; /* not fmaxf: a libm call at -O2 */
          }
          uint16_t age = c->flow_age[p];
          a = c->anom[p] < echo_max || c->sm[p] < dark ? a : 0.0f;
@@ -267,7 +268,7 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
          c->flow_now[p] = (uint8_t)flow;
          c->flow_age[p] = (uint16_t)(flow ? 0 : age + (age != AN_NEVER));
          float dk = c->peak[p] * decay;
-         c->peak[p] = fmaxf(a, dk);
+         c->peak[p] = a > dk ? a : dk;
       }
    }
 }
