@@ -202,9 +202,10 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
    }
    if (check_config(cfg, err, err_size))
       return NULL;
-   if (max_nz < 1 || max_nx < 1 || max_ensemble < 2 || max_nz > 65536 || max_nx > 65536 || max_ensemble > 4096) {
+   /* an ensemble of 1 is allowed: B-mode only (Doppler runs then report the short ensemble) */
+   if (max_nz < 1 || max_nx < 1 || max_ensemble < 1 || max_nz > 65536 || max_nx > 65536 || max_ensemble > 4096) {
       dsp_fail(err, err_size,
-               "dsp pipeline: maximum frame %u x %u x %u (z, x, ensemble), expected 1..65536 x 1..65536 x 2..4096",
+               "dsp pipeline: maximum frame %u x %u x %u (z, x, ensemble), expected 1..65536 x 1..65536 x 1..4096",
                max_nz, max_nx, max_ensemble);
       return NULL;
    }

@@ -66,8 +66,24 @@ static void test_create_rejects_config(void **state)
    assert_null(sono_dsp_pipeline_create(&cfg, 64, 64, 16, err, sizeof err));
    assert_has(err, "axial_sampling_hz");
    sono_dsp_config_default(&cfg);
-   assert_null(sono_dsp_pipeline_create(&cfg, 64, 64, 1, err, sizeof err));
-   assert_has(err, "maximum frame 64 x 64 x 1");
+   assert_null(sono_dsp_pipeline_create(&cfg, 64, 64, 0, err, sizeof err));
+   assert_has(err, "maximum frame 64 x 64 x 0 (z, x, ensemble), expected 1..65536 x 1..65536 x 1..4096");
+   /* an ensemble of one: B-mode works, Doppler says why not */
+   sono_dsp_pipeline_t *p = sono_dsp_pipeline_create(&cfg, 8, 4, 1, err, sizeof err);
+   assert_non_null(p);
+   static float iq[2 * 8 * 4];
+   sono_plane_t plane = dsp_test_iq_plane(iq, 8, 4, 1), out[4];
+   sono_acquisition_t acq;
+   memset(&acq, 0, sizeof acq);
+   acq.center_frequency_hz = 5e6;
+   acq.prf_hz = 1000;
+   assert_int_equal(sono_dsp_pipeline_run(p, &plane, &acq, SONO_PLANE_BIT(SONO_PLANE_BMODE), out, NULL, err, sizeof err),
+                    1);
+   assert_int_equal(sono_dsp_pipeline_run(p, &plane, &acq, SONO_PLANE_BIT(SONO_PLANE_VELOCITY), out, NULL, err,
+                                          sizeof err),
+                    -1);
+   assert_has(err, "ensemble of 1 samples, expected more than lag 1");
+   sono_dsp_pipeline_destroy(p);
 }
 
 static void test_run_rejects_frames(void **state)
