@@ -66,8 +66,9 @@ int sono_dsp_parse_wall(const char *text, sono_dsp_config_t *cfg, char *err, siz
 
 typedef struct sono_dsp_pipeline sono_dsp_pipeline_t;
 
-/* Allocates everything for frames up to max_nz x max_nx x max_ensemble.
- * NULL + message on error (invalid configuration, out of memory). */
+/* Allocates everything for frames up to max_nz x max_nx x max_ensemble
+ * (max_ensemble 1 serves B-mode only). NULL + message on error (invalid
+ * configuration, out of memory). */
 sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint32_t max_nz, uint32_t max_nx,
                                               uint32_t max_ensemble, char *err, size_t err_size);
 
