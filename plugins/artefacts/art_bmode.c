@@ -540,6 +540,27 @@ static double stripe_angle(const art_t *a, int iz0, int iz1, int ix0, int ix1)
 
 #define ANISO_SEGMENTS 8
 
+/* Fibrillar striation of a band: mean |w(z) - (w(z-h) + w(z+h))/2| of the
+ * 0.5 mm lateral mean at h = 0.15 mm (half the fibre period), dB. Stripes a
+ * few degrees from horizontal survive the lateral mean and give about twice
+ * their amplitude; speckle averages out and a layer boundary (a step)
+ * contributes only where it crosses the band. */
+static double striation_db(const art_t *a, int iz0, int iz1, int ix0, int ix1)
+{
+   int h = art_npx_z(a, 0.15e-3);
+   if (h < 1)
+      h = 1;
+   double s = 0;
+   int n = 0;
+   for (int ix = ix0; ix <= ix1; ix += 2)
+      for (int iz = iz0 + h; iz <= iz1 - h && iz + h < a->nz; ++iz) {
+         const float *w = a->wide + art_px(a, 0, ix);
+         s += fabsf(w[iz] - 0.5f * (w[iz - h] + w[iz + h]));
+         ++n;
+      }
+   return n ? s / n : 0;
+}
+
 void art_detect_anisotropy(art_t *a)
 {
    int band = art_npx_z(a, 1.0e-3), step = band / 2, seg = a->nx / ANISO_SEGMENTS;
@@ -559,7 +580,13 @@ void art_detect_anisotropy(art_t *a)
       }
       /* a monotone fall along the layer: the ends differ by >= drop and the
        * profile moves one way */
-      double fall = lvl[0] - lvl[ANISO_SEGMENTS - 1];
+      double fall = lvl[0] - lvl[ANISO_SEGMENTS - 1], lowest = lvl[0];
+      for (int s = 1; s < ANISO_SEGMENTS; ++s)
+         lowest = fmin(lowest, lvl[s]);
+      /* a darkened fibre layer keeps its speckle; an anechoic lumen or
+       * shadow crossing the band is not anisotropy */
+      if (lowest < a->floor_db + 8.0)
+         continue;
       int dir = fall > 0 ? 1 : -1, against = 0;
       for (int s = 1; s < ANISO_SEGMENTS; ++s)
          against += dir * (lvl[s - 1] - lvl[s]) < -1.0;
@@ -584,6 +611,11 @@ void art_detect_anisotropy(art_t *a)
          return;
    }
    int dark_left = best_fall < 0;
+   /* only a fibrillar (striated) layer is anisotropic */
+   double stria = striation_db(a, best_iz, best_iz + band - 1, dark_left ? a->nx - seg : 0,
+                               dark_left ? a->nx - 1 : seg - 1);
+   if (stria < a->p[P_ANISO_STRIATION_DB])
+      return;
    double bright = dark_left ? best_lvl[ANISO_SEGMENTS - 1] : best_lvl[0];
    int ix0 = a->nx, ix1 = -1;
    for (int s = 0; s < ANISO_SEGMENTS; ++s)

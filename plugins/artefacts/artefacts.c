@@ -27,13 +27,15 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"enhancement_rise_db", "Enhancement: level above the row reference", "dB", SONO_PARAM_FLOAT, 1, 30, 3, NULL},
    {"enhancement_min_depth_m", "Enhancement: sustained depth", "m", SONO_PARAM_FLOAT, 0.1 * MM, 20 * MM,
     1.0 * MM, NULL},
-   {"reverb_min_copies", "Reverberation: copies after the reflector", "1", SONO_PARAM_INT, 1, 10, 2, NULL},
+   {"reverb_min_copies", "Reverberation: copies after the reflector", "1", SONO_PARAM_INT, 1, 10, 3, NULL},
    {"reverb_peak_db", "Reverberation: copy level above the row reference", "dB", SONO_PARAM_FLOAT, 1, 30, 4,
     NULL},
    {"comet_max_lag_m", "Comet tail: largest echo spacing", "m", SONO_PARAM_FLOAT, 0.02 * MM, 2 * MM, 0.3 * MM,
     NULL},
    {"mirror_ncc", "Mirror: normalised cross-correlation", "1", SONO_PARAM_FLOAT, 0.1, 1, 0.6, NULL},
    {"anisotropy_drop_db", "Anisotropy: fall along a layer", "dB", SONO_PARAM_FLOAT, 1, 30, 6, NULL},
+   {"anisotropy_striation_db", "Anisotropy: fibre striation of the bright end", "dB", SONO_PARAM_FLOAT, 0, 20, 3,
+    NULL},
    {"gain_saturated_fraction", "Gain too high: saturated pixels", "1", SONO_PARAM_FLOAT, 0.001, 0.5, 0.02, NULL},
    {"gain_low_dbfs", "Gain too low: median |IQ| below", "dB", SONO_PARAM_FLOAT, -120, 0, -42, NULL},
    {"gain_high_dbfs", "Gain too high: median |IQ| above", "dB", SONO_PARAM_FLOAT, -120, 0, -20, NULL},
@@ -47,7 +49,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"flash_max_frames", "Flash: longest run of filled frames", "1", SONO_PARAM_INT, 1, 10, 3, NULL},
    {"twinkle_variance", "Twinkling: variance as a fraction of VN^2", "1", SONO_PARAM_FLOAT, 0.01, 2, 0.15, NULL},
    {"noise_fraction", "Colour noise: isolated colour pixels", "1", SONO_PARAM_FLOAT, 1e-4, 0.5, 0.004, NULL},
-   {"colour_snr_db", "Colour shown above the Doppler noise floor by", "dB", SONO_PARAM_FLOAT, 0, 60, 10, NULL},
+   {"colour_snr_db", "Colour shown above the Doppler noise floor by", "dB", SONO_PARAM_FLOAT, 0, 60, 22, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -286,14 +288,14 @@ static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, pa
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
-   return sono_kit_state_save(s, ART_STATE_MAGIC, 1, self_of(p)->p, sizeof self_of(p)->p);
+   return sono_kit_state_save(s, ART_STATE_MAGIC, 2, self_of(p)->p, sizeof self_of(p)->p);
 }
 
 static bool state_load(const sono_plugin_t *p, const sono_istream_t *s)
 {
    double v[P_COUNT];
    uint64_t n = 0;
-   if (!sono_kit_state_load(s, ART_STATE_MAGIC, 1, v, sizeof v, &n) || n != sizeof v)
+   if (!sono_kit_state_load(s, ART_STATE_MAGIC, 2, v, sizeof v, &n) || n != sizeof v)
       return false;
    for (int i = 0; i < P_COUNT; ++i)
       if (!(v[i] >= art_params[i].min_value && v[i] <= art_params[i].max_value))
