@@ -128,6 +128,72 @@ static void test_reverberation(void **state)
    cJSON_Delete(res);
 }
 
+/* x range (m) of the first finding of `kind` in the frame; 0 when none. */
+static int finding_x_range(const cJSON *frame, const char *kind, double *x0, double *x1, double *z0)
+{
+   const cJSON *f;
+   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame, "findings")) {
+      const cJSON *k = cJSON_GetObjectItemCaseSensitive(f, "kind"), *p;
+      if (!cJSON_IsString(k) || strcmp(k->valuestring, kind) != 0)
+         continue;
+      *x0 = 1, *x1 = -1, *z0 = 1;
+      cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "region_m")) {
+         double x = cJSON_GetArrayItem(p, 0)->valuedouble, z = cJSON_GetArrayItem(p, 1)->valuedouble;
+         *x0 = x < *x0 ? x : *x0;
+         *x1 = x > *x1 ? x : *x1;
+         *z0 = z < *z0 ? z : *z0;
+      }
+      return 1;
+   }
+   return 0;
+}
+
+/* The preset's reflector spans x -0.25..1.25 mm at 3 mm depth. */
+static void test_shadow(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("artefact-shadow");
+   check_well_formed(res);
+   double x0, x1, z0;
+   assert_true(finding_x_range(frame_at(res, 0), "acoustic_shadow", &x0, &x1, &z0));
+   assert_true(x0 > -0.6e-3 && x1 < 1.6e-3 && x1 - x0 > 0.8e-3);
+   assert_true(z0 > 2.7e-3 && z0 < 3.5e-3);
+   cJSON_Delete(res);
+}
+
+/* Frontal bone at about 8 mm: a full-width shadow deep to it. */
+static void test_bone_shadow(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("clean-forehead");
+   double x0, x1, z0;
+   assert_true(finding_x_range(frame_at(res, 0), "acoustic_shadow", &x0, &x1, &z0));
+   assert_true(x1 - x0 > 10e-3);
+   assert_true(z0 > 7.5e-3 && z0 < 8.6e-3);
+   cJSON_Delete(res);
+}
+
+static void test_colour_noise(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("artefact-colour-noise");
+   check_well_formed(res);
+   assert_int_equal(count_kind(frame_at(res, 1), "colour_noise"), 1);
+   cJSON_Delete(res);
+}
+
+/* No artefact on the first frame of a clean scan (no B-mode or colour kind). */
+static void test_clean_cheek(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("clean-cheek");
+   static const char *const kinds[] = {"acoustic_shadow", "reverberation", "comet_tail", "anisotropy",
+                                       "colour_noise",    "colour_flash",  "colour_blooming", "gain_high", "gain_low"};
+   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; ++i)
+      assert_int_equal(count_kind(frame_at(res, 0), kinds[i]), 0);
+   cJSON_Delete(res);
+}
+
 int main(int argc, char **argv)
 {
    if (argc < 3) {
@@ -141,6 +207,10 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_gain_normal),
       cmocka_unit_test(test_flash_frames),
       cmocka_unit_test(test_reverberation),
+      cmocka_unit_test(test_shadow),
+      cmocka_unit_test(test_bone_shadow),
+      cmocka_unit_test(test_colour_noise),
+      cmocka_unit_test(test_clean_cheek),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
