@@ -200,6 +200,13 @@ static void section_recording(strbuf_t *b, const cJSON *root)
          sb_add(b, "</td></tr>");
       }
    }
+   const cJSON *proc = field(root, "processing");
+   if (cJSON_IsObject(proc)) {
+      snprintf(text, sizeof text, "wall filter %.40s, Kasai lag %.0f, %.0f x %.0f Hamming smoothing",
+               str_or(proc, "wall_filter", "?"), num_or(proc, "doppler_lag", 1), num_or(proc, "smoothing", 1),
+               num_or(proc, "smoothing", 1));
+      sb_row2(b, "Doppler processing", text);
+   }
    if (cJSON_IsObject(host)) {
       snprintf(text, sizeof text, "%.60s %.30s (ABI %.30s)", str_or(host, "name", "?"), str_or(host, "version", "?"),
                str_or(host, "abi", "?"));

@@ -16,6 +16,8 @@ struct sono_results {
    cJSON *frame; /* current frame */
 };
 
+static void replace(cJSON *o, const char *key, cJSON *v);
+
 static cJSON *grid_json(const sono_grid_t *g)
 {
    cJSON *o = cJSON_CreateObject();
@@ -39,8 +41,6 @@ static cJSON *acquisition_json(const sono_acquisition_t *a)
    cJSON_AddNumberToObject(o, "steering_angle_rad", a->steering_angle_rad);
    cJSON_AddNumberToObject(o, "ensemble_size", a->ensemble_size);
    cJSON_AddNumberToObject(o, "nyquist_velocity_m_s", a->nyquist_velocity_m_s);
-   cJSON_AddStringToObject(o, "wall_filter", sono_wall_filter_name(a->wall_filter));
-   cJSON_AddNumberToObject(o, "wall_filter_order", a->wall_filter_order);
    cJSON_AddStringToObject(o, "probe", a->probe_name);
    return o;
 }
@@ -82,6 +82,15 @@ void sono_results_destroy(sono_results_t *r)
       return;
    cJSON_Delete(r->root);
    free(r);
+}
+
+void sono_results_set_processing(sono_results_t *r, const char *wall, uint32_t lag, uint32_t smoothing)
+{
+   cJSON *o = cJSON_CreateObject();
+   cJSON_AddStringToObject(o, "wall_filter", wall ? wall : "none");
+   cJSON_AddNumberToObject(o, "doppler_lag", lag);
+   cJSON_AddNumberToObject(o, "smoothing", smoothing);
+   replace(r->root, "processing", o);
 }
 
 int sono_results_add_plugin(sono_results_t *r, const sono_manifest_t *m)

@@ -216,6 +216,7 @@ static int open_dsp(sono_session_t *s, sono_error_t *err)
    const char *wall = s->opt.wall ? s->opt.wall : default_wall(&s->info);
    if (sono_dsp_parse_wall(wall, &cfg, msg, sizeof msg) < 0)
       return sono_error_set(err, "wall filter \"%s\": %s", wall, msg);
+   sono_results_set_processing(s->results, wall, cfg.lag, cfg.smoothing);
    s->dsp = sono_dsp_pipeline_create(&cfg, s->info.grid.nz, s->info.grid.nx,
                                      s->info.acquisition.ensemble_size ? s->info.acquisition.ensemble_size : 1, msg,
                                      sizeof msg);

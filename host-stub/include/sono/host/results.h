@@ -25,6 +25,10 @@ typedef struct sono_results sono_results_t;
 sono_results_t *sono_results_create(const char *recording, const sono_recording_info_t *info);
 void sono_results_destroy(sono_results_t *r);
 
+/* How the host's Doppler core processed the recording ("processing"):
+ * wall filter as given ("poly:2", "none"), Kasai lag and M x M smoothing. */
+void sono_results_set_processing(sono_results_t *r, const char *wall_filter, uint32_t lag, uint32_t smoothing);
+
 /* Registers a plugin; returns its index for sono_results_plugin_status(). */
 int sono_results_add_plugin(sono_results_t *r, const sono_manifest_t *m);
 /* status: "ok", "failed", "refused", "quarantined"; error may be NULL. */
