@@ -235,7 +235,12 @@ static void check_blooming(art_t *a, const art_comp_t *c)
    }
    double ratio = lumen ? (double)c->count / lumen : 99.0;
    double frac = (double)echogenic / c->count;
-   if (!lumen || ratio < a->p[P_BLOOM_RATIO] || frac < 0.3 || c->count < (int)(0.3e-6 / (a->dx * a->dz)))
+   /* blooming widens the colour of a lumen that the B-mode shows: colour
+    * with no anechoic lumen under it (or many times its size) is noise or
+    * tissue motion, reported by other rules */
+   int min_lumen = (int)(0.1e-6 / (a->dx * a->dz));
+   if (lumen < min_lumen || ratio < a->p[P_BLOOM_RATIO] || ratio > 4.0 * a->p[P_BLOOM_RATIO] || frac < 0.3 ||
+       c->count < (int)(0.3e-6 / (a->dx * a->dz)))
       return;
    art_finding_t *f = art_add(a, K_BLOOMING, (float)(0.55 + 0.4 * fmin(1.0, ratio - a->p[P_BLOOM_RATIO])));
    if (!f)

@@ -12,7 +12,9 @@
  *   --min-f1-strong X   shadow, reverberation, comet tail, gain, aliasing,
  *                       blooming, flash (issue target 0.9)
  *   --min-f1-other X    every other kind with truth in the batch (target 0.8)
- *   --min-clean X       clean frames without finding (target 0.95) */
+ *   --min-clean X       clean frames without finding (target 0.95)
+ *   --min-f1-<kind> X   one kind (e.g. --min-f1-acoustic_shadow 0.7),
+ *                       overriding the class threshold above */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +148,16 @@ static double f1_of(const counts_t *c, int k, double *p, double *r)
    return *p + *r > 0 ? 2 * *p * *r / (*p + *r) : 0.0;
 }
 
-static int report(const counts_t *c, double min_strong, double min_other, double min_clean)
+/* Threshold of kind k: --min-f1-<kind> when given, else the class default. */
+static double kind_min(const evalkit_threshold_t *th, int nth, int k, double min_strong, double min_other)
+{
+   char name[64];
+   snprintf(name, sizeof name, "min-f1-%s", kind_names[k]);
+   return evalkit_threshold(th, nth, name, strong[k] ? min_strong : min_other);
+}
+
+static int report(const counts_t *c, const evalkit_threshold_t *th, int nth, double min_strong, double min_other,
+                  double min_clean)
 {
    int fail = 0;
    printf("%-22s %5s %5s %5s %6s %6s %6s %7s\n", "kind", "TP", "FP", "FN", "P", "R", "F1", "target");
@@ -158,7 +169,7 @@ static int report(const counts_t *c, double min_strong, double min_other, double
                 "no data");
          continue;
       }
-      double min = strong[k] ? min_strong : min_other;
+      double min = kind_min(th, nth, k, min_strong, min_other);
       int miss = has_truth && f1 < min;
       fail |= miss;
       printf("%-22s %5u %5u %5u %6.2f %6.2f %6.2f %7.2f%s\n", kind_names[k], c->tp[k], c->fp[k], c->fn[k], p, r, f1,
@@ -175,9 +186,9 @@ static int report(const counts_t *c, double min_strong, double min_other, double
 int sono_eval_artefacts(int argc, char **argv)
 {
    evalkit_options_t o;
-   evalkit_threshold_t th[8];
+   evalkit_threshold_t th[KINDS + 4];
    int nth = 0;
-   if (evalkit_parse(argc, argv, &o, th, 8, &nth))
+   if (evalkit_parse(argc, argv, &o, th, KINDS + 4, &nth))
       return 2;
    double min_strong = evalkit_threshold(th, nth, "min-f1-strong", 0.0);
    double min_other = evalkit_threshold(th, nth, "min-f1-other", 0.0);
@@ -217,5 +228,5 @@ int sono_eval_artefacts(int argc, char **argv)
    }
    free(pool);
    printf("sono-eval artefacts: %u cases, seed %llu\n", o.n, (unsigned long long)o.seed);
-   return report(&c, min_strong, min_other, min_clean);
+   return report(&c, th, nth, min_strong, min_other, min_clean);
 }
