@@ -140,6 +140,31 @@ int render_px_y(const sono_renderer_t *r, double z_m)
    return (int)floor(v);
 }
 
+static int label_box_free(const sono_renderer_t *r, int x0, int y0, int x1, int y1)
+{
+   for (int i = 0; i < r->label_box_count; ++i)
+      if (x0 <= r->label_boxes[i].x1 && r->label_boxes[i].x0 <= x1 && y0 <= r->label_boxes[i].y1 &&
+          r->label_boxes[i].y0 <= y1)
+         return 0;
+   return 1;
+}
+
+static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Moves a label's top edge down or up by whole lines, nearest first, until
+ * it overlaps no earlier label; keeps `y` when every slot is taken. */
+static int free_label_row(sono_renderer_t *r, int x, int y, int w, int h)
+{
+   static const int steps[] = {0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6};
+   int line = h + 7;
+   for (size_t i = 0; i < sizeof steps / sizeof steps[0]; ++i) {
+      int yy = clamp_int(y + steps[i] * line, 3, r->canvas.h - h - 3);
+      if (label_box_free(r, x - 3, yy - 3, x + w + 2, yy + h + 3))
+         return yy;
+   }
+   return y;
+}
+
 void render_label(sono_renderer_t *r, int x, int y, const char *text, rgb_t colour)
 {
    canvas_t *c = &r->canvas;
@@ -147,14 +172,11 @@ void render_label(sono_renderer_t *r, int x, int y, const char *text, rgb_t colo
    size_t bytes = font_fit_bytes(text, max_w, TEXT_SCALE);
    int w = font_text_width_n(text, bytes, TEXT_SCALE);
    int h = FONT_H * TEXT_SCALE;
-   if (x + w + 3 > c->w)
-      x = c->w - w - 3;
-   if (x < 3)
-      x = 3;
-   if (y < 3)
-      y = 3;
-   if (y + h + 3 > c->h)
-      y = c->h - h - 3;
+   x = clamp_int(x, 3, c->w - w - 3);
+   y = clamp_int(y, 3, c->h - h - 3);
+   y = free_label_row(r, x, y, w, h);
+   if (r->label_box_count < RENDER_MAX_LABEL_BOXES)
+      r->label_boxes[r->label_box_count++] = (render_box_t){x - 3, y - 3, x + w + 2, y + h + 3};
    canvas_fill_rect(c, x - 3, y - 3, x + w + 2, y + h + 3, (rgb_t){0, 0, 0}, 170);
    font_draw_n(c, x, y, text, bytes, TEXT_SCALE, colour);
 }
@@ -389,6 +411,7 @@ static int render_frame(sono_renderer_t *r, const sono_frame_t *frame, const eve
       return sono_error_prefix(err, "%s", png_path);
    layout_area(r, &frame->grid);
    memset(r->roles_used, 0, sizeof r->roles_used);
+   r->label_box_count = 0;
    if (r->opt.show_overlays)
       render_mark_roles(r, src);
    int canvas_w = r->left + r->area_w + MARGIN_RIGHT;

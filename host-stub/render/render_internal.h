@@ -37,6 +37,12 @@ int png_write_canvas(const canvas_t *c, unsigned char **rows, const char *path, 
 
 /* ---- the renderer (render.c, render_image.c, render_overlays.c) -------- */
 
+#define RENDER_MAX_LABEL_BOXES 256
+
+typedef struct render_box {
+   int x0, y0, x1, y1;
+} render_box_t;
+
 struct sono_renderer {
    sono_render_options_t opt;
    uint32_t max_nx, max_nz;
@@ -55,6 +61,10 @@ struct sono_renderer {
    double x_left_m, z_top_m;    /* outer edges of the grid (pixel borders) */
    double cell_dx_m, cell_dz_m; /* grid spacing */
    int roles_used[ROLE_STYLE_COUNT];
+   /* Boxes of the overlay labels drawn so far in this frame, so a new label
+    * moves clear of them instead of printing over them. */
+   render_box_t label_boxes[RENDER_MAX_LABEL_BOXES];
+   int label_box_count;
 };
 
 /* Where events come from: host event stores, or a plain array. */

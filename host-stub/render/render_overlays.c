@@ -219,10 +219,11 @@ static void draw_text(sono_renderer_t *r, const sono_event_overlay_t *ov, int st
    const char *label = ov->label;
    int is_target = role && strcmp(role, SONO_ROLE_TARGET) == 0 && ov->shape == SONO_SHAPE_MARKER;
    int is_occlusion = role && strcmp(role, SONO_ROLE_OCCLUSION) == 0 && ov->shape == SONO_SHAPE_POLYLINE;
-   if (is_target) {
-      /* Every target shows its depth (H11.3). */
-      snprintf(text, sizeof text, "%.60s%sz %.1f mm", label ? label : "", label ? " " : "",
-               ov->points[0].z_m * 1000.0);
+   char depth[32];
+   snprintf(depth, sizeof depth, "%.1f mm", ov->points[0].z_m * 1000.0);
+   if (is_target && !(label && strstr(label, depth))) {
+      /* Every target shows its depth (H11.3), unless its label already does. */
+      snprintf(text, sizeof text, "%.60s%sz %s", label ? label : "", label ? " " : "", depth);
       label = text;
    } else if (is_occlusion && !label) {
       snprintf(text, sizeof text, "occluded %.1f mm", polyline_length_m(ov) * 1000.0);
