@@ -118,6 +118,7 @@ typedef struct hy {
    hy_target_t targets[HY_MAX_TARGETS];
    uint32_t target_count;
    int involved[SONO_AN_MAX_VESSELS];
+   int eligible[SONO_AN_MAX_DEPOSITS]; /* deposit may hold targets (this frame) */
    sono_grid_t grid;
    /* per-frame text, reused */
    char label[HY_TEXT], basis[HY_TEXT], text[HY_TEXT];

@@ -312,7 +312,8 @@ static void push_migration(hy_t *s, const sono_an_deposit_t *d, double rx, doubl
       s->pts[1] = d->centroid;
       sono_event_overlay_t o;
       sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, SONO_ROLE_MEASUREMENT, s->pts, 2);
-      o.label = s->attr_text[0];
+      snprintf(s->text, sizeof s->text, "shift %.1f mm", dist * 1e3);
+      o.label = s->text;
       sono_kit_push(out, &o);
       hy_push_measurement(out, "migration_distance", dist, "m", NULL, d->centroid);
    }

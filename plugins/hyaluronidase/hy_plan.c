@@ -113,9 +113,11 @@ void hy_plan_targets(hy_t *s, const sono_an_result_t *r)
 {
    s->target_count = 0;
    uint32_t count = (uint32_t)s->values[P_TARGET_COUNT];
+   for (uint32_t i = 0; i < r->deposit_count; ++i)
+      s->eligible[i] = targets_wanted(s, &r->deposits[i]);
    for (uint32_t i = 0; i < r->deposit_count && count > 0; ++i) {
       const sono_an_deposit_t *d = &r->deposits[i];
-      if (!targets_wanted(s, d))
+      if (!s->eligible[i])
          continue;
       uint32_t n = collect_candidates(s, r, d);
       place_in_deposit(s, n, (int)i, count);
@@ -137,7 +139,7 @@ static void targets_finding(hy_t *s, const sono_an_result_t *r, const sono_outpu
    s->basis[0] = 0;
    uint32_t eligible = 0;
    for (uint32_t i = 0; i < r->deposit_count; ++i)
-      eligible += (uint32_t)targets_wanted(s, &r->deposits[i]);
+      eligible += (uint32_t)s->eligible[i];
    hy_append(s->basis, sizeof s->basis, &len, "%u point(s) in %u intraluminal/perivascular deposit(s)",
              s->target_count, eligible);
    for (uint32_t t = 0; t < s->target_count && t < 8; ++t)
@@ -165,7 +167,7 @@ void hy_push_targets(hy_t *s, const sono_an_result_t *r, const sono_output_t *ou
 {
    int eligible = 0;
    for (uint32_t i = 0; i < r->deposit_count; ++i)
-      eligible |= targets_wanted(s, &r->deposits[i]);
+      eligible |= s->eligible[i];
    if (!eligible || s->values[P_TARGET_COUNT] < 1)
       return;
    for (uint32_t t = 0; t < s->target_count; ++t) {

@@ -599,7 +599,7 @@ static int run_pair(const char *manifest, const pair_t *p, uint32_t i, tally_t *
    if (verbose)
       printf("pair %3u %-6s %-12s grid %.3f territory %6.3f true %s %+.3f measured %+.3f\n", i,
              p->kind ? "move" : "shrink", sono_sim_placement_name(p->placement), cov, tcov,
-             p->kind ? "shift_m" : "change", p->kind ? true_shift : true_change, measured);
+             p->kind ? "shift_mm" : "change", p->kind ? true_shift * 1e3 : true_change, p->kind ? measured * 1e3 : measured);
    rc = 0;
 done:
    free(state);
