@@ -21,6 +21,8 @@
 
 #include "hy.h"
 
+#define HY_MIN_SIDE 16 /* smallest frame side sono_an_create() accepts */
+
 static const char *const grid_modes[] = {"off", "region", "hypoperfused territory"};
 
 const sono_kit_param_t hy_params[P_COUNT] = {
@@ -115,8 +117,13 @@ static sono_status_t hy_activate(const sono_plugin_t *p, const sono_frame_format
    if ((format->planes_available & need) != need ||
        !(format->planes_available & (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ))))
       return SONO_ERROR_UNSUPPORTED;
+   /* The analysis works on frames of HY_MIN_SIDE..8192 pixels per side;
+    * smaller frames are accepted and give no overlay (process()). */
+   if (format->max_nz > 8192 || format->max_nx > 8192)
+      return SONO_ERROR_UNSUPPORTED;
    sono_error_t err;
-   s->an = sono_an_create(format->max_nz, format->max_nx, &err);
+   s->an = sono_an_create(format->max_nz < HY_MIN_SIDE ? HY_MIN_SIDE : format->max_nz,
+                          format->max_nx < HY_MIN_SIDE ? HY_MIN_SIDE : format->max_nx, &err);
    s->pts = malloc(HY_MAX_POINTS * sizeof *s->pts);
    s->cand = malloc(HY_MAX_CANDIDATES * sizeof *s->cand);
    if (!s->an || !s->pts || !s->cand) {
@@ -170,6 +177,8 @@ static void maybe_capture(hy_t *s, const sono_an_result_t *r, const sono_frame_t
 static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *frame, const sono_output_t *out)
 {
    hy_t *s = self_of(p);
+   if (frame->grid.nz < HY_MIN_SIDE || frame->grid.nx < HY_MIN_SIDE)
+      return SONO_OK; /* too small to hold a vessel or a deposit: nothing to draw */
    const sono_an_result_t *r = analyse(s, frame);
    if (!r)
       return SONO_ERROR;
