@@ -43,20 +43,27 @@ typedef struct sono_param_info {
 } sono_param_info_t;
 
 typedef struct sono_plugin_params {
-   /* Number of parameters. */
+   /* Number of parameters; constant for the instance's lifetime.
+    * [main-thread & (initialised | active) & !processing] */
    uint32_t(SONO_ABI *count)(const sono_plugin_t *plugin);
 
-   /* Fills `info` for parameter `index`; false when out of range. */
+   /* Fills `info` (caller-owned) for parameter `index`; false when out of range.
+    * [main-thread & (initialised | active) & !processing] */
    bool(SONO_ABI *get_info)(const sono_plugin_t *plugin, uint32_t index, sono_param_info_t *info);
 
-   /* Reads the current value of `key`; false when the key is unknown. */
+   /* Reads the current value of `key` (caller-owned string, read during the
+    * call only); false when the key is unknown.
+    * [main-thread & (initialised | active) & !processing] */
    bool(SONO_ABI *get_value)(const sono_plugin_t *plugin, const char *key, double *value);
 
-   /* Sets `key` to `value`; SONO_ERROR_INVALID when refused (see above). */
+   /* Sets `key` to `value`; SONO_ERROR_INVALID when refused (see above). The
+    * new value applies from the next process() call.
+    * [main-thread & (initialised | active) & !processing] */
    sono_status_t(SONO_ABI *set_value)(const sono_plugin_t *plugin, const char *key, double value);
 
-   /* Copies the label of ENUM choice `choice` into `buf` (NUL-terminated,
-    * truncated to `size`); false when not an enum or out of range. */
+   /* Copies the label of ENUM choice `choice` into `buf` (caller-owned,
+    * NUL-terminated, truncated to `size`); false when not an enum or out of range.
+    * [main-thread & (initialised | active) & !processing] */
    bool(SONO_ABI *get_choice_label)(const sono_plugin_t *plugin, uint32_t index, uint32_t choice,
                                     char *buf, uint32_t size);
 } sono_plugin_params_t;

@@ -22,24 +22,28 @@ SONO_EXTERN_C_BEGIN
 
 typedef struct sono_istream {
    void *ctx; /* reserved for the host */
-   /* Reads up to `size` bytes into `buf`. Returns the number read (>= 1),
-    * 0 at end of stream, or -1 on error. */
+   /* Reads up to `size` bytes into `buf` (caller-owned). Returns the number
+    * read (>= 1), 0 at end of stream, or -1 on error.
+    * [the thread calling load()] */
    int64_t(SONO_ABI *read)(const struct sono_istream *stream, void *buf, uint64_t size);
 } sono_istream_t;
 
 typedef struct sono_ostream {
    void *ctx; /* reserved for the host */
-   /* Writes up to `size` bytes from `buf`. Returns the number written
-    * (>= 1), or -1 on error. */
+   /* Writes up to `size` bytes from `buf` (caller-owned, read during the
+    * call only). Returns the number written (>= 1), or -1 on error.
+    * [the thread calling save()] */
    int64_t(SONO_ABI *write)(const struct sono_ostream *stream, const void *buf, uint64_t size);
 } sono_ostream_t;
 
 typedef struct sono_plugin_state {
-   /* Writes the whole state. Returns false on a stream error. */
+   /* Writes the whole state. Returns false on a stream error.
+    * [main-thread & (initialised | active) & !processing] */
    bool(SONO_ABI *save)(const sono_plugin_t *plugin, const sono_ostream_t *stream);
 
    /* Replaces the state from `stream`. Returns false, leaving the current
-    * state unchanged, when the bytes are not a valid state. */
+    * state unchanged, when the bytes are not a valid state.
+    * [main-thread & (initialised | active) & !processing] */
    bool(SONO_ABI *load)(const sono_plugin_t *plugin, const sono_istream_t *stream);
 } sono_plugin_state_t;
 
