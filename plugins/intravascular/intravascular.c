@@ -228,6 +228,15 @@ static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
    return n;
 }
 
+/* Phantom and long-axis views show a vessel crossing the field; a trace
+ * that ends more than IV_EDGE_M inside it on either side lost the vessel. */
+#define IV_EDGE_M 1e-3
+static int lost_in_field(const sono_frame_t *f, const sono_an_vessel_t *v)
+{
+   double left = f->grid.x0_m, right = f->grid.x0_m + (f->grid.nx - 1) * f->grid.dx_m;
+   return v->points[0].x_m > left + IV_EDGE_M || v->points[v->point_count - 1].x_m < right - IV_EDGE_M;
+}
+
 static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_t *r, uint32_t vi,
                            const sono_output_t *out)
 {
@@ -287,6 +296,15 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       conf = 0.4f;
       snprintf(s->label, sizeof s->label, "Cine accumulating (%u frames); intravascular status not yet assessable",
                r->cine_frames);
+   } else if (lost_in_field(f, v)) {
+      /* the trace stops inside the field: the vessel's course beyond that
+       * point (where an occlusion may hide it) was never assessed */
+      status = SONO_STATUS_INDETERMINATE;
+      conf = 0.5f;
+      snprintf(s->label, sizeof s->label,
+               "No segment without flow in the traced part; vessel lost within the view, review recommended");
+      append(s->basis, sizeof s->basis, &len, "; traced only from x %.1f to %.1f mm", v->points[0].x_m * 1e3,
+             v->points[v->point_count - 1].x_m * 1e3);
    } else if (r->untraced_flow_m2 >= s->values[P_UNTRACED_FLOW]) {
       /* another vessel flows in view but could not be traced (often a small
        * one): "not detected" would speak for a vessel never assessed */
