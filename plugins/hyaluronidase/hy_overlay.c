@@ -67,6 +67,9 @@ static void segment_label(hy_t *s, const sono_an_segment_t *seg)
 {
    if (seg->perfusion == SONO_AN_PERFUSED)
       snprintf(s->label, sizeof s->label, "perfused %.1f mm", seg->length_m * 1e3);
+   else if (seg->perfusion == SONO_AN_REDUCED && seg->reversed)
+      snprintf(s->label, sizeof s->label, "reduced flow %.1f mm (direction reversed re the reference segment)",
+               seg->length_m * 1e3);
    else if (seg->perfusion == SONO_AN_REDUCED)
       snprintf(s->label, sizeof s->label, "reduced flow %.1f mm (peak speed %.0f%% of upstream)", seg->length_m * 1e3,
                seg->speed_ratio * 100.0);
