@@ -103,6 +103,8 @@ typedef struct art_finding {
 } art_finding_t;
 
 #define ART_MAX_COMPS 512
+#define ART_ROW_BAND 16    /* rows whose histograms are built in one pass */
+#define ART_HIST_BINS 320  /* bins of a display-dB histogram */
 #define ART_MIN_GRID 8 /* smaller frames are passed without assessment */
 
 typedef struct art {
@@ -127,12 +129,14 @@ typedef struct art {
    uint8_t *mask;  /* nz*nx */
    uint8_t *mask2; /* nz*nx */
    int32_t *labels; /* nz*nx */
-   int32_t *stack;  /* nz*nx */
+   int32_t *stack;  /* 2*nz*nx: (iz, ix) pairs of a flood fill */
    float *col;      /* per column scratch (nz) */
    int32_t *colz;   /* per column: bone-line row or -1 (art_find_bone) */
    int bone_cols;   /* columns with a bone line (0: none across the frame) */
    float *colv;     /* per column value (nx) */
    uint32_t hist[512];
+   uint16_t rowhist[ART_ROW_BAND * ART_HIST_BINS]; /* per-row histograms of a band of rows */
+   float rowthr[ART_ROW_BAND];
    art_comp_t comps[ART_MAX_COMPS];
    int ncomps;
    float p95, p50, floor_db; /* frame percentiles of sm */

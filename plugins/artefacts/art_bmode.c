@@ -57,13 +57,19 @@ typedef struct chain {
 static int column_peaks(const art_t *a, const float *img, int ix, float min_db, int *pz, float *pv)
 {
    int n = 0;
-   const float *c = img + art_px(a, 0, ix);
-   for (int iz = 2; iz < a->nz - 2 && n < MAX_PEAKS; ++iz) {
-      float v = c[iz] - a->rowref[iz];
-      if (v < min_db || c[iz] < c[iz - 1] || c[iz] < c[iz - 2] || c[iz] <= c[iz + 1] || c[iz] <= c[iz + 2])
-         continue;
+   const float *restrict c = img + art_px(a, 0, ix);
+   const float *restrict ref = a->rowref;
+   uint8_t *restrict flag = (uint8_t *)a->col; /* per-column scratch, free here */
+   /* branch-free candidate test first (vectorises); peaks are sparse */
+   for (int iz = 2; iz < a->nz - 2; ++iz)
+      flag[iz] = (uint8_t)((c[iz] - ref[iz] >= min_db) & (c[iz] >= c[iz - 1]) & (c[iz] >= c[iz - 2]) &
+                           (c[iz] > c[iz + 1]) & (c[iz] > c[iz + 2]));
+   /* branch-free compaction (a noisy column has peaks everywhere); slot
+    * MAX_PEAKS takes the writes once the list is full */
+   for (int iz = 2; iz < a->nz - 2; ++iz) {
       pz[n] = iz;
-      pv[n++] = v;
+      pv[n] = c[iz] - ref[iz];
+      n += flag[iz] & (n < MAX_PEAKS);
    }
    return n;
 }
@@ -114,13 +120,13 @@ static int point_like(const art_t *a, int iz, int ix, int off)
 
 /* Marks in a->mask every column run from a reflector to its last copy;
  * a->tmp receives the lag of each marked pixel. */
-static void mark_chains(art_t *a, const chain_rule_t *r)
+static void mark_chains(art_t *a, const chain_rule_t *r, int col_step)
 {
-   int pz[MAX_PEAKS];
-   float pv[MAX_PEAKS];
+   int pz[MAX_PEAKS + 1];
+   float pv[MAX_PEAKS + 1];
    int min_copies = (int)a->p[P_REVERB_MIN_COPIES];
    memset(a->mask, 0, a->npix);
-   for (int ix = 0; ix < a->nx; ++ix) {
+   for (int ix = 0; ix < a->nx; ix += col_step) {
       int n = column_peaks(a, r->img, ix, (float)a->p[P_REVERB_PEAK_DB], pz, pv);
       for (int i = 0; i < n; ++i) {
          if (pv[i] < r->reflector || (r->point_off > 0 && !point_like(a, pz[i], ix, r->point_off)))
@@ -128,10 +134,11 @@ static void mark_chains(art_t *a, const chain_rule_t *r)
          chain_t c = best_chain(pz, pv, n, i, r);
          if (c.copies < min_copies)
             continue;
-         for (int iz = c.z0; iz <= c.z1 && iz < a->nz; ++iz) {
-            a->mask[art_px(a, iz, ix)] = 1;
-            a->tmp[art_px(a, iz, ix)] = (float)c.lag;
-         }
+         for (int jx = ix; jx < ix + col_step && jx < a->nx; ++jx)
+            for (int iz = c.z0; iz <= c.z1 && iz < a->nz; ++iz) {
+               a->mask[art_px(a, iz, jx)] = 1;
+               a->tmp[art_px(a, iz, jx)] = (float)c.lag;
+            }
          while (i + 1 < n && pz[i + 1] <= c.z1)
             ++i;
       }
@@ -208,13 +215,13 @@ void art_detect_reverberation(art_t *a)
    int comet_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
    /* reverberation: laterally extended lines, seen on the 0.5 mm lateral mean */
    chain_rule_t rev = {a->wide, comet_lag + 1, art_npx_z(a, 1.5e-3), 2.0f, (float)a->p[P_REFLECTOR_DB], 0};
-   mark_chains(a, &rev);
+   mark_chains(a, &rev, 2); /* the 0.5 mm lateral mean: neighbouring columns agree */
    art_components(a, a->mask, 6);
    merge_near(a, art_npx_x(a, 0.3e-3), art_npx_z(a, 0.3e-3));
    report_chains(a, K_REVERB, art_npx_x(a, 0.5e-3));
    /* comet tails: short-path copies of point reflectors, a fast decay */
    chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB] + 6.0f, art_npx_x(a, 0.25e-3)};
-   mark_chains(a, &com);
+   mark_chains(a, &com, 1);
    art_components(a, a->mask, 4);
    merge_near(a, art_npx_x(a, 1.0e-3), art_npx_z(a, 1.0e-3));
    report_chains(a, K_COMET, 2);
@@ -269,7 +276,8 @@ static void enhancement_column(art_t *a, int ix, float rise, int min_run, int ga
    int an_len = 0, an_end = -1000;
    for (int iz = 0; iz < a->nz; ++iz) {
       float ref = a->rowref[iz];
-      float anechoic = fminf(12.0f, ref - a->floor_db - 1.5f);
+      float anechoic = ref - a->floor_db - 1.5f;
+      anechoic = anechoic < 12.0f ? anechoic : 12.0f;
       if (anechoic > 3.0f && dsm(a, iz, ix) <= -anechoic) {
          if (++an_len >= min_anechoic)
             an_end = iz;
@@ -325,11 +333,19 @@ void art_detect_shadow_enhancement(art_t *a)
    float *refl_z = a->colv;
    memset(a->mask, 0, a->npix);
    memset(a->mask2, 0, a->npix);
-   for (int ix = 0; ix < a->nx; ++ix) {
+   /* sm is a 0.25 mm lateral mean, so neighbouring columns carry the same
+    * profile: every other column is analysed and its marks copied to the
+    * next (both rules need >= 0.3 mm of width anyway) */
+   for (int ix = 0; ix < a->nx; ix += 2) {
       refl_z[ix] = -1;
       shadow_column(a, ix, drop, min_run, gap, refl_z);
       enhancement_column(a, ix, (float)a->p[P_ENH_RISE_DB], art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]), gap,
                          art_npx_z(a, 0.3e-3));
+      if (ix + 1 < a->nx) {
+         refl_z[ix + 1] = refl_z[ix];
+         memcpy(a->mask + art_px(a, 0, ix + 1), a->mask + art_px(a, 0, ix), (size_t)a->nz);
+         memcpy(a->mask2 + art_px(a, 0, ix + 1), a->mask2 + art_px(a, 0, ix), (size_t)a->nz);
+      }
    }
    int min_w = art_npx_x(a, a->p[P_SHADOW_MIN_WIDTH_M]);
    art_components(a, a->mask, min_run);
@@ -647,10 +663,11 @@ void art_detect_anisotropy(art_t *a)
  * of a strong reflector beside it. */
 void art_detect_side_lobe(art_t *a)
 {
-   memset(a->mask, 0, a->npix);
-   for (size_t i = 0; i < a->npix; ++i) {
-      int iz = (int)(i % (size_t)a->nz);
-      a->mask[i] = a->sm[i] <= a->rowref[iz] - 10.0f;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const float *c = a->sm + art_px(a, 0, ix);
+      uint8_t *m = a->mask + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz; ++iz)
+         m[iz] = c[iz] <= a->rowref[iz] - 10.0f;
    }
    int min_px = (int)(0.5e-6 / (a->dx * a->dz));
    art_components(a, a->mask, min_px);

@@ -40,32 +40,44 @@ static int bmode_shift(const art_t *a, double *best_sad, double *zero_sad)
    return best;
 }
 
-/* Fraction of horizontally adjacent coloured pairs with the same sign. */
+/* Fraction of horizontally adjacent coloured pairs with the same sign.
+ * Branch-free: a flash map has random signs, which defeat prediction. */
 static double sign_coherence(const art_t *a)
 {
    size_t same = 0, pairs = 0;
-   for (int ix = 0; ix + 1 < a->nx; ++ix)
+   for (int ix = 0; ix + 1 < a->nx; ++ix) {
+      const float *u = a->vel + art_px(a, 0, ix), *v = a->vel + art_px(a, 0, ix + 1);
+      uint32_t s = 0, n = 0;
       for (int iz = 0; iz < a->nz; ++iz) {
-         float u = a->vel[art_px(a, iz, ix)], v = a->vel[art_px(a, iz, ix + 1)];
-         if (u != 0.0f && v != 0.0f) {
-            ++pairs;
-            same += (u > 0) == (v > 0);
-         }
+         uint32_t both = (uint32_t)((u[iz] != 0.0f) & (v[iz] != 0.0f));
+         n += both;
+         s += both & (uint32_t)((u[iz] > 0) == (v[iz] > 0));
       }
+      same += s;
+      pairs += n;
+   }
    return pairs ? (double)same / (double)pairs : 1.0;
 }
 
 static void colour_bounds(const art_t *a, int *iz0, int *iz1, int *ix0, int *ix1)
 {
    *iz0 = a->nz, *iz1 = -1, *ix0 = a->nx, *ix1 = -1;
-   for (int ix = 0; ix < a->nx; ++ix)
-      for (int iz = 0; iz < a->nz; ++iz)
-         if (a->cmask[art_px(a, iz, ix)]) {
-            if (iz < *iz0) *iz0 = iz;
-            if (iz > *iz1) *iz1 = iz;
-            if (ix < *ix0) *ix0 = ix;
-            if (ix > *ix1) *ix1 = ix;
-         }
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const uint8_t *m = a->cmask + art_px(a, 0, ix);
+      int first = -1, last = -1;
+      for (int iz = 0; iz < a->nz && first < 0; ++iz)
+         if (m[iz])
+            first = iz;
+      if (first < 0)
+         continue;
+      for (int iz = a->nz - 1; iz >= first && last < 0; --iz)
+         if (m[iz])
+            last = iz;
+      if (first < *iz0) *iz0 = first;
+      if (last > *iz1) *iz1 = last;
+      if (ix < *ix0) *ix0 = ix;
+      *ix1 = ix;
+   }
 }
 
 /* Returns 1 when the frame's colour map is a flash (the other colour rules
@@ -151,13 +163,13 @@ static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
             size_t seed = (a->vel[p] > 0) != (sign > 0) ? p : q;
             if (seed < a->npix && !a->mask2[seed] && a->cmask[seed]) {
                a->mask2[seed] = 1;
-               a->stack[top++] = (int32_t)seed;
+               a->stack[top++] = (int32_t)(seed % (size_t)a->nz);
+               a->stack[top++] = (int32_t)(seed / (size_t)a->nz);
             }
          }
       }
    while (top > 0) {
-      int32_t p = a->stack[--top];
-      int iz = p % a->nz, ix = p / a->nz;
+      int ix = a->stack[--top], iz = a->stack[--top];
       ++n;
       if (iz < b[0]) b[0] = iz;
       if (iz > b[1]) b[1] = iz;
@@ -171,7 +183,8 @@ static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
             size_t q = art_px(a, jz, jx);
             if (!a->mask2[q] && a->labels[q] == c->label && (a->vel[q] > 0) != (sign > 0)) {
                a->mask2[q] = 1;
-               a->stack[top++] = (int32_t)q;
+               a->stack[top++] = jz;
+               a->stack[top++] = jx;
             }
          }
    }

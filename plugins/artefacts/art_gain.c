@@ -18,13 +18,15 @@ static double iq_max(const sono_frame_t *f)
    if (!iq || iq->dtype != SONO_DTYPE_COMPLEX64)
       return 0;
    float m = 0;
-   for (uint32_t ix = 0; ix < iq->shape[1]; ++ix)
+   for (uint32_t ix = 0; ix < iq->shape[1]; ++ix) {
+      /* strides count complex elements of two floats */
+      const float *c = (const float *)iq->data + 2 * (int64_t)ix * iq->stride[1];
+      const int64_t sz = 2 * iq->stride[0];
       for (uint32_t iz = 0; iz < iq->shape[0]; ++iz) {
-         /* strides count complex elements of two floats */
-         const float *c = (const float *)iq->data + 2 * ((int64_t)iz * iq->stride[0] + (int64_t)ix * iq->stride[1]);
-         float p = c[0] * c[0] + c[1] * c[1];
+         float p = c[iz * sz] * c[iz * sz] + c[iz * sz + 1] * c[iz * sz + 1];
          m = p > m ? p : m;
       }
+   }
    return sqrt((double)m);
 }
 

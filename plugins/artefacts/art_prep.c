@@ -6,21 +6,25 @@
 
 #include "art.h"
 
-#define HIST_BINS 320 /* 0.125 dB bins over a display range of up to 40 dB */
+#define HIST_BINS ART_HIST_BINS /* 0.125 dB bins over a display range of 40 dB */
+#define ROW_BAND ART_ROW_BAND
 
-/* Running-sum box filter along z (half width hz) of src into dst. */
+/* Running-sum box filter along z (half width hz) of src into dst. Edge rows
+ * average what lies in the frame. */
 static void box_z(const art_t *a, const float *src, float *dst, int hz)
 {
+   const int nz = a->nz;
+   const float inv_full = 1.0f / (float)(2 * hz + 1);
    for (int ix = 0; ix < a->nx; ++ix) {
       const float *s = src + art_px(a, 0, ix);
       float *d = dst + art_px(a, 0, ix);
-      double sum = 0;
+      float sum = 0;
       int n = 0;
-      for (int iz = 0; iz < hz && iz < a->nz; ++iz, ++n)
+      for (int iz = 0; iz < hz && iz < nz; ++iz, ++n)
          sum += s[iz];
-      for (int iz = 0; iz < a->nz; ++iz) {
+      for (int iz = 0; iz < nz; ++iz) {
          int add = iz + hz, drop = iz - hz - 1;
-         if (add < a->nz) {
+         if (add < nz) {
             sum += s[add];
             ++n;
          }
@@ -28,32 +32,46 @@ static void box_z(const art_t *a, const float *src, float *dst, int hz)
             sum -= s[drop];
             --n;
          }
-         d[iz] = (float)(sum / n);
+         d[iz] = n == 2 * hz + 1 ? sum * inv_full : sum / (float)n;
       }
    }
 }
 
-/* Box filter along x (half width hx) of src into dst. */
-static void box_x(const art_t *a, const float *src, float *dst, int hx)
+/* Box filter along x (half width hx) of src into dst: a running sum of
+ * whole columns (one add and one subtract per pixel whatever the width),
+ * kept in `acc` (nz floats). Edge columns average what lies in the frame. */
+static void box_x(const art_t *a, const float *src, float *dst, int hx, float *acc)
 {
-   for (int ix = 0; ix < a->nx; ++ix) {
-      int x0 = ix - hx < 0 ? 0 : ix - hx, x1 = ix + hx >= a->nx ? a->nx - 1 : ix + hx;
+   const int nz = a->nz, nx = a->nx;
+   memset(acc, 0, sizeof(float) * (size_t)nz);
+   for (int k = 0; k < hx && k < nx; ++k) {
+      const float *s = src + art_px(a, 0, k);
+      for (int iz = 0; iz < nz; ++iz)
+         acc[iz] += s[iz];
+   }
+   for (int ix = 0; ix < nx; ++ix) {
+      int add = ix + hx, drop = ix - hx - 1;
+      if (add < nx) {
+         const float *s = src + art_px(a, 0, add);
+         for (int iz = 0; iz < nz; ++iz)
+            acc[iz] += s[iz];
+      }
+      if (drop >= 0) {
+         const float *s = src + art_px(a, 0, drop);
+         for (int iz = 0; iz < nz; ++iz)
+            acc[iz] -= s[iz];
+      }
+      int x0 = ix - hx < 0 ? 0 : ix - hx, x1 = ix + hx >= nx ? nx - 1 : ix + hx;
       float inv = 1.0f / (float)(x1 - x0 + 1);
       float *d = dst + art_px(a, 0, ix);
-      memcpy(d, src + art_px(a, 0, x0), sizeof(float) * (size_t)a->nz);
-      for (int k = x0 + 1; k <= x1; ++k) {
-         const float *s = src + art_px(a, 0, k);
-         for (int iz = 0; iz < a->nz; ++iz)
-            d[iz] += s[iz];
-      }
-      for (int iz = 0; iz < a->nz; ++iz)
-         d[iz] *= inv;
+      for (int iz = 0; iz < nz; ++iz)
+         d[iz] = acc[iz] * inv;
    }
 }
 
-static int hist_bin(const art_t *a, float v)
+static int hist_bin(float scale, float v)
 {
-   int b = (int)(v / (float)a->p[P_DR_DB] * (HIST_BINS - 1) + 0.5f);
+   int b = (int)(v * scale + 0.5f);
    return b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
 }
 
@@ -73,22 +91,38 @@ static float hist_quantile(const art_t *a, const uint32_t *h, size_t n, double q
 
 /* Row reference: the median of the smoothed image along each row, i.e. the
  * level of the tissue at that depth when an artefact covers less than half
- * of the width. */
+ * of the width. Rows are taken in bands of ROW_BAND so that the walk over
+ * the column-major image reads whole cache lines and the band's histograms
+ * stay in L1. */
 static void row_reference(art_t *a)
 {
-   for (int iz = 0; iz < a->nz; ++iz) {
-      memset(a->hist, 0, sizeof(uint32_t) * HIST_BINS);
-      for (int ix = 0; ix < a->nx; ++ix)
-         a->hist[hist_bin(a, a->sm[art_px(a, iz, ix)])]++;
-      a->rowref[iz] = hist_quantile(a, a->hist, (size_t)a->nx, 0.5);
+   uint16_t *h = a->rowhist;
+   const float scale = (float)((HIST_BINS - 1) / a->p[P_DR_DB]);
+   memset(a->hist, 0, sizeof(uint32_t) * HIST_BINS);
+   for (int z0 = 0; z0 < a->nz; z0 += ROW_BAND) {
+      int nb = a->nz - z0 < ROW_BAND ? a->nz - z0 : ROW_BAND;
+      memset(h, 0, sizeof(uint16_t) * HIST_BINS * ROW_BAND);
+      for (int ix = 0; ix < a->nx; ++ix) {
+         const float *c = a->sm + art_px(a, z0, ix);
+         for (int k = 0; k < nb; ++k)
+            h[k * HIST_BINS + hist_bin(scale, c[k])]++;
+      }
+      for (int k = 0; k < nb; ++k) {
+         for (int b = 0; b < HIST_BINS; ++b) /* the frame histogram is the sum of the rows' */
+            a->hist[b] += h[k * HIST_BINS + b];
+         size_t target = (size_t)a->nx / 2, acc = 0;
+         int b = 0;
+         for (; b < HIST_BINS - 1; ++b)
+            if ((acc += h[k * HIST_BINS + b]) > target)
+               break;
+         a->rowref[z0 + k] = hist_value(a, b);
+      }
    }
 }
 
+/* Frame percentiles from the frame histogram that row_reference() summed. */
 static void frame_percentiles(art_t *a)
 {
-   memset(a->hist, 0, sizeof(uint32_t) * HIST_BINS);
-   for (size_t i = 0; i < a->npix; ++i)
-      a->hist[hist_bin(a, a->sm[i])]++;
    a->p50 = hist_quantile(a, a->hist, a->npix, 0.5);
    a->p95 = hist_quantile(a, a->hist, a->npix, 0.95);
    a->floor_db = hist_quantile(a, a->hist, a->npix, 0.01);
@@ -97,47 +131,65 @@ static void frame_percentiles(art_t *a)
 int art_prepare_bmode(art_t *a, const sono_plane_t *b)
 {
    const float dr = (float)a->p[P_DR_DB];
-   for (int ix = 0; ix < a->nx; ++ix)
-      for (int iz = 0; iz < a->nz; ++iz) {
-         float v;
-         if (b->dtype == SONO_DTYPE_UINT8)
-            v = SONO_KIT_AT(uint8_t, b, iz, ix, 0) * (dr / 255.0f);
-         else if (b->dtype == SONO_DTYPE_FLOAT32)
-            v = SONO_KIT_AT(float, b, iz, ix, 0) + dr; /* float B-mode: dB re maximum, 0 at the top */
+   if (b->dtype == SONO_DTYPE_UINT8) {
+      float lut[256];
+      for (int i = 0; i < 256; ++i)
+         lut[i] = (float)i * (dr / 255.0f);
+      for (int ix = 0; ix < a->nx; ++ix) {
+         const uint8_t *s = &SONO_KIT_AT(uint8_t, b, 0, ix, 0);
+         float *d = a->bm + art_px(a, 0, ix);
+         if (b->stride[0] == 1)
+            for (int iz = 0; iz < a->nz; ++iz)
+               d[iz] = lut[s[iz]];
          else
-            return -1;
-         a->bm[art_px(a, iz, ix)] = art_clampf(isfinite(v) ? v : 0.0f, 0.0f, dr);
+            for (int iz = 0; iz < a->nz; ++iz)
+               d[iz] = lut[s[(int64_t)iz * b->stride[0]]];
       }
+   } else if (b->dtype == SONO_DTYPE_FLOAT32) {
+      for (int ix = 0; ix < a->nx; ++ix)
+         for (int iz = 0; iz < a->nz; ++iz) {
+            float v = SONO_KIT_AT(float, b, iz, ix, 0) + dr; /* float B-mode: dB re maximum, 0 at the top */
+            a->bm[art_px(a, iz, ix)] = art_clampf(isfinite(v) ? v : 0.0f, 0.0f, dr);
+         }
+   } else {
+      return -1;
+   }
    /* 0.22 mm axial x 0.25 mm lateral: averages speckle, keeps mm-scale structure */
    int hz = art_npx_z(a, 0.11e-3), hx = art_npx_x(a, 0.1e-3);
    box_z(a, a->bm, a->tmp, hz < 1 ? 1 : hz);
-   box_x(a, a->tmp, a->sm, hx < 1 ? 1 : hx);
-   box_x(a, a->bm, a->lat, 1);
+   box_x(a, a->tmp, a->sm, hx < 1 ? 1 : hx, a->col);
+   box_x(a, a->bm, a->lat, 1, a->col);
    int hw = art_npx_x(a, 0.25e-3);
-   box_x(a, a->bm, a->wide, hw < 2 ? 2 : hw);
+   box_x(a, a->bm, a->wide, hw < 2 ? 2 : hw, a->col);
    row_reference(a);
    frame_percentiles(a);
    return 0;
 }
 
-/* 10th percentile of the Doppler power of row iz (dB re frame maximum),
- * 0.5 dB bins over -100..0 dB: the noise floor at that depth while flow or
- * flash leaves a tenth of the row free (noise power over an ensemble is
- * narrowly spread, so its 10th percentile sits about 1 dB under its median). */
-static float row_power_median(art_t *a, int iz)
+/* 10th percentile of the Doppler power of each row of the band z0..z0+nb-1
+ * (dB re frame maximum, 0.5 dB bins over -100..0 dB) into a->rowthr: the
+ * noise floor at that depth while flow or flash leaves a tenth of the row
+ * free (noise power over an ensemble is narrowly spread, so its 10th
+ * percentile sits about 1 dB under its median). */
+static void band_power_floor(art_t *a, int z0, int nb)
 {
    enum { BINS = 200 };
-   uint32_t *h = a->hist;
-   memset(h, 0, sizeof(uint32_t) * BINS);
+   uint16_t *h = a->rowhist;
+   memset(h, 0, sizeof(uint16_t) * BINS * ROW_BAND);
    for (int ix = 0; ix < a->nx; ++ix) {
-      int b = (int)((a->pow_db[art_px(a, iz, ix)] + 100.0f) * 2.0f);
-      h[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+      const float *c = a->pow_db + art_px(a, z0, ix);
+      for (int k = 0; k < nb; ++k) {
+         int b = (int)((c[k] + 100.0f) * 2.0f);
+         h[k * BINS + (b < 0 ? 0 : b >= BINS ? BINS - 1 : b)]++;
+      }
    }
-   int target = a->nx / 10, acc = 0;
-   for (int b = 0; b < BINS; ++b)
-      if ((acc += (int)h[b]) > target)
-         return b / 2.0f - 100.0f;
-   return 0.0f;
+   for (int k = 0; k < nb; ++k) {
+      int target = a->nx / 10, acc = 0, b = 0;
+      for (; b < BINS; ++b)
+         if ((acc += (int)h[k * BINS + b]) > target)
+            break;
+      a->rowthr[k] = b < BINS ? b / 2.0f - 100.0f : 0.0f;
+   }
 }
 
 void art_prepare_colour(art_t *a, const sono_frame_t *f)
@@ -150,29 +202,41 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
                    s->dtype == SONO_DTYPE_FLOAT32 && a->vn > 0;
    if (!a->has_colour)
       return;
-   for (int ix = 0; ix < a->nx; ++ix)
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const float *vc = &SONO_KIT_AT(float, v, 0, ix, 0), *pc = &SONO_KIT_AT(float, p, 0, ix, 0);
+      const float *sc = &SONO_KIT_AT(float, s, 0, ix, 0);
+      float *vd = a->vel + art_px(a, 0, ix), *pd = a->pow_db + art_px(a, 0, ix), *sd = a->var + art_px(a, 0, ix);
       for (int iz = 0; iz < a->nz; ++iz) {
-         size_t i = art_px(a, iz, ix);
-         float vv = SONO_KIT_AT(float, v, iz, ix, 0), pw = SONO_KIT_AT(float, p, iz, ix, 0);
-         a->vel[i] = isfinite(vv) ? vv : 0.0f;
-         a->pow_db[i] = isfinite(pw) ? pw : -200.0f;
-         a->var[i] = SONO_KIT_AT(float, s, iz, ix, 0);
+         float vv = vc[(int64_t)iz * v->stride[0]], pw = pc[(int64_t)iz * p->stride[0]];
+         vd[iz] = isfinite(vv) ? vv : 0.0f;
+         pd[iz] = isfinite(pw) ? pw : -200.0f;
+         sd[iz] = sc[(int64_t)iz * s->stride[0]];
       }
+   }
    /* Colour is "shown" where the Doppler power clears the noise floor at
     * its depth (the row's 10th percentile) by colour_snr_db, as a scanner's colour
     * threshold does. The host's map is thresholded relative to the frame
     * maximum only, so it also colours noise, which rises with depth under
     * the TGC. */
    double nsum = 0;
-   for (int iz = 0; iz < a->nz; ++iz) {
-      float thr = row_power_median(a, iz) + (float)a->p[P_COLOUR_SNR_DB];
-      nsum += thr;
+   const float snr = (float)a->p[P_COLOUR_SNR_DB];
+   for (int z0 = 0; z0 < a->nz; z0 += ROW_BAND) {
+      int nb = a->nz - z0 < ROW_BAND ? a->nz - z0 : ROW_BAND;
+      band_power_floor(a, z0, nb);
+      for (int k = 0; k < nb; ++k)
+         nsum += a->rowthr[k] += snr;
+      const float *thr = a->rowthr;
       for (int ix = 0; ix < a->nx; ++ix) {
-         size_t i = art_px(a, iz, ix);
-         a->cmask[i] = a->vel[i] != 0.0f && a->pow_db[i] >= thr;
-         if (!a->cmask[i])
-            a->vel[i] = 0.0f;
+         size_t i0 = art_px(a, z0, ix);
+         float *restrict vel = a->vel + i0;
+         const float *restrict pw = a->pow_db + i0;
+         uint8_t *restrict cm = a->cmask + i0;
+         for (int k = 0; k < nb; ++k) {
+            int shown = (vel[k] != 0.0f) & (pw[k] >= thr[k]); /* branch-free: noise maps are random */
+            cm[k] = (uint8_t)shown;
+            vel[k] = shown ? vel[k] : 0.0f;
+         }
       }
    }
-   a->noise_db = (float)(nsum / a->nz - a->p[P_COLOUR_SNR_DB]);
+   a->noise_db = (float)(nsum / a->nz - snr);
 }

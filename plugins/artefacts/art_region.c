@@ -28,16 +28,19 @@ art_finding_t *art_add(art_t *a, art_kind_t k, float confidence)
    return f;
 }
 
-/* Flood fill from `seed` with label `lab`; returns the component. */
-static art_comp_t flood(art_t *a, const uint8_t *mask, size_t seed, int32_t lab)
+/* Flood fill from pixel (sz, sx) with label `lab`; returns the component.
+ * The stack holds (iz, ix) pairs so no pixel index is divided back. */
+static art_comp_t flood(art_t *a, const uint8_t *mask, int sz, int sx, int32_t lab)
 {
    art_comp_t c = {a->nz, -1, a->nx, -1, 0, lab};
-   int32_t top = 0;
-   a->stack[top++] = (int32_t)seed;
-   a->labels[seed] = lab;
+   int32_t top = 0, *st = a->stack;
+   const int nz = a->nz, nx = a->nx;
+   int32_t *labels = a->labels;
+   st[top++] = sz;
+   st[top++] = sx;
+   labels[art_px(a, sz, sx)] = lab;
    while (top > 0) {
-      int32_t p = a->stack[--top];
-      int iz = p % a->nz, ix = p / a->nz;
+      int ix = st[--top], iz = st[--top];
       c.count++;
       if (iz < c.iz0) c.iz0 = iz;
       if (iz > c.iz1) c.iz1 = iz;
@@ -46,12 +49,13 @@ static art_comp_t flood(art_t *a, const uint8_t *mask, size_t seed, int32_t lab)
       for (int dx = -1; dx <= 1; ++dx)
          for (int dz = -1; dz <= 1; ++dz) {
             int jz = iz + dz, jx = ix + dx;
-            if ((dx | dz) == 0 || jz < 0 || jx < 0 || jz >= a->nz || jx >= a->nx)
+            if ((dx | dz) == 0 || jz < 0 || jx < 0 || jz >= nz || jx >= nx)
                continue;
             size_t q = art_px(a, jz, jx);
-            if (mask[q] && a->labels[q] == 0) {
-               a->labels[q] = lab;
-               a->stack[top++] = (int32_t)q;
+            if (mask[q] && labels[q] == 0) {
+               labels[q] = lab;
+               st[top++] = jz;
+               st[top++] = jx;
             }
          }
    }
@@ -66,7 +70,7 @@ int art_components(art_t *a, const uint8_t *mask, int min_count)
    for (size_t i = 0; i < a->npix; ++i) {
       if (!mask[i] || a->labels[i])
          continue;
-      art_comp_t c = flood(a, mask, i, ++lab);
+      art_comp_t c = flood(a, mask, (int)(i % (size_t)a->nz), (int)(i / (size_t)a->nz), ++lab);
       if (c.count < min_count)
          continue;
       if (a->ncomps < ART_MAX_COMPS) {

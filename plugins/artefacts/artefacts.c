@@ -119,7 +119,7 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    a->cmask = malloc(n);
    a->aflags = malloc(n);
    a->labels = malloc(n * sizeof(int32_t));
-   a->stack = malloc((n + 8) * sizeof(int32_t));
+   a->stack = malloc(2 * (n + 8) * sizeof(int32_t)); /* (iz, ix) pairs */
    a->rowref = malloc(nz * sizeof(float));
    a->prev_nf = malloc(nx * sizeof(float));
    a->col = malloc((nz > nx ? nz : nx) * sizeof(float) * 4);
