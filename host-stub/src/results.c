@@ -18,27 +18,11 @@ struct sono_results {
 
 static void replace(cJSON *o, const char *key, cJSON *v);
 
-static cJSON *grid_json(const sono_grid_t *g)
-{
-   cJSON *o = cJSON_CreateObject();
-   cJSON_AddNumberToObject(o, "nx", g->nx);
-   cJSON_AddNumberToObject(o, "nz", g->nz);
-   cJSON_AddNumberToObject(o, "dx_m", g->dx_m);
-   cJSON_AddNumberToObject(o, "dz_m", g->dz_m);
-   cJSON_AddNumberToObject(o, "x0_m", g->x0_m);
-   cJSON_AddNumberToObject(o, "z0_m", g->z0_m);
-   return o;
-}
-
+/* The recording's own fields as its header spells them, plus what the host
+ * derived from them. */
 static cJSON *acquisition_json(const sono_acquisition_t *a)
 {
-   cJSON *o = cJSON_CreateObject();
-   cJSON_AddNumberToObject(o, "center_frequency_hz", a->center_frequency_hz);
-   cJSON_AddNumberToObject(o, "demodulation_frequency_hz", a->demodulation_frequency_hz);
-   cJSON_AddNumberToObject(o, "sound_speed_m_s", a->sound_speed_m_s);
-   cJSON_AddNumberToObject(o, "prf_hz", a->prf_hz);
-   cJSON_AddNumberToObject(o, "frame_rate_hz", a->frame_rate_hz);
-   cJSON_AddNumberToObject(o, "steering_angle_rad", a->steering_angle_rad);
+   cJSON *o = sono_recording_acquisition_json(a);
    cJSON_AddNumberToObject(o, "ensemble_size", a->ensemble_size);
    cJSON_AddNumberToObject(o, "nyquist_velocity_m_s", a->nyquist_velocity_m_s);
    cJSON_AddStringToObject(o, "probe", a->probe_name);
@@ -50,7 +34,7 @@ static cJSON *info_json(const sono_recording_info_t *info)
    cJSON *o = cJSON_CreateObject();
    cJSON_AddStringToObject(o, "description", info->description);
    cJSON_AddNumberToObject(o, "frame_count", info->frame_count);
-   cJSON_AddItemToObject(o, "grid", grid_json(&info->grid));
+   cJSON_AddItemToObject(o, "grid", sono_recording_grid_json(&info->grid));
    cJSON_AddItemToObject(o, "acquisition", acquisition_json(&info->acquisition));
    cJSON_AddNumberToObject(o, "nonfinite_values", (double)info->nonfinite_count);
    return o;

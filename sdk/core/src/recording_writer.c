@@ -381,7 +381,7 @@ static void add_positive(cJSON *obj, const char *name, double v)
       cJSON_AddNumberToObject(obj, name, v);
 }
 
-static cJSON *acquisition_json(const sono_acquisition_t *a)
+cJSON *sono_recording_acquisition_json(const sono_acquisition_t *a)
 {
    cJSON *o = cJSON_CreateObject();
    cJSON_AddNumberToObject(o, "center_frequency_hz", a->center_frequency_hz);
@@ -416,7 +416,7 @@ static cJSON *gate_json(const sono_gate_t *g)
    return o;
 }
 
-static cJSON *grid_json(const sono_grid_t *g)
+cJSON *sono_recording_grid_json(const sono_grid_t *g)
 {
    cJSON *o = cJSON_CreateObject();
    cJSON_AddNumberToObject(o, "nx", g->nx);
@@ -457,12 +457,12 @@ static cJSON *header_json(sono_recording_writer_t *w)
    cJSON_AddNumberToObject(root, "version", 1);
    if (w->info.description[0])
       cJSON_AddStringToObject(root, "description", w->info.description);
-   cJSON_AddItemToObject(root, "acquisition", acquisition_json(a));
+   cJSON_AddItemToObject(root, "acquisition", sono_recording_acquisition_json(a));
    if (a->probe_name[0] || a->probe_elements || a->probe_pitch_m > 0)
       cJSON_AddItemToObject(root, "probe", probe_json(a));
    if (w->info.gate.present)
       cJSON_AddItemToObject(root, "gate", gate_json(&w->info.gate));
-   cJSON_AddItemToObject(root, "grid", grid_json(&w->info.grid));
+   cJSON_AddItemToObject(root, "grid", sono_recording_grid_json(&w->info.grid));
    cJSON *planes = cJSON_AddObjectToObject(root, "planes");
    for (int k = 0; k < SONO_PLANE_KIND_COUNT; ++k)
       if (w->planes[k].used)

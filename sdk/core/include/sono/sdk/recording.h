@@ -96,6 +96,12 @@ int sono_recording_writer_set_ground_truth(sono_recording_writer_t *w, const str
 /* Writes the header and renames everything into place; frees `w`. */
 int sono_recording_writer_commit(sono_recording_writer_t *w, sono_error_t *err);
 
+/* The "grid" and "acquisition" objects of a header as the writer writes
+ * them (caller owns the result; cJSON_Delete it). Used wherever these
+ * structs are reported in JSON, so every file spells them the same way. */
+struct cJSON *sono_recording_grid_json(const sono_grid_t *grid);
+struct cJSON *sono_recording_acquisition_json(const sono_acquisition_t *acquisition);
+
 /* Discards temporary files; frees `w`. */
 void sono_recording_writer_abort(sono_recording_writer_t *w);
 
