@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_files.h"
 #include <sono/host/host.h>
 #include <sono/host/results.h>
 
@@ -111,18 +112,6 @@ static void test_no_entry_symbol(void **state)
 
 /* ---- manifest errors: a copy of fx_good with one field changed ------------ */
 
-static void copy_file(const char *from, const char *to)
-{
-   FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-   assert_non_null(a);
-   assert_non_null(b);
-   char buf[65536];
-   size_t n;
-   while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-      assert_int_equal(fwrite(buf, 1, n, b), n);
-   fclose(a);
-   fclose(b);
-}
 
 /* Writes tmp/fx_good.sono.json with `field` set to `value` (JSON text) or
  * removed when value is NULL; returns the manifest path. */
@@ -132,7 +121,7 @@ static const char *mutated_manifest(const char *field, const char *value)
    char src[512], so[512], text[8192];
    path_of(src, sizeof src, "fx_good.so");
    snprintf(so, sizeof so, "%s/fx_good.so", tmp_dir);
-   copy_file(src, so);
+   test_copy_file(src, so);
    path_of(src, sizeof src, "fx_good.sono.json");
    FILE *f = fopen(src, "rb");
    size_t n = fread(text, 1, sizeof text - 1, f);

@@ -17,23 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_files.h"
 #include <sono/host/session.h>
 
 static const char *fx_dir, *tests_data, *shared_data;
 static char tmp[256];
 
-static void copy_file(const char *from, const char *to)
-{
-   FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
-   assert_non_null(a);
-   assert_non_null(b);
-   char buf[65536];
-   size_t n;
-   while ((n = fread(buf, 1, sizeof buf, a)) > 0)
-      assert_int_equal(fwrite(buf, 1, n, b), n);
-   fclose(a);
-   fclose(b);
-}
 
 static void stage_plugin(const char *dir, const char *name)
 {
@@ -42,7 +31,7 @@ static void stage_plugin(const char *dir, const char *name)
    for (int i = 0; i < 2; ++i) {
       snprintf(from, sizeof from, "%s/%s%s", fx_dir, name, ext[i]);
       snprintf(to, sizeof to, "%s/%s%s", dir, name, ext[i]);
-      copy_file(from, to);
+      test_copy_file(from, to);
    }
 }
 
