@@ -199,46 +199,18 @@ static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *fram
 
 /* ---- sono.params/1 ----------------------------------------------------------------------- */
 
-static uint32_t par_count(const sono_plugin_t *p)
-{
-   (void)p;
-   return P_COUNT;
-}
-
-static bool par_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)
-{
-   (void)p;
-   return sono_kit_params_info(hy_params, P_COUNT, i, info);
-}
-
-static bool par_get(const sono_plugin_t *p, const char *key, double *v)
-{
-   int i = sono_kit_params_find(hy_params, P_COUNT, key);
-   if (i < 0)
-      return false;
-   *v = self_of(p)->values[i];
-   return true;
-}
+static double *values_of(const sono_plugin_t *p) { return self_of(p)->values; }
 
 /* Switching capture_baseline on asks for a capture; the switch itself is
  * the operator's record, so switching it on again later re-captures. */
-static sono_status_t par_set(const sono_plugin_t *p, const char *key, double v)
+static void on_param_set(const sono_plugin_t *p, int index, double before)
 {
    hy_t *s = self_of(p);
-   double before = s->values[P_CAPTURE_BASELINE];
-   sono_status_t st = sono_kit_params_set(hy_params, P_COUNT, s->values, key, v);
-   if (st == SONO_OK && strcmp(key, "capture_baseline") == 0 && before < 0.5 && v >= 0.5)
+   if (index == P_CAPTURE_BASELINE && before < 0.5 && s->values[P_CAPTURE_BASELINE] >= 0.5)
       s->capture_pending = 1;
-   return st;
 }
 
-static bool par_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)
-{
-   (void)p;
-   return sono_kit_params_choice_label(hy_params, P_COUNT, i, c, buf, n);
-}
-
-static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, par_set, par_choice};
+SONO_KIT_DEFINE_PARAMS_HOOK(params_ext, hy_params, P_COUNT, values_of, on_param_set);
 
 /* ---- sono.state/1 ------------------------------------------------------------------------- */
 

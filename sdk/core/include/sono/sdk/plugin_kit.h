@@ -100,6 +100,60 @@ sono_status_t sono_kit_params_set(const sono_kit_param_t *defs, uint32_t count, 
 bool sono_kit_params_choice_label(const sono_kit_param_t *defs, uint32_t count, uint32_t index, uint32_t choice,
                                   char *buf, uint32_t size);
 
+/* A set hook that does nothing (for SONO_KIT_DEFINE_PARAMS). */
+static inline void sono_kit_params_no_hook(const sono_plugin_t *p, int index, double before)
+{
+   (void)p;
+   (void)index;
+   (void)before;
+}
+
+/* Defines `static const sono_plugin_params_t name`, the whole sono.params/1
+ * extension over the table `defs` of `count` entries. `values_of` is a
+ * function `double *values_of(const sono_plugin_t *p)` giving the instance's
+ * value array. SONO_KIT_DEFINE_PARAMS_HOOK also calls
+ * `void on_set(const sono_plugin_t *p, int index, double before)` after each
+ * accepted change (e.g. to start an action when a switch turns on). */
+#define SONO_KIT_DEFINE_PARAMS_HOOK(name, defs, count, values_of, on_set)                                  \
+   static uint32_t name##_count(const sono_plugin_t *p)                                                  \
+   {                                                                                                      \
+      (void)p;                                                                                            \
+      return (count);                                                                                     \
+   }                                                                                                      \
+   static bool name##_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)                  \
+   {                                                                                                      \
+      (void)p;                                                                                            \
+      return sono_kit_params_info((defs), (count), i, info);                                              \
+   }                                                                                                      \
+   static bool name##_get(const sono_plugin_t *p, const char *key, double *v)                             \
+   {                                                                                                      \
+      int i = sono_kit_params_find((defs), (count), key);                                                 \
+      if (i < 0)                                                                                          \
+         return false;                                                                                    \
+      *v = values_of(p)[i];                                                                               \
+      return true;                                                                                        \
+   }                                                                                                      \
+   static sono_status_t name##_set(const sono_plugin_t *p, const char *key, double v)                    \
+   {                                                                                                      \
+      double *values = values_of(p);                                                                      \
+      int i = sono_kit_params_find((defs), (count), key);                                                 \
+      double before = i >= 0 ? values[i] : 0.0;                                                           \
+      sono_status_t st = sono_kit_params_set((defs), (count), values, key, v);                            \
+      if (st == SONO_OK)                                                                                  \
+         on_set(p, i, before);                                                                            \
+      return st;                                                                                          \
+   }                                                                                                      \
+   static bool name##_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)       \
+   {                                                                                                      \
+      (void)p;                                                                                            \
+      return sono_kit_params_choice_label((defs), (count), i, c, buf, n);                                 \
+   }                                                                                                      \
+   static const sono_plugin_params_t name = {name##_count, name##_info, name##_get, name##_set,           \
+                                             name##_choice}
+
+#define SONO_KIT_DEFINE_PARAMS(name, defs, count, values_of)                                               \
+   SONO_KIT_DEFINE_PARAMS_HOOK(name, defs, count, values_of, sono_kit_params_no_hook)
+
 /* ---- state (sono.state/1) ----------------------------------------------- */
 
 /* Loops until `size` bytes are read; false on error or early end. */
