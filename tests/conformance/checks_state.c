@@ -344,8 +344,18 @@ void check_fuzz_sequence(void)
          cf_frame_spec_t f = cf_spec(max_nx, max_nz, max_ens, planes);
          sono_frame_format_t fmt;
          cf_format_for(&fmt, &f);
-         if (cf_inst_activate(&s.inst, &fmt) != 0)
+         int rc = cf_inst_activate(&s.inst, &fmt);
+         if (rc < 0)
             cf_fail("fuzz step %d: reactivation with %ux%u, ensemble %u failed", step, max_nx, max_nz, max_ens);
+         else if (rc > 0) {
+            /* UNSUPPORTED is a legal answer; go on with the session's own format. */
+            sono_frame_format_t first;
+            cf_format_for(&first, &s.spec);
+            max_nx = s.spec.nx, max_nz = s.spec.nz, max_ens = s.spec.ensemble;
+            if (cf_inst_activate(&s.inst, &first) != 0)
+               cf_fail("fuzz step %d: reactivation with %ux%u after an UNSUPPORTED format failed", step,
+                       s.spec.nx, s.spec.nz);
+         }
       } else if (s.inst.state) {
          bytes_out_t o;
          if (save_state(&s.inst, &o, 1 + cf_rng_below(&s.rng, 16)) == 0 &&

@@ -108,6 +108,9 @@ typedef struct cf_inst {
 /* create_plugin + init; reports and returns -1 on failure. `inst` must stay
  * at a fixed address while the plugin lives (the plugin keeps `host`). */
 int cf_inst_create(cf_lib_t *lib, cf_inst_t *inst);
+/* activate(): 0 when active; 1 when the plugin answered SONO_ERROR_UNSUPPORTED
+ * (allowed by the ABI for formats it cannot analyse: noted, instance left
+ * initialised); -1, reported as a FAIL, for any other status. */
 int cf_inst_activate(cf_inst_t *inst, const sono_frame_format_t *fmt);
 void cf_inst_deactivate(cf_inst_t *inst);
 void cf_inst_destroy(cf_inst_t *inst);

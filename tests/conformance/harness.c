@@ -194,6 +194,10 @@ int cf_inst_activate(cf_inst_t *inst, const sono_frame_format_t *fmt)
    cf_ctx("plugin %s activate(max %ux%u, ensemble %u)", inst->plugin->desc->id, fmt->max_nx, fmt->max_nz,
           fmt->max_ensemble);
    sono_status_t st = inst->plugin->activate(inst->plugin, fmt);
+   if (st == SONO_ERROR_UNSUPPORTED) {
+      cf_note("activate(%ux%u, ensemble %u) answered UNSUPPORTED", fmt->max_nx, fmt->max_nz, fmt->max_ensemble);
+      return 1;
+   }
    if (st != SONO_OK) {
       cf_fail("plugin %s activate(max %ux%u, ensemble %u) returned status %d", inst->plugin->desc->id,
               fmt->max_nx, fmt->max_nz, fmt->max_ensemble, (int)st);
