@@ -126,6 +126,46 @@ void evalkit_case_remove(const evalkit_options_t *o, uint32_t i)
    closedir(d);
 }
 
+/* index.json of a --work folder (sono-phantom batch layout) listing cases
+ * 0..last, so that `--batch <work>` re-scores the generated cases without
+ * generating them again. Cases are generated in order, so the list is
+ * rewritten whole after each one. */
+static int write_work_index(const evalkit_options_t *o, uint32_t last, char *err, size_t err_size)
+{
+   cJSON *index = cJSON_CreateObject();
+   cJSON_AddStringToObject(index, "format", "sono.phantom-batch");
+   cJSON_AddNumberToObject(index, "version", 1);
+   cJSON_AddStringToObject(index, "generator", "sono-eval (libsono_sim)");
+   char seed[24]; /* a string: 64-bit seeds do not survive a JSON double */
+   snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+   cJSON_AddStringToObject(index, "seed", seed);
+   cJSON_AddNumberToObject(index, "frames", o->frames);
+   cJSON *cases = cJSON_AddArrayToObject(index, "cases");
+   for (uint32_t k = 0; k <= last; ++k) {
+      char file[32];
+      snprintf(file, sizeof file, "case-%04u.json", k);
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddNumberToObject(e, "index", k);
+      cJSON_AddStringToObject(e, "recording", file);
+      cJSON_AddItemToArray(cases, e);
+   }
+   char path[1200], tmp[1210];
+   snprintf(path, sizeof path, "%s/index.json", o->work);
+   snprintf(tmp, sizeof tmp, "%s.tmp", path);
+   char *text = cJSON_Print(index);
+   cJSON_Delete(index);
+   FILE *f = text ? fopen(tmp, "w") : NULL;
+   int ok = f && fputs(text, f) >= 0;
+   if (f)
+      ok = (fclose(f) == 0) && ok;
+   free(text);
+   if (!ok || rename(tmp, path) != 0) {
+      snprintf(err, err_size, "--work %s: cannot write index.json (%s)", o->work, strerror(errno));
+      return -1;
+   }
+   return 0;
+}
+
 int evalkit_case_recording(const evalkit_options_t *o, uint32_t i, char *path, size_t size, char *err, size_t err_size)
 {
    if (o->batch) {
@@ -162,7 +202,7 @@ int evalkit_case_recording(const evalkit_options_t *o, uint32_t i, char *path, s
       snprintf(err, err_size, "batch seed %llu case %u: %s", (unsigned long long)o->seed, i, e.message);
       return -1;
    }
-   return 0;
+   return write_work_index(o, i, err, err_size);
 }
 
 cJSON *evalkit_ground_truth(const char *recording, char *err, size_t err_size)

@@ -40,6 +40,8 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
 double evalkit_threshold(const evalkit_threshold_t *t, int count, const char *name, double fallback);
 
 /* Path of the recording header of case i (generating it when needed).
+ * Generating case i also (re)writes <work>/index.json listing cases 0..i,
+ * so a later run with `--batch <work>` re-scores them without generating.
  * Returns 0, or -1 with a message in err. */
 int evalkit_case_recording(const evalkit_options_t *o, uint32_t i, char *path, size_t size, char *err, size_t err_size);
 
