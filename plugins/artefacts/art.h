@@ -150,6 +150,7 @@ typedef struct art {
    int has_colour;
    double vn;
    float noise_db; /* Doppler power noise floor, dB re frame maximum */
+   float tissue_motion; /* velocity of the rejected tissue-motion colour (m/s), 0 when none */
 
    /* cross-frame state */
    int have_prev;

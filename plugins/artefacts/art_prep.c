@@ -192,8 +192,47 @@ static void band_power_floor(art_t *a, int z0, int nb)
    }
 }
 
+/* Tissue motion (pulsation, breathing) moves the tissue as one body: after
+ * the wall filter its residue colours bright tissue everywhere with one and
+ * the same slow velocity, which a scanner's low-velocity reject hides. When
+ * a fifth or more of the coloured pixels share one velocity within
+ * +-TISSUE_TOL of VN, below TISSUE_MAX of VN, those pixels are not colour
+ * (blood has a spread of speeds; noise and flash have random phase). */
+#define TISSUE_BINS 400 /* 0.005 VN over -VN..VN */
+#define TISSUE_TOL 0.01
+#define TISSUE_MAX 0.3
+static void reject_tissue_motion(art_t *a)
+{
+   uint32_t *h = a->hist; /* free after the B-mode percentiles */
+   memset(h, 0, sizeof(uint32_t) * TISSUE_BINS);
+   const float scale = (float)(TISSUE_BINS / (2.0 * a->vn));
+   size_t shown = 0;
+   for (size_t i = 0; i < a->npix; ++i) {
+      int b = (int)((a->vel[i] + (float)a->vn) * scale);
+      b = b < 0 ? 0 : b >= TISSUE_BINS ? TISSUE_BINS - 1 : b;
+      h[b] += a->cmask[i];
+      shown += a->cmask[i];
+   }
+   int mode = 0;
+   for (int b = 1; b < TISSUE_BINS; ++b)
+      if (h[b] > h[mode])
+         mode = b;
+   uint32_t near = h[mode] + (mode > 0 ? h[mode - 1] : 0) + (mode + 1 < TISSUE_BINS ? h[mode + 1] : 0);
+   float vmode = (float)((mode + 0.5) / scale - a->vn);
+   if (shown == 0 || near < shown / 5 || fabsf(vmode) > (float)(TISSUE_MAX * a->vn))
+      return;
+   const float tol = (float)(TISSUE_TOL * a->vn) + 1.0f / scale;
+   for (size_t i = 0; i < a->npix; ++i) {
+      int tissue = a->cmask[i] & (fabsf(a->vel[i] - vmode) <= tol);
+      a->cmask[i] = (uint8_t)(a->cmask[i] & !tissue);
+      a->vel[i] = tissue ? 0.0f : a->vel[i];
+   }
+   a->tissue_motion = vmode;
+}
+
 void art_prepare_colour(art_t *a, const sono_frame_t *f)
 {
+   a->tissue_motion = 0;
    const sono_plane_t *v = sono_frame_plane(f, SONO_PLANE_VELOCITY);
    const sono_plane_t *p = sono_frame_plane(f, SONO_PLANE_POWER);
    const sono_plane_t *s = sono_frame_plane(f, SONO_PLANE_VARIANCE);
@@ -239,4 +278,5 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
       }
    }
    a->noise_db = (float)(nsum / a->nz - snr);
+   reject_tissue_motion(a);
 }
