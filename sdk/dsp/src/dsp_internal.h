@@ -53,6 +53,59 @@ static inline float dsp_atan2f(float y, float x)
    return copysignf(r, y);
 }
 
+/* Eight-lane forms of dsp_atan2f and dsp_db10f written with explicit
+ * selects: the compiler if-converts the scalar forms by evaluating every
+ * branch (two divisions, three polynomials). Each lane runs exactly the
+ * scalar operations in the same order, so results are bit-identical to the
+ * scalar functions on every lane. */
+typedef float dsp_v8f __attribute__((vector_size(32)));
+/* Always inlined: the 32-byte vectors never cross a call boundary, so GCC's
+ * note about their ABI in the baseline clones does not apply (kept off for
+ * every libsono_dsp source, the only includers of this header). */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef int32_t dsp_v8i __attribute__((vector_size(32)));
+typedef uint32_t dsp_v8u __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) dsp_v8f dsp_sel8(dsp_v8i m, dsp_v8f a, dsp_v8f b)
+{
+   return (dsp_v8f)((m & (dsp_v8i)a) | (~m & (dsp_v8i)b));
+}
+
+static inline __attribute__((always_inline)) dsp_v8f dsp_atan2_v8(dsp_v8f y, dsp_v8f x)
+{
+   const dsp_v8i absm = (dsp_v8i){0, 0, 0, 0, 0, 0, 0, 0} + 0x7fffffff;
+   const dsp_v8f zero = {0};
+   const dsp_v8f ax = (dsp_v8f)((dsp_v8i)x & absm), ay = (dsp_v8f)((dsp_v8i)y & absm);
+   const dsp_v8i xbig = ax > ay;
+   const dsp_v8f mx = dsp_sel8(xbig, ax, ay), mn = dsp_sel8(xbig, ay, ax);
+   const dsp_v8i big = mn > 0.414213562373095f * mx;
+   const dsp_v8f num = dsp_sel8(big, mn - mx, mn);
+   dsp_v8f den = dsp_sel8(big, mn + mx, mx);
+   den = dsp_sel8(den > zero, den, zero + 1.0f);
+   const dsp_v8f u = num / den;
+   const dsp_v8f z = u * u;
+   const dsp_v8f p =
+      ((((8.05374449538e-2f * z - 1.38776856032e-1f) * z + 1.99777106478e-1f) * z - 3.33329491539e-1f) * z) * u + u;
+   dsp_v8f r = dsp_sel8(big, p + 0.785398163397448f, p);
+   r = dsp_sel8(ay > ax, 1.57079632679490f - r, r);
+   r = dsp_sel8(x < zero, DSP_PI_F - r, r);
+   return (dsp_v8f)(((dsp_v8i)r & absm) | ((dsp_v8i)y & ~absm));
+}
+
+static inline __attribute__((always_inline)) dsp_v8f dsp_db10_v8(dsp_v8f x)
+{
+   const dsp_v8u b = (dsp_v8u)x;
+   dsp_v8i e = (dsp_v8i)((b >> 23) & 0xffu) - 127;
+   dsp_v8f m = (dsp_v8f)((b & 0x007fffffu) | 0x3f800000u);
+   const dsp_v8i adj = m > 1.41421356237310f;
+   m = dsp_sel8(adj, 0.5f * m, m);
+   e -= adj; /* adj is -1 where true */
+   const dsp_v8f s = (m - 1.0f) / (m + 1.0f);
+   const dsp_v8f s2 = s * s;
+   const dsp_v8f t = 1.0f + s2 * (0.333333333333f + s2 * (0.2f + s2 * (0.142857142857f + s2 * 0.111111111111f)));
+   return 3.01029995663981f * (__builtin_convertvector(e, dsp_v8f) + 2.88539008177793f * s * t);
+}
+
 /* log2 of a positive normal float, branch-free: exponent from the bits, the
  * mantissa in [sqrt(1/2), sqrt(2)) through 2*atanh((m-1)/(m+1)) to order 9.
  * Relative error below 1e-7; zero and subnormals give about -127..-149. */

@@ -123,7 +123,15 @@ DSP_HOT void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *r
                              float *restrict velocity)
 {
    const float k = -vn / DSP_PI_F;
-   for (size_t i = 0; i < count; ++i)
+   size_t i = 0;
+   for (; i + 8 <= count; i += 8) {
+      dsp_v8f re, im;
+      __builtin_memcpy(&re, ac_re + i, sizeof re);
+      __builtin_memcpy(&im, ac_im + i, sizeof im);
+      const dsp_v8f v = k * dsp_atan2_v8(im, re);
+      __builtin_memcpy(velocity + i, &v, sizeof v);
+   }
+   for (; i < count; ++i)
       velocity[i] = k * dsp_atan2f(ac_im[i], ac_re[i]);
 }
 

@@ -442,6 +442,39 @@ DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x
    const float *col = (const float *)iq->data + 2 * (int64_t)x * iq->stride[1];
    const int64_t st = 2 * iq->stride[2];
    uint32_t z = 0;
+   /* lag 1, 16 depths (two cache lines per slow-time plane) per step: two
+    * independent sets of sums keep both FP ports busy and give the
+    * prefetcher longer runs; each lane's arithmetic is the 8-depth loop's */
+   for (; z + 16 <= nz && lag == 1; z += 16) {
+      v8f pr0, pi0, pr1, pi1, sr0 = {0}, si0 = {0}, sp0 = {0}, sr1 = {0}, si1 = {0}, sp1 = {0};
+      __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
+      __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF + 16, 0, DSP_PF_LOCALITY);
+      SPLIT8(col + 2 * z, pr0, pi0);
+      SPLIT8(col + 2 * z + 16, pr1, pi1);
+      for (uint32_t t = 1; t < n; ++t) {
+         v8f br0, bi0, br1, bi1;
+         const float *src = col + st * t + 2 * z;
+         __builtin_prefetch(src + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
+         __builtin_prefetch(src + 16 * DIRECT_PF + 16, 0, DSP_PF_LOCALITY);
+         SPLIT8(src, br0, bi0);
+         SPLIT8(src + 16, br1, bi1);
+         sr0 += pr0 * br0 + pi0 * bi0;
+         si0 += pi0 * br0 - pr0 * bi0;
+         sp0 += pr0 * pr0 + pi0 * pi0;
+         sr1 += pr1 * br1 + pi1 * bi1;
+         si1 += pi1 * br1 - pr1 * bi1;
+         sp1 += pr1 * pr1 + pi1 * pi1;
+         pr0 = br0, pi0 = bi0, pr1 = br1, pi1 = bi1;
+      }
+      sp0 += pr0 * pr0 + pi0 * pi0;
+      sp1 += pr1 * pr1 + pi1 * pi1;
+      __builtin_memcpy(acr + z, &sr0, sizeof sr0);
+      __builtin_memcpy(aci + z, &si0, sizeof si0);
+      __builtin_memcpy(pw + z, &sp0, sizeof sp0);
+      __builtin_memcpy(acr + z + 8, &sr1, sizeof sr1);
+      __builtin_memcpy(aci + z + 8, &si1, sizeof si1);
+      __builtin_memcpy(pw + z + 8, &sp1, sizeof sp1);
+   }
    for (; z + 8 <= nz && lag == 1; z += 8) { /* lag 1: the previous sample stays in registers */
       v8f pr, pi, sr = {0}, si = {0}, sp = {0};
       __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
@@ -659,7 +692,24 @@ static float *estimate_src(const sono_dsp_pipeline_t *p, int i)
 DSP_HOT static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
                        float *restrict s2, float *restrict db)
 {
-   for (uint32_t z = 0; z < nz; ++z) {
+   const dsp_v8f vinv = (dsp_v8f){0} + inv, floor_ = (dsp_v8f){0} + 1e-30f, vzero = {0};
+   uint32_t z = 0;
+   for (; z + 8 <= nz; z += 8) {
+      dsp_v8f r, vz, sz;
+      __builtin_memcpy(&r, pw + z, sizeof r);
+      __builtin_memcpy(&vz, v + z, sizeof vz);
+      __builtin_memcpy(&sz, s2 + z, sizeof sz);
+      r = r * vinv;
+      r = dsp_sel8(r > floor_, r, floor_);
+      const dsp_v8f d = dsp_db10_v8(r);
+      const dsp_v8i masked = (d < thr) | (sz > vthr);
+      vz = dsp_sel8(masked, vzero, vz);
+      sz = dsp_sel8(masked, vzero, sz);
+      __builtin_memcpy(db + z, &d, sizeof d);
+      __builtin_memcpy(v + z, &vz, sizeof vz);
+      __builtin_memcpy(s2 + z, &sz, sizeof sz);
+   }
+   for (; z < nz; ++z) {
       float r = pw[z] * inv;
       r = r > 1e-30f ? r : 1e-30f;
       const float d = dsp_db10f(r), vz = v[z], sz = s2[z];
