@@ -191,44 +191,82 @@ static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
    return n;
 }
 
-static void check_aliasing(art_t *a, const art_comp_t *c)
+/* Aliasing of a frame, summed over the colour regions that wrap: the
+ * finding outlines the whole wrapping colour segment (the vessel where its
+ * flow exceeds the velocity scale), not only the opposite-colour core. */
+typedef struct alias_sum {
+   int pairs, wrapped, regions, toward;
+   int b[4];               /* iz0, iz1, ix0, ix1 of the wrapping regions */
+   int32_t labels[ART_MAX_COMPS];
+} alias_sum_t;
+
+static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
 {
    int pairs = 0;
-   double vmax = 0;
    for (int ix = c->ix0; ix <= c->ix1; ++ix)
       for (int iz = c->iz0; iz <= c->iz1; ++iz) {
          size_t p = art_px(a, iz, ix);
-         if (a->labels[p] == c->label) {
+         if (a->labels[p] == c->label)
             pairs += ((a->aflags[p] & SONO_DSP_ALIAS_DOWN) != 0) + ((a->aflags[p] & SONO_DSP_ALIAS_RIGHT) != 0);
-            vmax = fmax(vmax, fabs(a->vel[p]));
-         }
       }
-   if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS])
+   /* a few wrapped pairs in a large region are the speed spread of a flow
+    * near the scale, not a wrapping segment */
+   if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS] || pairs * 50 < c->count)
       return;
    int sign = boundary_sign(a, c), b[4];
    int n = aliased_area(a, c, sign, b);
-   if (n == 0)
+   if (n == 0 || sum->regions >= ART_MAX_COMPS)
       return;
-   art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, pairs / 60.0)));
+   sum->labels[sum->regions++] = c->label;
+   sum->pairs += pairs;
+   sum->wrapped += n;
+   sum->toward += sign > 0 ? n : -n;
+   if (c->iz0 < sum->b[0]) sum->b[0] = c->iz0;
+   if (c->iz1 > sum->b[1]) sum->b[1] = c->iz1;
+   if (c->ix0 < sum->b[2]) sum->b[2] = c->ix0;
+   if (c->ix1 > sum->b[3]) sum->b[3] = c->ix1;
+}
+
+static int aliased_label(const alias_sum_t *sum, int32_t lab)
+{
+   for (int k = 0; k < sum->regions; ++k)
+      if (sum->labels[k] == lab)
+         return 1;
+   return 0;
+}
+
+static void report_aliasing(art_t *a, alias_sum_t *sum)
+{
+   if (sum->regions == 0)
+      return;
+   art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, sum->pairs / 60.0)));
    if (!f)
       return;
-   /* outline of the wrapped area: per-column envelope of mask2 */
-   art_comp_t w = {b[0], b[1], b[2], b[3], n, -1};
-   for (int ix = b[2]; ix <= b[3]; ++ix)
-      for (int iz = b[0]; iz <= b[1]; ++iz)
-         if (a->mask2[art_px(a, iz, ix)])
-            a->labels[art_px(a, iz, ix)] = -1;
+   /* outline of every wrapping region together: their pixels take label -1
+    * while the per-column envelope is traced, then get theirs back */
+   art_comp_t w = {sum->b[0], sum->b[1], sum->b[2], sum->b[3], 0, -1};
+   for (int ix = w.ix0; ix <= w.ix1; ++ix)
+      for (int iz = w.iz0; iz <= w.iz1; ++iz) {
+         int32_t *l = &a->labels[art_px(a, iz, ix)];
+         if (*l > 0 && aliased_label(sum, *l)) {
+            *l = -*l;
+            w.count++;
+         }
+      }
+   for (int ix = w.ix0; ix <= w.ix1; ++ix)
+      for (int iz = w.iz0; iz <= w.iz1; ++iz) {
+         int32_t *l = &a->labels[art_px(a, iz, ix)];
+         if (*l < 0)
+            *l = -1;
+      }
    f->npoly = art_comp_polygon(a, &w, f->poly);
-   for (int ix = b[2]; ix <= b[3]; ++ix) /* restore the component's labels */
-      for (int iz = b[0]; iz <= b[1]; ++iz)
-         if (a->labels[art_px(a, iz, ix)] == -1)
-            a->labels[art_px(a, iz, ix)] = c->label;
    snprintf(f->label, sizeof f->label, "Colour aliasing");
    snprintf(f->basis, sizeof f->basis,
             "%d neighbour pairs wrap between +%.2f and -%.2f m/s (both above %.0f%% of the Nyquist velocity %.2f m/s) "
-            "over %.1f mm2; flow direction from the vessel edges is %s the probe",
-            pairs, a->p[P_ALIAS_FRACTION] * a->vn, a->p[P_ALIAS_FRACTION] * a->vn, 100 * a->p[P_ALIAS_FRACTION],
-            a->vn, n * a->dx * a->dz * 1e6, sign > 0 ? "toward" : "away from");
+            "over %.1f mm2 of opposite colour in %.1f mm2 of flow; flow direction from the vessel edges is %s the probe",
+            sum->pairs, a->p[P_ALIAS_FRACTION] * a->vn, a->p[P_ALIAS_FRACTION] * a->vn, 100 * a->p[P_ALIAS_FRACTION],
+            a->vn, sum->wrapped * a->dx * a->dz * 1e6, w.count * a->dx * a->dz * 1e6,
+            sum->toward >= 0 ? "toward" : "away from");
    snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
 }
 
@@ -344,6 +382,9 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    art_components(a, a->cmask, 1);
    int big = (int)(0.1e-6 / (a->dx * a->dz)), isolated = 0;
    int twinkled = 0;
+   alias_sum_t sum_frame, *sum = &sum_frame;
+   sum->pairs = sum->wrapped = sum->regions = sum->toward = 0;
+   sum->b[0] = a->nz, sum->b[1] = -1, sum->b[2] = a->nx, sum->b[3] = -1;
    /* components are processed in a copy: the list is stable, labels stay */
    for (int k = 0; k < a->ncomps; ++k) {
       art_comp_t c = a->comps[k];
@@ -357,9 +398,10 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
          twinkled = 1;
          continue;
       }
-      check_aliasing(a, &c);
+      check_aliasing(a, &c, sum);
       check_blooming(a, &c);
    }
+   report_aliasing(a, sum);
    if (twinkled) {
       a->twinkle_seen = 1;
       a->last_prf = fr->acquisition.prf_hz;
