@@ -120,13 +120,18 @@ static void draw_deposit(sono_sim_case_t *c, sim_rng_t *r, int v)
    sono_sim_add_deposit(c, &d);
 }
 
+/* Kinds drawn from the main stream: those that existed before side lobes, so
+ * a seed keeps its cases; side lobes are drawn from their own stream. */
+#define MAIN_STREAM_KINDS SONO_SIM_ART_SIDE_LOBE
+#define SIDE_LOBE_RATE 0.12 /* of the cases with a finding */
+
 static void draw_artefacts(sono_sim_case_t *c, sim_rng_t *r, int v)
 {
    int n = (int)(sim_rng_u01(r) * 3); /* 0..2 injections */
    for (int i = 0; i < n; ++i) {
       sono_sim_artefact_t a;
       memset(&a, 0, sizeof a);
-      a.kind = (sono_sim_artefact_kind_t)(sim_rng_u01(r) * SONO_SIM_ART_KIND_COUNT);
+      a.kind = (sono_sim_artefact_kind_t)(sim_rng_u01(r) * MAIN_STREAM_KINDS);
       a.vessel = v;
       a.deposit = -1;
       a.x_m = sim_rng_range(r, -4, 4) * MM;
@@ -164,6 +169,48 @@ static void draw_artefacts(sono_sim_case_t *c, sim_rng_t *r, int v)
    }
 }
 
+/* A bright reflector placed where a lobe of the scan lines over the lumen
+ * reaches it: at lobe angle theta, a reflector at depth z echoes on lines
+ * z*tan(theta) to its side at range z/cos(theta), so for the lumen centre at
+ * depth zc it sits zc*sin(theta) aside at depth zc*cos(theta). When neither
+ * side leaves it clear of the vessel inside the image, it goes in the fat
+ * and its lobe echoes fall on speckle. */
+static void draw_side_lobe(sono_sim_case_t *c, uint64_t seed, uint32_t index, int v)
+{
+   sim_rng_t r;
+   sim_rng_init(&r, seed, RNG_BATCH_SIDE_LOBE, index);
+   if (sim_rng_u01(&r) >= SIDE_LOBE_RATE)
+      return;
+   sono_sim_artefact_t a;
+   memset(&a, 0, sizeof a);
+   a.kind = SONO_SIM_ART_SIDE_LOBE;
+   a.vessel = -1;
+   a.deposit = -1;
+   a.lobe_db = sim_rng_range(&r, -35.0, -25.0);
+   a.lobe_angle_rad = sim_rng_range(&r, 20.0, 35.0) * DEG;
+   a.width_m = sim_rng_range(&r, 0.2, 0.8) * MM;
+   const sono_sim_vessel_t *ves = &c->vessels[v];
+   double xlo = c->x0_m + 1.0 * MM, xhi = c->x0_m + c->nx * c->dx_m - 1.0 * MM;
+   double skin = c->layers.standoff_m + 0.1 * MM + c->layers.dermis_m;
+   double xg = sim_rng_range(&r, xlo, xhi);
+   int side = sim_rng_u01(&r) < 0.5 ? -1 : 1, placed = 0;
+   double zc = sim_vessel_centreline_z(c, ves, xg);
+   for (int t = 0; t < 2 && !placed; ++t, side = -side) {
+      double xr = xg - side * zc * sin(a.lobe_angle_rad), zr = zc * cos(a.lobe_angle_rad);
+      double clear = fabs(zr - sim_vessel_centreline_z(c, ves, xr)) - 0.5 * ves->diameter_m - 0.1 * MM;
+      if (xr - 0.5 * a.width_m >= xlo && xr + 0.5 * a.width_m <= xhi && clear > 0.3 * MM && zr > skin + 0.3 * MM) {
+         a.x_m = xr;
+         a.z_m = zr;
+         placed = 1;
+      }
+   }
+   if (!placed) {
+      a.x_m = sim_rng_range(&r, xlo, xhi);
+      a.z_m = skin + sim_rng_range(&r, 0.5, 2.0) * MM;
+   }
+   sono_sim_add_artefact(c, &a);
+}
+
 static void draw_prf(sono_sim_case_t *c, sim_rng_t *r, int v)
 {
    double p = sim_rng_u01(r);
@@ -193,8 +240,10 @@ void sono_sim_batch_case(sono_sim_case_t *c, uint64_t seed, uint32_t index)
    if (!clean)
       draw_deposit(c, &r, v);
    draw_prf(c, &r, v);
-   if (!clean)
+   if (!clean) {
       draw_artefacts(c, &r, v);
+      draw_side_lobe(c, seed, index, v);
+   }
    snprintf(c->description, sizeof c->description, "batch case %u of seed %llu: %s%s", index,
             (unsigned long long)seed, c->vessels[v].name, clean ? ", no finding" : "");
 }

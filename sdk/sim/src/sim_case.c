@@ -191,6 +191,18 @@ static int validate_artefact(const sono_sim_case_t *c, uint32_t i, sono_error_t 
    if (a->kind == SONO_SIM_ART_REVERBERATION)
       CHECK(a->lag_m > 0 && a->decay > 0 && a->decay < 1,
             "case \"%s\": artefacts[%u]: reverberation needs lag_m > 0 and 0 < decay < 1", c->scenario, i);
+   if (a->kind == SONO_SIM_ART_SIDE_LOBE) {
+      CHECK(a->lobe_db >= -60.0 && a->lobe_db <= -10.0,
+            "case \"%s\": artefacts[%u].lobe_db: expected -60..-10 dB re the main echo, got %g", c->scenario, i,
+            a->lobe_db);
+      CHECK(a->lobe_angle_rad >= 5.0 * SIM_PI / 180.0 && a->lobe_angle_rad <= 60.0 * SIM_PI / 180.0,
+            "case \"%s\": artefacts[%u].lobe_angle_rad: expected 5..60 deg (0.087..1.047 rad), got %g rad",
+            c->scenario, i, a->lobe_angle_rad);
+      CHECK(a->width_m > 0 && a->z_m > c->z0_m && a->z_m < c->z0_m + c->nz * c->dz_m,
+            "case \"%s\": artefacts[%u]: a side-lobe reflector needs width_m > 0 and z_m inside the image, got "
+            "width %g m at z %g m",
+            c->scenario, i, a->width_m, a->z_m);
+   }
    return 0;
 }
 

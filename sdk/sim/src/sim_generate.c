@@ -66,7 +66,7 @@ static void fill_psf(sono_sim_t *s, fftwf_complex *w)
       w[i] *= (float)scale;
 }
 
-static void convolve(sono_sim_t *s, fftwf_complex *w)
+void sim_convolve(sono_sim_t *s, fftwf_complex *w)
 {
    fftwf_execute_dft(s->fwd, w, w);
    size_t n = (size_t)s->fz * s->fx;
@@ -144,15 +144,21 @@ static int build_tissue(sono_sim_t *s)
 {
    uint8_t *lumen = malloc(s->npix);
    float *scratch = malloc(sizeof(float) * 2 * s->npix);
-   if (!lumen || !scratch) {
+   int lobes = 0; /* side-lobe levels are calibrated on a second padded grid */
+   for (uint32_t i = 0; i < s->c.artefact_count; ++i)
+      lobes |= s->c.artefacts[i].kind == SONO_SIM_ART_SIDE_LOBE;
+   fftwf_complex *tmp = lobes ? fftwf_malloc(sizeof(fftwf_complex) * (size_t)s->fz * s->fx) : NULL;
+   if (!lumen || !scratch || (lobes && !tmp)) {
       free(lumen);
       free(scratch);
+      fftwf_free(tmp);
       return -1;
    }
    fftwf_complex *w = s->work[0];
    memset(w, 0, sizeof(fftwf_complex) * (size_t)s->fz * s->fx);
-   sim_tissue_build(s, w, lumen, scratch);
-   convolve(s, w);
+   sim_tissue_build(s, w, lumen, scratch, tmp);
+   fftwf_free(tmp);
+   sim_convolve(s, w);
    for (uint32_t ix = 0; ix < s->nx; ++ix)
       for (uint32_t iz = 0; iz < s->nz; ++iz) {
          s->tissue[iz + (size_t)s->nz * ix] = w[iz + (size_t)s->fz * ix];
@@ -255,7 +261,7 @@ static void sample_pass(const frame_job_t *j, uint32_t n, fftwf_complex *w)
    if (blood) {
       memset(w, 0, sizeof(fftwf_complex) * (size_t)s->fz * s->fx);
       sim_particles_splat(s, n, w);
-      convolve((sono_sim_t *)s, w);
+      sim_convolve((sono_sim_t *)s, w);
    }
    const float complex rot = cexpf(I * (float)(j->clutter_dphi * n));
    const uint64_t noise_base = sim_hash(seed, RNG_NOISE, key, 0);

@@ -17,7 +17,8 @@
  * depend on thread count or evaluation order. */
 enum {
    RNG_TISSUE = 1, RNG_LAYERS, RNG_SEPTA, RNG_DEPOSIT, RNG_FOCI, RNG_PARTICLES,
-   RNG_NOISE, RNG_TWINKLE, RNG_COLOUR_NOISE, RNG_FLASH, RNG_TEXTURE, RNG_BATCH, RNG_PRESET
+   RNG_NOISE, RNG_TWINKLE, RNG_COLOUR_NOISE, RNG_FLASH, RNG_TEXTURE, RNG_BATCH, RNG_PRESET,
+   RNG_BATCH_SIDE_LOBE /* appended: earlier streams keep their numbers, so earlier draws do not change */
 };
 
 static inline uint64_t sim_mix(uint64_t x)
@@ -134,7 +135,14 @@ double sim_frame_time(const sono_sim_case_t *c, uint32_t frame);
 double sim_deposit_s_range(const sono_sim_case_t *c, const sim_vessel_rt_t *v, const sono_sim_deposit_t *d, double *s1);
 
 /* tissue and deposits (sim_tissue.c) */
-void sim_tissue_build(struct sono_sim *s, fftwf_complex *field, uint8_t *lumen, float *scratch);
+void sim_tissue_build(struct sono_sim *s, fftwf_complex *field, uint8_t *lumen, float *scratch, fftwf_complex *tmp);
+void sim_convolve(struct sono_sim *s, fftwf_complex *w);
+
+/* side lobes (sim_tissue.c) */
+#define SIM_SIDE_LOBE_REFLECTOR_DB 30.0     /* bright reflector, dB re fat */
+#define SIM_SIDE_LOBE_FWHM_RAD (6.0 * SIM_PI / 180.0)
+#define SIM_SIDE_LOBE_REACH 2.0              /* lobe rendered to +-2 sigma (-17 dB re its peak) */
+double sim_side_lobe_sigma(void);
 int sim_deposit_contains(const struct sono_sim *s, const sono_sim_deposit_t *d, double x, double z);
 void sim_deposit_frame(const struct sono_sim *s, const sono_sim_deposit_t *d, double *cx, double *cz, double *ang);
 double sim_filler_echo_db(const sono_sim_deposit_t *d);

@@ -263,6 +263,24 @@ static void sc_colour_noise(sono_sim_case_t *c)
    sono_sim_add_artefact(c, &a);
 }
 
+/* A bright reflector beside a fresh-HA bolus at the same depth: the +x lobe
+ * of the scan lines over the bolus reaches the reflector at 32 deg, so its
+ * echo appears inside the anechoic bolus as a faint arc, 0.6 mm deeper and
+ * 2.2 mm to the side of the reflector. */
+static void sc_side_lobe(sono_sim_case_t *c)
+{
+   c->frames = 4;
+   sono_sim_deposit_t d = deposit(SONO_SIM_HA_FRESH, SONO_SIM_TISSUE, -1, -0.3, 4.1, 1.6, 0.9);
+   sono_sim_add_deposit(c, &d);
+   sono_sim_artefact_t a = artefact(SONO_SIM_ART_SIDE_LOBE);
+   a.x_m = -2.5 * MM;
+   a.z_m = 3.5 * MM;
+   a.width_m = 0.4 * MM;
+   a.lobe_db = -30.0;
+   a.lobe_angle_rad = 32.0 * DEG;
+   sono_sim_add_artefact(c, &a);
+}
+
 typedef struct preset {
    const char *name;
    const char *summary;
@@ -306,6 +324,9 @@ static const preset_t presets[] = {
    {"artefact-flash", "tissue motion flash on frames 3-4 (50% fill, 0.2 mm shift)", sc_flash},
    {"artefact-twinkling", "twinkling column under a CaHA deposit", sc_twinkling},
    {"artefact-colour-noise", "2% random low-power colour pixels", sc_colour_noise},
+   {"artefact-side-lobe",
+    "+30 dB reflector beside a fresh-HA bolus: its -30 dB side-lobe echo appears as an arc inside the bolus",
+    sc_side_lobe},
 };
 
 #define PRESET_COUNT (sizeof presets / sizeof presets[0])

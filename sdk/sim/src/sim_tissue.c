@@ -433,6 +433,84 @@ static void add_artefact_reflectors(struct sono_sim *s, fftwf_complex *field)
    }
 }
 
+/* ---- side lobes ------------------------------------------------------------ */
+
+double sim_side_lobe_sigma(void) { return SIM_SIDE_LOBE_FWHM_RAD / 2.3548; }
+
+/* The reflector of a SIDE_LOBE injection, a short coherent (specular) segment
+ * scaled by `main`, and its off-axis echoes scaled by `lobe`. Scan line x_g
+ * sees a reflector point (x, z) at angle atan(|x_g - x| / z) and range
+ * sqrt(z^2 + (x_g - x)^2); where that angle falls inside a lobe, the line
+ * receives a scatterer at that range, with the phase of the longer path and
+ * the attenuation of the reflector's own path. The PSF convolution then
+ * gives it the pulse length and main-lobe width, so the echo is an arc that
+ * deepens away from the reflector and moves with it. */
+static void side_lobe_render(struct sono_sim *s, fftwf_complex *field, const sono_sim_artefact_t *a, double main,
+                             double lobe)
+{
+   const double sigma = sim_side_lobe_sigma(), z = a->z_m;
+   const double amp = SIM_DB(SIM_SIDE_LOBE_REFLECTOR_DB) / s->line_peak;
+   const double xa = a->x_m - 0.5 * a->width_m, xb = a->x_m + 0.5 * a->width_m;
+   long iz = lround((z - s->c.z0_m) / s->c.dz_m);
+   if (iz < 0 || iz >= (long)s->nz)
+      return;
+   for (long ix = 0; ix < (long)s->nx; ++ix) {
+      double x = px_x(s, ix);
+      if (x < xa || x > xb)
+         continue;
+      if (main != 0.0)
+         add_point(s, field, x, z, amp * main, 0.0);
+      if (lobe == 0.0)
+         continue;
+      double g = amp * lobe * s->gain[pix(s, iz, ix)];
+      for (long jx = 0; jx < (long)s->nx; ++jx) {
+         double d = px_x(s, jx) - x;
+         double u = (atan(fabs(d) / z) - a->lobe_angle_rad) / sigma;
+         if (fabs(u) > SIM_SIDE_LOBE_REACH)
+            continue;
+         double r = hypot(z, d);
+         long jz = lround((r - s->c.z0_m) / s->c.dz_m);
+         if (jz >= (long)s->nz)
+            continue;
+         double ga = g * exp(-0.5 * u * u), ph = -s->k2 * r;
+         field[jz + (long)s->fz * jx] += (float)(ga * cos(ph)) + I * (float)(ga * sin(ph));
+      }
+   }
+}
+
+static double peak_in_image(const struct sono_sim *s, const fftwf_complex *w)
+{
+   double m = 0;
+   for (long ix = 0; ix < (long)s->nx; ++ix)
+      for (long iz = 0; iz < (long)s->nz; ++iz)
+         m = fmax(m, cabsf(w[iz + (long)s->fz * ix]));
+   return m;
+}
+
+/* lobe_db is defined on the image: the lobe echo peaks lobe_db below the
+ * reflector's main echo. The arc's own interference (neighbouring lines and
+ * reflector points at slightly different ranges) sets its peak, so the scale
+ * is calibrated by imaging the main echo and the lobe echo alone on `tmp`. */
+static void add_side_lobes(struct sono_sim *s, fftwf_complex *field, fftwf_complex *tmp)
+{
+   const size_t nf = (size_t)s->fz * s->fx;
+   for (uint32_t k = 0; k < s->c.artefact_count; ++k) {
+      const sono_sim_artefact_t *a = &s->c.artefacts[k];
+      if (a->kind != SONO_SIM_ART_SIDE_LOBE)
+         continue;
+      memset(tmp, 0, sizeof(fftwf_complex) * nf);
+      side_lobe_render(s, tmp, a, 1.0, 0.0);
+      sim_convolve(s, tmp);
+      double main_peak = peak_in_image(s, tmp);
+      memset(tmp, 0, sizeof(fftwf_complex) * nf);
+      side_lobe_render(s, tmp, a, 0.0, 1.0);
+      sim_convolve(s, tmp);
+      double lobe_peak = peak_in_image(s, tmp);
+      double scale = lobe_peak > 0 ? SIM_DB(a->lobe_db) * main_peak / lobe_peak : 0.0;
+      side_lobe_render(s, field, a, 1.0, scale);
+   }
+}
+
 static void add_anatomy_lines(struct sono_sim *s, fftwf_complex *field)
 {
    for (long ix = 0; ix < (long)s->nx; ++ix) {
@@ -524,8 +602,9 @@ static void build_flash(struct sono_sim *s, float *scratch)
 
 /* Builds the gain map, flash and twinkle maps, and the tissue scatterer
  * field (padded grid, zeroed by the caller). `lumen` holds npix bytes and
- * `scratch` 2*npix floats (setup-time only). */
-void sim_tissue_build(struct sono_sim *s, fftwf_complex *field, uint8_t *lumen, float *scratch)
+ * `scratch` 2*npix floats (setup-time only); `tmp` is a second padded grid,
+ * needed (non-NULL) when the case has a side-lobe injection. */
+void sim_tissue_build(struct sono_sim *s, fftwf_complex *field, uint8_t *lumen, float *scratch, fftwf_complex *tmp)
 {
    const sono_sim_case_t *c = &s->c;
    build_gain(s);
@@ -547,6 +626,8 @@ void sim_tissue_build(struct sono_sim *s, fftwf_complex *field, uint8_t *lumen, 
          add_silicone_dirt(s, field, &c->deposits[k], k);
    }
    add_artefact_reflectors(s, field);
+   if (tmp)
+      add_side_lobes(s, field, tmp);
    add_mirror_tissue(s, field, lumen);
    build_twinkle(s);
    build_flash(s, scratch);

@@ -312,6 +312,77 @@ static void anisotropy_json(const sono_sim_t *s, cJSON *artefacts)
    add_artefact(artefacts, "anisotropy", p, -1, -1);
 }
 
+/* Whether (x, z) lies in an anechoic structure: a lumen, or a deposit whose
+ * matrix is at least 25 dB below fat (fresh HA, PAAG). */
+static int anechoic_at(const sono_sim_t *s, double x, double z)
+{
+   for (uint32_t k = 0; k < s->c.deposit_count; ++k)
+      if (sim_deposit_contains(s, &s->c.deposits[k], x, z))
+         return sim_filler_echo_db(&s->c.deposits[k]) <= -25.0;
+   for (uint32_t v = 0; v < s->c.vessel_count; ++v) {
+      double sarc, r;
+      sim_vessel_locate(&s->vessels[v], x, z, &sarc, &r);
+      if (fabs(r) < s->vessels[v].radius)
+         return 1;
+   }
+   return 0;
+}
+
+static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* One lobe (side -1 or +1) of a side-lobe injection: the band swept by the
+ * arc x = x_r + side*z*tan(theta), depth z/cos(theta), over the reflector's
+ * width and the rendered lobe angles, widened by the PSF (main-lobe FWHM
+ * laterally, 2.5 sigma plus a pixel axially). Vertices are clipped to the
+ * image; a lobe wholly outside it is not labelled. */
+static void side_lobe_json(const sono_sim_t *s, const sono_sim_artefact_t *a, int side, cJSON *artefacts)
+{
+   const sono_sim_case_t *c = &s->c;
+   const double z = a->z_m, h = 0.5 * a->width_m, sg = sim_side_lobe_sigma();
+   const double px = c->lateral_fwhm_m, pz = 2.5 * s->sigma_z + c->dz_m;
+   const double t0 = fmax(0.0, a->lobe_angle_rad - SIM_SIDE_LOBE_REACH * sg);
+   const double t1 = a->lobe_angle_rad + SIM_SIDE_LOBE_REACH * sg;
+   const int n = 12;
+   double u[2 * 12 + 4], w[2 * 12 + 4]; /* lobe +x in coordinates relative to the reflector centre */
+   int m = 0;
+   u[m] = -h + z * tan(t0) - px, w[m++] = z / cos(t0) - pz;
+   u[m] = h + z * tan(t0) + px, w[m++] = z / cos(t0) - pz;
+   for (int i = 0; i < n; ++i) {
+      double t = t0 + (t1 - t0) * i / (n - 1);
+      u[m] = h + z * tan(t) + px, w[m++] = z / cos(t) - pz;
+   }
+   u[m] = h + z * tan(t1) + px, w[m++] = z / cos(t1) + pz;
+   u[m] = -h + z * tan(t1) - px, w[m++] = z / cos(t1) + pz;
+   for (int i = n - 1; i >= 0; --i) {
+      double t = t0 + (t1 - t0) * i / (n - 1);
+      u[m] = -h + z * tan(t) - px, w[m++] = z / cos(t) + pz;
+   }
+   double X0 = c->x0_m, X1 = x_end(c), Z0 = c->z0_m, Z1 = z_end(c);
+   double xmin = 1e9, xmax = -1e9, zmin = 1e9;
+   for (int i = 0; i < m; ++i) {
+      double x = a->x_m + side * u[i];
+      xmin = fmin(xmin, x), xmax = fmax(xmax, x), zmin = fmin(zmin, w[i]);
+   }
+   if (xmax < X0 || xmin > X1 || zmin > Z1)
+      return;
+   cJSON *poly = cJSON_CreateArray();
+   for (int i = 0; i < m; ++i)
+      point(poly, clampd(a->x_m + side * u[i], X0, X1), clampd(w[i], Z0, Z1));
+   add_artefact(artefacts, "side_lobe", poly, -1, -1);
+   cJSON *o = cJSON_GetArrayItem(artefacts, cJSON_GetArraySize(artefacts) - 1);
+   double off = z * tan(a->lobe_angle_rad), deeper = z / cos(a->lobe_angle_rad);
+   cJSON_AddNumberToObject(o, "level_db", a->lobe_db);
+   cJSON_AddNumberToObject(o, "lobe_angle_rad", side * a->lobe_angle_rad);
+   cJSON_AddNumberToObject(o, "lateral_offset_m", side * off);
+   cJSON_AddNumberToObject(o, "depth_shift_m", deeper - z);
+   cJSON *r = cJSON_AddArrayToObject(o, "reflector_m");
+   cJSON_AddItemToArray(r, cJSON_CreateNumber(a->x_m));
+   cJSON_AddItemToArray(r, cJSON_CreateNumber(z));
+   cJSON_AddNumberToObject(o, "reflector_width_m", a->width_m);
+   cJSON_AddNumberToObject(o, "reflector_db_re_fat", SIM_SIDE_LOBE_REFLECTOR_DB);
+   cJSON_AddBoolToObject(o, "in_anechoic", anechoic_at(s, a->x_m + side * off, deeper));
+}
+
 static void injected_json(const sono_sim_t *s, const sono_sim_artefact_t *a, cJSON *artefacts)
 {
    const sono_sim_case_t *c = &s->c;
@@ -358,6 +429,10 @@ static void injected_json(const sono_sim_t *s, const sono_sim_artefact_t *a, cJS
       break;
    }
    case SONO_SIM_ART_COLOUR_NOISE: add_artefact(artefacts, "colour_noise", rect(W0, Z0, W1, Z1), -1, -1); break;
+   case SONO_SIM_ART_SIDE_LOBE:
+      side_lobe_json(s, a, -1, artefacts);
+      side_lobe_json(s, a, +1, artefacts);
+      break;
    default: break;
    }
 }

@@ -226,6 +226,7 @@ static void test_every_preset_ground_truth(void **state)
       {"artefact-colour-noise", NULL, "colour_noise"},
       {"artefact-reverberation", NULL, "reverberation"},
       {"artefact-shadow", NULL, "acoustic_shadow"},
+      {"artefact-side-lobe", NULL, "side_lobe"},
    };
    size_t count = 0;
    for (size_t i = 0; sono_sim_preset_name(i); ++i, ++count) {
@@ -252,6 +253,7 @@ static void test_batch_draws_are_reproducible_and_span_classes(void **state)
 {
    (void)state;
    int clean = 0, aliasing = 0, indeterminate = 0, classes[SONO_SIM_FILLER_COUNT] = {0}, placements_seen[3] = {0};
+   int side_lobes = 0;
    for (uint32_t i = 0; i < 120; ++i) {
       sono_sim_case_t a, b;
       sono_error_t err = {{0}};
@@ -261,6 +263,8 @@ static void test_batch_draws_are_reproducible_and_span_classes(void **state)
       if (sono_sim_case_validate(&a, &err))
          fail_msg("batch case %u: %s", i, err.message);
       clean += a.deposit_count == 0;
+      for (uint32_t k = 0; k < a.artefact_count; ++k)
+         side_lobes += a.artefacts[k].kind == SONO_SIM_ART_SIDE_LOBE;
       if (a.deposit_count) {
          classes[a.deposits[0].filler]++;
          placements_seen[a.deposits[0].placement]++;
@@ -270,6 +274,7 @@ static void test_batch_draws_are_reproducible_and_span_classes(void **state)
       indeterminate += strcmp(sono_sim_expected_intravascular(&a), "indeterminate") == 0;
    }
    assert_true(clean > 10 && aliasing > 10 && indeterminate > 10);
+   assert_true(side_lobes > 3 && side_lobes < 25); /* 12 % of the cases with a finding */
    for (int k = 0; k < SONO_SIM_FILLER_COUNT; ++k)
       assert_true(classes[k] > 0);
    for (int k = 0; k < 3; ++k)
@@ -307,6 +312,11 @@ static void test_errors_name_what_and_where(void **state)
    sono_sim_add_artefact(&c, &a);
    assert_int_equal(sono_sim_case_validate(&c, &err), -1);
    assert_non_null(strstr(err.message, "artefacts[0].vessel"));
+
+   assert_int_equal(sono_sim_case_preset(&c, "artefact-side-lobe", 1, &err), 0);
+   c.artefacts[0].lobe_db = -5.0;
+   assert_int_equal(sono_sim_case_validate(&c, &err), -1);
+   assert_non_null(strstr(err.message, "case \"artefact-side-lobe\": artefacts[0].lobe_db: expected -60..-10 dB"));
 
    assert_int_equal(sono_sim_case_preset(&c, "filler-pmma", 1, &err), 0);
    c.nx = 32;

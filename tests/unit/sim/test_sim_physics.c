@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <sono/dsp/pipeline.h>
 #include <sono/sim/phantom.h>
@@ -294,6 +295,112 @@ static void test_doppler_matches_truth_at_20db(void **state)
    }
 }
 
+/* ---- side lobes ------------------------------------------------------------ */
+
+typedef struct peak {
+   double mag, x, z;
+} peak_t;
+
+/* Largest |IQ| of ensemble sample 0 in a rectangle (metres), and where. */
+static peak_t peak_in(const frame_buf_t *f, double xa, double xb, double za, double zb)
+{
+   peak_t p = {0, 0, 0};
+   for (long ix = col(&f->c, xa); ix <= col(&f->c, xb); ++ix)
+      for (long iz = row(&f->c, za); iz <= row(&f->c, zb); ++iz) {
+         double m = cabsf(f->iq[iz + (size_t)f->c.nz * ix]);
+         if (m > p.mag)
+            p = (peak_t){m, f->c.x0_m + ix * f->c.dx_m, f->c.z0_m + iz * f->c.dz_m};
+      }
+   return p;
+}
+
+static int inside_polygon(const cJSON *poly, double x, double z)
+{
+   int n = cJSON_GetArraySize(poly), in = 0;
+   for (int i = 0, j = n - 1; i < n; j = i++) {
+      double xi = cJSON_GetArrayItem(cJSON_GetArrayItem(poly, i), 0)->valuedouble;
+      double zi = cJSON_GetArrayItem(cJSON_GetArrayItem(poly, i), 1)->valuedouble;
+      double xj = cJSON_GetArrayItem(cJSON_GetArrayItem(poly, j), 0)->valuedouble;
+      double zj = cJSON_GetArrayItem(cJSON_GetArrayItem(poly, j), 1)->valuedouble;
+      if ((zi > z) != (zj > z) && x < (xj - xi) * (z - zi) / (zj - zi) + xi)
+         in = !in;
+   }
+   return in;
+}
+
+/* The side_lobe label on the +x side of the reflector contains (x, z) and
+ * says it lies in an anechoic structure. */
+static void assert_labelled(const frame_buf_t *f, double x, double z)
+{
+   cJSON *gt = sono_sim_ground_truth(f->sim);
+   const cJSON *a;
+   int found = 0;
+   cJSON_ArrayForEach(a, cJSON_GetObjectItem(gt, "artefacts")) {
+      if (strcmp(cJSON_GetObjectItem(a, "kind")->valuestring, "side_lobe") != 0 ||
+          cJSON_GetObjectItem(a, "lateral_offset_m")->valuedouble <= 0)
+         continue;
+      found = 1;
+      assert_true(cJSON_IsTrue(cJSON_GetObjectItem(a, "in_anechoic")));
+      if (!inside_polygon(cJSON_GetObjectItem(a, "polygon_m"), x, z))
+         fail_msg("side-lobe echo peak at (%.2f, %.2f) mm is outside its ground-truth polygon", x / MM, z / MM);
+   }
+   assert_true(found);
+   cJSON_Delete(gt);
+}
+
+static void side_lobe_case(sono_sim_case_t *c, double lobe_db)
+{
+   sono_error_t err = {{0}};
+   assert_int_equal(sono_sim_case_preset(c, "artefact-side-lobe", 5, &err), 0);
+   c->frames = 1;
+   c->ensemble = 2;
+   c->artefacts[0].lobe_db = lobe_db;
+}
+
+/* The reflector's echo on the scan lines over the fresh-HA bolus stands at the
+ * set lobe level below its main echo (+-2 dB), inside the labelled arc, at
+ * the lateral offset z*tan(angle) and range z/cos(angle); the twin without
+ * the injection shows only the bolus's own low echo there. */
+static void test_side_lobe_level_and_twin(void **state)
+{
+   (void)state;
+   const double levels[] = {-30.0, -25.0};
+   double twin_db = 0;
+   for (int k = 0; k < 3; ++k) {
+      sono_sim_case_t c;
+      side_lobe_case(&c, k < 2 ? levels[k] : -30.0);
+      const sono_sim_artefact_t a = c.artefacts[0];
+      const double z = a.z_m, sg = 6.0 * M_PI / 180.0 / 2.3548;
+      /* where the lobe (+-2 sigma) lands on the +x side, inside the bolus */
+      double xa = a.x_m + z * tan(a.lobe_angle_rad - 2 * sg) - 0.25 * MM;
+      double xb = a.x_m + z * tan(a.lobe_angle_rad + 2 * sg) + 0.25 * MM;
+      double za = z / cos(a.lobe_angle_rad - 2 * sg) - 0.15 * MM, zb = z / cos(a.lobe_angle_rad + 2 * sg) + 0.15 * MM;
+      if (k == 2)
+         c.artefact_count = 0; /* twin: no reflector, no lobe */
+      frame_buf_t f;
+      render(&f, &c, 0);
+      peak_t main = peak_in(&f, a.x_m - 0.5 * a.width_m, a.x_m + 0.5 * a.width_m, z - 0.1 * MM, z + 0.1 * MM);
+      peak_t lobe = peak_in(&f, xa, xb, za, zb);
+      double fat = sqrt(mean_power(&f, 2.5 * MM, 4.5 * MM, 2.5 * MM, 5.0 * MM));
+      if (k < 2) {
+         double got = 20.0 * log10(lobe.mag / main.mag);
+         print_message("side lobe set %.0f dB: measured %.1f dB re the reflector (%.1f dB re fat) at x %+.2f mm, "
+                       "z %.2f mm: %.2f mm beside and %.2f mm below the reflector\n",
+                       levels[k], got, 20.0 * log10(lobe.mag / fat), lobe.x / MM, lobe.z / MM, (lobe.x - a.x_m) / MM,
+                       (lobe.z - z) / MM);
+         assert_true(fabs(got - levels[k]) <= 2.0);
+         assert_true(fabs(lobe.x - a.x_m - z * tan(a.lobe_angle_rad)) <= a.width_m);
+         assert_true(fabs(lobe.z - z / cos(a.lobe_angle_rad)) <= 0.2 * MM);
+         assert_labelled(&f, lobe.x, lobe.z);
+      } else {
+         twin_db = 20.0 * log10(lobe.mag / fat);
+         print_message("twin without side lobe: peak in the same window %.1f dB re fat\n", twin_db);
+         assert_true(twin_db <= -15.0); /* the bolus itself is -30 dB re fat */
+      }
+      release(&f);
+   }
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -302,6 +409,7 @@ int main(void)
       cmocka_unit_test(test_pmma_comet_tail_spacing),
       cmocka_unit_test(test_aliasing_preset_wraps_and_twin_does_not),
       cmocka_unit_test(test_doppler_matches_truth_at_20db),
+      cmocka_unit_test(test_side_lobe_level_and_twin),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,6 +85,7 @@ enum {
    SONO_SIM_ART_FLASH,           /* random-phase tissue motion over 30-80% + 0.2 mm shift */
    SONO_SIM_ART_TWINKLING,       /* random-sign column 0.5 x 1.5 mm under deposit `deposit` */
    SONO_SIM_ART_COLOUR_NOISE,    /* 2% random pixels, low power, random phase */
+   SONO_SIM_ART_SIDE_LOBE,       /* +30 dB reflector seen through the array's off-axis lobes (lobe_db, lobe_angle_rad) */
    SONO_SIM_ART_KIND_COUNT
 };
 
@@ -146,6 +147,15 @@ typedef struct sono_sim_artefact {
    double decay;                   /* REVERBERATION a (0.5..0.7) */
    double fraction;                /* FLASH fill fraction (0.3..0.8) */
    uint32_t frame0, frame1;        /* inclusive frame range (FLASH); else all frames */
+   /* SIDE_LOBE: the two-way beam pattern has a lobe on each side of every
+    * scan line at angle +-lobe_angle_rad (angular FWHM 6 deg). The bright
+    * reflector at (x_m, z_m), width_m wide, is then also received by scan
+    * lines at lateral distance d around z_m*tan(lobe_angle_rad), at range
+    * sqrt(z_m^2 + d^2): an arc deeper than the reflector. lobe_db is the
+    * peak of that off-axis echo re the peak of the reflector's main echo
+    * (-35..-25 dB for an 18 MHz linear array). */
+   double lobe_db;
+   double lobe_angle_rad;
 } sono_sim_artefact_t;
 
 /* Tissue layers (clinical-spec §7.1), thicknesses in metres. */
