@@ -171,8 +171,8 @@ static void draw_artefacts(sono_sim_case_t *c, sim_rng_t *r, int v)
 
 /* A bright reflector placed where a lobe of the scan lines over the lumen
  * reaches it: at lobe angle theta, a reflector at depth z echoes on lines
- * z*tan(theta) to its side at range z/cos(theta), so for the lumen centre at
- * depth zc it sits zc*sin(theta) aside at depth zc*cos(theta). When neither
+ * z*tan(theta) to its side at range z/cos(theta), so for a lumen point at
+ * depth zt it sits zt*sin(theta) aside at depth zt*cos(theta). When neither
  * side leaves it clear of the vessel inside the image, it goes in the fat
  * and its lobe echoes fall on speckle. */
 static void draw_side_lobe(sono_sim_case_t *c, uint64_t seed, uint32_t index, int v)
@@ -194,13 +194,18 @@ static void draw_side_lobe(sono_sim_case_t *c, uint64_t seed, uint32_t index, in
    double skin = c->layers.standoff_m + 0.1 * MM + c->layers.dermis_m;
    double xg = sim_rng_range(&r, xlo, xhi);
    int side = sim_rng_u01(&r) < 0.5 ? -1 : 1, placed = 0;
-   double zc = sim_vessel_centreline_z(c, ves, xg);
-   for (int t = 0; t < 2 && !placed; ++t, side = -side) {
-      double xr = xg - side * zc * sin(a.lobe_angle_rad), zr = zc * cos(a.lobe_angle_rad);
+   /* aim at the deep half of the lumen and, failing that, at the steepest
+    * lobe: both raise the reflector clear of the vessel */
+   double zt = sim_vessel_centreline_z(c, ves, xg) + 0.3 * ves->diameter_m, th = a.lobe_angle_rad;
+   for (int t = 0; t < 4 && !placed; ++t, side = -side) {
+      if (t == 2)
+         th = 35.0 * DEG;
+      double xr = xg - side * zt * sin(th), zr = zt * cos(th);
       double clear = fabs(zr - sim_vessel_centreline_z(c, ves, xr)) - 0.5 * ves->diameter_m - 0.1 * MM;
-      if (xr - 0.5 * a.width_m >= xlo && xr + 0.5 * a.width_m <= xhi && clear > 0.3 * MM && zr > skin + 0.3 * MM) {
+      if (xr - 0.5 * a.width_m >= xlo && xr + 0.5 * a.width_m <= xhi && clear > 0.15 * MM && zr > skin + 0.3 * MM) {
          a.x_m = xr;
          a.z_m = zr;
+         a.lobe_angle_rad = th;
          placed = 1;
       }
    }
