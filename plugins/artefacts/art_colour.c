@@ -197,8 +197,9 @@ static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
 typedef struct alias_sum {
    int pairs, wrapped, regions, toward;
    int b[4];               /* iz0, iz1, ix0, ix1 of the wrapping regions */
-   int32_t labels[ART_MAX_COMPS];
 } alias_sum_t;
+
+#define ALIAS_REGION 0x80u /* aflags bit: pixel of a wrapping colour region */
 
 static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
 {
@@ -215,9 +216,13 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
       return;
    int sign = boundary_sign(a, c), b[4];
    int n = aliased_area(a, c, sign, b);
-   if (n == 0 || sum->regions >= ART_MAX_COMPS)
+   if (n == 0)
       return;
-   sum->labels[sum->regions++] = c->label;
+   sum->regions++;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) /* mark the region for report_aliasing() */
+      for (int iz = c->iz0; iz <= c->iz1; ++iz)
+         if (a->labels[art_px(a, iz, ix)] == c->label)
+            a->aflags[art_px(a, iz, ix)] |= ALIAS_REGION;
    sum->pairs += pairs;
    sum->wrapped += n;
    sum->toward += sign > 0 ? n : -n;
@@ -225,14 +230,6 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
    if (c->iz1 > sum->b[1]) sum->b[1] = c->iz1;
    if (c->ix0 < sum->b[2]) sum->b[2] = c->ix0;
    if (c->ix1 > sum->b[3]) sum->b[3] = c->ix1;
-}
-
-static int aliased_label(const alias_sum_t *sum, int32_t lab)
-{
-   for (int k = 0; k < sum->regions; ++k)
-      if (sum->labels[k] == lab)
-         return 1;
-   return 0;
 }
 
 static void report_aliasing(art_t *a, alias_sum_t *sum)
@@ -243,21 +240,15 @@ static void report_aliasing(art_t *a, alias_sum_t *sum)
    if (!f)
       return;
    /* outline of every wrapping region together: their pixels take label -1
-    * while the per-column envelope is traced, then get theirs back */
+    * (the labels are not read after this) for the per-column envelope */
    art_comp_t w = {sum->b[0], sum->b[1], sum->b[2], sum->b[3], 0, -1};
    for (int ix = w.ix0; ix <= w.ix1; ++ix)
       for (int iz = w.iz0; iz <= w.iz1; ++iz) {
-         int32_t *l = &a->labels[art_px(a, iz, ix)];
-         if (*l > 0 && aliased_label(sum, *l)) {
-            *l = -*l;
+         size_t p = art_px(a, iz, ix);
+         if (a->aflags[p] & ALIAS_REGION) {
+            a->labels[p] = -1;
             w.count++;
          }
-      }
-   for (int ix = w.ix0; ix <= w.ix1; ++ix)
-      for (int iz = w.iz0; iz <= w.iz1; ++iz) {
-         int32_t *l = &a->labels[art_px(a, iz, ix)];
-         if (*l < 0)
-            *l = -1;
       }
    f->npoly = art_comp_polygon(a, &w, f->poly);
    snprintf(f->label, sizeof f->label, "Colour aliasing");

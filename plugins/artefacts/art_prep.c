@@ -230,30 +230,11 @@ static void reject_tissue_motion(art_t *a)
    a->tissue_motion = vmode;
 }
 
-/* Flow inside anechoic lumens that a power threshold hides: the wall-filter
- * residue of bright tissue raises the power floor of the rows a vessel
- * crosses, and the weak echo of blood in a small or deep vessel stays under
- * it. In dark B-mode pixels there is no tissue to leave a residue, so a
- * velocity estimate there is flow when it is coherent: a Kasai variance
- * under LUMEN_VARIANCE x VN^2 (noise has random phase, about 0.16 VN^2
- * after the host's normalisation; flow 0.03-0.07 VN^2). */
-#define LUMEN_DB 6.0f
-#define LUMEN_VARIANCE 0.08f
-static void recover_lumen_flow(art_t *a)
+/* Velocity 0 wherever colour is not shown. */
+static void clear_unshown(art_t *a)
 {
-   const float vmax = LUMEN_VARIANCE * (float)(a->vn * a->vn);
-   for (int ix = 0; ix < a->nx; ++ix) {
-      const size_t i0 = art_px(a, 0, ix);
-      const float *restrict sm = a->sm + i0, *restrict var = a->var + i0;
-      float *restrict vel = a->vel + i0;
-      uint8_t *restrict cm = a->cmask + i0;
-      const float *restrict ref = a->rowref;
-      for (int iz = 0; iz < a->nz; ++iz) { /* branch-free; velocity 0 where colour is not shown */
-         int shown = cm[iz] | ((vel[iz] != 0.0f) & (sm[iz] <= ref[iz] - LUMEN_DB) & (var[iz] < vmax));
-         cm[iz] = (uint8_t)shown;
-         vel[iz] = shown ? vel[iz] : 0.0f;
-      }
-   }
+   for (size_t i = 0; i < a->npix; ++i)
+      a->vel[i] = a->cmask[i] ? a->vel[i] : 0.0f;
 }
 
 void art_prepare_colour(art_t *a, const sono_frame_t *f)
@@ -304,5 +285,5 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
    }
    a->noise_db = (float)(nsum / a->nz - snr);
    reject_tissue_motion(a);
-   recover_lumen_flow(a);
+   clear_unshown(a);
 }
