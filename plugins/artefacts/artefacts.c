@@ -248,39 +248,9 @@ static sono_status_t art_process(const sono_plugin_t *p, const sono_frame_t *fra
 
 /* ---- sono.params/1 ---------------------------------------------------------- */
 
-static uint32_t par_count(const sono_plugin_t *p)
-{
-   (void)p;
-   return P_COUNT;
-}
+static double *values_of(const sono_plugin_t *p) { return self_of(p)->p; }
 
-static bool par_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)
-{
-   (void)p;
-   return sono_kit_params_info(art_params, P_COUNT, i, info);
-}
-
-static bool par_get(const sono_plugin_t *p, const char *key, double *v)
-{
-   int i = sono_kit_params_find(art_params, P_COUNT, key);
-   if (i < 0)
-      return false;
-   *v = self_of(p)->p[i];
-   return true;
-}
-
-static sono_status_t par_set(const sono_plugin_t *p, const char *key, double v)
-{
-   return sono_kit_params_set(art_params, P_COUNT, self_of(p)->p, key, v);
-}
-
-static bool par_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)
-{
-   (void)p;
-   return sono_kit_params_choice_label(art_params, P_COUNT, i, c, buf, n);
-}
-
-static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, par_set, par_choice};
+SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
 
 /* ---- sono.state/1: the parameter values ------------------------------------- */
 
