@@ -20,4 +20,4 @@ if [ -f "$root/../shared/data/pwi_disk/iq_beamformed.bin" ]; then
     --plugins "$build/plugins-out" --quiet
   echo "Real rotating-disk recording rendered in $out/demo-disk/report.html"
 fi
-echo "Open $out/demo/report.html"
+echo "Main job done: $out/demo/ holds the frame PNGs, results.json and report.html"
