@@ -157,7 +157,11 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
             if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge || B->count < fit / 2)
                continue;
             double za, sa, zb, sb;
-            if (!chain_line(A, A->ix1 - fit, A->ix1, &za, &sa) || !chain_line(B, B->ix0, B->ix0 + fit, &zb, &sb))
+            /* Fit windows stay on the frame: chains near an edge are fitted
+             * over the columns they have. */
+            int a0 = A->ix1 - fit < 0 ? 0 : A->ix1 - fit;
+            int b1 = B->ix0 + fit > (int)c->nx - 1 ? (int)c->nx - 1 : B->ix0 + fit;
+            if (!chain_line(A, a0, A->ix1, &za, &sa) || !chain_line(B, B->ix0, b1, &zb, &sb))
                continue;
             double ta = A->sum_thick / A->count, tb = B->sum_thick / B->count;
             if (ta > 1.6 * tb || tb > 1.6 * ta)
