@@ -523,39 +523,9 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
 
 /* ---- sono.params/1 ------------------------------------------------------------------- */
 
-static uint32_t par_count(const sono_plugin_t *p)
-{
-   (void)p;
-   return P_COUNT;
-}
+static double *values_of(const sono_plugin_t *p) { return self_of(p)->values; }
 
-static bool par_info(const sono_plugin_t *p, uint32_t i, sono_param_info_t *info)
-{
-   (void)p;
-   return sono_kit_params_info(params, P_COUNT, i, info);
-}
-
-static bool par_get(const sono_plugin_t *p, const char *key, double *v)
-{
-   int i = sono_kit_params_find(params, P_COUNT, key);
-   if (i < 0)
-      return false;
-   *v = self_of(p)->values[i];
-   return true;
-}
-
-static sono_status_t par_set(const sono_plugin_t *p, const char *key, double v)
-{
-   return sono_kit_params_set(params, P_COUNT, self_of(p)->values, key, v);
-}
-
-static bool par_choice(const sono_plugin_t *p, uint32_t i, uint32_t c, char *buf, uint32_t n)
-{
-   (void)p;
-   return sono_kit_params_choice_label(params, P_COUNT, i, c, buf, n);
-}
-
-static const sono_plugin_params_t params_ext = {par_count, par_info, par_get, par_set, par_choice};
+SONO_KIT_DEFINE_PARAMS(params_ext, params, P_COUNT, values_of);
 
 static const void *iv_get_extension(const sono_plugin_t *p, const char *id)
 {
