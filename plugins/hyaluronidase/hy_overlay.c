@@ -14,16 +14,17 @@ void hy_push_measurement(const sono_output_t *out, const char *name, double valu
    sono_kit_push(out, &m);
 }
 
-/* Rule V9 (clinical-spec §2): absent colour in a vessel under 0.8 mm, or
- * at a velocity scale above twice the expected PSV, says nothing about
- * occlusion. The 15% margin errs toward "uninformative", as in the
- * intravascular plugin. */
+/* Rule V9 (clinical-spec §2), the shared implementation with this plugin's
+ * limits: absent colour where it is uninformative never makes a vessel
+ * "involved". */
 static int flow_absence_informative(const hy_t *s, const sono_an_vessel_t *v, double vn)
 {
-   const double margin = 0.15;
-   double psv = v->psv_measurable ? v->psv_m_s : s->values[P_EXPECTED_PSV];
-   return v->diameter_m >= s->values[P_MIN_DIAMETER] * (1.0 + margin) &&
-          vn <= s->values[P_SCALE_FACTOR] * psv * (1.0 - margin);
+   sono_an_v9_limits_t lim;
+   sono_an_v9_limits_default(&lim);
+   lim.min_diameter_m = s->values[P_MIN_DIAMETER];
+   lim.scale_factor = s->values[P_SCALE_FACTOR];
+   lim.expected_psv_m_s = s->values[P_EXPECTED_PSV];
+   return !sono_an_rule_v9(v, vn, 1, &lim).applies;
 }
 
 /* A vessel is involved when it carries a candidate occlusion: absent flow
@@ -40,12 +41,6 @@ void hy_mark_involved(hy_t *s, const sono_an_result_t *r, double nyquist_m_s)
                        flow_absence_informative(s, &r->vessels[v], nyquist_m_s);
 }
 
-static const char *role_of(sono_an_perfusion_t p)
-{
-   return p == SONO_AN_PERFUSED ? SONO_ROLE_VESSEL_PERFUSED
-          : p == SONO_AN_REDUCED ? SONO_ROLE_VESSEL_REDUCED
-                                 : SONO_ROLE_VESSEL_ABSENT;
-}
 
 /* which: 0 centreline, 1 upper lumen edge, 2 lower lumen edge. */
 static uint32_t segment_line(hy_t *s, const sono_an_vessel_t *v, const sono_an_segment_t *seg, int which)
@@ -86,7 +81,7 @@ static void push_segments(hy_t *s, const sono_an_vessel_t *v, const sono_output_
          if (n < 2)
             continue;
          sono_event_overlay_t o;
-         sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, role_of(seg->perfusion), s->pts, n);
+         sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, sono_an_perfusion_role(seg->perfusion), s->pts, n);
          if (which == 0) {
             segment_label(s, seg);
             o.label = s->label;

@@ -64,8 +64,8 @@ const sono_kit_param_t hy_params[P_COUNT] = {
     0.8e-3, NULL},
    {"scale_factor", "Velocity scale / expected PSV above which absent flow is uninformative (V9)", "1",
     SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
-   {"expected_psv_m_s", "Expected PSV when it cannot be measured (V9)", "m/s", SONO_PARAM_FLOAT, 0.05, 1.0, 0.15,
-    NULL},
+   {"expected_psv_m_s", "Lowest expected PSV, used when it cannot be measured (V9)", "m/s", SONO_PARAM_FLOAT, 0.05,
+    1.0, 0.092, NULL},
 };
 
 static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }

@@ -37,7 +37,7 @@ static const sono_kit_param_t params[P_COUNT] = {
    {"min_diameter_m", "Smallest vessel assessable (V9)", "m", SONO_PARAM_FLOAT, 0.3e-3, 3e-3, 0.8e-3, NULL},
    {"scale_factor", "Velocity scale / expected PSV above which flow absence is uninformative (V9)", "1",
     SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
-   {"expected_psv_m_s", "Lowest expected PSV, used when it cannot be measured", "m/s", SONO_PARAM_FLOAT, 0.05, 1.0, 0.09,
+   {"expected_psv_m_s", "Lowest expected PSV, used when it cannot be measured", "m/s", SONO_PARAM_FLOAT, 0.05, 1.0, 0.092,
     NULL},
    {"v9_margin", "Safety margin on the V9 limits (measurement uncertainty)", "1", SONO_PARAM_FLOAT, 0.0, 0.5, 0.15,
     NULL},
@@ -133,55 +133,12 @@ static sono_status_t iv_activate(const sono_plugin_t *p, const sono_frame_format
 
 /* ---- rule V9 ----------------------------------------------------------------------- */
 
-typedef struct v9 {
-   int applies;
-   int small;
-   int high_scale;
-   int unmeasurable;   /* no velocity scale, or no visible lumen to size */
-   double expected_psv;
-   int psv_measured;
-   double small_share; /* share of the visible lumen samples under the limit */
-} v9_t;
-
-/* Share of the visible (not bridged) centreline samples of v whose lumen is
- * narrower than `limit`; 1 when none is visible. */
-static double share_narrower(const sono_an_vessel_t *v, double limit, uint32_t *visible)
+/* The shared rule of libsono_analysis, with this plugin's parameters. */
+static sono_an_v9_t rule_v9(const iv_t *s, const sono_an_vessel_t *v, double vn, int flow_available)
 {
-   uint32_t n = 0, below = 0;
-   for (uint32_t i = 0; i < v->point_count; ++i) {
-      if (v->points[i].interpolated)
-         continue;
-      ++n;
-      below += v->points[i].diameter_m < limit;
-   }
-   *visible = n;
-   return n ? (double)below / n : 1.0;
-}
-
-/* The margins err toward "indeterminate", so that measurement error can
- * never turn an uninformative absence of flow into "not detected":
- *  - the vessel is small when its median diameter is under the limit
- *    raised by the margin, OR when more than a fifth of its visible lumen
- *    is (a lumen widened by blooming or a wall echo in part of its course
- *    must not hide a sub-millimetre vessel);
- *  - without a measured PSV the scale is compared with the LOWEST expected
- *    PSV of facial arteries (9.2 cm/s, clinical-spec V8 / [N4]), never a
- *    typical one; a measured PSV is lowered by the margin;
- *  - no usable velocity scale, or no visible lumen to size, is
- *    indeterminate. */
-static v9_t rule_v9(const iv_t *s, const sono_an_vessel_t *v, double vn, int flow_available)
-{
-   v9_t r = {0};
-   double m = s->values[P_V9_MARGIN], limit = s->values[P_MIN_DIAMETER] * (1.0 + m);
-   uint32_t visible;
-   r.psv_measured = v->psv_measurable && v->psv_m_s > 0;
-   r.expected_psv = r.psv_measured ? v->psv_m_s * (1.0 - m) : s->values[P_EXPECTED_PSV];
-   r.small_share = share_narrower(v, limit, &visible);
-   r.small = v->diameter_m < limit || r.small_share > 0.2;
-   r.high_scale = !(vn <= s->values[P_SCALE_FACTOR] * r.expected_psv * (1.0 - m));
-   r.unmeasurable = !flow_available || !(vn > 0) || visible < 3;
-   r.applies = r.small || r.high_scale || r.unmeasurable;
-   return r;
+   sono_an_v9_limits_t lim = {s->values[P_MIN_DIAMETER], s->values[P_SCALE_FACTOR], s->values[P_EXPECTED_PSV],
+                              s->values[P_V9_MARGIN]};
+   return sono_an_rule_v9(v, vn, flow_available, &lim);
 }
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -194,12 +151,6 @@ static void push_measurement(const sono_output_t *out, const char *name, double 
    sono_kit_push(out, &m);
 }
 
-static const char *role_of(sono_an_perfusion_t p)
-{
-   return p == SONO_AN_PERFUSED ? SONO_ROLE_VESSEL_PERFUSED
-          : p == SONO_AN_REDUCED ? SONO_ROLE_VESSEL_REDUCED
-                                 : SONO_ROLE_VESSEL_ABSENT;
-}
 
 static void push_centrelines(iv_t *s, const sono_an_vessel_t *v, const sono_output_t *out)
 {
@@ -212,7 +163,7 @@ static void push_centrelines(iv_t *s, const sono_an_vessel_t *v, const sono_outp
       if (n < 2)
          continue;
       sono_event_overlay_t o;
-      sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, role_of(seg->perfusion), s->pts, n);
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYLINE, sono_an_perfusion_role(seg->perfusion), s->pts, n);
       sono_kit_push(out, &o);
    }
 }
@@ -271,7 +222,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
 {
    const sono_an_vessel_t *v = &r->vessels[vi];
    double vn = f->acquisition.nyquist_velocity_m_s;
-   v9_t rule = rule_v9(s, v, vn, r->flow_available);
+   sono_an_v9_t rule = rule_v9(s, v, vn, r->flow_available);
    const sono_an_segment_t *occ = v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
    int gap = occ && occ->length_m >= s->values[P_MIN_OCCLUSION];
    const sono_an_deposit_t *plug = gap ? NULL : visible_plug(r, vi);
@@ -302,7 +253,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
              v->flow_length_m * 1e3, s->values[P_MIN_OCCLUSION] * 1e3);
    }
    append(s->basis, sizeof s->basis, &len, "; velocity scale %.3f m/s vs %s PSV %.2f m/s", vn,
-          rule.psv_measured ? "measured (less the margin)" : "lowest expected", rule.expected_psv);
+          rule.psv_measured ? "measured (less the margin)" : "lowest expected", rule.expected_psv_m_s);
    if (rule.small && v->diameter_m >= s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]))
       append(s->basis, sizeof s->basis, &len, "; %.0f%% of the visible lumen narrower than %.2f mm", rule.small_share * 100,
              s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]) * 1e3);

@@ -272,6 +272,48 @@ uint32_t sono_an_lumen_polygon(const sono_an_vessel_t *v, uint32_t first, uint32
  * untraced lumen from an anechoic deposit. Allocates nothing. */
 double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *poly, uint32_t n);
 
+/* ---- rule V9: when absence of flow says nothing --------------------------------
+ * clinical-spec §2 V9: absent colour in a vessel under 0.8 mm, or at a velocity
+ * scale above twice the expected PSV, never counts as "no intravascular
+ * filler". This is the one implementation every plugin applies. Its margins
+ * err toward "uninformative", so that measurement error can never turn an
+ * uninformative absence of flow into "not detected":
+ *  - a vessel is small when its median diameter is under the limit raised by
+ *    the margin, OR when more than a fifth of its visible lumen is (a lumen
+ *    widened by blooming or a wall echo in part of its course must not hide a
+ *    sub-millimetre vessel);
+ *  - without a measured PSV the scale is compared with the LOWEST expected PSV
+ *    of facial arteries (9.2 cm/s), never a typical one; a measured PSV is
+ *    lowered by the margin;
+ *  - no usable velocity scale, or fewer than 3 visible lumen points, is
+ *    uninformative as well. */
+typedef struct sono_an_v9_limits {
+   double min_diameter_m;    /* 0.8 mm */
+   double scale_factor;      /* 2: scale above 2x the expected PSV */
+   double expected_psv_m_s;  /* 0.092 m/s: used when the PSV is not measured */
+   double margin;            /* 0.15: relative safety margin on both limits */
+} sono_an_v9_limits_t;
+
+typedef struct sono_an_v9 {
+   int applies;              /* absence of flow is uninformative: indeterminate */
+   int small;
+   int high_scale;
+   int unmeasurable;
+   int psv_measured;
+   double expected_psv_m_s;  /* the PSV the scale was compared with */
+   double small_share;       /* share of visible lumen samples under the limit */
+   double diameter_limit_m;  /* min_diameter_m raised by the margin */
+} sono_an_v9_t;
+
+void sono_an_v9_limits_default(sono_an_v9_limits_t *limits);
+/* `nyquist_m_s` is the velocity scale of the frame; `flow_available` is 0
+ * when the frame carries no usable flow planes. Pure; [thread-safe]. */
+sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double nyquist_m_s, int flow_available,
+                             const sono_an_v9_limits_t *limits);
+
+/* The overlay role (SONO_ROLE_VESSEL_*) of a perfusion state. */
+const char *sono_an_perfusion_role(sono_an_perfusion_t p);
+
 #ifdef __cplusplus
 }
 #endif

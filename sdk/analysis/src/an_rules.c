@@ -1,0 +1,50 @@
+/* Rule V9 and the perfusion roles: the clinical rules every plugin applies
+ * the same way (see analysis.h). */
+#include <sono/analysis/analysis.h>
+
+void sono_an_v9_limits_default(sono_an_v9_limits_t *l)
+{
+   l->min_diameter_m = 0.8e-3;
+   l->scale_factor = 2.0;
+   l->expected_psv_m_s = 0.092;
+   l->margin = 0.15;
+}
+
+/* Share of the visible (not bridged) centreline samples narrower than
+ * `limit`; 1 when none is visible. */
+static double share_narrower(const sono_an_vessel_t *v, double limit, uint32_t *visible)
+{
+   uint32_t n = 0, below = 0;
+   for (uint32_t i = 0; i < v->point_count; ++i) {
+      if (v->points[i].interpolated)
+         continue;
+      ++n;
+      below += v->points[i].diameter_m < limit;
+   }
+   *visible = n;
+   return n ? (double)below / n : 1.0;
+}
+
+sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double vn, int flow_available,
+                             const sono_an_v9_limits_t *lim)
+{
+   sono_an_v9_t r = {0};
+   double m = lim->margin;
+   uint32_t visible;
+   r.diameter_limit_m = lim->min_diameter_m * (1.0 + m);
+   r.psv_measured = v->psv_measurable && v->psv_m_s > 0;
+   r.expected_psv_m_s = r.psv_measured ? v->psv_m_s * (1.0 - m) : lim->expected_psv_m_s;
+   r.small_share = share_narrower(v, r.diameter_limit_m, &visible);
+   r.small = v->diameter_m < r.diameter_limit_m || r.small_share > 0.2;
+   r.high_scale = !(vn <= lim->scale_factor * r.expected_psv_m_s * (1.0 - m));
+   r.unmeasurable = !flow_available || !(vn > 0) || visible < 3;
+   r.applies = r.small || r.high_scale || r.unmeasurable;
+   return r;
+}
+
+const char *sono_an_perfusion_role(sono_an_perfusion_t p)
+{
+   return p == SONO_AN_PERFUSED ? SONO_ROLE_VESSEL_PERFUSED
+          : p == SONO_AN_REDUCED ? SONO_ROLE_VESSEL_REDUCED
+                                 : SONO_ROLE_VESSEL_ABSENT;
+}
