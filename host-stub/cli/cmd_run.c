@@ -15,7 +15,7 @@
 #include <sono/sdk/recording.h>
 
 #include <sono/host/session.h>
-#if defined(HAVE_SONO_RENDER) && __has_include(<sono/host/report.h>)
+#ifdef HAVE_SONO_RENDER
 #include <sono/host/render.h>
 #include <sono/host/report.h>
 #endif
@@ -64,7 +64,7 @@ static int parse_args(int argc, char **argv, sono_session_options_t *o)
    return 0;
 }
 
-#if defined(HAVE_SONO_RENDER) && __has_include(<sono/host/report.h>)
+#ifdef HAVE_SONO_RENDER
 typedef struct render_ctx {
    sono_renderer_t *renderer;
    const char *out_dir;
@@ -142,7 +142,7 @@ int sono_cli_run(int argc, char **argv)
    sono_session_options_t o;
    if (parse_args(argc, argv, &o) < 0)
       return usage();
-#if defined(HAVE_SONO_RENDER) && __has_include(<sono/host/report.h>)
+#ifdef HAVE_SONO_RENDER
    render_ctx rc = {0};
    sono_render_options_t ro;
    sono_error_t err;
