@@ -24,8 +24,10 @@ static int usage(void)
 {
    fprintf(stderr,
            "usage: sono-host run --in RECORDING.json --out DIR [--plugins DIR] [--wall poly:2|dct:2|svd:2|iir:F]\n"
-           "                     [--smooth M] [--frames N] [--no-images] [--quiet] [--isolate]\n"
+           "                     [--smooth M] [--frames N] [--no-images] [--quiet] [--isolate|--in-process]\n"
            "  --isolate  run every plugin in its own sandboxed process (deadline watchdog, restarts)\n"
+           "  --in-process  run every plugin in this process; default: third-party plugins isolated,\n"
+           "             the bundled (vendor sonoplug) ones in-process\n"
            "  --plugins  plugin folder (default: %s)\n"
            "  --out      written: results.json, frame_NNNN.png, report.html\n",
            SONO_DEFAULT_PLUGIN_DIR);
@@ -38,7 +40,7 @@ static int parse_args(int argc, char **argv, sono_session_options_t *o)
                                         {"plugins", required_argument, 0, 'p'}, {"wall", required_argument, 0, 'w'},
                                         {"smooth", required_argument, 0, 'm'},  {"frames", required_argument, 0, 'n'},
                                         {"no-images", no_argument, 0, 'N'},     {"quiet", no_argument, 0, 'q'},
-                                        {"isolate", no_argument, 0, 'I'},       {"help", no_argument, 0, 'h'},
+                                        {"isolate", no_argument, 0, 'I'},       {"in-process", no_argument, 0, 'P'},       {"help", no_argument, 0, 'h'},
                                         {0, 0, 0, 0}};
    sono_session_options_default(o);
    o->plugin_dir = SONO_DEFAULT_PLUGIN_DIR;
@@ -55,7 +57,8 @@ static int parse_args(int argc, char **argv, sono_session_options_t *o)
       case 'n': o->max_frames = (uint32_t)strtoul(optarg, NULL, 10); break;
       case 'N': o->images = 0; break;
       case 'q': o->progress = 0, o->quiet = 1; break;
-      case 'I': o->isolate = 1; break;
+      case 'I': o->run_mode = SONO_HOST_RUN_ISOLATED; break;
+      case 'P': o->run_mode = SONO_HOST_RUN_IN_PROCESS; break;
       default: return -1;
       }
    }

@@ -118,6 +118,13 @@ void sono_results_plugin_status(sono_results_t *r, int index, const char *status
       replace(p, "error", cJSON_CreateString(error));
 }
 
+void sono_results_plugin_field(sono_results_t *r, int index, const char *key, const char *value)
+{
+   cJSON *p = cJSON_GetArrayItem(r->plugins, index);
+   if (p && key && value)
+      replace(p, key, cJSON_CreateString(value));
+}
+
 void sono_results_begin_frame(sono_results_t *r, uint64_t index, uint64_t timestamp_ns)
 {
    r->frame = cJSON_CreateObject();

@@ -24,6 +24,7 @@ typedef struct session_plugin {
    int results_index;
    const char *status;           /* "ok", "refused", "failed", "quarantined" */
    char error[SONO_ERROR_MESSAGE_SIZE];
+   int isolated;                 /* runs in a sandboxed child process */
    uint32_t consecutive_failures;
    uint64_t frames_processed;
    uint64_t *durations_ns;       /* one per frame, for median / p99 */
@@ -53,6 +54,8 @@ void sono_session_options_default(sono_session_options_t *o)
    memset(o, 0, sizeof *o);
    o->smoothing = 1;
    o->images = 1;
+   o->run_mode = SONO_HOST_RUN_AUTO;
+   o->trusted_vendor = "sonoplug";
    o->display_planes = SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_VELOCITY) |
                        SONO_PLANE_BIT(SONO_PLANE_POWER);
 }
@@ -81,6 +84,15 @@ static int list_manifests(const sono_session_options_t *o, sono_host_listing_t *
    return 1;
 }
 
+/* Third-party plugins run isolated by default; a trusted vendor's, or one
+ * whose manifest forbids isolation, in-process. */
+static int runs_isolated(const sono_session_options_t *o, const sono_manifest_t *m)
+{
+   if (o->run_mode == SONO_HOST_RUN_ISOLATED || o->run_mode == SONO_HOST_RUN_IN_PROCESS)
+      return o->run_mode == SONO_HOST_RUN_ISOLATED;
+   return m->may_isolate && !(o->trusted_vendor && strcmp(m->vendor, o->trusted_vendor) == 0);
+}
+
 static void load_plugin(sono_session_t *s, session_plugin_t *p, const sono_host_listing_t *item)
 {
    sono_error_t err;
@@ -90,11 +102,12 @@ static void load_plugin(sono_session_t *s, session_plugin_t *p, const sono_host_
    if (!item->ok)
       return refuse_plugin(p, "refused", item->error);
    /* Isolated: the binary is opened only in the sandboxed child. */
-   p->lib = s->opt.isolate ? sono_host_library_load_isolated(item->manifest.path, &err)
-                           : sono_host_library_load(item->manifest.path, &err);
+   p->isolated = runs_isolated(&s->opt, &item->manifest);
+   p->lib = p->isolated ? sono_host_library_load_isolated(item->manifest.path, &err)
+                        : sono_host_library_load(item->manifest.path, &err);
    if (!p->lib)
       return refuse_plugin(p, "refused", err.message);
-   sono_host_instance_options_t opt = {0, 0, s->opt.isolate ? SONO_HOST_RUN_ISOLATED : SONO_HOST_RUN_IN_PROCESS,
+   sono_host_instance_options_t opt = {0, 0, p->isolated ? SONO_HOST_RUN_ISOLATED : SONO_HOST_RUN_IN_PROCESS,
                                        s->opt.policy};
    p->inst = sono_host_instance_create(p->lib, NULL, &opt, &err);
    if (!p->inst)
@@ -334,7 +347,7 @@ static void note_failure(sono_session_t *s, session_plugin_t *p, const char *rea
    if (!s->opt.quiet)
       fprintf(stderr, "\n%s\n", reason);
    ++p->consecutive_failures;
-   if (s->opt.isolate) {
+   if (p->isolated) {
       /* The isolation policy restarts or quarantines; the session follows it. */
       if (sono_host_instance_state(p->inst) == SONO_HOST_STATE_FAILED)
          refuse_plugin(p, "quarantined", reason);
@@ -413,6 +426,8 @@ static void finish_plugins(sono_session_t *s)
       uint64_t rejected = p->inst ? sono_host_instance_rejected_total(p->inst) : 0;
       sono_results_plugin_status(s->results, p->results_index, p->status, p->frames_processed, rejected,
                                  p->error[0] ? p->error : NULL);
+      if (p->lib)
+         sono_results_plugin_field(s->results, p->results_index, "run_mode", p->isolated ? "isolated" : "in-process");
    }
 }
 

@@ -146,6 +146,62 @@ static void test_failures_are_isolated(void **state)
    cJSON_Delete(root);
 }
 
+/* A plugin of another vendor runs isolated by default, the bundled vendor's
+ * in-process; its failures still never touch the other plugin. */
+static void test_third_party_runs_isolated(void **state)
+{
+   (void)state;
+   char plugins[300], rec[300], out[300], from[512], to[512];
+   snprintf(plugins, sizeof plugins, "%s/plugins3", tmp);
+   snprintf(rec, sizeof rec, "%s/rec3.json", tmp);
+   snprintf(out, sizeof out, "%s/out3", tmp);
+   mkdir(plugins, 0755);
+   stage_plugin(plugins, "fx_good");
+   snprintf(from, sizeof from, "%s/fx_failing.so", fx_dir);
+   snprintf(to, sizeof to, "%s/fx_failing.so", plugins);
+   test_copy_file(from, to);
+   snprintf(from, sizeof from, "%s/fx_failing.sono.json", fx_dir);
+   FILE *f = fopen(from, "rb");
+   static char text[8192];
+   size_t n = fread(text, 1, sizeof text - 1, f);
+   fclose(f);
+   text[n] = '\0';
+   cJSON *m = cJSON_Parse(text);
+   cJSON_ReplaceItemInObject(m, "vendor", cJSON_CreateString("Example Vendor"));
+   char *printed = cJSON_Print(m);
+   snprintf(to, sizeof to, "%s/fx_failing.sono.json", plugins);
+   f = fopen(to, "wb");
+   fputs(printed, f);
+   fclose(f);
+   free(printed);
+   cJSON_Delete(m);
+   write_recording(rec);
+
+   sono_session_options_t o;
+   sono_error_t err;
+   sono_session_options_default(&o);
+   o.recording = rec;
+   o.plugin_dir = plugins;
+   o.out_dir = out;
+   o.quiet = 1;
+   o.images = 0;
+   sono_session_t *s = sono_session_open(&o, &err);
+   if (!s)
+      fail_msg("%s", err.message);
+   assert_int_equal(sono_session_run(s, &err), 0);
+   sono_session_close(s);
+   cJSON *root = read_results(out);
+   cJSON *failing = plugin_entry(root, "fx_failing.sono.json");
+   assert_string_equal(cJSON_GetObjectItem(failing, "run_mode")->valuestring, "isolated");
+   cJSON *good = plugin_entry(root, "fx_good.sono.json");
+   assert_string_equal(cJSON_GetObjectItem(good, "run_mode")->valuestring, "in-process");
+   assert_int_equal(cJSON_GetObjectItem(good, "frames_processed")->valueint, 4);
+   cJSON *frame;
+   cJSON_ArrayForEach(frame, cJSON_GetObjectItem(root, "frames"))
+      assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(frame, "findings")), 1);
+   cJSON_Delete(root);
+}
+
 static void test_missing_recording_names_file(void **state)
 {
    (void)state;
@@ -231,6 +287,7 @@ int main(int argc, char **argv)
    } else {
       fx_dir = argv[2];
       const struct CMUnitTest tests[] = {cmocka_unit_test(test_failures_are_isolated),
+                                         cmocka_unit_test(test_third_party_runs_isolated),
                                          cmocka_unit_test(test_missing_recording_names_file)};
       rc = cmocka_run_group_tests(tests, NULL, NULL);
    }

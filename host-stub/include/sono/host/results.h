@@ -35,6 +35,9 @@ int sono_results_add_plugin(sono_results_t *r, const sono_manifest_t *m);
 void sono_results_plugin_status(sono_results_t *r, int index, const char *status, uint64_t frames_processed,
                                 uint64_t events_rejected, const char *error);
 
+/* Sets a string field of plugin `index`, e.g. "run_mode": "isolated". */
+void sono_results_plugin_field(sono_results_t *r, int index, const char *key, const char *value);
+
 void sono_results_begin_frame(sono_results_t *r, uint64_t index, uint64_t timestamp_ns);
 void sono_results_add_events(sono_results_t *r, const char *plugin_id, const sono_event_store_t *events);
 void sono_results_add_failure(sono_results_t *r, const char *plugin_id, const char *reason);

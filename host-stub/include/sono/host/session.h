@@ -64,8 +64,12 @@ typedef struct sono_session_options {
                                  (SONO_PLANE_BIT mask; default B-mode, velocity and power) */
    int progress;              /* progress line on stderr */
    int quiet;                 /* no diagnostics on stderr */
-   int isolate;               /* run every plugin isolated (sandboxed child process); the instance
-                                 policy then decides restarts and quarantine */
+   sono_host_run_mode_t run_mode; /* default SONO_HOST_RUN_AUTO: a plugin whose manifest allows it runs
+                                 isolated (sandboxed child process) unless its vendor is
+                                 trusted_vendor; isolated plugins follow the policy for restarts
+                                 and quarantine */
+   const char *trusted_vendor;/* default "sonoplug" (the bundled plugins, verified with the project);
+                                 NULL: no vendor is trusted, every plugin that may be isolated is */
    const sono_host_policy_t *policy; /* isolated mode; NULL: sono_host_policy_default() */
    sono_session_frame_hook frame_hook;
    sono_session_spectral_hook spectral_hook;
