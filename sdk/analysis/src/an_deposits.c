@@ -132,18 +132,11 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    for (int ix = k->ix0; ix <= k->ix1; ++ix)
       for (int iz = k->iz0; iz <= k->iz1; ++iz) {
          size_t p = an_pix(c, iz, ix);
-         /* A dark matrix holding sparse bright spots (PCL, PMMA: F1, §7.3)
-          * is cut into pieces by its own spots, which form components of
-          * their own; the spots over the dark component's extent are its
-          * foci. */
-         int own = c->label[p] == k->label;
-         if (!own && (k->bright || c->lumen[p] || c->mask[p] != 2))
+         if (c->label[p] != k->label)
             continue;
-         if (own) {
-            float a = c->anom2[p];
-            s += a; s2 += (double)a * a; ++n;
-            dark += c->anom[p] < -20.0f;
-         }
+         float a = c->anom2[p];
+         s += a; s2 += (double)a * a; ++n;
+         dark += c->anom[p] < -20.0f;
          float v = c->anom[p];
          if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
             continue;
