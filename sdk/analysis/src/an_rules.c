@@ -1,5 +1,7 @@
 /* Rule V9 and the perfusion roles: the clinical rules every plugin applies
  * the same way (see analysis.h). */
+#include <math.h>
+
 #include <sono/analysis/analysis.h>
 
 void sono_an_v9_limits_default(sono_an_v9_limits_t *l)
@@ -32,7 +34,11 @@ sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double vn, int flow_avai
    double m = lim->margin;
    uint32_t visible;
    r.diameter_limit_m = lim->min_diameter_m * (1.0 + m);
-   r.psv_measured = v->psv_measurable && v->psv_m_s > 0;
+   /* A PSV corrected for a beam-to-flow angle above 60 degrees carries the
+    * axial estimate's error times 1/cos(angle) (x2 at 60, x6 at 80 degrees):
+    * it never relaxes the rule; the lowest expected PSV is used instead. */
+   int angle_ok = fabs(sin(v->angle_rad)) >= 0.5;
+   r.psv_measured = v->psv_measurable && v->psv_m_s > 0 && angle_ok;
    r.expected_psv_m_s = r.psv_measured ? v->psv_m_s * (1.0 - m) : lim->expected_psv_m_s;
    r.small_share = share_narrower(v, r.diameter_limit_m, &visible);
    r.small = v->diameter_m < r.diameter_limit_m || r.small_share > 0.2;

@@ -284,7 +284,8 @@ double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *p
  *    sub-millimetre vessel);
  *  - without a measured PSV the scale is compared with the LOWEST expected PSV
  *    of facial arteries (9.2 cm/s), never a typical one; a measured PSV is
- *    lowered by the margin;
+ *    lowered by the margin, and is used only when the beam-to-flow angle is at
+ *    most 60 degrees (angle correction beyond that is unreliable);
  *  - no usable velocity scale, or fewer than 3 visible lumen points, is
  *    uninformative as well. */
 typedef struct sono_an_v9_limits {
