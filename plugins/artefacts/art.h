@@ -45,6 +45,8 @@ enum {
    P_TWINKLE_VARIANCE,   /* twinkling: variance as a fraction of VN^2 */
    P_NOISE_FRACTION,     /* colour noise: isolated colour pixels as a fraction of the frame */
    P_COLOUR_SNR_DB,      /* colour shown where power clears the frame's noise floor by this */
+   P_WORK_RANGE_DB,      /* range of the working log image built from the IQ plane */
+   P_TISSUE_LEVEL_DB,    /* working image: the tissue median is lifted to at least this level */
    P_COUNT
 };
 
@@ -140,6 +142,9 @@ typedef struct art {
    art_comp_t comps[ART_MAX_COMPS];
    int ncomps;
    float p95, p50, floor_db; /* frame percentiles of sm */
+   float range;     /* top of the working dB images (bm, sm, ...): display range or work_range_db */
+   double sat_frac;    /* fraction of display pixels at the top of the display range */
+   double median_dbfs; /* median |IQ| in dB re iq_full_scale; NAN without an IQ plane */
 
    /* colour work images */
    float *vel;     /* m/s, 0 = no colour */
@@ -170,7 +175,10 @@ typedef struct art {
 
 /* ---- preparation (art_prep.c) ------------------------------------------- */
 
-int art_prepare_bmode(art_t *a, const sono_plane_t *b);
+/* B-mode work images of the frame. With an IQ plane on the frame grid the
+ * images come from |IQ| (working range work_range_db, see art_prep.c); else
+ * from the display plane. Also sets sat_frac and median_dbfs. */
+int art_prepare_bmode(art_t *a, const sono_frame_t *f, const sono_plane_t *b);
 void art_prepare_colour(art_t *a, const sono_frame_t *f);
 
 /* ---- regions (art_region.c) ------------------------------------------------ */

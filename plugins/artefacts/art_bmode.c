@@ -229,17 +229,24 @@ void art_detect_reverberation(art_t *a)
 
 /* ---- shadow and posterior enhancement --------------------------------------- */
 
+#define DIRTY_MAX_GAP_M 1.2e-3 /* echo-filled gap between a reflector and its shadow */
+#define DIRTY_MIN_GAP_M 0.5e-3 /* gap from which the echoes are reported as reverberation */
+#define DIRTY_TAIL_M 3.0e-3    /* depth over which the reverberant echoes are reported */
+
 /* Marks the shadow run of column ix below each reflector. Returns the number
  * of marked pixels. */
-static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, float *refl_z)
+static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, float *refl_z, float *dirt)
 {
+   /* reverberant echoes under a gas-like or oily reflector (silicone) fill
+    * up to about a millimetre before the shadow sets in: a dirty shadow */
+   int far_gap = art_npx_z(a, DIRTY_MAX_GAP_M);
    int marked = 0, refl = -1;
    for (int iz = 1; iz < a->nz; ++iz) {
       if (dlat(a, iz, ix) >= (float)a->p[P_REFLECTOR_DB] && a->lat[art_px(a, iz, ix)] >= a->p95) {
          refl = iz;
          continue;
       }
-      if (refl < 0 || iz - refl > gap || dsm(a, iz, ix) > -drop)
+      if (refl < 0 || iz - refl > far_gap || dsm(a, iz, ix) > -drop)
          continue;
       int end = iz, miss = 0;
       for (int jz = iz; jz < a->nz; ++jz) {
@@ -261,6 +268,7 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
          for (int jz = refl + 1; jz <= end; ++jz)
             a->mask[art_px(a, jz, ix)] = 1;
          refl_z[ix] = (float)refl;
+         dirt[ix] = (float)(iz - refl > gap ? iz - refl : 0);
          marked += end - refl;
       }
       iz = end;
@@ -309,6 +317,50 @@ static int reflector_row(const art_comp_t *c, const float *refl_z)
    return n ? (int)(s / n + 0.5) : c->iz0;
 }
 
+/* Mean echo-filled gap (pixels) between the reflector and the shadow over
+ * the component's columns. */
+static double comp_dirt(const art_comp_t *c, const float *refl_z, const float *dirt)
+{
+   double s = 0;
+   int n = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      if (refl_z[ix] >= 0) {
+         s += dirt[ix];
+         ++n;
+      }
+   return n ? s / n : 0;
+}
+
+/* Reverberation of a dirty shadow: the band from the reflector surface to
+ * DIRTY_TAIL_M below its deepest point, over which the reverberant echoes
+ * fade. */
+static void report_dirt(art_t *a, const art_comp_t *c, const float *refl_z, double dirt_m)
+{
+   art_finding_t *f = art_add(a, K_REVERB, (float)(0.55 + 0.2 * fmin(1.0, dirt_m / 1.0e-3)));
+   if (!f)
+      return;
+   int deep = 0, n = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      deep = refl_z[ix] > deep ? (int)refl_z[ix] : deep;
+   int bottom = deep + art_npx_z(a, DIRTY_TAIL_M);
+   bottom = bottom < a->nz ? bottom : a->nz - 1;
+   int step = (c->ix1 - c->ix0) / (ART_MAX_POLY - 4) + 1;
+   for (int ix = c->ix0; ix <= c->ix1 && n < ART_MAX_POLY - 3; ix += step)
+      if (refl_z[ix] >= 0)
+         f->poly[n++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + refl_z[ix] * a->dz};
+   f->poly[n++] = (sono_point_t){a->x0 + c->ix1 * a->dx, a->z0 + bottom * a->dz};
+   f->poly[n++] = (sono_point_t){a->x0 + c->ix0 * a->dx, a->z0 + bottom * a->dz};
+   f->npoly = (uint32_t)n;
+   snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
+   snprintf(f->basis, sizeof f->basis,
+            "echo-filled band %.1f mm deep between a bright reflector at %.1f mm and the shadow below it, over "
+            "%.1f mm width",
+            dirt_m * 1e3, art_mm_z(a, deep), (c->ix1 - c->ix0 + 1) * a->dx * 1e3);
+   snprintf(f->advice, sizeof f->advice,
+            "Echoes deep to the reflector are reverberation, not anatomy; consistent with gas or oil (e.g. silicone); "
+            "scan from another angle");
+}
+
 static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)
 {
    double xl = a->x0 + c->ix0 * a->dx, xr = a->x0 + c->ix1 * a->dx;
@@ -331,6 +383,7 @@ void art_detect_shadow_enhancement(art_t *a)
    float drop = (float)a->p[P_SHADOW_DROP_DB];
    int min_run = art_npx_z(a, a->p[P_SHADOW_MIN_DEPTH_M]), gap = art_npx_z(a, 0.4e-3);
    float *refl_z = a->colv;
+   float *dirt = a->colv + a->nx; /* colv holds 2 * (nx + nz + 4) floats */
    memset(a->mask, 0, a->npix);
    memset(a->mask2, 0, a->npix);
    /* sm is a 0.25 mm lateral mean, so neighbouring columns carry the same
@@ -338,11 +391,13 @@ void art_detect_shadow_enhancement(art_t *a)
     * next (both rules need >= 0.3 mm of width anyway) */
    for (int ix = 0; ix < a->nx; ix += 2) {
       refl_z[ix] = -1;
-      shadow_column(a, ix, drop, min_run, gap, refl_z);
+      dirt[ix] = 0;
+      shadow_column(a, ix, drop, min_run, gap, refl_z, dirt);
       enhancement_column(a, ix, (float)a->p[P_ENH_RISE_DB], art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]), gap,
                          art_npx_z(a, 0.3e-3));
       if (ix + 1 < a->nx) {
          refl_z[ix + 1] = refl_z[ix];
+         dirt[ix + 1] = dirt[ix];
          memcpy(a->mask + art_px(a, 0, ix + 1), a->mask + art_px(a, 0, ix), (size_t)a->nz);
          memcpy(a->mask2 + art_px(a, 0, ix + 1), a->mask2 + art_px(a, 0, ix), (size_t)a->nz);
       }
@@ -357,7 +412,11 @@ void art_detect_shadow_enhancement(art_t *a)
          continue;
       double delta = comp_mean_delta(a, c, a->sm);
       int rz = reflector_row(c, refl_z);
-      int dirty = overlaps_kind(a, K_REVERB, c) || overlaps_kind(a, K_COMET, c);
+      double dirt_m = comp_dirt(c, refl_z, dirt) * a->dz;
+      int reverb = overlaps_kind(a, K_REVERB, c);
+      int dirty = reverb || overlaps_kind(a, K_COMET, c) || dirt_m >= DIRTY_MIN_GAP_M;
+      if (dirt_m >= DIRTY_MIN_GAP_M && !reverb)
+         report_dirt(a, c, refl_z, dirt_m);
       art_finding_t *f = art_add(a, K_SHADOW, (float)(0.5 + 0.04 * fmin(10.0, -delta - drop)));
       if (!f)
          return;
@@ -657,6 +716,25 @@ void art_detect_anisotropy(art_t *a)
             "Angle the probe perpendicular to the structure (heel-toe) before calling it hypoechoic");
 }
 
+/* Pixel (iz, ix) lies in the bounding box of a finding of kind k. */
+static int in_kind_box(const art_t *a, art_kind_t k, int iz, int ix)
+{
+   double x = a->x0 + ix * a->dx, z = a->z0 + iz * a->dz;
+   for (int i = 0; i < a->nfound; ++i) {
+      const art_finding_t *f = &a->found[i];
+      if (f->kind != k || !f->npoly)
+         continue;
+      double l = 1e9, r = -1e9, t = 1e9, b = -1e9;
+      for (uint32_t j = 0; j < f->npoly; ++j) {
+         l = fmin(l, f->poly[j].x_m), r = fmax(r, f->poly[j].x_m);
+         t = fmin(t, f->poly[j].z_m), b = fmax(b, f->poly[j].z_m);
+      }
+      if (x >= l && x <= r && z >= t && z <= b)
+         return 1;
+   }
+   return 0;
+}
+
 /* ---- side lobe --------------------------------------------------------------------- */
 
 /* Inside an anechoic region, a laterally extended low-level echo at the depth
@@ -701,7 +779,7 @@ void art_detect_side_lobe(art_t *a)
                run = 0;
             }
          }
-         if (best < min_streak)
+         if (best < min_streak || in_kind_box(a, K_SHADOW, iz, bx - best / 2))
             continue;
          art_finding_t *f = art_add(a, K_SIDE_LOBE, 0.55f);
          if (!f)

@@ -2,43 +2,19 @@
  *
  * The B-mode plane is normalised to its own maximum, so a gain change
  * alone leaves it unchanged; the absolute level comes from the IQ plane:
- * the median echo in dB re the receive chain's full scale (parameter
- * iq_full_scale) is the display median (dB re the maximum) plus the maximum
- * |IQ| in dB re full scale. Saturation shows as a plateau of pixels at the
- * top of the display range. */
+ * the median echo |IQ| in dB re the receive chain's full scale (parameter
+ * iq_full_scale), measured while the working image is built (art_prep.c).
+ * Saturation shows as a plateau of display pixels at the top of the
+ * display range. */
 #include <math.h>
 #include <stdio.h>
 
 #include "art.h"
 
-/* Largest |IQ| of ensemble sample 0, or 0 without an IQ plane. */
-static double iq_max(const sono_frame_t *f)
-{
-   const sono_plane_t *iq = sono_frame_plane(f, SONO_PLANE_IQ);
-   if (!iq || iq->dtype != SONO_DTYPE_COMPLEX64)
-      return 0;
-   float m = 0;
-   for (uint32_t ix = 0; ix < iq->shape[1]; ++ix) {
-      /* strides count complex elements of two floats */
-      const float *c = (const float *)iq->data + 2 * (int64_t)ix * iq->stride[1];
-      const int64_t sz = 2 * iq->stride[0];
-      for (uint32_t iz = 0; iz < iq->shape[0]; ++iz) {
-         float p = c[iz * sz] * c[iz * sz] + c[iz * sz + 1] * c[iz * sz + 1];
-         m = p > m ? p : m;
-      }
-   }
-   return sqrt((double)m);
-}
-
 void art_detect_gain(art_t *a, const sono_frame_t *fr)
 {
-   const float dr = (float)a->p[P_DR_DB];
-   size_t sat = 0;
-   for (size_t i = 0; i < a->npix; ++i)
-      sat += a->bm[i] >= dr - 0.3f;
-   double sat_frac = (double)sat / (double)a->npix;
-   double mx = iq_max(fr);
-   double median_dbfs = mx > 0 ? (a->p50 - dr) + 20.0 * log10(mx / a->p[P_IQ_FULL_SCALE]) : NAN;
+   (void)fr;
+   double sat_frac = a->sat_frac, median_dbfs = a->median_dbfs;
    a->q_gain = 100.0;
    int high = sat_frac >= a->p[P_SATURATED_FRACTION] || (isfinite(median_dbfs) && median_dbfs >= a->p[P_GAIN_HIGH_DBFS]);
    int low = !high && isfinite(median_dbfs) && median_dbfs <= a->p[P_GAIN_LOW_DBFS];

@@ -75,7 +75,7 @@ static int hist_bin(float scale, float v)
    return b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
 }
 
-static float hist_value(const art_t *a, int b) { return (float)(b * a->p[P_DR_DB] / (HIST_BINS - 1)); }
+static float hist_value(const art_t *a, int b) { return b * a->range / (HIST_BINS - 1); }
 
 /* Value at quantile q of the histogram holding n samples. */
 static float hist_quantile(const art_t *a, const uint32_t *h, size_t n, double q)
@@ -86,7 +86,7 @@ static float hist_quantile(const art_t *a, const uint32_t *h, size_t n, double q
       if (acc > target)
          return hist_value(a, b);
    }
-   return (float)a->p[P_DR_DB];
+   return a->range;
 }
 
 /* Row reference: the median of the smoothed image along each row, i.e. the
@@ -97,7 +97,7 @@ static float hist_quantile(const art_t *a, const uint32_t *h, size_t n, double q
 static void row_reference(art_t *a)
 {
    uint16_t *h = a->rowhist;
-   const float scale = (float)((HIST_BINS - 1) / a->p[P_DR_DB]);
+   const float scale = (HIST_BINS - 1) / a->range;
    memset(a->hist, 0, sizeof(uint32_t) * HIST_BINS);
    for (int z0 = 0; z0 < a->nz; z0 += ROW_BAND) {
       int nb = a->nz - z0 < ROW_BAND ? a->nz - z0 : ROW_BAND;
@@ -128,7 +128,8 @@ static void frame_percentiles(art_t *a)
    a->floor_db = hist_quantile(a, a->hist, a->npix, 0.01);
 }
 
-int art_prepare_bmode(art_t *a, const sono_plane_t *b)
+/* Display B-mode (uint8 or float dB re maximum) to display dB. */
+static int display_db(art_t *a, const sono_plane_t *b)
 {
    const float dr = (float)a->p[P_DR_DB];
    if (b->dtype == SONO_DTYPE_UINT8) {
@@ -152,6 +153,119 @@ int art_prepare_bmode(art_t *a, const sono_plane_t *b)
             a->bm[art_px(a, iz, ix)] = art_clampf(isfinite(v) ? v : 0.0f, 0.0f, dr);
          }
    } else {
+      return -1;
+   }
+   size_t sat = 0;
+   for (size_t i = 0; i < a->npix; ++i)
+      sat += a->bm[i] >= dr - 0.3f;
+   a->sat_frac = (double)sat / (double)a->npix;
+   a->range = dr;
+   return 0;
+}
+
+/* log2(x) for x > 0 to about 1e-4 (0.0003 dB in 10 log10): exponent from
+ * the float's bits, a quartic on the mantissa in [1, 2). */
+static inline float fast_log2(float x)
+{
+   union {
+      float f;
+      uint32_t u;
+   } v = {x};
+   float e = (float)(int32_t)((v.u >> 23) & 255u) - 127.0f;
+   v.u = (v.u & 0x007fffffu) | 0x3f800000u;
+   float m = v.f;
+   return e + (-1.7417939f + (2.8212026f + (-1.4699568f + (0.44717955f - 0.056570851f * m) * m) * m) * m);
+}
+
+#define IQ_BINS 512 /* 0.25 dB bins of |IQ|^2 over 128 dB under the maximum */
+
+/* Working image from |IQ| of ensemble sample 0 (the sample the host's
+ * B-mode shows), in a range of work_range_db instead of the display's 40 dB.
+ * The display is scaled to the frame maximum, so a very bright reflector
+ * (silicone, CaHA, bone) pushes ordinary tissue to the display floor and a
+ * shadow under it cannot be seen. Here the frame keeps the display's
+ * scaling (0 at 40 dB under the maximum) unless its tissue median would sit
+ * less than tissue_level_db above that floor; then the whole image is raised
+ * until it does, and the maximum lands above 40 dB. Normal frames keep their
+ * display levels; compressed frames get their tissue levels back.
+ * |IQ|^2 is taken on every second depth and column (the smoothing of every
+ * detector is wider than that) and the rest is interpolated. */
+static int iq_db(art_t *a, const sono_plane_t *iq)
+{
+   const int nz = a->nz, nx = a->nx;
+   const float to_db = 3.01029996f; /* 10 log10(2) */
+   float mx = -1e30f;
+   for (int ix = 0; ix < nx; ix += 2) {
+      const float *c = (const float *)iq->data + 2 * (int64_t)ix * iq->stride[1];
+      const int64_t sz = 2 * iq->stride[0];
+      float *d = a->bm + art_px(a, 0, ix);
+      for (int iz = 0; iz < nz; iz += 2) {
+         float p = c[iz * sz] * c[iz * sz] + c[iz * sz + 1] * c[iz * sz + 1];
+         float l = to_db * fast_log2(p > 1e-30f ? p : 1e-30f);
+         d[iz] = l;
+         mx = l > mx ? l : mx;
+      }
+   }
+   uint32_t *h = a->hist;
+   memset(h, 0, sizeof(uint32_t) * IQ_BINS);
+   size_t n = 0;
+   for (int ix = 0; ix < nx; ix += 2) {
+      const float *d = a->bm + art_px(a, 0, ix);
+      for (int iz = 0; iz < nz; iz += 2, ++n) {
+         int b = (int)((mx - d[iz]) * 4.0f);
+         h[b < 0 ? 0 : b >= IQ_BINS ? IQ_BINS - 1 : b]++;
+      }
+   }
+   size_t acc = 0;
+   int b = 0;
+   for (; b < IQ_BINS - 1; ++b)
+      if ((acc += h[b]) > n / 2)
+         break;
+   float median = mx - b * 0.25f;
+   const float dr = (float)a->p[P_DR_DB], range = (float)a->p[P_WORK_RANGE_DB];
+   float lift = (float)a->p[P_TISSUE_LEVEL_DB] - (median - mx + dr);
+   float off = dr - mx + (lift > 0 ? lift : 0);
+   a->median_dbfs = median - 20.0 * log10(a->p[P_IQ_FULL_SCALE]);
+   a->range = range;
+   for (int ix = 0; ix < nx; ix += 2) {
+      float *d = a->bm + art_px(a, 0, ix);
+      for (int iz = 0; iz < nz; iz += 2)
+         d[iz] = art_clampf(d[iz] + off, 0.0f, range);
+      for (int iz = 1; iz + 1 < nz; iz += 2)
+         d[iz] = 0.5f * (d[iz - 1] + d[iz + 1]);
+      if (!(nz & 1))
+         d[nz - 1] = d[nz - 2];
+   }
+   for (int ix = 1; ix < nx; ix += 2) {
+      float *d = a->bm + art_px(a, 0, ix);
+      const float *l = d - nz, *r = ix + 1 < nx ? d + nz : l;
+      for (int iz = 0; iz < nz; ++iz)
+         d[iz] = 0.5f * (l[iz] + r[iz]);
+   }
+   return 0;
+}
+
+/* Fraction of display pixels at the top of the 8-bit display range. */
+static double saturated_u8(const art_t *a, const sono_plane_t *b)
+{
+   size_t sat = 0;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const uint8_t *s = &SONO_KIT_AT(uint8_t, b, 0, ix, 0);
+      for (int iz = 0; iz < a->nz; ++iz)
+         sat += s[(int64_t)iz * b->stride[0]] >= 254; /* within 0.3 dB of the top */
+   }
+   return (double)sat / (double)a->npix;
+}
+
+int art_prepare_bmode(art_t *a, const sono_frame_t *f, const sono_plane_t *b)
+{
+   const sono_plane_t *iq = sono_frame_plane(f, SONO_PLANE_IQ);
+   a->median_dbfs = NAN;
+   if (iq && iq->dtype == SONO_DTYPE_COMPLEX64 && (int)iq->shape[0] == a->nz && (int)iq->shape[1] == a->nx &&
+       b->dtype == SONO_DTYPE_UINT8) {
+      a->sat_frac = saturated_u8(a, b);
+      iq_db(a, iq);
+   } else if (display_db(a, b)) {
       return -1;
    }
    /* 0.22 mm axial x 0.25 mm lateral: averages speckle, keeps mm-scale structure */

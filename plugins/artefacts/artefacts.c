@@ -50,6 +50,9 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"twinkle_variance", "Twinkling: variance as a fraction of VN^2", "1", SONO_PARAM_FLOAT, 0.01, 2, 0.15, NULL},
    {"noise_fraction", "Colour noise: isolated colour pixels", "1", SONO_PARAM_FLOAT, 1e-4, 0.5, 0.004, NULL},
    {"colour_snr_db", "Colour shown above the Doppler noise floor by", "dB", SONO_PARAM_FLOAT, 0, 60, 22, NULL},
+   {"work_range_db", "Working B-mode image: dynamic range from IQ", "dB", SONO_PARAM_FLOAT, 20, 120, 70, NULL},
+   {"tissue_level_db", "Working B-mode image: lowest tissue median above its floor", "dB", SONO_PARAM_FLOAT, 0, 60,
+    12, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -221,7 +224,7 @@ static sono_status_t art_process(const sono_plugin_t *p, const sono_frame_t *fra
       a->have_prev = 0; /* a gap or a new geometry: no frame-to-frame comparison */
    set_grid(a, frame);
    a->nfound = 0;
-   if (art_prepare_bmode(a, b))
+   if (art_prepare_bmode(a, frame, b))
       return SONO_ERROR;
    art_prepare_colour(a, frame);
 
@@ -258,14 +261,14 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
-   return sono_kit_state_save(s, ART_STATE_MAGIC, 2, self_of(p)->p, sizeof self_of(p)->p);
+   return sono_kit_state_save(s, ART_STATE_MAGIC, 3, self_of(p)->p, sizeof self_of(p)->p);
 }
 
 static bool state_load(const sono_plugin_t *p, const sono_istream_t *s)
 {
    double v[P_COUNT];
    uint64_t n = 0;
-   if (!sono_kit_state_load(s, ART_STATE_MAGIC, 2, v, sizeof v, &n) || n != sizeof v)
+   if (!sono_kit_state_load(s, ART_STATE_MAGIC, 3, v, sizeof v, &n) || n != sizeof v)
       return false;
    for (int i = 0; i < P_COUNT; ++i)
       if (!(v[i] >= art_params[i].min_value && v[i] <= art_params[i].max_value))
