@@ -177,9 +177,43 @@ static inline float fast_db_power(float p)
 
 /* Echo in dB above a floor iq_dynamic_range_db below the brightest pixel,
  * from ensemble sample 0 of the IQ plane. */
+/* load_iq without decimation: one frame row per analysis row, so the
+ * column walk is a plain loop that vectorises. The maximum is kept in
+ * several partial maxima (exact: no NaN can arise, p >= 1e-30). */
+static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq)
+{
+   enum { LANES = 8 };
+   float top[LANES];
+   for (int j = 0; j < LANES; ++j)
+      top[j] = -1e30f;
+   int64_t sz = 2 * iq->stride[0];
+   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+      const float *z = (const float *)iq->data + 2 * (int64_t)ix * iq->stride[1];
+      float *out = c->db + an_pix(c, 0, (int)ix);
+      uint32_t iz = 0;
+      for (; iz < c->nz; ++iz) {
+         const float *q = z + (int64_t)iz * sz;
+         float p = q[0] * q[0] + q[1] * q[1];
+         out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
+      }
+      for (iz = 0; iz + LANES <= c->nz; iz += LANES)
+         for (int j = 0; j < LANES; ++j)
+            top[j] = out[iz + j] > top[j] ? out[iz + j] : top[j];
+      for (; iz < c->nz; ++iz)
+         top[0] = out[iz] > top[0] ? out[iz] : top[0];
+   }
+   float t = top[0];
+   for (int j = 1; j < LANES; ++j)
+      t = top[j] > t ? top[j] : t;
+   return t;
+}
+
 static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
 {
    float top = -1e30f;
+   if (c->dec == 1)
+      top = load_iq_columns(c, iq);
+   else
    for (uint32_t ix = 0; ix < c->nx; ++ix)
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
          float p = 0;
@@ -223,6 +257,33 @@ static float dark_level(sono_an_context_t *c)
    return an_percentile(c->scratch, n, 0.5) - 10.0f;
 }
 
+/* One column of update_flow without decimation (one frame row per
+ * analysis row): the same arithmetic as the general loop, in a form that
+ * vectorises. */
+static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
+                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float pmin, float varmax, float echo_max,
+                        float dark, float decay)
+{
+   size_t p0 = an_pix(c, 0, (int)ix);
+   const float *anom = c->anom + p0, *sm = c->sm + p0;
+   uint16_t *age = c->flow_age + p0;
+   uint8_t *now = c->flow_now + p0;
+   float *peak = c->peak + p0;
+   for (uint32_t iz = 0; iz < c->nz; ++iz) {
+      float v = fabsf(vc[iz * sv]), pw = pc[iz * sp], var = qc ? qc[iz * sq] : 0.0f;
+      float ok = (float)((v > vmin) & (pw > pmin) & (var < varmax));
+      float w = ok * v;
+      float a = w > 0.0f ? w : 0.0f;
+      a = anom[iz] < echo_max || sm[iz] < dark ? a : 0.0f;
+      int flow = a > 0.0f;
+      uint16_t ag = age[iz];
+      now[iz] = (uint8_t)flow;
+      age[iz] = (uint16_t)(flow ? 0 : ag + (ag != AN_NEVER));
+      float dk = peak[iz] * decay;
+      peak[iz] = a > dk ? a : dk;
+   }
+}
+
 static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
 {
    sono_an_result_t *r = &c->result;
@@ -250,6 +311,10 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
       const float *pc = (const float *)pp->data + (int64_t)ix * pp->stride[1];
       const float *qc = pq ? (const float *)pq->data + (int64_t)ix * pq->stride[1] : NULL;
       int64_t sv = pv->stride[0], sp = pp->stride[0], sq = pq ? pq->stride[0] : 0;
+      if (c->dec == 1) {
+         flow_column(c, vc, pc, qc, sv, sp, sq, ix, vmin, pmin, varmax, echo_max, dark, decay);
+         continue;
+      }
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
          size_t p = an_pix(c, (int)iz, (int)ix);
          /* an analysis pixel flows when any of its frame rows does; its

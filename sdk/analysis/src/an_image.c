@@ -4,29 +4,81 @@
 
 #include "an_internal.h"
 
+/* Axial running sums of columns ix0..ix0+AN_BOX_LANES-1 into tmp. Each
+ * column keeps its own double sum, updated in the same order as a
+ * one-column walk (add the entering sample, then drop the leaving one), so
+ * the result is identical; walking several columns together gives the CPU
+ * independent add chains instead of one serial chain per column. */
+#define AN_BOX_LANES 4
+static void box_axial_block(const float *in, float *tmp, uint32_t nz, uint32_t ix0, int rz)
+{
+   const float *col[AN_BOX_LANES];
+   float *t[AN_BOX_LANES];
+   double s[AN_BOX_LANES];
+   for (int j = 0; j < AN_BOX_LANES; ++j) {
+      col[j] = in + (size_t)nz * (ix0 + j);
+      t[j] = tmp + (size_t)nz * (ix0 + j);
+      s[j] = 0;
+   }
+   int n = 0;
+   for (int iz = 0; iz <= rz && iz < (int)nz; ++iz, ++n)
+      for (int j = 0; j < AN_BOX_LANES; ++j)
+         s[j] += col[j][iz];
+   for (int iz = 0; iz < (int)nz; ++iz) {
+      for (int j = 0; j < AN_BOX_LANES; ++j)
+         t[j][iz] = (float)(s[j] / n);
+      int add = iz + rz + 1, drop = iz - rz;
+      if (add < (int)nz) {
+         for (int j = 0; j < AN_BOX_LANES; ++j)
+            s[j] += col[j][add];
+         ++n;
+      }
+      if (drop >= 0) {
+         for (int j = 0; j < AN_BOX_LANES; ++j)
+            s[j] -= col[j][drop];
+         --n;
+      }
+   }
+}
+
+static void box_axial_column(const float *col, float *t, uint32_t nz, int rz)
+{
+   double s = 0;
+   int n = 0;
+   for (int iz = 0; iz <= rz && iz < (int)nz; ++iz, ++n)
+      s += col[iz];
+   for (int iz = 0; iz < (int)nz; ++iz) {
+      t[iz] = (float)(s / n);
+      int add = iz + rz + 1, drop = iz - rz;
+      if (add < (int)nz) { s += col[add]; ++n; }
+      if (drop >= 0) { s -= col[drop]; --n; }
+   }
+}
+
+static void scale_column(float *o, uint32_t nz, int ix, int rx, uint32_t nx)
+{
+   int lo = ix - rx < 0 ? 0 : ix - rx, hi = ix + rx >= (int)nx ? (int)nx - 1 : ix + rx;
+   float inv = 1.0f / (float)(hi - lo + 1);
+   for (uint32_t iz = 0; iz < nz; ++iz)
+      o[iz] *= inv;
+}
+
 /* Mean over a (2rz+1) x (2rx+1) box, edges clamped to the image. Running
  * sums keep it O(pixels) whatever the radius. */
 void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, uint32_t nx, int rz, int rx)
 {
-   for (uint32_t ix = 0; ix < nx; ++ix) {
-      const float *col = in + (size_t)nz * ix;
-      float *t = tmp + (size_t)nz * ix;
-      double s = 0;
-      int n = 0;
-      for (int iz = 0; iz <= rz && iz < (int)nz; ++iz, ++n)
-         s += col[iz];
-      for (int iz = 0; iz < (int)nz; ++iz) {
-         t[iz] = (float)(s / n);
-         int add = iz + rz + 1, drop = iz - rz;
-         if (add < (int)nz) { s += col[add]; ++n; }
-         if (drop >= 0) { s -= col[drop]; --n; }
-      }
-   }
+   uint32_t ix = 0;
+   for (; ix + AN_BOX_LANES <= nx; ix += AN_BOX_LANES)
+      box_axial_block(in, tmp, nz, ix, rz);
+   for (; ix < nx; ++ix)
+      box_axial_column(in + (size_t)nz * ix, tmp + (size_t)nz * ix, nz, rz);
    /* Lateral pass column by column (columns are contiguous): running sums
-    * of whole columns vectorise, where a per-row walk would stride by nz. */
-   for (int ix = 0; ix < (int)nx; ++ix) {
-      float *o = out + (size_t)nz * ix;
-      if (ix == 0) {
+    * of whole columns vectorise, where a per-row walk would stride by nz.
+    * Each column is scaled once the next one has used its unscaled sum,
+    * while both are still in cache. */
+   for (int jx = 0; jx < (int)nx; ++jx) {
+      float *o = out + (size_t)nz * jx;
+      if (jx == 0) {
          memset(o, 0, nz * sizeof *o);
          for (int k = 0; k <= rx && k < (int)nx; ++k) {
             const float *t = tmp + (size_t)nz * k;
@@ -36,19 +88,25 @@ void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, uint32_
          continue;
       }
       const float *prev = o - nz;
-      int add = ix + rx, drop = ix - rx - 1;
+      int add = jx + rx, drop = jx - rx - 1;
       const float *ta = add < (int)nx ? tmp + (size_t)nz * add : NULL;
       const float *td = drop >= 0 ? tmp + (size_t)nz * drop : NULL;
-      for (uint32_t iz = 0; iz < nz; ++iz)
-         o[iz] = prev[iz] + (ta ? ta[iz] : 0.0f) - (td ? td[iz] : 0.0f);
+      /* the same expression as prev + (ta or 0) - (td or 0) in every case */
+      if (ta && td)
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            o[iz] = prev[iz] + ta[iz] - td[iz];
+      else if (ta)
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            o[iz] = prev[iz] + ta[iz] - 0.0f;
+      else if (td)
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            o[iz] = prev[iz] + 0.0f - td[iz];
+      else
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            o[iz] = prev[iz] + 0.0f - 0.0f;
+      scale_column(out + (size_t)nz * (jx - 1), nz, jx - 1, rx, nx);
    }
-   for (int ix = 0; ix < (int)nx; ++ix) {
-      int lo = ix - rx < 0 ? 0 : ix - rx, hi = ix + rx >= (int)nx ? (int)nx - 1 : ix + rx;
-      float inv = 1.0f / (float)(hi - lo + 1);
-      float *o = out + (size_t)nz * ix;
-      for (uint32_t iz = 0; iz < nz; ++iz)
-         o[iz] *= inv;
-   }
+   scale_column(out + (size_t)nz * (nx - 1), nz, (int)nx - 1, rx, nx);
 }
 
 /* The tissue level of each depth row: the median of the smoothed echo across
