@@ -190,12 +190,18 @@ static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq)
    for (uint32_t ix = 0; ix < c->nx; ++ix) {
       const float *z = (const float *)iq->data + 2 * (int64_t)ix * iq->stride[1];
       float *out = c->db + an_pix(c, 0, (int)ix);
-      uint32_t iz = 0;
-      for (; iz < c->nz; ++iz) {
-         const float *q = z + (int64_t)iz * sz;
-         float p = q[0] * q[0] + q[1] * q[1];
-         out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
-      }
+      uint32_t iz = 0, nz = c->nz;
+      if (sz == 2) /* contiguous column: the host's layout */
+         for (; iz < nz; ++iz) {
+            float p = z[2 * iz] * z[2 * iz] + z[2 * iz + 1] * z[2 * iz + 1];
+            out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
+         }
+      else
+         for (; iz < c->nz; ++iz) {
+            const float *q = z + (int64_t)iz * sz;
+            float p = q[0] * q[0] + q[1] * q[1];
+            out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
+         }
       for (iz = 0; iz + LANES <= c->nz; iz += LANES)
          for (int j = 0; j < LANES; ++j)
             top[j] = out[iz + j] > top[j] ? out[iz + j] : top[j];
@@ -260,21 +266,25 @@ static float dark_level(sono_an_context_t *c)
 /* One column of update_flow without decimation (one frame row per
  * analysis row): the same arithmetic as the general loop, in a form that
  * vectorises. */
-static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
-                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float pmin, float varmax, float echo_max,
-                        float dark, float decay)
+static inline __attribute__((always_inline)) void
+flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv, int64_t sp,
+                 int64_t sq, uint32_t ix, float vmin, float pmin, float varmax, float echo_max, float dark,
+                 float decay)
 {
    size_t p0 = an_pix(c, 0, (int)ix);
    const float *anom = c->anom + p0, *sm = c->sm + p0;
    uint16_t *age = c->flow_age + p0;
    uint8_t *now = c->flow_now + p0;
    float *peak = c->peak + p0;
-   for (uint32_t iz = 0; iz < c->nz; ++iz) {
-      float v = fabsf(vc[iz * sv]), pw = pc[iz * sp], var = qc ? qc[iz * sq] : 0.0f;
+   const float zero = 0.0f, *qv = qc ? qc : &zero;
+   int64_t sqv = qc ? sq : 0;
+   uint32_t nz = c->nz;
+   for (uint32_t iz = 0; iz < nz; ++iz) {
+      float v = fabsf(vc[iz * sv]), pw = pc[iz * sp], var = qv[iz * sqv];
       float ok = (float)((v > vmin) & (pw > pmin) & (var < varmax));
       float w = ok * v;
       float a = w > 0.0f ? w : 0.0f;
-      a = anom[iz] < echo_max || sm[iz] < dark ? a : 0.0f;
+      a = (anom[iz] < echo_max) | (sm[iz] < dark) ? a : 0.0f;
       int flow = a > 0.0f;
       uint16_t ag = age[iz];
       now[iz] = (uint8_t)flow;
@@ -282,6 +292,18 @@ static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, 
       float dk = peak[iz] * decay;
       peak[iz] = a > dk ? a : dk;
    }
+}
+
+static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
+                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float pmin, float varmax, float echo_max,
+                        float dark, float decay)
+{
+   /* contiguous columns with variance (the host's layout) get a loop of
+    * their own, with unit strides known to the compiler */
+   if (qc && sv == 1 && sp == 1 && sq == 1)
+      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, vmin, pmin, varmax, echo_max, dark, decay);
+   else
+      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, vmin, pmin, varmax, echo_max, dark, decay);
 }
 
 static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)

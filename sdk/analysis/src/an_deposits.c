@@ -24,23 +24,29 @@ static void bright_share(sono_an_context_t *c)
 {
    size_t np = (size_t)c->nz * c->nx;
    for (size_t p = 0; p < np; ++p)
-      c->tmp[p] = c->anom[p] > FOCUS_DB ? 1.0f : 0.0f;
-   memcpy(c->scratch, c->tmp, np * sizeof(float));
+      c->scratch[p] = c->anom[p] > FOCUS_DB ? 1.0f : 0.0f;
    int rz = (int)lround(0.3e-3 / c->dz), rx = (int)lround(0.3e-3 / c->dx);
    an_box_filter(c->scratch, c->bright, c->tmp, c->nz, c->nx, rz < 1 ? 1 : rz, rx < 1 ? 1 : rx);
 }
 
 static void build_mask(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
-   for (uint32_t ix = 0; ix < c->nx; ++ix)
+   /* bitwise tests without branches: the loop vectorises */
+   float dark_db = (float)cfg->deposit_dark_db, bright_db = (float)cfg->deposit_bright_db;
+   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+      size_t p0 = an_pix(c, 0, (int)ix);
+      const float *a2 = c->anom2 + p0, *br = c->bright + p0;
+      const uint8_t *lu = c->lumen + p0;
+      uint8_t *m = c->mask + p0;
+      int32_t *lab = c->label + p0;
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         size_t p = an_pix(c, (int)iz, (int)ix);
-         int dark = c->anom2[p] < (float)cfg->deposit_dark_db && !c->lumen[p] && (int)iz > c->skin_row;
-         int bright = (c->anom2[p] > (float)cfg->deposit_bright_db || c->bright[p] > 0.15f) && c->lumen[p] != 2 &&
-                      (int)iz > c->skin_row;
-         c->mask[p] = (uint8_t)(dark ? 1 : bright ? 2 : 0);
-         c->label[p] = -1;
+         int below = (int)iz > c->skin_row;
+         int dark = (a2[iz] < dark_db) & (lu[iz] == 0) & below;
+         int bright = ((a2[iz] > bright_db) | (br[iz] > 0.15f)) & (lu[iz] != 2) & below;
+         m[iz] = (uint8_t)(dark | ((bright & !dark) << 1));
+         lab[iz] = -1;
       }
+   }
 }
 
 /* 4-connected components of equal mask value, with an explicit stack. */
