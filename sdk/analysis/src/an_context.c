@@ -167,10 +167,13 @@ static void load_bmode(sono_an_context_t *c, const sono_plane_t *b, double dr)
  * exponent from the float bits, mantissa by a short polynomial. */
 static inline float fast_db_power(float p)
 {
-   union { float f; uint32_t u; } v = {p};
-   float e = (float)((int)((v.u >> 23) & 0xFF) - 127);
-   v.u = (v.u & 0x007FFFFFu) | 0x3F800000u; /* mantissa in [1, 2) */
-   float m = v.f, t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+   uint32_t u;
+   memcpy(&u, &p, sizeof u);
+   float e = (float)((int)((u >> 23) & 0xFF) - 127);
+   u = (u & 0x007FFFFFu) | 0x3F800000u; /* mantissa in [1, 2) */
+   float m;
+   memcpy(&m, &u, sizeof m);
+   float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
    float log2m = 2.8853900817779268f * t * (1.0f + t2 * (0.33333333f + t2 * (0.2f + t2 * 0.14285714f)));
    return 3.0102999566f * (e + log2m); /* 10 log10(p) */
 }
@@ -235,8 +238,9 @@ static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
       }
    float floor_db = top - (float)dr;
    size_t np = (size_t)c->nz * c->nx;
+   float *db = c->db;
    for (size_t p = 0; p < np; ++p)
-      c->db[p] = c->db[p] > floor_db ? c->db[p] - floor_db : 0.0f;
+      db[p] = db[p] > floor_db ? db[p] - floor_db : 0.0f;
 }
 
 /* Power noise floor: the 5th percentile of the power plane, i.e. the level of
@@ -360,6 +364,20 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
    }
 }
 
+/* out = echo - row background, a column at a time through local pointers
+ * so that the loop vectorises. */
+static void row_anomaly(sono_an_context_t *c, const float *restrict echo, float *restrict out)
+{
+   const float *restrict bg = c->bg;
+   uint32_t nz = c->nz, nx = c->nx;
+   for (uint32_t ix = 0; ix < nx; ++ix) {
+      const float *e = echo + (size_t)nz * ix;
+      float *o = out + (size_t)nz * ix;
+      for (uint32_t iz = 0; iz < nz; ++iz)
+         o[iz] = e[iz] - bg[iz];
+   }
+}
+
 static void smooth_and_background(sono_an_context_t *c)
 {
    /* ~0.1 mm (speckle cell) and ~0.3 mm (texture scale) boxes */
@@ -369,11 +387,7 @@ static void smooth_and_background(sono_an_context_t *c)
    an_box_filter(c->db, c->sm2, c->tmp, c->nz, c->nx, rz2 < 1 ? 1 : rz2, rx2 < 1 ? 1 : rx2);
    an_row_background(c, 0);
    /* vessels need only the fine anomaly; both are redone once the lumen is known */
-   for (uint32_t ix = 0; ix < c->nx; ++ix)
-      for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         size_t p = an_pix(c, (int)iz, (int)ix);
-         c->anom[p] = c->sm[p] - c->bg[iz];
-      }
+   row_anomaly(c, c->sm, c->anom);
 }
 
 /* Area of cine flow below the skin and outside every traced lumen, counting
@@ -432,12 +446,8 @@ const sono_an_result_t *sono_an_analyse(sono_an_context_t *c, const sono_an_conf
    an_vessels_find(c, cfg, in);
    /* second background pass without the lumen pixels just found */
    an_row_background(c, 1);
-   for (uint32_t ix = 0; ix < c->nx; ++ix)
-      for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         size_t p = an_pix(c, (int)iz, (int)ix);
-         c->anom[p] = c->sm[p] - c->bg[iz];
-         c->anom2[p] = c->sm2[p] - c->bg[iz];
-      }
+   row_anomaly(c, c->sm, c->anom);
+   row_anomaly(c, c->sm2, c->anom2);
    an_deposits_find(c, cfg);
    r->untraced_flow_m2 = untraced_flow(c);
    return r;

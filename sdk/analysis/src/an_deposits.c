@@ -33,14 +33,16 @@ static void build_mask(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
    /* bitwise tests without branches: the loop vectorises */
    float dark_db = (float)cfg->deposit_dark_db, bright_db = (float)cfg->deposit_bright_db;
-   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+   uint32_t nz = c->nz, nx = c->nx;
+   int skin = c->skin_row;
+   for (uint32_t ix = 0; ix < nx; ++ix) {
       size_t p0 = an_pix(c, 0, (int)ix);
       const float *a2 = c->anom2 + p0, *br = c->bright + p0;
       const uint8_t *lu = c->lumen + p0;
       uint8_t *m = c->mask + p0;
       int32_t *lab = c->label + p0;
-      for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         int below = (int)iz > c->skin_row;
+      for (uint32_t iz = 0; iz < nz; ++iz) {
+         int below = (int)iz > skin;
          int dark = (a2[iz] < dark_db) & (lu[iz] == 0) & below;
          int bright = ((a2[iz] > bright_db) | (br[iz] > 0.15f)) & (lu[iz] != 2) & below;
          m[iz] = (uint8_t)(dark | ((bright & !dark) << 1));
