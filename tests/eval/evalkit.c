@@ -16,8 +16,10 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
    memset(o, 0, sizeof *o);
    o->n = 40;
    o->seed = 1;
-   o->work = "sono-eval-work";
-   o->plugins = "plugins-out";
+   /* Generated cases are large (tens of MB each): by default they go to the
+    * system's temporary folder, never into the current (source) folder. */
+   o->work = "/tmp/sono-eval-work";
+   o->plugins = SONO_EVAL_PLUGIN_DIR;
    o->threads = 2;
    *count = 0;
    for (int i = 1; i < argc; ++i) {
