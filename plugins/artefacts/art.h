@@ -145,6 +145,7 @@ typedef struct art {
    float range;     /* top of the working dB images (bm, sm, ...): display range or work_range_db */
    double sat_frac;    /* fraction of display pixels at the top of the display range */
    double median_dbfs; /* median |IQ| in dB re iq_full_scale; NAN without an IQ plane */
+   float iq_off, iq_floor; /* working image = 10 log10 |IQ|^2 + iq_off; display floor in 10 log10 |IQ|^2 */
 
    /* colour work images */
    float *vel;     /* m/s, 0 = no colour */

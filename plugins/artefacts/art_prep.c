@@ -221,11 +221,15 @@ static int iq_db(art_t *a, const sono_plane_t *iq)
    for (; b < IQ_BINS - 1; ++b)
       if ((acc += h[b]) > n / 2)
          break;
-   float median = mx - b * 0.25f;
+   float median = mx - b * 0.25f; /* of the raw speckle; gain uses the smoothed one */
    const float dr = (float)a->p[P_DR_DB], range = (float)a->p[P_WORK_RANGE_DB];
    float lift = (float)a->p[P_TISSUE_LEVEL_DB] - (median - mx + dr);
    float off = dr - mx + (lift > 0 ? lift : 0);
-   a->median_dbfs = median - 20.0 * log10(a->p[P_IQ_FULL_SCALE]);
+   /* the gain rules were set on the median of the smoothed display image,
+    * which cannot fall under its floor (dr under the maximum): taken after
+    * smoothing (art_prepare_bmode) as p50 - off */
+   a->iq_off = off;
+   a->iq_floor = mx - dr;
    a->range = range;
    for (int ix = 0; ix < nx; ix += 2) {
       float *d = a->bm + art_px(a, 0, ix);
@@ -261,10 +265,12 @@ int art_prepare_bmode(art_t *a, const sono_frame_t *f, const sono_plane_t *b)
 {
    const sono_plane_t *iq = sono_frame_plane(f, SONO_PLANE_IQ);
    a->median_dbfs = NAN;
+   int iq_image = 0;
    if (iq && iq->dtype == SONO_DTYPE_COMPLEX64 && (int)iq->shape[0] == a->nz && (int)iq->shape[1] == a->nx &&
        b->dtype == SONO_DTYPE_UINT8) {
       a->sat_frac = saturated_u8(a, b);
       iq_db(a, iq);
+      iq_image = 1;
    } else if (display_db(a, b)) {
       return -1;
    }
@@ -277,6 +283,10 @@ int art_prepare_bmode(art_t *a, const sono_frame_t *f, const sono_plane_t *b)
    box_x(a, a->bm, a->wide, hw < 2 ? 2 : hw, a->col);
    row_reference(a);
    frame_percentiles(a);
+   if (iq_image) {
+      double m = a->p50 - a->iq_off;
+      a->median_dbfs = (m > a->iq_floor ? m : a->iq_floor) - 20.0 * log10(a->p[P_IQ_FULL_SCALE]);
+   }
    return 0;
 }
 
