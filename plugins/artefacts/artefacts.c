@@ -261,20 +261,13 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
-   return sono_kit_state_save(s, ART_STATE_MAGIC, 3, self_of(p)->p, sizeof self_of(p)->p);
+   return sono_kit_params_state_save(s, ART_STATE_MAGIC, 3, self_of(p)->p, P_COUNT);
 }
 
+/* Refused bytes change nothing: the kit validates a scratch copy first. */
 static bool state_load(const sono_plugin_t *p, const sono_istream_t *s)
 {
-   double v[P_COUNT];
-   uint64_t n = 0;
-   if (!sono_kit_state_load(s, ART_STATE_MAGIC, 3, v, sizeof v, &n) || n != sizeof v)
-      return false;
-   for (int i = 0; i < P_COUNT; ++i)
-      if (!(v[i] >= art_params[i].min_value && v[i] <= art_params[i].max_value))
-         return false;
-   memcpy(self_of(p)->p, v, sizeof v);
-   return true;
+   return sono_kit_params_state_load(s, ART_STATE_MAGIC, 3, art_params, P_COUNT, self_of(p)->p);
 }
 
 static const sono_plugin_state_t state_ext = {state_save, state_load};

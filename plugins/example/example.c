@@ -142,21 +142,13 @@ SONO_KIT_DEFINE_PARAMS(params_ext, params, P_COUNT, values_of);
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
-   return sono_kit_state_save(s, EXAMPLE_STATE_MAGIC, 1, self_of(p)->values, sizeof self_of(p)->values);
+   return sono_kit_params_state_save(s, EXAMPLE_STATE_MAGIC, 1, self_of(p)->values, P_COUNT);
 }
 
+/* Refused bytes change nothing: the kit validates a scratch copy first. */
 static bool state_load(const sono_plugin_t *p, const sono_istream_t *s)
 {
-   double v[P_COUNT];
-   uint64_t n = 0;
-   /* Load into a scratch copy so that refused bytes change nothing. */
-   if (!sono_kit_state_load(s, EXAMPLE_STATE_MAGIC, 1, v, sizeof v, &n) || n != sizeof v)
-      return false;
-   for (int i = 0; i < P_COUNT; ++i)
-      if (!(v[i] >= params[i].min_value && v[i] <= params[i].max_value))
-         return false;
-   memcpy(self_of(p)->values, v, sizeof v);
-   return true;
+   return sono_kit_params_state_load(s, EXAMPLE_STATE_MAGIC, 1, params, P_COUNT, self_of(p)->values);
 }
 
 static const sono_plugin_state_t state_ext = {state_save, state_load};

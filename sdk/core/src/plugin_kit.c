@@ -39,16 +39,18 @@ int sono_kit_params_find(const sono_kit_param_t *defs, uint32_t count, const cha
    return -1;
 }
 
+static bool value_allowed(const sono_kit_param_t *d, double value)
+{
+   if (!isfinite(value) || value < d->min_value || value > d->max_value)
+      return false;
+   return d->type == SONO_PARAM_FLOAT || value == floor(value);
+}
+
 sono_status_t sono_kit_params_set(const sono_kit_param_t *defs, uint32_t count, double *values, const char *key,
                                   double value)
 {
    int i = sono_kit_params_find(defs, count, key);
-   if (i < 0)
-      return SONO_ERROR_INVALID;
-   const sono_kit_param_t *d = &defs[i];
-   if (!isfinite(value) || value < d->min_value || value > d->max_value)
-      return SONO_ERROR_INVALID;
-   if (d->type != SONO_PARAM_FLOAT && value != floor(value))
+   if (i < 0 || !value_allowed(&defs[i], value))
       return SONO_ERROR_INVALID;
    values[i] = value;
    return SONO_OK;
@@ -157,5 +159,26 @@ bool sono_kit_state_load(const sono_istream_t *s, uint32_t magic, uint32_t versi
    if (get_u64(tail) != fnv1a(payload, n))
       return false;
    *size = n;
+   return true;
+}
+
+bool sono_kit_params_state_save(const sono_ostream_t *s, uint32_t magic, uint32_t version, const double *values,
+                                uint32_t count)
+{
+   return count <= SONO_KIT_MAX_PARAMS && sono_kit_state_save(s, magic, version, values, count * sizeof *values);
+}
+
+bool sono_kit_params_state_load(const sono_istream_t *s, uint32_t magic, uint32_t version, const sono_kit_param_t *defs,
+                                uint32_t count, double *values)
+{
+   double scratch[SONO_KIT_MAX_PARAMS];
+   uint64_t n = 0;
+   if (count > SONO_KIT_MAX_PARAMS || !sono_kit_state_load(s, magic, version, scratch, sizeof scratch, &n) ||
+       n != count * sizeof *values)
+      return false;
+   for (uint32_t i = 0; i < count; ++i)
+      if (!value_allowed(&defs[i], scratch[i]))
+         return false;
+   memcpy(values, scratch, count * sizeof *values);
    return true;
 }

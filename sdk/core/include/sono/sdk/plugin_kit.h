@@ -171,6 +171,16 @@ bool sono_kit_state_save(const sono_ostream_t *s, uint32_t magic, uint32_t versi
 bool sono_kit_state_load(const sono_istream_t *s, uint32_t magic, uint32_t version, void *payload, uint64_t cap,
                          uint64_t *size);
 
+/* State that is exactly the parameter values (count <= SONO_KIT_MAX_PARAMS).
+ * Loading reads into a scratch copy, checks every value against `defs`
+ * (range, and whole numbers for int/bool/enum) and only then overwrites
+ * `values`: refused bytes change nothing. */
+#define SONO_KIT_MAX_PARAMS 256u
+bool sono_kit_params_state_save(const sono_ostream_t *s, uint32_t magic, uint32_t version, const double *values,
+                                uint32_t count);
+bool sono_kit_params_state_load(const sono_istream_t *s, uint32_t magic, uint32_t version, const sono_kit_param_t *defs,
+                                uint32_t count, double *values);
+
 /* ---- entry point -------------------------------------------------------- */
 
 /* Defines `sono_entry` and a factory for a binary holding one plugin.
