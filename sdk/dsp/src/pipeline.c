@@ -41,6 +41,7 @@ struct sono_dsp_pipeline {
    float *svd_v;
    float *img[IMG_COUNT], *smooth[IMG_COUNT], *tmp[IMG_COUNT];
    float *vel, *pdb, *var;
+   float *col_max; /* largest power of each column, found by the direct M = 1 pass */
    uint8_t *bmode;
    float *tgc_gain, *tgc_work;
    float hamming[MAX_SMOOTH + 1];
@@ -266,10 +267,11 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
    p->vel = zalloc(plane, sizeof(float));
    p->pdb = zalloc(plane, sizeof(float));
    p->var = zalloc(plane, sizeof(float));
+   p->col_max = zalloc(max_nx, sizeof(float));
    p->bmode = zalloc(plane, 1);
    p->tgc_gain = zalloc(max_nz, sizeof(float));
    p->tgc_work = zalloc(SONO_DSP_TGC_WORK(max_nz), sizeof(float));
-   if (!p->vel || !p->pdb || !p->var || !p->bmode || !p->tgc_gain || !p->tgc_work)
+   if (!p->vel || !p->pdb || !p->var || !p->col_max || !p->bmode || !p->tgc_gain || !p->tgc_work)
       goto oom;
    sono_dsp_hamming(cfg->smoothing, p->hamming);
    return p;
@@ -307,6 +309,7 @@ void sono_dsp_pipeline_destroy(sono_dsp_pipeline_t *p)
    free(p->vel);
    free(p->pdb);
    free(p->var);
+   free(p->col_max);
    free(p->bmode);
    free(p->tgc_gain);
    free(p->tgc_work);
@@ -608,21 +611,6 @@ static void task_projected(void *ctx, unsigned wi, size_t x0, size_t x1)
    }
 }
 
-static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
-{
-   sono_dsp_pipeline_t *p = ctx;
-   for (size_t x = x0; x < x1; ++x) {
-      const size_t o = x * p->ld;
-      (void)wi;
-      kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
-      if (p->estimated) { /* while the column is still in L1 */
-         sono_dsp_kasai_velocity(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->nz, p->vn, p->vel + o);
-         sono_dsp_kasai_variance(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, p->nz, p->vn,
-                                 p->var + o);
-      }
-   }
-}
-
 /* Largest of n floats: order-free, so four running maxima (vector compare
  * and select) give exactly the scalar result. */
 DSP_HOT static float max_of(const float *restrict v, size_t n, float mx)
@@ -640,6 +628,24 @@ DSP_HOT static float max_of(const float *restrict v, size_t n, float mx)
    for (int l = 0; l < 4; ++l)
       mx = acc[l] > mx ? acc[l] : mx;
    return mx;
+}
+
+static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
+{
+   sono_dsp_pipeline_t *p = ctx;
+   for (size_t x = x0; x < x1; ++x) {
+      const size_t o = x * p->ld;
+      (void)wi;
+      kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
+      if (p->estimated) { /* while the column is still in L1 */
+         sono_dsp_kasai_velocity(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->nz, p->vn, p->vel + o);
+         sono_dsp_kasai_variance(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, p->nz, p->vn,
+                                 p->var + o);
+         /* the power maximum too, saving a pass over the plane: maxima
+          * are order-free, so the result is the same value */
+         p->col_max[x] = max_of(p->img[IMG_PW] + o, p->nz, 0.0f);
+      }
+   }
 }
 
 #define TILE 256 /* pixels filtered and accumulated together while in L1/L2 */
@@ -874,8 +880,11 @@ static int run_doppler(sono_dsp_pipeline_t *p, const sono_acquisition_t *acq, ch
    }
    const float *pw = estimate_src(p, IMG_PW);
    float mx = 0.0f;
-   for (uint32_t x = 0; x < p->nx; ++x)
-      mx = max_of(pw + x * p->ld, p->nz, mx);
+   if (p->estimated)
+      mx = max_of(p->col_max, p->nx, mx);
+   else
+      for (uint32_t x = 0; x < p->nx; ++x)
+         mx = max_of(pw + x * p->ld, p->nz, mx);
    p->max_power = mx;
    dsp_pool_run(p->pool, task_estimate, p, p->nx);
    return 0;
