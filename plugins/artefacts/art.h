@@ -135,6 +135,7 @@ typedef struct art {
    float *col;      /* per column scratch (nz) */
    int32_t *colz;   /* per column: bone-line row or -1 (art_find_bone) */
    int bone_cols;   /* columns with a bone line (0: none across the frame) */
+   int dark_row;    /* first row of the dark band at the frame bottom (nz: none) */
    float *colv;     /* per column value (nx) */
    uint32_t hist[512];
    uint16_t rowhist[ART_ROW_BAND * ART_HIST_BINS]; /* per-row histograms of a band of rows */

@@ -229,13 +229,14 @@ void art_detect_reverberation(art_t *a)
 
 /* ---- shadow and posterior enhancement --------------------------------------- */
 
-#define DIRTY_MAX_GAP_M 1.2e-3 /* echo-filled gap between a reflector and its shadow */
+#define DIRTY_MAX_GAP_M 2.0e-3 /* echo-filled gap between a reflector and its shadow */
 #define DIRTY_MIN_GAP_M 0.5e-3 /* gap from which the echoes are reported as reverberation */
 #define DIRTY_TAIL_M 3.0e-3    /* depth over which the reverberant echoes are reported */
 
 /* Marks the shadow run of column ix below each reflector. Returns the number
  * of marked pixels. */
-static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, float *refl_z, float *dirt)
+static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, float *refl_z, float *dirt,
+                         float *deep)
 {
    /* reverberant echoes under a gas-like or oily reflector (silicone) fill
     * up to about a millimetre before the shadow sets in: a dirty shadow */
@@ -257,14 +258,24 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
             break;
          }
       }
-      /* a shadow that runs into the bone shadow continues to the bottom */
-      int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->nz - 1;
-      int into_bone = a->colz[ix] >= 0 && end >= bottom - 2 * gap;
+      /* a shadow that runs into the bone shadow continues to the bottom;
+       * under a deposit the bone line itself may be shadowed, so the dark
+       * rows deep to it (nothing can fall below their row reference) count
+       * as the bottom too */
+      int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->dark_row - 1;
+      int into_bone = (a->colz[ix] >= 0 || a->dark_row < a->nz) && end >= bottom - 2 * gap;
       int deep_enough = end - iz + 1 >= min_run &&
                         (end >= a->nz - 1 - gap || into_bone || end - iz + 1 >= 3 * min_run);
       if (deep_enough) {
-         if (into_bone)
+         /* a shadow from above the bone line (or the dark band) is its own
+          * instance: its mask stops short of the bone shadow so the two stay
+          * apart, and its region is extended to the frame bottom later */
+         if (into_bone && iz < bottom - 2 * gap) {
+            end = bottom - gap;
+            deep[ix] = 1;
+         } else if (into_bone) {
             end = a->nz - 1;
+         }
          for (int jz = refl + 1; jz <= end; ++jz)
             a->mask[art_px(a, jz, ix)] = 1;
          refl_z[ix] = (float)refl;
@@ -361,6 +372,21 @@ static void report_dirt(art_t *a, const art_comp_t *c, const float *refl_z, doub
             "scan from another angle");
 }
 
+/* A shadow whose columns run into the bone shadow or the dark bottom band
+ * reaches the frame bottom: its lower edge moves there. */
+static void extend_to_bottom(const art_t *a, const art_comp_t *c, const float *deep, art_finding_t *f)
+{
+   int n = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      n += deep[ix] > 0;
+   if (2 * n < c->ix1 - c->ix0 + 1)
+      return;
+   double zlow = a->z0 + (c->iz1 - 1) * a->dz, zend = a->z0 + (a->nz - 1) * a->dz;
+   for (uint32_t j = 0; j < f->npoly; ++j)
+      if (f->poly[j].z_m >= zlow)
+         f->poly[j].z_m = zend;
+}
+
 static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)
 {
    double xl = a->x0 + c->ix0 * a->dx, xr = a->x0 + c->ix1 * a->dx;
@@ -384,20 +410,28 @@ void art_detect_shadow_enhancement(art_t *a)
    int min_run = art_npx_z(a, a->p[P_SHADOW_MIN_DEPTH_M]), gap = art_npx_z(a, 0.4e-3);
    float *refl_z = a->colv;
    float *dirt = a->colv + a->nx; /* colv holds 2 * (nx + nz + 4) floats */
+   float *deep = a->col;          /* 4 * max(nz, nx) floats */
    memset(a->mask, 0, a->npix);
    memset(a->mask2, 0, a->npix);
+   /* first row of the frame's dark bottom band (row reference within `drop`
+    * of the display floor down to the last row, e.g. deep to bone) */
+   a->dark_row = a->nz;
+   while (a->dark_row > 0 && a->rowref[a->dark_row - 1] - a->floor_db < drop)
+      --a->dark_row;
    /* sm is a 0.25 mm lateral mean, so neighbouring columns carry the same
     * profile: every other column is analysed and its marks copied to the
     * next (both rules need >= 0.3 mm of width anyway) */
    for (int ix = 0; ix < a->nx; ix += 2) {
       refl_z[ix] = -1;
       dirt[ix] = 0;
-      shadow_column(a, ix, drop, min_run, gap, refl_z, dirt);
+      deep[ix] = 0;
+      shadow_column(a, ix, drop, min_run, gap, refl_z, dirt, deep);
       enhancement_column(a, ix, (float)a->p[P_ENH_RISE_DB], art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]), gap,
                          art_npx_z(a, 0.3e-3));
       if (ix + 1 < a->nx) {
          refl_z[ix + 1] = refl_z[ix];
          dirt[ix + 1] = dirt[ix];
+         deep[ix + 1] = deep[ix];
          memcpy(a->mask + art_px(a, 0, ix + 1), a->mask + art_px(a, 0, ix), (size_t)a->nz);
          memcpy(a->mask2 + art_px(a, 0, ix + 1), a->mask2 + art_px(a, 0, ix), (size_t)a->nz);
       }
@@ -421,6 +455,7 @@ void art_detect_shadow_enhancement(art_t *a)
       if (!f)
          return;
       f->npoly = art_comp_polygon(a, c, f->poly);
+      extend_to_bottom(a, c, deep, f);
       snprintf(f->attr_key, sizeof f->attr_key, "type");
       snprintf(f->attr_value, sizeof f->attr_value, "%s", dirty ? "dirty" : "clean");
       snprintf(f->label, sizeof f->label, "Acoustic shadow (%s)", dirty ? "dirty" : "clean");
