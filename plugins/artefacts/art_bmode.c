@@ -372,6 +372,29 @@ static void report_dirt(art_t *a, const art_comp_t *c, const float *refl_z, doub
             "scan from another angle");
 }
 
+/* Bright foci inside an echogenic deposit (silicone snowstorm) break its
+ * dirty shadow in a few columns: a column without a shadow between two
+ * dirty-shadow columns at most `span` apart takes the rows both share. */
+static void close_shadow_gaps(art_t *a, int span, float *refl_z, float *dirt, float *deep)
+{
+   int left = -1;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      if (refl_z[ix] < 0)
+         continue;
+      if (left >= 0 && ix - left > 1 && ix - left <= span && dirt[left] > 0 && dirt[ix] > 0)
+         for (int jx = left + 1; jx < ix; ++jx) {
+            const uint8_t *l = a->mask + art_px(a, 0, left), *r = a->mask + art_px(a, 0, ix);
+            uint8_t *m = a->mask + art_px(a, 0, jx);
+            for (int iz = 0; iz < a->nz; ++iz)
+               m[iz] = l[iz] & r[iz];
+            refl_z[jx] = 0.5f * (refl_z[left] + refl_z[ix]);
+            dirt[jx] = fminf(dirt[left], dirt[ix]);
+            deep[jx] = fminf(deep[left], deep[ix]);
+         }
+      left = ix;
+   }
+}
+
 /* A shadow whose columns run into the bone shadow or the dark bottom band
  * reaches the frame bottom: its lower edge moves there. */
 static void extend_to_bottom(const art_t *a, const art_comp_t *c, const float *deep, art_finding_t *f)
@@ -436,6 +459,7 @@ void art_detect_shadow_enhancement(art_t *a)
          memcpy(a->mask2 + art_px(a, 0, ix + 1), a->mask2 + art_px(a, 0, ix), (size_t)a->nz);
       }
    }
+   close_shadow_gaps(a, art_npx_x(a, 0.5e-3), refl_z, dirt, deep);
    int min_w = art_npx_x(a, a->p[P_SHADOW_MIN_WIDTH_M]);
    art_components(a, a->mask, min_run);
    /* one deposit's shadow broken by bright foci or a twinkling column is one instance */
