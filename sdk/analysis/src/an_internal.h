@@ -93,6 +93,11 @@ static inline size_t an_pix(const struct sono_an_context *c, int iz, int ix) { r
 static inline double an_x(const struct sono_an_context *c, double ix) { return c->x0 + ix * c->dx; }
 static inline double an_z(const struct sono_an_context *c, double iz) { return c->z0 + iz * c->dz; }
 
+/* Per-pixel passes get an AVX2 clone chosen at load time: wider vectors,
+ * the same IEEE operations per lane (AVX2 does not enable FMA, and the
+ * library builds without contraction), so results are identical. */
+#define AN_HOT __attribute__((target_clones("avx2", "default")))
+
 /* an_image.c */
 void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, uint32_t nx, int rz, int rx);
 /* lumen_rows_only: recompute only the rows crossing a traced lumen (the
