@@ -183,7 +183,7 @@ static inline float fast_db_power(float p)
 /* load_iq without decimation: one frame row per analysis row, so the
  * column walk is a plain loop that vectorises. The maximum is kept in
  * several partial maxima (exact: no NaN can arise, p >= 1e-30). */
-static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq)
+AN_HOT static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq)
 {
    enum { LANES = 8 };
    float top[LANES];
@@ -310,7 +310,7 @@ static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, 
       flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, vmin, pmin, varmax, echo_max, dark, decay);
 }
 
-static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
+AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
 {
    sono_an_result_t *r = &c->result;
    double vn = in->acquisition->nyquist_velocity_m_s;
@@ -366,7 +366,7 @@ static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const
 
 /* out = echo - row background, a column at a time through local pointers
  * so that the loop vectorises. */
-static void row_anomaly(sono_an_context_t *c, const float *restrict echo, float *restrict out)
+AN_HOT static void row_anomaly(sono_an_context_t *c, const float *restrict echo, float *restrict out)
 {
    const float *restrict bg = c->bg;
    uint32_t nz = c->nz, nx = c->nx;
