@@ -139,37 +139,6 @@ int sono_dsp_bmode_u8(const sono_plane_t *iq, double dr, const float *gain, uint
    return 0;
 }
 
-/* k-th smallest of v[0..n) (Hoare selection, in place, no allocation). */
-static float select_kth(float *v, size_t n, size_t k)
-{
-   size_t lo = 0, hi = n - 1;
-   while (lo < hi) {
-      const float pivot = v[lo + (hi - lo) / 2];
-      size_t i = lo, j = hi;
-      while (i <= j) {
-         while (v[i] < pivot)
-            ++i;
-         while (v[j] > pivot)
-            --j;
-         if (i <= j) {
-            float t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            ++i;
-            if (j == 0)
-               break;
-            --j;
-         }
-      }
-      if (k <= j)
-         hi = j;
-      else if (k >= i)
-         lo = i;
-      else
-         return v[k];
-   }
-   return v[k];
-}
 
 int sono_dsp_tgc_gain(const sono_plane_t *iq, float *gain, float *work, char *err, size_t err_size)
 {
@@ -201,7 +170,7 @@ int sono_dsp_tgc_gain(const sono_plane_t *iq, float *gain, float *work, char *er
          if (zj > zi)
             slopes[ns++] = (logc[zj] - logc[zi]) / (float)(zj - zi);
       }
-   const float b = ns ? select_kth(slopes, ns, ns / 2) : 0.0f;
+   const float b = ns ? dsp_select_kth(slopes, ns, ns / 2) : 0.0f;
    /* gain C(0)/C(z) = exp(-b z): the intercept of the fit cancels */
    for (uint32_t z = 0; z < nz; ++z)
       gain[z] = expf(-b * (float)z);

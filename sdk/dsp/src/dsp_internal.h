@@ -144,6 +144,10 @@ static inline long dsp_border_index(long i, long n, int replicate)
    return i;
 }
 
+/* k-th smallest of v[0..n), n >= 1 (Hoare selection in place: reorders v,
+ * allocates nothing). */
+float dsp_select_kth(float *v, size_t n, size_t k);
+
 /* ---- worker pool --------------------------------------------------------
  * `threads` workers (the caller counts as worker 0). dsp_pool_run calls
  * fn(ctx, worker, begin, end) for a static split of [0, count) into equal

@@ -247,35 +247,6 @@ void sono_dsp_spectral_envelope(const float *db, uint32_t nbins, uint32_t nseg, 
    }
 }
 
-static float kth(float *v, size_t n, size_t k)
-{
-   size_t lo = 0, hi = n - 1;
-   while (lo < hi) {
-      const float pivot = v[lo + (hi - lo) / 2];
-      size_t i = lo, j = hi;
-      while (i <= j) {
-         while (v[i] < pivot)
-            ++i;
-         while (v[j] > pivot)
-            --j;
-         if (i <= j) {
-            float t = v[i];
-            v[i++] = v[j];
-            v[j] = t;
-            if (j == 0)
-               break;
-            --j;
-         }
-      }
-      if (k <= j)
-         hi = j;
-      else if (k >= i)
-         lo = i;
-      else
-         return v[k];
-   }
-   return v[k];
-}
 
 int sono_dsp_cardiac_cycles(const float *env, uint32_t nseg, sono_dsp_cycle_t *cycles, uint32_t max_cycles,
                             float *work)
@@ -284,7 +255,7 @@ int sono_dsp_cardiac_cycles(const float *env, uint32_t nseg, sono_dsp_cycle_t *c
       return 0;
    for (uint32_t i = 0; i < nseg; ++i)
       work[i] = fabsf(env[i]);
-   const float p10 = kth(work, nseg, nseg / 10), p90 = kth(work, nseg, 9 * nseg / 10);
+   const float p10 = dsp_select_kth(work, nseg, nseg / 10), p90 = dsp_select_kth(work, nseg, 9 * nseg / 10);
    const float mid = 0.5f * (p10 + p90);
    /* 3-column moving average of |envelope| against spectral noise */
    for (uint32_t i = 0; i < nseg; ++i) {
