@@ -199,11 +199,14 @@ static void activate_plugins(sono_session_t *s)
    }
 }
 
-/* Tissue clutter dominates facial scans: with an ensemble long enough to
- * spare three degrees of freedom, a quadratic regression filter is the
+/* The filter the scanner used, when the recording names it. Otherwise:
+ * tissue clutter dominates facial scans, so with an ensemble long enough to
+ * spare three degrees of freedom a quadratic regression filter is the
  * default; short ensembles are left unfiltered. */
 static const char *default_wall(const sono_recording_info_t *info)
 {
+   if (info->wall_filter[0])
+      return info->wall_filter;
    return info->acquisition.ensemble_size >= 8 ? "poly:2" : "none";
 }
 

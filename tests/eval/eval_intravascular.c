@@ -117,6 +117,18 @@ static void tally_status(tally_t *t, const char *truth, const char *pred)
       evalkit_rate_add(&t->violation_free, strcmp(pred, "not_detected") != 0);
 }
 
+/* Why the plugin said what it said, for a case it got wrong. */
+static void print_reasons(const cJSON *frame)
+{
+   const cJSON *f;
+   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame, "findings")) {
+      const char *kind = str(f, "kind");
+      if (kind && strcmp(kind, "intravascular_filler") == 0)
+         printf("    %s: %s | %s\n", str(f, "status") ? str(f, "status") : "?", str(f, "label") ? str(f, "label") : "",
+                str(f, "basis") ? str(f, "basis") : "");
+   }
+}
+
 static int size_bin(double d) { return d < 0.8e-3 ? 0 : d <= 1.2e-3 ? 1 : 2; }
 static int snr_bin(double s) { return s < 22 ? 0 : s <= 28 ? 1 : 2; }
 
@@ -179,6 +191,8 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
    if (verbose)
       printf("case %u: truth %s, reported %s, diameter %.2f mm, SNR %.0f dB, localisation error %.2f mm\n", i, truth,
              pred, diam * 1e3, snr, loc);
+   if (verbose && strcmp(truth, pred) != 0)
+      print_reasons(frame);
 }
 
 static void print_row(const char *name, const tally_t *t)

@@ -1,6 +1,8 @@
 #include <sono/sdk/names.h>
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Looks `name` up in a NULL-padded table indexed by enum value. */
@@ -77,5 +79,72 @@ int sono_version_parse(const char *text, sono_version_t *out)
    out->major = a;
    out->minor = b;
    out->patch = c;
+   return 0;
+}
+
+/* Digits only, at most 10^6: an order or rank, never a sign or a blank. */
+static int parse_count(const char *s, uint32_t *out)
+{
+   if (*s < '0' || *s > '9')
+      return -1;
+   char *end;
+   errno = 0;
+   unsigned long v = strtoul(s, &end, 10);
+   if (errno || v > 1000000ul)
+      return -1;
+   *out = (uint32_t)v;
+   return (int)(end - s);
+}
+
+static int parse_iir(const char *text, const char *arg, sono_wall_spec_t *out, char *err, size_t err_size)
+{
+   char *end;
+   errno = 0;
+   double f = strtod(arg, &end);
+   uint32_t order = 2;
+   int used = 0;
+   if (!errno && end != arg && f > 0 && *end == ':')
+      used = parse_count(end + 1, &order);
+   if (errno || end == arg || !(f > 0) || (*end && (*end != ':' || used <= 0 || end[1 + used] != '\0'))) {
+      snprintf(err, err_size, "wall filter \"%s\": expected iir:F or iir:F:order with F the cut-off in Hz > 0", text);
+      return -1;
+   }
+   out->kind = SONO_WALL_IIR;
+   out->cutoff_hz = f;
+   out->order = order;
+   return 0;
+}
+
+int sono_wall_spec_parse(const char *text, sono_wall_spec_t *out, char *err, size_t err_size)
+{
+   if (!text) {
+      snprintf(err, err_size, "wall filter: no text, expected poly:N, dct:N, svd:N, iir:F[:order] or none");
+      return -1;
+   }
+   if (strcmp(text, "none") == 0) {
+      out->kind = SONO_WALL_NONE;
+      return 0;
+   }
+   const char *colon = strchr(text, ':');
+   char name[8] = "";
+   if (colon && (size_t)(colon - text) < sizeof name) {
+      memcpy(name, text, (size_t)(colon - text));
+      name[colon - text] = '\0';
+   }
+   int kind = index_of(wall_names, COUNT(wall_names), name);
+   if (kind <= SONO_WALL_NONE) {
+      snprintf(err, err_size, "wall filter \"%s\": unknown, expected poly:N, dct:N, svd:N, iir:F[:order] or none", text);
+      return -1;
+   }
+   if (kind == SONO_WALL_IIR)
+      return parse_iir(text, colon + 1, out, err, err_size);
+   uint32_t order;
+   int used = parse_count(colon + 1, &order);
+   if (used <= 0 || colon[1 + used] != '\0') {
+      snprintf(err, err_size, "wall filter \"%s\": expected %s:N with N a non-negative integer", text, name);
+      return -1;
+   }
+   out->kind = kind;
+   out->order = order;
    return 0;
 }

@@ -294,6 +294,25 @@ static int parse_identity(sono_recording_t *rec, const parse_t *p, const cJSON *
    return 0;
 }
 
+/* Checked here, where the file and field can be named, so a host never
+ * meets a malformed filter after the recording has opened. */
+static int parse_wall_filter(sono_recording_t *rec, const parse_t *p, const cJSON *a)
+{
+   const char *text = NULL;
+   int got = read_string(p, a, "acquisition", "wall_filter", 0, &text);
+   if (got <= 0)
+      return got;
+   char why[160];
+   sono_wall_spec_t spec = {SONO_WALL_NONE, 0, 0.0};
+   if (strlen(text) >= sizeof rec->info.wall_filter)
+      return fail(p, "acquisition.wall_filter: \"%.40s...\" is too long, expected at most %zu bytes such as \"svd:2\"",
+                  text, sizeof rec->info.wall_filter - 1);
+   if (sono_wall_spec_parse(text, &spec, why, sizeof why) < 0)
+      return fail(p, "acquisition.wall_filter: %s", why);
+   snprintf(rec->info.wall_filter, sizeof rec->info.wall_filter, "%s", text);
+   return 0;
+}
+
 static int parse_acquisition(sono_recording_t *rec, const parse_t *p, const cJSON *root)
 {
    const cJSON *a = NULL;
@@ -310,6 +329,8 @@ static int parse_acquisition(sono_recording_t *rec, const parse_t *p, const cJSO
        read_number(p, a, s, "steering_angle_rad", 0, ANY_NUMBER, &acq->steering_angle_rad) < 0 ||
        read_number(p, a, s, "sampling_frequency_hz", 0, NON_NEGATIVE, &acq->sampling_frequency_hz) < 0 ||
        read_number(p, a, s, "frame_rate_hz", 0, NON_NEGATIVE, &acq->frame_rate_hz) < 0)
+      return -1;
+   if (parse_wall_filter(rec, p, a) < 0)
       return -1;
    if (demod == 0)
       acq->demodulation_frequency_hz = acq->center_frequency_hz;

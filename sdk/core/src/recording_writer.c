@@ -140,6 +140,12 @@ static int check_info(const char *path, const sono_recording_info_t *info, sono_
       return wfail(path, err, "probe.name: not NUL-terminated within %zu bytes", sizeof a->probe_name);
    if (strnlen(info->description, sizeof info->description) == sizeof info->description)
       return wfail(path, err, "description: not NUL-terminated within %zu bytes", sizeof info->description);
+   char why[160];
+   sono_wall_spec_t spec = {SONO_WALL_NONE, 0, 0.0};
+   if (strnlen(info->wall_filter, sizeof info->wall_filter) == sizeof info->wall_filter)
+      return wfail(path, err, "acquisition.wall_filter: not NUL-terminated within %zu bytes", sizeof info->wall_filter);
+   if (info->wall_filter[0] && sono_wall_spec_parse(info->wall_filter, &spec, why, sizeof why) < 0)
+      return wfail(path, err, "acquisition.wall_filter: %s", why);
    if (strcmp(sono_rec_probe_geometry_name(a->probe_geometry), "unknown") == 0)
       return wfail(path, err, "probe.geometry: unknown value %d, expected SONO_PROBE_LINEAR, _CONVEX or _PHASED",
                    (int)a->probe_geometry);
@@ -457,7 +463,10 @@ static cJSON *header_json(sono_recording_writer_t *w)
    cJSON_AddNumberToObject(root, "version", 1);
    if (w->info.description[0])
       cJSON_AddStringToObject(root, "description", w->info.description);
-   cJSON_AddItemToObject(root, "acquisition", sono_recording_acquisition_json(a));
+   cJSON *acq = sono_recording_acquisition_json(a);
+   if (w->info.wall_filter[0])
+      cJSON_AddStringToObject(acq, "wall_filter", w->info.wall_filter);
+   cJSON_AddItemToObject(root, "acquisition", acq);
    if (a->probe_name[0] || a->probe_elements || a->probe_pitch_m > 0)
       cJSON_AddItemToObject(root, "probe", probe_json(a));
    if (w->info.gate.present)

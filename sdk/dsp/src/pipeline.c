@@ -4,10 +4,10 @@
  * the split, so results do not depend on the thread count. */
 #include <sono/dsp/pipeline.h>
 
-#include <errno.h>
 #include <stdlib.h>
 
 #include <sono/dsp/bmode.h>
+#include <sono/sdk/names.h>
 #include <sono/dsp/wall.h>
 
 #include "dsp_internal.h"
@@ -69,59 +69,15 @@ void sono_dsp_config_default(sono_dsp_config_t *cfg)
    cfg->threads = 1;
 }
 
-static int parse_uint(const char *s, uint32_t *out)
-{
-   char *end;
-   errno = 0;
-   unsigned long v = strtoul(s, &end, 10);
-   if (errno || end == s || *s == '-' || v > 1000000ul)
-      return -1;
-   *out = (uint32_t)v;
-   return (int)(end - s);
-}
-
 int sono_dsp_parse_wall(const char *text, sono_dsp_config_t *cfg, char *err, size_t err_size)
 {
-   static const struct {
-      const char *name;
-      sono_wall_filter_t kind;
-   } kinds[] = {{"poly", SONO_WALL_POLY}, {"dct", SONO_WALL_DCT}, {"svd", SONO_WALL_SVD}, {"iir", SONO_WALL_IIR}};
-   if (!text)
-      return dsp_fail(err, err_size, "wall filter: no text, expected poly:N, dct:N, svd:N, iir:F[:order] or none");
-   if (strcmp(text, "none") == 0) {
-      cfg->wall = SONO_WALL_NONE;
-      return 0;
-   }
-   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; ++i) {
-      size_t len = strlen(kinds[i].name);
-      if (strncmp(text, kinds[i].name, len) != 0 || text[len] != ':')
-         continue;
-      const char *arg = text + len + 1;
-      if (kinds[i].kind == SONO_WALL_IIR) {
-         char *end;
-         errno = 0;
-         double f = strtod(arg, &end);
-         uint32_t order = 2;
-         if (errno || end == arg || !(f > 0) || (*end && (*end != ':' || parse_uint(end + 1, &order) < 0 ||
-                                                          end[1 + strspn(end + 1, "0123456789")] != '\0')))
-            return dsp_fail(err, err_size,
-                            "wall filter \"%s\": expected iir:F or iir:F:order with F the cut-off in Hz > 0", text);
-         cfg->wall = SONO_WALL_IIR;
-         cfg->wall_cutoff_hz = f;
-         cfg->wall_order = order;
-         return 0;
-      }
-      uint32_t order;
-      int used = parse_uint(arg, &order);
-      if (used <= 0 || arg[used] != '\0')
-         return dsp_fail(err, err_size, "wall filter \"%s\": expected %s:N with N a non-negative integer", text,
-                         kinds[i].name);
-      cfg->wall = kinds[i].kind;
-      cfg->wall_order = order;
-      return 0;
-   }
-   return dsp_fail(err, err_size, "wall filter \"%s\": unknown, expected poly:N, dct:N, svd:N, iir:F[:order] or none",
-                   text);
+   sono_wall_spec_t w = {cfg->wall, cfg->wall_order, cfg->wall_cutoff_hz};
+   if (sono_wall_spec_parse(text, &w, err, err_size) < 0)
+      return -1;
+   cfg->wall = w.kind;
+   cfg->wall_order = w.order;
+   cfg->wall_cutoff_hz = w.cutoff_hz;
+   return 0;
 }
 
 static int check_config(const sono_dsp_config_t *c, char *err, size_t err_size)

@@ -77,7 +77,7 @@ void sono_sim_case_default(sono_sim_case_t *c)
    c->snr_db = 25.0;
    c->clutter_speed_m_s = 1.5e-3;
    c->wall_filter = SONO_WALL_POLY;
-   c->wall_filter_order = 1;
+   c->wall_filter_order = 2;
    c->layers.standoff_m = 0.5e-3;
    c->layers.dermis_m = 1.0e-3;
    c->layers.fat_m = 5.0e-3;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <sono/sdk/recording.h>
+#include <sono/sdk/names.h>
 
 #include "sim_internal.h"
 
@@ -67,6 +68,9 @@ int sono_sim_write(sono_sim_t *sim, const char *dir, const char *stem, sono_erro
    sono_sim_acquisition(sim, &info.acquisition);
    info.frame_count = c->frames;
    info.planes_present = SONO_PLANE_BIT(SONO_PLANE_IQ);
+   if (c->wall_filter != SONO_WALL_NONE)
+      snprintf(info.wall_filter, sizeof info.wall_filter, "%s:%u", sono_wall_filter_name(c->wall_filter),
+               c->wall_filter_order);
    snprintf(info.description, sizeof info.description, "sono-phantom %s (seed %llu): %s", c->scenario,
             (unsigned long long)c->seed, c->description);
    float *iq = malloc(sizeof(float) * 2 * (size_t)c->nz * c->nx * c->ensemble);

@@ -19,6 +19,7 @@
 
 #include "test_files.h"
 #include <sono/host/session.h>
+#include <sono/sdk/recording.h>
 
 static const char *fx_dir, *tests_data, *shared_data;
 static char tmp[256];
@@ -215,6 +216,72 @@ static void test_missing_recording_names_file(void **state)
    assert_non_null(strstr(err.message, "/nonexistent/rec.json"));
 }
 
+/* A 2-frame 8x8 IQ recording (ensemble 8) that names the scanner's clutter
+ * filter. */
+static void write_iq_recording(const char *path, const char *wall)
+{
+   sono_recording_info_t info;
+   sono_error_t err;
+   memset(&info, 0, sizeof info);
+   info.grid = (sono_grid_t){8, 8, 1e-4, 1e-4, 0.0, 0.0};
+   info.acquisition.center_frequency_hz = 15e6;
+   info.acquisition.sound_speed_m_s = 1540;
+   info.acquisition.prf_hz = 2000;
+   snprintf(info.wall_filter, sizeof info.wall_filter, "%s", wall);
+   sono_recording_writer_t *w = sono_recording_writer_open(path, &info, &err);
+   assert_non_null(w);
+   static float iq[8 * 8 * 8 * 2];
+   for (size_t i = 0; i < sizeof iq / sizeof iq[0]; ++i)
+      iq[i] = (float)((i * 7919u) % 101u) - 50.0f;
+   sono_plane_t p = {sizeof p, SONO_PLANE_IQ, SONO_DTYPE_COMPLEX64, {8, 8, 8}, {1, 8, 64}, iq};
+   for (int f = 0; f < 2; ++f)
+      assert_int_equal(sono_recording_writer_add_frame(w, &p, 1, &err), 0);
+   assert_int_equal(sono_recording_writer_commit(w, &err), 0);
+}
+
+static const char *processing_wall(const char *rec, const char *out, const char *override)
+{
+   char plugins[300];
+   snprintf(plugins, sizeof plugins, "%s/wall-plugins", tmp);
+   mkdir(plugins, 0755);
+   stage_plugin(plugins, "fx_good");
+   sono_session_options_t o;
+   sono_error_t err;
+   sono_session_options_default(&o);
+   o.recording = rec;
+   o.plugin_dir = plugins;
+   o.out_dir = out;
+   o.wall = override;
+   o.quiet = 1;
+   sono_session_t *s = sono_session_open(&o, &err);
+   if (!s)
+      fail_msg("%s", err.message);
+   assert_int_equal(sono_session_run(s, &err), 0);
+   sono_session_close(s);
+   static char wall[32];
+   cJSON *root = read_results(out);
+   cJSON *proc = cJSON_GetObjectItem(root, "processing");
+   assert_non_null(proc);
+   snprintf(wall, sizeof wall, "%s", cJSON_GetObjectItem(proc, "wall_filter")->valuestring);
+   cJSON_Delete(root);
+   return wall;
+}
+
+/* The host computes planes with the recording's clutter filter unless the
+ * operator names another one. */
+static void test_recording_wall_filter_is_default(void **state)
+{
+   (void)state;
+   char rec[300], out[300];
+   snprintf(rec, sizeof rec, "%s/iq.json", tmp);
+   snprintf(out, sizeof out, "%s/out-wall", tmp);
+   write_iq_recording(rec, "dct:3");
+   assert_string_equal(processing_wall(rec, out, NULL), "dct:3");
+   assert_string_equal(processing_wall(rec, out, "poly:1"), "poly:1");
+   write_iq_recording(rec, "");
+   assert_string_equal(processing_wall(rec, out, NULL), "poly:2");
+}
+
 static double true_ri(void)
 {
    char path[512];
@@ -288,7 +355,8 @@ int main(int argc, char **argv)
       fx_dir = argv[2];
       const struct CMUnitTest tests[] = {cmocka_unit_test(test_failures_are_isolated),
                                          cmocka_unit_test(test_third_party_runs_isolated),
-                                         cmocka_unit_test(test_missing_recording_names_file)};
+                                         cmocka_unit_test(test_missing_recording_names_file),
+                                         cmocka_unit_test(test_recording_wall_filter_is_default)};
       rc = cmocka_run_group_tests(tests, NULL, NULL);
    }
    char cmd[300];

@@ -95,6 +95,7 @@ static sono_recording_info_t test_info(void)
    a->probe_radius_m = 0.06;
    snprintf(a->probe_name, sizeof a->probe_name, "C5-2 \xc2\xb5");
    snprintf(info.description, sizeof info.description, "round trip \"quoted\"");
+   snprintf(info.wall_filter, sizeof info.wall_filter, "svd:2");
    return info;
 }
 
@@ -137,6 +138,7 @@ static void assert_info_equal(const sono_recording_info_t *got, const sono_recor
    assert_true(g->probe_radius_m == w->probe_radius_m);
    assert_string_equal(g->probe_name, w->probe_name);
    assert_string_equal(got->description, want->description);
+   assert_string_equal(got->wall_filter, want->wall_filter);
 }
 
 /* Writes FRAMES frames of `sources`, keeping a copy of every frame's bytes,
@@ -313,6 +315,11 @@ static void writer_refuses_bad_input(void **state)
    zero_fc.acquisition.center_frequency_hz = 0;
    assert_null(sono_recording_writer_open(header, &zero_fc, &err));
    expect_message(&err, header, "acquisition.center_frequency_hz: expected a positive number, got 0");
+
+   sono_recording_info_t bad_wall = info;
+   snprintf(bad_wall.wall_filter, sizeof bad_wall.wall_filter, "poly:two");
+   assert_null(sono_recording_writer_open(header, &bad_wall, &err));
+   expect_message(&err, header, "acquisition.wall_filter: wall filter \"poly:two\": expected poly:N");
 
    sono_recording_info_t no_prf = info;
    no_prf.acquisition.prf_hz = 0;

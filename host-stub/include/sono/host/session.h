@@ -56,7 +56,8 @@ typedef struct sono_session_options {
    const char *plugin_dir;    /* folder of *.sono.json (required) */
    const char *only_plugin;   /* a single manifest or .so instead of a folder, or NULL */
    const char *out_dir;       /* results.json is written here; NULL: nothing written */
-   const char *wall;          /* wall filter "poly:2", "none"...; NULL: poly:2 when the ensemble is >= 8, else none */
+   const char *wall;          /* wall filter "poly:2", "none"...; NULL: the recording's acquisition.wall_filter,
+                                 else poly:2 when the ensemble is >= 8, else none */
    uint32_t smoothing;        /* Kasai M x M, default 1 */
    uint32_t max_frames;       /* 0: all */
    int images;                /* call the frame hook (default 1) */

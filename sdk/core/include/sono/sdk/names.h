@@ -30,6 +30,20 @@ int sono_determinism_from_name(const char *name);
 const char *sono_wall_filter_name(sono_wall_filter_t w);    /* "none", "poly", "dct", "svd", "iir" */
 int sono_wall_filter_from_name(const char *name);
 
+/* A wall-filter specification as written on command lines and in
+ * recordings: "none", "poly:N", "dct:N", "svd:N" (N = order or rank) or
+ * "iir:F[:order]" (F = cut-off in Hz, order default 2). */
+typedef struct sono_wall_spec {
+   sono_wall_filter_t kind;
+   uint32_t order;   /* unchanged by "none" */
+   double cutoff_hz; /* iir only */
+} sono_wall_spec_t;
+
+/* Parses `text` into `out` (fields not named by the text keep their
+ * value). Returns 0, or -1 with a message in err (what was given, what is
+ * expected; the caller adds where it came from). */
+int sono_wall_spec_parse(const char *text, sono_wall_spec_t *out, char *err, size_t err_size);
+
 /* Known overlay roles (SONO_ROLE_*), NULL-terminated. */
 extern const char *const sono_known_roles[];
 /* True when `role` is a known role or a vendor role ("x-..."). */

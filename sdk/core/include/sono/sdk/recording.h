@@ -39,6 +39,10 @@ typedef struct sono_recording_info {
    sono_gate_t gate;                 /* optional "gate": spectral-Doppler range gate (present = 1);
                                         only position, length and angle correction are read */
    char description[256];
+   char wall_filter[32];             /* optional "acquisition.wall_filter": the clutter filter the
+                                        scanner's colour mode used ("poly:2", "svd:2", ...; syntax of
+                                        sono_wall_spec_parse); "" when absent. Hosts compute colour
+                                        planes with it unless the operator chooses another. */
 } sono_recording_info_t;
 
 /* Opens and validates a recording header and maps its data files. Data is

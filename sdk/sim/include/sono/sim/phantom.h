@@ -188,8 +188,9 @@ typedef struct sono_sim_case {
    double snr_db;                  /* blood echo power at the primary vessel depth (or 5 mm) over noise power */
    double clutter_speed_m_s;       /* peak axial tissue (breathing/hand) motion */
    int32_t ophthalmic_preset;      /* the scanner preset is ophthalmic (ground truth label) */
-   sono_wall_filter_t wall_filter; /* suggested Doppler wall filter (label) */
-   uint32_t wall_filter_order;
+   sono_wall_filter_t wall_filter; /* the colour mode's clutter filter, written into the recording as
+                                      acquisition.wall_filter (hosts use it by default); NONE: not written */
+   uint32_t wall_filter_order;     /* order (poly, dct) or rank (svd) */
    sono_sim_layers_t layers;
    uint32_t vessel_count, deposit_count, artefact_count;
    sono_sim_vessel_t vessels[SONO_SIM_MAX_VESSELS];
