@@ -80,29 +80,47 @@ typedef struct chain_rule {
    float min_step;   /* each copy at least this much weaker than the one before */
    float reflector;  /* reflector level above the row reference */
    int point_off;    /* > 0: the reflector must be a point (comet tail), lateral offset in pixels */
+   int loose;        /* 1: levels modulated by the speckle under them (see best_chain) */
+   float copy_db;    /* loose rule: every copy at least this far above the row reference */
 } chain_rule_t;
 
 /* Longest run of equally spaced peaks (+-1 sample) after the reflector peak
- * i, each weaker than the one before by at least rule->min_step. */
-static chain_t best_chain(const int *pz, const float *pv, int n, int i, const chain_rule_t *r)
+ * i. Strict rule (comet tails): each copy weaker than the one before by at
+ * least rule->min_step with a constant step (exponential decay). Loose rule
+ * (laterally extended reverberation): a specular copy adds coherently to
+ * the speckle beneath it, so single copies scatter by several dB about the
+ * exponential; every copy stays under the reflector, none rises more than
+ * 3 dB over the one before, and the chain as a whole falls by at least
+ * min_step per copy on average (absolute level, so a darker layer under the
+ * copies does not lift them). */
+static chain_t best_chain(const art_t *a, int ix, const int *pz, const float *pv, int n, int i, const chain_rule_t *r)
 {
    chain_t best = {0, 0, 0, 0, 0};
+   const float *col = r->img + art_px(a, 0, ix);
+   int tol = r->loose ? 2 : 1;
    for (int j = i + 1; j < n && pz[j] - pz[i] <= r->max_lag; ++j) {
       int lag = pz[j] - pz[i];
       float step = pv[i] - pv[j];
-      if (lag < r->min_lag || step < r->min_step)
+      if (lag < r->min_lag || step < r->min_step || (r->loose && pv[j] < r->copy_db))
          continue;
       int prev = pz[j], copies = 1;
-      float last = pv[j];
+      float last = pv[j], last_abs = col[pz[j]];
       /* exponential decay: every copy a similar number of dB below the last */
-      for (int k = j + 1; k < n && pz[k] <= prev + lag + 1; ++k) {
+      for (int k = j + 1; k < n && pz[k] <= prev + lag + tol; ++k) {
+         if (pz[k] < prev + lag - tol)
+            continue;
          float sk = last - pv[k];
-         if (pz[k] >= prev + lag - 1 && sk >= r->min_step && fabsf(sk - step) <= 3.0f) {
+         int ok = r->loose ? col[pz[k]] <= last_abs + 3.0f && pv[k] < pv[i] - r->min_step && pv[k] >= r->copy_db
+                           : sk >= r->min_step && fabsf(sk - step) <= 3.0f;
+         if (ok) {
             prev = pz[k];
             last = pv[k];
+            last_abs = col[pz[k]];
             ++copies;
          }
       }
+      if (r->loose && copies > 1 && col[pz[i]] - last_abs < r->min_step * (float)copies)
+         continue;
       if (copies > best.copies)
          best = (chain_t){pz[i], prev + lag / 2, lag, copies, pv[i]};
    }
@@ -131,7 +149,7 @@ static void mark_chains(art_t *a, const chain_rule_t *r, int col_step)
       for (int i = 0; i < n; ++i) {
          if (pv[i] < r->reflector || (r->point_off > 0 && !point_like(a, pz[i], ix, r->point_off)))
             continue;
-         chain_t c = best_chain(pz, pv, n, i, r);
+         chain_t c = best_chain(a, ix, pz, pv, n, i, r);
          if (c.copies < min_copies)
             continue;
          for (int jx = ix; jx < ix + col_step && jx < a->nx; ++jx)
@@ -177,6 +195,16 @@ static void merge_near(art_t *a, int gap_x, int gap_z)
    }
 }
 
+/* Column ix carries the reflector line of a plate at row iz (+-2 rows):
+ * on the 3-column mean at least reflector_db above the row reference. */
+static int plate_line(const art_t *a, int iz, int ix)
+{
+   for (int jz = iz - 2; jz <= iz + 2; ++jz)
+      if (jz >= 0 && jz < a->nz && dlat(a, jz, ix) >= (float)a->p[P_REFLECTOR_DB])
+         return 1;
+   return 0;
+}
+
 static void report_chains(art_t *a, art_kind_t kind, int min_width)
 {
    for (int k = 0; k < a->ncomps; ++k) {
@@ -193,10 +221,20 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
             }
       lag = lag / n * a->dz;
       double len = (c->iz1 - c->iz0 + 1) * a->dz, width = (c->ix1 - c->ix0 + 1) * a->dx;
+      int ix0 = c->ix0, ix1 = c->ix1;
+      if (kind == K_REVERB) {
+         /* the chain clears the speckle only where the copies add up on the
+          * lateral mean; the plate reaches as far as its reflector line */
+         while (ix0 > 0 && plate_line(a, c->iz0, ix0 - 1))
+            --ix0;
+         while (ix1 + 1 < a->nx && plate_line(a, c->iz0, ix1 + 1))
+            ++ix1;
+         width = (ix1 - ix0 + 1) * a->dx;
+      }
       art_finding_t *f = art_add(a, kind, (float)(0.6 + 0.08 * fmin(4.0, len / lag - 2.0)));
       if (!f)
          return;
-      f->npoly = art_comp_polygon(a, c, f->poly);
+      f->npoly = kind == K_REVERB ? art_rect_polygon(a, c->iz0, c->iz1, ix0, ix1, f->poly) : art_comp_polygon(a, c, f->poly);
       snprintf(f->label, sizeof f->label, "Possible %s artefact", kind == K_COMET ? "comet-tail" : "reverberation");
       snprintf(f->basis, sizeof f->basis,
                "equally spaced echoes every %.2f mm below reflectors from %.1f mm, each weaker than the one before, "
@@ -214,13 +252,16 @@ void art_detect_reverberation(art_t *a)
 {
    int comet_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
    /* reverberation: laterally extended lines, seen on the 0.5 mm lateral mean */
-   chain_rule_t rev = {a->wide, comet_lag + 1, art_npx_z(a, 1.5e-3), 2.0f, (float)a->p[P_REFLECTOR_DB], 0};
+   /* speckle on the 0.5 mm mean rarely stands 2 x reverb_peak_db above its
+    * row; copies of a specular plate do, and are 0.4-1 mm apart */
+   chain_rule_t rev = {a->wide, comet_lag + 1, art_npx_z(a, 1.1e-3), 2.0f, (float)a->p[P_REFLECTOR_DB], 0, 1,
+                       2.0f * (float)a->p[P_REVERB_PEAK_DB]};
    mark_chains(a, &rev, 2); /* the 0.5 mm lateral mean: neighbouring columns agree */
    art_components(a, a->mask, 6);
    merge_near(a, art_npx_x(a, 0.3e-3), art_npx_z(a, 0.3e-3));
    report_chains(a, K_REVERB, art_npx_x(a, 0.5e-3));
    /* comet tails: short-path copies of point reflectors, a fast decay */
-   chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB] + 6.0f, art_npx_x(a, 0.25e-3)};
+   chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB] + 6.0f, art_npx_x(a, 0.25e-3), 0, 0};
    mark_chains(a, &com, 1);
    art_components(a, a->mask, 4);
    merge_near(a, art_npx_x(a, 1.0e-3), art_npx_z(a, 1.0e-3));
