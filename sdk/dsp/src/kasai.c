@@ -119,7 +119,7 @@ int sono_dsp_smooth(const float *in, float *out, float *tmp, size_t nz, size_t n
    return 0;
 }
 
-DSP_HOT void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *restrict ac_im, size_t count, float vn,
+DSP_HOT_SELECT void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *restrict ac_im, size_t count, float vn,
                              float *restrict velocity)
 {
    const float k = -vn / DSP_PI_F;
@@ -135,7 +135,7 @@ DSP_HOT void sono_dsp_kasai_velocity(const float *restrict ac_re, const float *r
       velocity[i] = k * dsp_atan2f(ac_im[i], ac_re[i]);
 }
 
-DSP_HOT void sono_dsp_kasai_variance(const float *restrict ac_re, const float *restrict ac_im, const float *restrict power,
+DSP_HOT_SELECT void sono_dsp_kasai_variance(const float *restrict ac_re, const float *restrict ac_im, const float *restrict power,
                              size_t count, float vn, float *restrict variance)
 {
    const float k = 2.0f * (vn / DSP_PI_F) * (vn / DSP_PI_F);

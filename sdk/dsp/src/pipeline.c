@@ -364,6 +364,7 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 #define DIRECT_MAX_LAG 8
 #define DIRECT_PF 4 /* prefetch distance in 8-depth steps */
+#define DIRECT_HW_STREAMS 32 /* slow-time planes the hardware prefetchers follow without help */
 #define DSP_PF_LOCALITY 3 /* into L1: each line is used by the very next steps */
 
 /* Loads 8 interleaved complex values as (re, im) vectors. */
@@ -387,6 +388,39 @@ typedef int32_t v8i __attribute__((vector_size(32)));
    } while (0)
 #endif
 
+/* Loads 8 interleaved complex values as (re, im) vectors with in-lane
+ * shuffles only (one vshufps each): the lanes hold depths 0 1 4 5 2 3 6 7.
+ * Every lane keeps one depth for the whole slow-time loop, so the sums are
+ * those of SPLIT8; UNPERMUTE puts the depths back in order before a store. */
+#if defined(__clang__)
+#define SPLIT8_LANES(src, r, i)                                                             \
+   do {                                                                                     \
+      v8f a_, b_;                                                                           \
+      __builtin_memcpy(&a_, (src), sizeof a_);                                              \
+      __builtin_memcpy(&b_, (src) + 8, sizeof b_);                                          \
+      (r) = __builtin_shufflevector(a_, b_, 0, 2, 8, 10, 4, 6, 12, 14);                     \
+      (i) = __builtin_shufflevector(a_, b_, 1, 3, 9, 11, 5, 7, 13, 15);                     \
+   } while (0)
+#define UNPERMUTE(v) __builtin_shufflevector((v), (v), 0, 1, 4, 5, 2, 3, 6, 7)
+#else
+#define SPLIT8_LANES(src, r, i)                                                             \
+   do {                                                                                     \
+      v8f a_, b_;                                                                           \
+      __builtin_memcpy(&a_, (src), sizeof a_);                                              \
+      __builtin_memcpy(&b_, (src) + 8, sizeof b_);                                          \
+      (r) = __builtin_shuffle(a_, b_, (v8i){0, 2, 8, 10, 4, 6, 12, 14});                    \
+      (i) = __builtin_shuffle(a_, b_, (v8i){1, 3, 9, 11, 5, 7, 13, 15});                    \
+   } while (0)
+#define UNPERMUTE(v) __builtin_shuffle((v), (v8i){0, 1, 4, 5, 2, 3, 6, 7})
+#endif
+
+/* Stores lane-permuted sums (see SPLIT8_LANES) in depth order. */
+static inline __attribute__((always_inline)) void store_unpermuted(float *dst, v8f v)
+{
+   const v8f o = UNPERMUTE(v);
+   __builtin_memcpy(dst, &o, sizeof o);
+}
+
 /* AC and P of one column straight from the IQ plane, without a wall filter,
  * 8 depths at a time with every sum in registers: each input value is read
  * once and nothing else touches memory. Same operations in the same order
@@ -402,21 +436,33 @@ DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x
    const int64_t st = 2 * iq->stride[2];
    uint32_t z = 0;
    /* lag 1, 16 depths (two cache lines per slow-time plane) per step: two
-    * independent sets of sums keep both FP ports busy and give the
-    * prefetcher longer runs; each lane's arithmetic is the 8-depth loop's */
+    * independent sets of sums keep the FP ports busy and give the
+    * prefetcher longer runs; each lane's arithmetic is the 8-depth loop's.
+    * In-lane shuffles need no constant registers, so the six sums, the
+    * previous sample and the products fit the 16 AVX2 registers (cross-lane
+    * SPLIT8 spilled three sums to the stack: a store-forward in every
+    * loop-carried add). The hardware prefetchers follow up to 32
+    * slow-time planes by themselves (software prefetches there only took
+    * fill buffers and issue slots: 16 planes ran about 6% slower with
+    * them); beyond that the lines are asked for DIRECT_PF steps ahead. */
+   const int many_planes = n > DIRECT_HW_STREAMS;
    for (; z + 16 <= nz && lag == 1; z += 16) {
       v8f pr0, pi0, pr1, pi1, sr0 = {0}, si0 = {0}, sp0 = {0}, sr1 = {0}, si1 = {0}, sp1 = {0};
-      __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
-      __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF + 16, 0, DSP_PF_LOCALITY);
-      SPLIT8(col + 2 * z, pr0, pi0);
-      SPLIT8(col + 2 * z + 16, pr1, pi1);
+      if (many_planes) {
+         __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
+         __builtin_prefetch(col + 2 * z + 16 * DIRECT_PF + 16, 0, DSP_PF_LOCALITY);
+      }
+      SPLIT8_LANES(col + 2 * z, pr0, pi0);
+      SPLIT8_LANES(col + 2 * z + 16, pr1, pi1);
       for (uint32_t t = 1; t < n; ++t) {
          v8f br0, bi0, br1, bi1;
          const float *src = col + st * t + 2 * z;
-         __builtin_prefetch(src + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
-         __builtin_prefetch(src + 16 * DIRECT_PF + 16, 0, DSP_PF_LOCALITY);
-         SPLIT8(src, br0, bi0);
-         SPLIT8(src + 16, br1, bi1);
+         if (many_planes) {
+            __builtin_prefetch(src + 16 * DIRECT_PF, 0, DSP_PF_LOCALITY);
+            __builtin_prefetch(src + 16 * DIRECT_PF + 16, 0, DSP_PF_LOCALITY);
+         }
+         SPLIT8_LANES(src, br0, bi0);
+         SPLIT8_LANES(src + 16, br1, bi1);
          sr0 += pr0 * br0 + pi0 * bi0;
          si0 += pi0 * br0 - pr0 * bi0;
          sp0 += pr0 * pr0 + pi0 * pi0;
@@ -427,12 +473,12 @@ DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x
       }
       sp0 += pr0 * pr0 + pi0 * pi0;
       sp1 += pr1 * pr1 + pi1 * pi1;
-      __builtin_memcpy(acr + z, &sr0, sizeof sr0);
-      __builtin_memcpy(aci + z, &si0, sizeof si0);
-      __builtin_memcpy(pw + z, &sp0, sizeof sp0);
-      __builtin_memcpy(acr + z + 8, &sr1, sizeof sr1);
-      __builtin_memcpy(aci + z + 8, &si1, sizeof si1);
-      __builtin_memcpy(pw + z + 8, &sp1, sizeof sp1);
+      store_unpermuted(acr + z, sr0);
+      store_unpermuted(aci + z, si0);
+      store_unpermuted(pw + z, sp0);
+      store_unpermuted(acr + z + 8, sr1);
+      store_unpermuted(aci + z + 8, si1);
+      store_unpermuted(pw + z + 8, sp1);
    }
    for (; z + 8 <= nz && lag == 1; z += 8) { /* lag 1: the previous sample stays in registers */
       v8f pr, pi, sr = {0}, si = {0}, sp = {0};
@@ -567,22 +613,31 @@ static void task_projected(void *ctx, unsigned wi, size_t x0, size_t x1)
    }
 }
 
-/* Largest of n floats: order-free, so four running maxima (vector compare
- * and select) give exactly the scalar result. */
-DSP_HOT static float max_of(const float *restrict v, size_t n, float mx)
+/* Largest of n floats: order-free, so running maxima in four independent
+ * 8-lane accumulators (compare and select) give exactly the scalar result;
+ * one accumulator made every step wait for the previous compare and blend. */
+DSP_HOT_SELECT static float max_of(const float *restrict v, size_t n, float mx)
 {
-   v4f acc = {mx, mx, mx, mx};
+   dsp_v8f acc[4];
+   for (int k = 0; k < 4; ++k)
+      acc[k] = (dsp_v8f){0} + mx;
    size_t i = 0;
-   for (; i + 4 <= n; i += 4) {
-      v4f a;
+   for (; i + 32 <= n; i += 32)
+      for (int k = 0; k < 4; ++k) {
+         dsp_v8f a;
+         __builtin_memcpy(&a, v + i + 8 * k, sizeof a);
+         acc[k] = dsp_sel8(a > acc[k], a, acc[k]);
+      }
+   for (; i + 8 <= n; i += 8) {
+      dsp_v8f a;
       __builtin_memcpy(&a, v + i, sizeof a);
-      const v4i gt = a > acc;
-      acc = (v4f)((gt & (v4i)a) | (~gt & (v4i)acc));
+      acc[0] = dsp_sel8(a > acc[0], a, acc[0]);
    }
    for (; i < n; ++i)
       mx = v[i] > mx ? v[i] : mx;
-   for (int l = 0; l < 4; ++l)
-      mx = acc[l] > mx ? acc[l] : mx;
+   for (int k = 0; k < 4; ++k)
+      for (int l = 0; l < 8; ++l)
+         mx = acc[k][l] > mx ? acc[k][l] : mx;
    return mx;
 }
 
@@ -651,7 +706,7 @@ static float *estimate_src(const sono_dsp_pipeline_t *p, int i)
 
 /* Power in dB relative to the maximum, and the mask (velocity and variance
  * set to 0 where the power is below thr or the variance above vthr). */
-DSP_HOT static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
+DSP_HOT_SELECT static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
                        float *restrict s2, float *restrict db)
 {
    const dsp_v8f vinv = (dsp_v8f){0} + inv, floor_ = (dsp_v8f){0} + 1e-30f, vzero = {0};
