@@ -257,14 +257,18 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    if (rule.small && v->diameter_m >= s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]))
       append(s->basis, sizeof s->basis, &len, "; %.0f%% of the visible lumen narrower than %.2f mm", rule.small_share * 100,
              s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]) * 1e3);
-   if (rule.applies || no_flow) {
+   /* the V9 margin guards "not detected" only; a seen gap or plug is held
+    * back by the plain limits (see sono_an_rule_v9) */
+   int seen = gap || plug;
+   int small = seen ? rule.small_plain : rule.small;
+   if ((seen ? rule.applies_positive : rule.applies) || no_flow) {
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.5f;
       snprintf(s->label, sizeof s->label, "%s%s",
-               gap || plug ? "Possible intravascular filler; flow assessment limited, review recommended"
+               seen ? "Possible intravascular filler; flow assessment limited, review recommended"
                    : "Intravascular filler cannot be assessed; review recommended",
                rule.unmeasurable ? " (vessel size or velocity scale not measurable)"
-               : rule.small      ? " (vessel under 0.8 mm)"
+               : small           ? " (vessel under 0.8 mm)"
                : rule.high_scale ? " (velocity scale too high)"
                                  : " (no flow seen)");
    } else if (gap && r->cine_ready) {

@@ -20,7 +20,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->vessel_min_diameter_m = 0.3e-3;
    cfg->vessel_max_diameter_m = 3.5e-3;
    cfg->vessel_min_length_m = 3e-3;
-   cfg->vessel_max_bridge_m = 6e-3;
+   cfg->vessel_max_bridge_m = 10.5e-3;
    cfg->absent_flow_fraction = 0.15;
    cfg->reduced_speed_ratio = 0.5;
    cfg->min_segment_m = 0.4e-3;

@@ -42,9 +42,11 @@ sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double vn, int flow_avai
    r.expected_psv_m_s = r.psv_measured ? v->psv_m_s * (1.0 - m) : lim->expected_psv_m_s;
    r.small_share = share_narrower(v, r.diameter_limit_m, &visible);
    r.small = v->diameter_m < r.diameter_limit_m || r.small_share > 0.2;
+   r.small_plain = v->diameter_m < lim->min_diameter_m || share_narrower(v, lim->min_diameter_m, &visible) > 0.2;
    r.high_scale = !(vn <= lim->scale_factor * r.expected_psv_m_s * (1.0 - m));
    r.unmeasurable = !flow_available || !(vn > 0) || visible < 3;
    r.applies = r.small || r.high_scale || r.unmeasurable;
+   r.applies_positive = r.small_plain || r.high_scale || r.unmeasurable;
    return r;
 }
 

@@ -2,6 +2,7 @@
 #include <sono/sdk/events.h>
 #include <sono/sdk/names.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,8 +50,15 @@ static int check_point(const check_ctx *c, const char *field, uint32_t i, sono_p
    const sono_grid_t *g = c->grid;
    if (!g)
       return 0;
+   /* Points are float32: a point a plugin put exactly on the image edge
+    * may round a few ulps past it, which is not "outside". */
    double x_lo = g->x0_m - 0.5 * g->dx_m, x_hi = g->x0_m + ((double)g->nx - 0.5) * g->dx_m;
    double z_lo = g->z0_m - 0.5 * g->dz_m, z_hi = g->z0_m + ((double)g->nz - 0.5) * g->dz_m;
+   double tx = 4.0 * FLT_EPSILON * fmax(fabs(x_lo), fabs(x_hi)), tz = 4.0 * FLT_EPSILON * fmax(fabs(z_lo), fabs(z_hi));
+   x_lo -= tx;
+   x_hi += tx;
+   z_lo -= tz;
+   z_hi += tz;
    if (p.x_m < x_lo || p.x_m > x_hi || p.z_m < z_lo || p.z_m > z_hi)
       return sono_error_set(c->err,
                             "%s: field %s[%u]: (x %.4g m, z %.4g m) is outside the frame "

@@ -265,6 +265,23 @@ static inline float gain_at(const struct sono_sim *s, double x, double z)
    return s->gain[iz + (long)s->nz * ix];
 }
 
+/* Blood stops at an intraluminal plug: a particle moving toward it halts at
+ * its end instead of entering it during the ensemble (at 0.5 m/s a 6 ms
+ * ensemble carries blood 3 mm into the occluded segment, which would show
+ * as colour inside the plug). Stationary blood there is clutter to the wall
+ * filter, as in a real occlusion. */
+static inline double arrested_position(const sim_vessel_rt_t *rt, double s0, double ds)
+{
+   double s1 = s0 + ds;
+   if (!rt->occluded)
+      return s1;
+   if (s0 < rt->occ_s0 && s1 > rt->occ_s0)
+      return rt->occ_s0;
+   if (s0 > rt->occ_s1 && s1 < rt->occ_s1)
+      return rt->occ_s1;
+   return s1;
+}
+
 /* Blood of ensemble sample n, in particle order (deterministic sums). */
 void sim_particles_splat(const struct sono_sim *s, uint32_t n, fftwf_complex *work)
 {
@@ -272,7 +289,7 @@ void sim_particles_splat(const struct sono_sim *s, uint32_t n, fftwf_complex *wo
    for (size_t i = 0; i < s->nparticles; ++i) {
       const sim_particle_t *p = &s->particles[i];
       const sim_vessel_rt_t *rt = &s->vessels[p->vessel];
-      double sarc = p->s + p->u * t;
+      double sarc = arrested_position(rt, p->s, p->u * t);
       sarc -= rt->length * floor(sarc / rt->length);
       double x, z;
       sim_vessel_point(rt, sarc, p->r, &x, &z, NULL);

@@ -16,6 +16,10 @@
 #include "test_files.h"
 #include <sono/host/host.h>
 #include <sono/host/results.h>
+#include <sono/sdk/events.h>
+#include <sono/sdk/plugin_kit.h>
+
+#include <math.h>
 
 static const char *fx_dir;
 static char tmp_dir[256];
@@ -278,6 +282,24 @@ static void test_out_of_frame_dropped(void **state)
    (void)state;
    run_mode(4, 3, 1, "field points[1]: (x 0 m, z 0.0024 m) is outside the frame");
 }
+/* A point on the image edge survives its float32 rounding; a micrometre
+ * beyond it does not. */
+static void test_edge_point_rounding_tolerated(void **state)
+{
+   (void)state;
+   sono_grid_t g = {256, 384, 50e-6, 25e-6, -6.4e-3 + 25e-6 - 50e-6, -1.25e-5};
+   double z_edge = g.z0_m + (g.nz - 0.5) * g.dz_m;
+   sono_point_t pts[3] = {{0.0f, 1e-3f}, {1e-3f, nextafterf((float)z_edge, 1.0f)}, {0.0f, 2e-3f}};
+   sono_event_overlay_t o;
+   sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_DEPOSIT, pts, 3);
+   sono_error_t err = {{0}};
+   assert_int_equal(sono_event_check(&o.header, &g, &err), 0);
+   pts[1].z_m = (float)(z_edge + 1e-6);
+   assert_int_equal(sono_event_check(&o.header, &g, &err), -1);
+   assert_non_null(strstr(err.message, "field points[1]"));
+   assert_non_null(strstr(err.message, "is outside the frame"));
+}
+
 static void test_event_flood_capped(void **state)
 {
    (void)state;
@@ -416,6 +438,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_lifecycle_enforced),
       cmocka_unit_test(test_valid_events_kept),
       cmocka_unit_test(test_nan_coordinates_dropped),
+      cmocka_unit_test(test_edge_point_rounding_tolerated),
       cmocka_unit_test(test_confidence_out_of_range_dropped),
       cmocka_unit_test(test_unknown_type_skipped),
       cmocka_unit_test(test_out_of_frame_dropped),

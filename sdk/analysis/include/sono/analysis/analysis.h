@@ -114,7 +114,7 @@ typedef struct sono_an_config {
    double vessel_min_diameter_m;   /* thinnest lumen traced (0.3 mm) */
    double vessel_max_diameter_m;   /* thickest lumen traced (3.5 mm) */
    double vessel_min_length_m;     /* shortest traced vessel (5 mm) */
-   double vessel_max_bridge_m;     /* longest echogenic plug bridged (6 mm) */
+   double vessel_max_bridge_m;     /* longest echogenic plug bridged (10.5 mm: occlusions run 2-10 mm) */
    double absent_flow_fraction;    /* segment absent below this lumen flow fraction (0.15) */
    double reduced_speed_ratio;     /* reduced below this x the vessel's reference speed (0.5) */
    double min_segment_m;           /* shorter state runs merge into neighbours (0.4 mm) */
@@ -287,7 +287,12 @@ double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *p
  *    lowered by the margin, and is used only when the beam-to-flow angle is at
  *    most 60 degrees (angle correction beyond that is unreliable);
  *  - no usable velocity scale, or fewer than 3 visible lumen points, is
- *    uninformative as well. */
+ *    uninformative as well.
+ * The margin guards the negative answer only. A positive one (a flow gap or
+ * a plug seen in the lumen) is held back by the plain limits (`small_plain`
+ * and `applies_positive`): raising the diameter limit there would turn a
+ * visible occlusion of a 0.85 mm vessel into "indeterminate" for no safety
+ * gain. */
 typedef struct sono_an_v9_limits {
    double min_diameter_m;    /* 0.8 mm */
    double scale_factor;      /* 2: scale above 2x the expected PSV */
@@ -297,7 +302,9 @@ typedef struct sono_an_v9_limits {
 
 typedef struct sono_an_v9 {
    int applies;              /* absence of flow is uninformative: indeterminate */
+   int applies_positive;     /* a seen gap or plug is uninformative too (plain diameter limit) */
    int small;
+   int small_plain;          /* under min_diameter_m without the margin (same share rule) */
    int high_scale;
    int unmeasurable;
    int psv_measured;

@@ -30,7 +30,8 @@ extern "C" {
 #define SONO_EVENT_MAX_MASK_BYTES (4096u * 4096u)
 
 /* Checks `event` against the ABI rules and the frame `grid` (coordinates
- * must be finite and inside the grid widened by half a pixel; NULL grid
+ * must be finite and inside the grid widened by half a pixel, plus a few
+ * float32 ulps so that a point on the image edge passes; NULL grid
  * skips the extent check). Returns 0 when valid, 1 when the type is unknown
  * but the size is plausible (skip it by size), or -1 with `err` naming the
  * field, e.g. "finding \"acoustic_shadow\": field confidence: 1.3 is outside [0, 1]". */
