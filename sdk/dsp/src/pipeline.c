@@ -646,15 +646,20 @@ static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
    sono_dsp_pipeline_t *p = ctx;
    for (size_t x = x0; x < x1; ++x) {
       const size_t o = x * p->ld;
-      (void)wi;
-      kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
-      if (p->estimated) { /* while the column is still in L1 */
-         sono_dsp_kasai_velocity(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->nz, p->vn, p->vel + o);
-         sono_dsp_kasai_variance(p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, p->nz, p->vn,
-                                 p->var + o);
+      if (p->estimated) {
+         /* AC goes to the worker's scratch column, which stays in L1 for
+          * the velocity and variance right after; nothing reads the AC
+          * planes at M = 1, and writing them only pushed 512 kB per frame
+          * through the caches. */
+         float *acr = p->workers[wi].re, *aci = p->workers[wi].im;
+         kasai_direct_column(p, (uint32_t)x, acr, aci, p->img[IMG_PW] + o);
+         sono_dsp_kasai_velocity(acr, aci, p->nz, p->vn, p->vel + o);
+         sono_dsp_kasai_variance(acr, aci, p->img[IMG_PW] + o, p->nz, p->vn, p->var + o);
          /* the power maximum too, saving a pass over the plane: maxima
           * are order-free, so the result is the same value */
          p->col_max[x] = max_of(p->img[IMG_PW] + o, p->nz, 0.0f);
+      } else {
+         kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
       }
    }
 }
@@ -704,34 +709,55 @@ static float *estimate_src(const sono_dsp_pipeline_t *p, int i)
    return p->cfg.smoothing > 1 ? p->smooth[i] : p->img[i];
 }
 
-/* Power in dB relative to the maximum, and the mask (velocity and variance
- * set to 0 where the power is below thr or the variance above vthr). */
-DSP_HOT_SELECT static void apply_mask(const float *restrict pw, float inv, float thr, float vthr, uint32_t nz, float *restrict v,
-                       float *restrict s2, float *restrict db)
+/* Power in dB relative to the maximum; returns whether any pixel of the
+ * column is below thr (dB), i.e. whether the power mask touches it. */
+DSP_HOT_SELECT static int power_db(const float *restrict pw, float inv, float thr, uint32_t nz, float *restrict db)
 {
-   const dsp_v8f vinv = (dsp_v8f){0} + inv, floor_ = (dsp_v8f){0} + 1e-30f, vzero = {0};
+   const dsp_v8f vinv = (dsp_v8f){0} + inv, floor_ = (dsp_v8f){0} + 1e-30f;
+   dsp_v8i below = {0};
    uint32_t z = 0;
    for (; z + 8 <= nz; z += 8) {
-      dsp_v8f r, vz, sz;
+      dsp_v8f r;
       __builtin_memcpy(&r, pw + z, sizeof r);
-      __builtin_memcpy(&vz, v + z, sizeof vz);
-      __builtin_memcpy(&sz, s2 + z, sizeof sz);
       r = r * vinv;
       r = dsp_sel8(r > floor_, r, floor_);
       const dsp_v8f d = dsp_db10_v8(r);
+      below |= d < thr;
+      __builtin_memcpy(db + z, &d, sizeof d);
+   }
+   int any = 0;
+   for (; z < nz; ++z) {
+      float r = pw[z] * inv;
+      r = r > 1e-30f ? r : 1e-30f;
+      db[z] = dsp_db10f(r);
+      any |= db[z] < thr;
+   }
+   uint64_t w[4];
+   __builtin_memcpy(w, &below, sizeof w);
+   return any | ((w[0] | w[1] | w[2] | w[3]) != 0);
+}
+
+/* The mask: velocity and variance set to 0 where the power (dB, from
+ * power_db) is below thr or the variance above vthr. */
+DSP_HOT_SELECT static void apply_mask(const float *restrict db, float thr, float vthr, uint32_t nz, float *restrict v,
+                                      float *restrict s2)
+{
+   const dsp_v8f vzero = {0};
+   uint32_t z = 0;
+   for (; z + 8 <= nz; z += 8) {
+      dsp_v8f d, vz, sz;
+      __builtin_memcpy(&d, db + z, sizeof d);
+      __builtin_memcpy(&vz, v + z, sizeof vz);
+      __builtin_memcpy(&sz, s2 + z, sizeof sz);
       const dsp_v8i masked = (d < thr) | (sz > vthr);
       vz = dsp_sel8(masked, vzero, vz);
       sz = dsp_sel8(masked, vzero, sz);
-      __builtin_memcpy(db + z, &d, sizeof d);
       __builtin_memcpy(v + z, &vz, sizeof vz);
       __builtin_memcpy(s2 + z, &sz, sizeof sz);
    }
    for (; z < nz; ++z) {
-      float r = pw[z] * inv;
-      r = r > 1e-30f ? r : 1e-30f;
-      const float d = dsp_db10f(r), vz = v[z], sz = s2[z];
-      const int masked = (d < thr) | (sz > vthr);
-      db[z] = d;
+      const float vz = v[z], sz = s2[z];
+      const int masked = (db[z] < thr) | (sz > vthr);
       v[z] = masked ? 0.0f : vz;
       s2[z] = masked ? 0.0f : sz;
    }
@@ -761,7 +787,11 @@ static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
             sono_dsp_kasai_velocity(acr + o, aci + o, p->nz, p->vn, p->vel + o);
          sono_dsp_kasai_variance(acr + o, aci + o, pw + o, p->nz, p->vn, p->var + o);
       }
-      apply_mask(pw + o, inv, thr, vthr, p->nz, p->vel + o, p->var + o, p->pdb + o);
+      /* velocity and variance are read and rewritten only in columns the
+       * mask can change: with the variance mask off, those with a pixel
+       * below the power threshold */
+      if (power_db(pw + o, inv, thr, p->nz, p->pdb + o) || vthr < INFINITY)
+         apply_mask(p->pdb + o, thr, vthr, p->nz, p->vel + o, p->var + o);
    }
 }
 
