@@ -47,6 +47,8 @@ enum {
    P_COLOUR_SNR_DB,      /* colour shown where power clears the frame's noise floor by this */
    P_WORK_RANGE_DB,      /* range of the working log image built from the IQ plane */
    P_TISSUE_LEVEL_DB,    /* working image: the tissue median is lifted to at least this level */
+   P_ALIAS_AREA,         /* aliasing: opposite-colour core as a fraction of its colour region */
+   P_BLOOM_OVER,         /* blooming: fraction of the colour lying over tissue beside the lumen */
    P_COUNT
 };
 

@@ -4,6 +4,7 @@
  * change when the sequence has one) and colour noise. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sono/dsp/alias.h>
@@ -196,10 +197,41 @@ static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
  * flow exceeds the velocity scale), not only the opposite-colour core. */
 typedef struct alias_sum {
    int pairs, wrapped, regions, toward;
+   int strong;             /* regions whose core clears alias_area_fraction */
    int b[4];               /* iz0, iz1, ix0, ix1 of the wrapping regions */
 } alias_sum_t;
 
-#define ALIAS_REGION 0x80u /* aflags bit: pixel of a wrapping colour region */
+#define ALIAS_REGION 0x80u /* aflags bit: pixel of a wrapping colour segment */
+#define ALIAS_MIN_CORE_M2 0.2e-6 /* smallest opposite-colour core of a wrapping segment */
+
+/* Column span of the wrapping segment of component c: the columns where
+ * the opposite colour (mask2) fills >= a quarter of the colour, with 0.5 mm
+ * either side; scattered wrapped pixels elsewhere in the vessel do not
+ * stretch it. Returns 0 when no column qualifies. */
+static int wrapping_columns(const art_t *a, const art_comp_t *c, int *x0, int *x1)
+{
+   int first = -1, last = -1;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+      const int32_t *lab = a->labels + art_px(a, 0, ix);
+      const uint8_t *w = a->mask2 + art_px(a, 0, ix);
+      int nc = 0, nw = 0;
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         int in = lab[iz] == c->label;
+         nc += in;
+         nw += in & (w[iz] != 0);
+      }
+      if (nc >= 3 && 4 * nw >= nc) {
+         first = first < 0 ? ix : first;
+         last = ix;
+      }
+   }
+   if (first < 0)
+      return 0;
+   int margin = art_npx_x(a, 0.5e-3);
+   *x0 = first - margin < c->ix0 ? c->ix0 : first - margin;
+   *x1 = last + margin > c->ix1 ? c->ix1 : last + margin;
+   return 1;
+}
 
 static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
 {
@@ -216,94 +248,221 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
       return;
    int sign = boundary_sign(a, c), b[4];
    int n = aliased_area(a, c, sign, b);
-   if (n == 0)
+   /* a flow that peaks under the scale still wraps a few noisy pixels near
+    * +-VN; a wrapping segment turns a core of its lumen to the opposite
+    * colour (phantom training seeds: >= 14% of the region while the
+    * centreline exceeds VN, <= 9% in the frames where it does not). A
+    * region with half that share counts only beside a wrapping one (the
+    * slower part of the same vessel, cut off by a shadow). */
+   if (n < 0.5 * a->p[P_ALIAS_AREA] * c->count || n * a->dx * a->dz < ALIAS_MIN_CORE_M2)
+      return;
+   int x0, x1;
+   if (!wrapping_columns(a, c, &x0, &x1))
       return;
    sum->regions++;
-   for (int ix = c->ix0; ix <= c->ix1; ++ix) /* mark the region for report_aliasing() */
+   sum->strong += n >= a->p[P_ALIAS_AREA] * c->count;
+   int z0 = a->nz, z1 = -1;
+   for (int ix = x0; ix <= x1; ++ix) /* mark the segment for report_aliasing() */
       for (int iz = c->iz0; iz <= c->iz1; ++iz)
-         if (a->labels[art_px(a, iz, ix)] == c->label)
+         if (a->labels[art_px(a, iz, ix)] == c->label) {
             a->aflags[art_px(a, iz, ix)] |= ALIAS_REGION;
+            z0 = iz < z0 ? iz : z0;
+            z1 = iz > z1 ? iz : z1;
+         }
    sum->pairs += pairs;
    sum->wrapped += n;
    sum->toward += sign > 0 ? n : -n;
+   if (z0 < sum->b[0]) sum->b[0] = z0;
+   if (z1 > sum->b[1]) sum->b[1] = z1;
+   if (x0 < sum->b[2]) sum->b[2] = x0;
+   if (x1 > sum->b[3]) sum->b[3] = x1;
+}
+
+/* Outline of the pixels flagged `bit` inside bounds b (iz0, iz1, ix0, ix1):
+ * they take the negative label `tag` (one per report; the component labels
+ * are not read after the reports) for the per-column envelope. */
+static uint32_t flagged_polygon(art_t *a, const int *b, uint8_t bit, int32_t tag, sono_point_t *poly, int *count)
+{
+   art_comp_t w = {b[0], b[1], b[2], b[3], 0, tag};
+   for (int ix = w.ix0; ix <= w.ix1; ++ix)
+      for (int iz = w.iz0; iz <= w.iz1; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (a->aflags[p] & bit) {
+            a->labels[p] = tag;
+            w.count++;
+         }
+      }
+   *count = w.count;
+   return art_comp_polygon(a, &w, poly);
+}
+
+static void report_aliasing(art_t *a, alias_sum_t *sum)
+{
+   if (sum->strong == 0)
+      return;
+   art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, sum->pairs / 60.0)));
+   if (!f)
+      return;
+   int count;
+   f->npoly = flagged_polygon(a, sum->b, ALIAS_REGION, -1, f->poly, &count);
+   snprintf(f->label, sizeof f->label, "Colour aliasing");
+   snprintf(f->basis, sizeof f->basis,
+            "%d neighbour pairs wrap between +%.2f and -%.2f m/s (both above %.0f%% of the Nyquist velocity %.2f m/s) "
+            "over %.1f mm2 of opposite colour in %.1f mm2 of flow; flow direction from the vessel edges is %s the probe",
+            sum->pairs, a->p[P_ALIAS_FRACTION] * a->vn, a->p[P_ALIAS_FRACTION] * a->vn, 100 * a->p[P_ALIAS_FRACTION],
+            a->vn, sum->wrapped * a->dx * a->dz * 1e6, count * a->dx * a->dz * 1e6,
+            sum->toward >= 0 ? "toward" : "away from");
+   snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
+}
+
+/* Colour thickness over B-mode lumen thickness, column by column, for a
+ * colour component. The lumen of a column is traced on the smoothed B-mode
+ * from its darkest point inside the colour span, out to half way (in dB)
+ * between that floor and the tissue 0.25-0.6 mm above and below the
+ * colour: the row median cannot serve here, because a vessel running
+ * across the frame is itself the median of its rows. Columns whose lumen
+ * stands less than 6 dB under the tissue show no lumen and are skipped.
+ * Returns the columns measured; *ratio is their median ratio, *over the
+ * fraction of the colour pixels lying over tissue (above the half-way
+ * level), *lumen_mm and *colour_mm the median thicknesses. */
+typedef struct bloom_measure {
+   int cols, lumen_cols;
+   double ratio, over, lumen_mm, colour_mm;
+} bloom_measure_t;
+
+static int cmp_float(const void *x, const void *y)
+{
+   float u = *(const float *)x, v = *(const float *)y;
+   return (u > v) - (u < v);
+}
+
+static float band_mean(const art_t *a, const float *col, int z0, int z1)
+{
+   z0 = z0 < 0 ? 0 : z0;
+   z1 = z1 >= a->nz ? a->nz - 1 : z1;
+   if (z1 < z0)
+      return NAN;
+   float s = 0;
+   for (int iz = z0; iz <= z1; ++iz)
+      s += col[iz];
+   return s / (float)(z1 - z0 + 1);
+}
+
+static void measure_bloom(art_t *a, const art_comp_t *c, bloom_measure_t *m)
+{
+   float *ratio = a->colv, *lum = a->col; /* nx and nz scratch: a component has at most nx columns */
+   int near = art_npx_z(a, 0.25e-3), far = art_npx_z(a, 0.6e-3), over = 0, total = 0;
+   m->cols = m->lumen_cols = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+      const int32_t *lab = a->labels + art_px(a, 0, ix);
+      const float *sm = a->sm + art_px(a, 0, ix);
+      int zt = -1, zb = -1, nc = 0, zmin = -1;
+      for (int iz = c->iz0; iz <= c->iz1; ++iz)
+         if (lab[iz] == c->label) {
+            zt = zt < 0 ? iz : zt;
+            zb = iz;
+            ++nc;
+            if (zmin < 0 || sm[iz] < sm[zmin])
+               zmin = iz;
+         }
+      if (nc < 3)
+         continue;
+      ++m->cols;
+      float up = band_mean(a, sm, zt - far, zt - near), down = band_mean(a, sm, zb + near, zb + far);
+      float tissue = isnan(up) ? down : isnan(down) ? up : 0.5f * (up + down);
+      if (isnan(tissue) || tissue - sm[zmin] < 6.0f)
+         continue;
+      float thr = 0.5f * (tissue + sm[zmin]);
+      int z0 = zmin, z1 = zmin;
+      while (z0 > 0 && sm[z0 - 1] < thr)
+         --z0;
+      while (z1 + 1 < a->nz && sm[z1 + 1] < thr)
+         ++z1;
+      for (int iz = zt; iz <= zb; ++iz)
+         if (lab[iz] == c->label) {
+            ++total;
+            over += sm[iz] >= thr;
+         }
+      lum[m->lumen_cols] = (float)(z1 - z0 + 1);
+      ratio[m->lumen_cols++] = (float)nc / (float)(z1 - z0 + 1);
+   }
+   m->ratio = m->over = m->lumen_mm = 0;
+   if (m->lumen_cols == 0)
+      return;
+   qsort(ratio, (size_t)m->lumen_cols, sizeof(float), cmp_float);
+   m->ratio = ratio[m->lumen_cols / 2];
+   qsort(lum, (size_t)m->lumen_cols, sizeof(float), cmp_float);
+   m->lumen_mm = lum[m->lumen_cols / 2] * a->dz * 1e3;
+   m->colour_mm = m->lumen_mm * m->ratio;
+   m->over = total ? (double)over / total : 0;
+}
+
+/* Blooming of a frame: the colour regions wider than their B-mode lumen
+ * by bloom_ratio, with bloom_over_fraction of their colour over tissue,
+ * make one finding whose region also takes the vessel's other colour
+ * segments that spread past their lumen (ratio >= 1, bloom_over_fraction / 2
+ * over tissue): blooming widens the whole vessel's colour, and a vessel is
+ * often cut into segments by an occlusion or a shadow. */
+typedef struct bloom_sum {
+   int regions;            /* regions over both thresholds */
+   bloom_measure_t best;   /* the widest of them */
+   int b[4];               /* iz0, iz1, ix0, ix1 of every marked region */
+} bloom_sum_t;
+
+#define BLOOM_REGION 0x40u /* aflags bit: pixel of a blooming colour segment */
+
+static void check_blooming(art_t *a, const art_comp_t *c, bloom_sum_t *sum)
+{
+   bloom_measure_t m;
+   measure_bloom(a, c, &m);
+   /* a lumen must be traced over 1 mm of the vessel before its width counts */
+   if (m.lumen_cols < art_npx_x(a, 1.0e-3) || m.ratio < 1.0 || m.over < 0.5 * a->p[P_BLOOM_OVER])
+      return;
+   if (m.ratio >= a->p[P_BLOOM_RATIO] && m.over >= a->p[P_BLOOM_OVER]) {
+      if (sum->regions == 0 || m.ratio > sum->best.ratio)
+         sum->best = m;
+      sum->regions++;
+   }
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz)
+         if (a->labels[art_px(a, iz, ix)] == c->label)
+            a->aflags[art_px(a, iz, ix)] |= BLOOM_REGION;
    if (c->iz0 < sum->b[0]) sum->b[0] = c->iz0;
    if (c->iz1 > sum->b[1]) sum->b[1] = c->iz1;
    if (c->ix0 < sum->b[2]) sum->b[2] = c->ix0;
    if (c->ix1 > sum->b[3]) sum->b[3] = c->ix1;
 }
 
-static void report_aliasing(art_t *a, alias_sum_t *sum)
+static void report_blooming(art_t *a, const bloom_sum_t *sum)
 {
    if (sum->regions == 0)
       return;
-   art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, sum->pairs / 60.0)));
+   const bloom_measure_t *m = &sum->best;
+   art_finding_t *f = art_add(a, K_BLOOMING, (float)(0.55 + 0.4 * fmin(1.0, (m->ratio - a->p[P_BLOOM_RATIO]) / 0.4)));
    if (!f)
       return;
-   /* outline of every wrapping region together: their pixels take label -1
-    * (the labels are not read after this) for the per-column envelope */
-   art_comp_t w = {sum->b[0], sum->b[1], sum->b[2], sum->b[3], 0, -1};
-   for (int ix = w.ix0; ix <= w.ix1; ++ix)
-      for (int iz = w.iz0; iz <= w.iz1; ++iz) {
-         size_t p = art_px(a, iz, ix);
-         if (a->aflags[p] & ALIAS_REGION) {
-            a->labels[p] = -1;
-            w.count++;
-         }
-      }
-   f->npoly = art_comp_polygon(a, &w, f->poly);
-   snprintf(f->label, sizeof f->label, "Colour aliasing");
-   snprintf(f->basis, sizeof f->basis,
-            "%d neighbour pairs wrap between +%.2f and -%.2f m/s (both above %.0f%% of the Nyquist velocity %.2f m/s) "
-            "over %.1f mm2 of opposite colour in %.1f mm2 of flow; flow direction from the vessel edges is %s the probe",
-            sum->pairs, a->p[P_ALIAS_FRACTION] * a->vn, a->p[P_ALIAS_FRACTION] * a->vn, 100 * a->p[P_ALIAS_FRACTION],
-            a->vn, sum->wrapped * a->dx * a->dz * 1e6, w.count * a->dx * a->dz * 1e6,
-            sum->toward >= 0 ? "toward" : "away from");
-   snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
-}
-
-static void check_blooming(art_t *a, const art_comp_t *c)
-{
-   int echogenic = 0, lumen = 0, pad = art_npx_z(a, 0.3e-3);
-   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
-      for (int iz = c->iz0 - pad; iz <= c->iz1 + pad; ++iz) {
-         if (iz < 0 || iz >= a->nz)
-            continue;
-         size_t p = art_px(a, iz, ix);
-         if (a->sm[p] <= a->rowref[iz] - 10.0f)
-            ++lumen;
-         if (a->labels[p] == c->label && a->sm[p] >= a->rowref[iz] - 6.0f)
-            ++echogenic;
-      }
-   }
-   double ratio = lumen ? (double)c->count / lumen : 99.0;
-   double frac = (double)echogenic / c->count;
-   /* blooming widens the colour of a lumen that the B-mode shows: colour
-    * with no anechoic lumen under it (or many times its size) is noise or
-    * tissue motion, reported by other rules */
-   int min_lumen = (int)(0.1e-6 / (a->dx * a->dz));
-   if (lumen < min_lumen || ratio < a->p[P_BLOOM_RATIO] || ratio > 4.0 * a->p[P_BLOOM_RATIO] || frac < 0.3 ||
-       c->count < (int)(0.3e-6 / (a->dx * a->dz)))
-      return;
-   art_finding_t *f = art_add(a, K_BLOOMING, (float)(0.55 + 0.4 * fmin(1.0, ratio - a->p[P_BLOOM_RATIO])));
-   if (!f)
-      return;
-   f->npoly = art_comp_polygon(a, c, f->poly);
+   int count;
+   f->npoly = flagged_polygon(a, sum->b, BLOOM_REGION, -2, f->poly, &count);
    snprintf(f->label, sizeof f->label, "Colour blooming");
-   if (lumen)
-      snprintf(f->basis, sizeof f->basis,
-               "colour area %.2f mm2 is %.1fx the anechoic lumen (%.2f mm2); %.0f%% of the colour lies over echogenic "
-               "tissue",
-               c->count * a->dx * a->dz * 1e6, ratio, lumen * a->dx * a->dz * 1e6, 100 * frac);
-   else
-      snprintf(f->basis, sizeof f->basis,
-               "colour area %.2f mm2 with no anechoic lumen beneath it; %.0f%% of the colour lies over echogenic tissue",
-               c->count * a->dx * a->dz * 1e6, 100 * frac);
+   snprintf(f->basis, sizeof f->basis,
+            "colour %.2f mm thick over a B-mode lumen of %.2f mm (median of %d columns: %.2fx, limit %.2fx); %.0f%% of "
+            "the colour lies over tissue beside the lumen; %.1f mm2 of colour",
+            m->colour_mm, m->lumen_mm, m->lumen_cols, m->ratio, a->p[P_BLOOM_RATIO], 100 * m->over,
+            count * a->dx * a->dz * 1e6);
    snprintf(f->advice, sizeof f->advice, "Reduce colour gain (and raise the wall filter if it is low)");
 }
 
 /* Random-sign, high-variance colour directly deep to a bright focus. */
+#define TWINKLE_MIN_FLIPS 0.15
+#define TWINKLE_MAX_WIDTH_M 1.5e-3
 static int check_twinkling(art_t *a, const art_comp_t *c, double prf)
 {
+   /* a column under the focus: no wider than 1.5 mm and deeper than wide
+    * (a vessel's colour runs along the vessel, and a slow-flow mosaic in
+    * it changes sign as often as twinkling does) */
+   double width = (c->ix1 - c->ix0 + 1) * a->dx, depth = (c->iz1 - c->iz0 + 1) * a->dz;
+   if (width > TWINKLE_MAX_WIDTH_M || depth < width)
+      return 0;
    double var = 0;
    int flips = 0, pairs = 0;
    for (int ix = c->ix0; ix <= c->ix1; ++ix)
@@ -319,7 +478,10 @@ static int check_twinkling(art_t *a, const art_comp_t *c, double prf)
       }
    var /= c->count;
    double vfrac = var / (a->vn * a->vn), flip = pairs ? (double)flips / pairs : 0;
-   if (vfrac < a->p[P_TWINKLE_VARIANCE] || flip < 0.25)
+   /* vessel colour keeps its sign between neighbours (<= 6% changes on the
+    * training seeds, aliasing included); a twinkling column changes it on
+    * 22-66% of the pairs */
+   if (vfrac < a->p[P_TWINKLE_VARIANCE] || flip < TWINKLE_MIN_FLIPS)
       return 0;
    /* a bright focus within 0.6 mm above the colour, in its columns */
    float focus = -100;
@@ -374,8 +536,9 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    int big = (int)(0.1e-6 / (a->dx * a->dz)), isolated = 0;
    int twinkled = 0;
    alias_sum_t sum_frame, *sum = &sum_frame;
-   sum->pairs = sum->wrapped = sum->regions = sum->toward = 0;
+   sum->pairs = sum->wrapped = sum->regions = sum->toward = sum->strong = 0;
    sum->b[0] = a->nz, sum->b[1] = -1, sum->b[2] = a->nx, sum->b[3] = -1;
+   bloom_sum_t bloom = {0, {0, 0, 0, 0, 0, 0}, {a->nz, -1, a->nx, -1}};
    /* components are processed in a copy: the list is stable, labels stay */
    for (int k = 0; k < a->ncomps; ++k) {
       art_comp_t c = a->comps[k];
@@ -390,9 +553,10 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
          continue;
       }
       check_aliasing(a, &c, sum);
-      check_blooming(a, &c);
+      check_blooming(a, &c, &bloom);
    }
    report_aliasing(a, sum);
+   report_blooming(a, &bloom);
    if (twinkled) {
       a->twinkle_seen = 1;
       a->last_prf = fr->acquisition.prf_hz;

@@ -44,15 +44,19 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"alias_fraction", "Aliasing: neighbour speeds above this fraction of VN", "1", SONO_PARAM_FLOAT, 0.3, 0.99,
     0.7, NULL},
    {"alias_min_pairs", "Aliasing: wrapped neighbour pairs", "1", SONO_PARAM_INT, 1, 10000, 6, NULL},
-   {"bloom_ratio", "Blooming: colour over B-mode lumen width", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 1.3, NULL},
+   {"bloom_ratio", "Blooming: colour over B-mode lumen width", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 1.4, NULL},
    {"flash_fill", "Flash: colour fill of the frame", "1", SONO_PARAM_FLOAT, 0.05, 1, 0.25, NULL},
    {"flash_max_frames", "Flash: longest run of filled frames", "1", SONO_PARAM_INT, 1, 10, 3, NULL},
-   {"twinkle_variance", "Twinkling: variance as a fraction of VN^2", "1", SONO_PARAM_FLOAT, 0.01, 2, 0.15, NULL},
+   {"twinkle_variance", "Twinkling: variance as a fraction of VN^2", "1", SONO_PARAM_FLOAT, 0.01, 2, 0.12, NULL},
    {"noise_fraction", "Colour noise: isolated colour pixels", "1", SONO_PARAM_FLOAT, 1e-4, 0.5, 0.004, NULL},
    {"colour_snr_db", "Colour shown above the Doppler noise floor by", "dB", SONO_PARAM_FLOAT, 0, 60, 22, NULL},
    {"work_range_db", "Working B-mode image: dynamic range from IQ", "dB", SONO_PARAM_FLOAT, 20, 120, 70, NULL},
    {"tissue_level_db", "Working B-mode image: lowest tissue median above its floor", "dB", SONO_PARAM_FLOAT, 0, 60,
     12, NULL},
+   {"alias_area_fraction", "Aliasing: opposite-colour core as a fraction of its colour region", "1",
+    SONO_PARAM_FLOAT, 0.0, 1.0, 0.1, NULL},
+   {"bloom_over_fraction", "Blooming: colour over tissue beside the lumen", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.3,
+    NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
