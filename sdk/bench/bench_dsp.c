@@ -121,6 +121,101 @@ static void bench_scaling(int reps)
    free(img);
 }
 
+/* ---- where the Kasai M=1 time goes -------------------------------------
+ * Each piece of the direct column pass timed alone on the same cube: what
+ * the memory system gives (a vector read, and a read in the kernel's own
+ * order), what the output planes cost, and what the arithmetic costs when
+ * the input sits in L2 (a small cube, scaled to 256x256x16). */
+/* 16-byte vectors: the bench is built for the x86-64 baseline, where
+ * wider generic vectors would be kept on the stack. */
+typedef float bv4f __attribute__((vector_size(16)));
+
+typedef struct read_case {
+   const float *data;
+   uint32_t nz, nx, n;
+   float *out;
+} read_case_t;
+
+/* Eight independent vector sums: a read that no add latency limits. */
+static void read_vector(void *ctx)
+{
+   const read_case_t *c = ctx;
+   const size_t count = 2 * (size_t)c->nz * c->nx * c->n;
+   bv4f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+   for (size_t i = 0; i + 32 <= count; i += 32) {
+      bv4f v[8];
+      memcpy(v, c->data + i, sizeof v);
+      a0 += v[0], a1 += v[1], a2 += v[2], a3 += v[3], a4 += v[4], a5 += v[5], a6 += v[6], a7 += v[7];
+   }
+   a0 += a1 + a2 + a3 + a4 + a5 + a6 + a7;
+   bench_sink(a0[0] + a0[3]);
+}
+
+/* The loads of the Kasai M=1 column pass and nothing else: per column,
+ * 16 depths (two cache lines) of every slow-time plane per step. */
+static void read_kernel_order(void *ctx)
+{
+   const read_case_t *c = ctx;
+   const size_t plane = 2 * (size_t)c->nz * c->nx;
+   bv4f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+   for (uint32_t x = 0; x < c->nx; ++x) {
+      const float *col = c->data + 2 * (size_t)x * c->nz;
+      for (uint32_t z = 0; z + 16 <= c->nz; z += 16)
+         for (uint32_t t = 0; t < c->n; ++t) {
+            bv4f v[8];
+            memcpy(v, col + plane * t + 2 * z, sizeof v);
+            a0 += v[0], a1 += v[1], a2 += v[2], a3 += v[3], a4 += v[4], a5 += v[5], a6 += v[6], a7 += v[7];
+         }
+   }
+   a0 += a1 + a2 + a3 + a4 + a5 + a6 + a7;
+   bench_sink(a0[0] + a0[3]);
+}
+
+/* The output traffic of Kasai M=1: power, velocity and variance planes
+ * written by the column pass, then power read and dB written by the final
+ * pass (1 MB written, 256 kB read). */
+static void write_outputs(void *ctx)
+{
+   const read_case_t *c = ctx;
+   const size_t px = (size_t)c->nz * c->nx;
+   const bv4f one = {1, 2, 3, 4};
+   for (int plane = 0; plane < 3; ++plane)
+      for (size_t i = 0; i + 4 <= px; i += 4)
+         memcpy(c->out + plane * px + i, &one, sizeof one);
+   for (size_t i = 0; i + 4 <= px; i += 4) {
+      bv4f v;
+      memcpy(&v, c->out + i, sizeof v);
+      v = v * one;
+      memcpy(c->out + 3 * px + i, &v, sizeof v);
+   }
+   bench_sink(c->out[px]);
+}
+
+static void bench_kasai_breakdown(const float *iq, double stream_s, double kasai_s, int reps)
+{
+   printf("-- where Kasai M=1 (256x256x16) spends its time --\n");
+   read_case_t c = {iq, 256, 256, 16, malloc(sizeof(float) * 4 * 256 * 256)};
+   bench_stats_t rv = bench_run(read_vector, &c, 3, reps);
+   bench_report("read of the cube, 8 vector sums", rv, stream_s, "stream", 0);
+   bench_stats_t rk = bench_run(read_kernel_order, &c, 3, reps);
+   bench_report("read in the kernel's order (16 planes/step)", rk, stream_s, "stream", 0);
+   bench_stats_t wo = bench_run(write_outputs, &c, 3, reps);
+   bench_report("output planes alone (1 MB written)", wo, stream_s, "stream", 0);
+   /* 256x16x16 complex64 is 512 kB: after the first run it stays in L2, so
+    * this is the arithmetic of the pass, with columns as long as the big
+    * cube's (the same per-column work), scaled to 256 columns */
+   float *small = make_iq(256, 16, 16);
+   bench_stats_t ks = time_case("none", 1, 1, 256, 16, 16, DOPPLER, small, reps * 20);
+   const double scale = 256.0 / 16.0;
+   printf("%-44s median %9.4f ms  %.3f ns/(px*n); x%.0f = %.4f ms for 256x256x16\n",
+          "Kasai M=1 on 256x16x16 (input in L2)", ks.median_s * 1e3, ks.median_s * 1e9 / (256.0 * 16.0 * 16.0),
+          scale, ks.median_s * scale * 1e3);
+   printf("%-44s %.4f ms above the vector read, %.4f ms above the L2-resident arithmetic\n",
+          "Kasai M=1 (from the run above)", (kasai_s - rv.median_s) * 1e3, (kasai_s - ks.median_s * scale) * 1e3);
+   free(small);
+   free(c.out);
+}
+
 static void bench_threads(const float *iq, int reps)
 {
    printf("-- 2-thread speed-up (256x256x16; results are bit-identical) --\n");
@@ -177,6 +272,7 @@ int sono_bench_dsp(int argc, char **argv)
    bench_report("Kasai M=1 (velocity+power+variance)", k1, st.median_s, "stream", 0.5e-3);
    printf("%-44s %.2fx stream: %s the 2x target\n", "", k1.median_s / st.median_s,
           k1.median_s <= 2.0 * st.median_s ? "within" : "OUTSIDE");
+   bench_kasai_breakdown(iq, st.median_s, k1.median_s, reps);
    bench_stats_t kv = time_case("none", 1, 1, 256, 256, 16, SONO_PLANE_BIT(SONO_PLANE_VELOCITY), iq, reps);
    bench_report("Kasai M=1 (velocity only)", kv, st.median_s, "stream", 0.5e-3);
    bench_stats_t pk = time_case("poly:2", 5, 1, 256, 256, 16, DOPPLER, iq, reps);
