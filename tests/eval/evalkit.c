@@ -8,8 +8,23 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <sono/host/session.h>
 #include <sono/sim/phantom.h>
+
+/* The default work folder is this process's own: its case files are
+ * deleted after use, so at exit only the index remains to remove. */
+static char default_work[64];
+static void remove_default_work(void)
+{
+   char path[128];
+   snprintf(path, sizeof path, "%s/index.json", default_work);
+   remove(path);
+   snprintf(path, sizeof path, "%s/index.json.tmp", default_work);
+   remove(path);
+   rmdir(default_work);
+}
 
 int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold_t *t, int cap, int *count)
 {
@@ -18,7 +33,12 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
    o->seed = 1;
    /* Generated cases are large (tens of MB each): by default they go to the
     * system's temporary folder, never into the current (source) folder. */
-   o->work = "/tmp/sono-eval-work";
+   snprintf(o->work_default, sizeof o->work_default, "/tmp/sono-eval-%ld", (long)getpid());
+   o->work = o->work_default;
+   if (!default_work[0]) {
+      snprintf(default_work, sizeof default_work, "%s", o->work_default);
+      atexit(remove_default_work);
+   }
    o->plugins = SONO_EVAL_PLUGIN_DIR;
    o->threads = 2;
    *count = 0;

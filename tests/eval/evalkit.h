@@ -16,7 +16,9 @@
 typedef struct evalkit_options {
    uint32_t n;            /* cases (--n) */
    uint64_t seed;         /* batch seed (--seed) */
-   const char *work;      /* folder for generated recordings (--work) */
+   const char *work;      /* folder for generated recordings (--work; default /tmp/sono-eval-<pid>) */
+   char work_default[64]; /* storage of the default: one folder per process, so that runs in
+                             parallel never delete each other's cases */
    const char *batch;     /* existing sono-phantom batch folder (--batch) or NULL */
    const char *plugins;   /* folder of built plugins (--plugins) */
    int verbose;           /* --verbose: one line per case */
