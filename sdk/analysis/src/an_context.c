@@ -14,6 +14,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->cine_window_s = 1.0;
    cfg->cine_min_frames = 4;
    cfg->flow_power_margin_db = 8.0;
+   cfg->flow_sidelobe_db = 24.0;
    cfg->flow_min_speed_frac = 0.06;
    cfg->flow_max_variance_frac = 0.12;
    cfg->lumen_dark_db = -14.0;
@@ -245,13 +246,17 @@ static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
 
 /* Power noise floor: the 5th percentile of the power plane, i.e. the level of
  * pixels holding neither tissue nor blood (gel standoff, deep field). */
-static float noise_floor(sono_an_context_t *c, const sono_plane_t *power)
+/* The noise floor (5th percentile of power) and the strong-flow level
+ * (99.5th), from one sample of the power plane. */
+static float noise_floor(sono_an_context_t *c, const sono_plane_t *power, float *strong)
 {
    size_t n = 0;
    for (uint32_t ix = 0; ix < c->nx; ix += 4)
       for (uint32_t iz = 0; iz < c->nz * c->dec; iz += 2)
          c->scratch[n++] = SONO_KIT_AT(float, power, iz, ix, 0);
-   return an_percentile(c->scratch, n, 0.05);
+   float floor_db = an_percentile(c->scratch, n, 0.05);
+   *strong = an_percentile(c->scratch, n, 0.995);
+   return floor_db;
 }
 
 /* Flow in this frame, and the cine window: frames since flow was last seen
@@ -324,9 +329,12 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
       memset(c->flow_now, 0, (size_t)c->nz * c->nx);
       return;
    }
-   float floor_db = noise_floor(c, in->power);
+   float strong_db;
+   float floor_db = noise_floor(c, in->power, &strong_db);
    r->noise_floor_db = floor_db;
    float pmin = floor_db + (float)cfg->flow_power_margin_db;
+   if (cfg->flow_sidelobe_db > 0 && strong_db - (float)cfg->flow_sidelobe_db > pmin)
+      pmin = strong_db - (float)cfg->flow_sidelobe_db;
    float vmin = (float)(cfg->flow_min_speed_frac * vn), varmax = (float)(cfg->flow_max_variance_frac * vn * vn);
    const sono_plane_t *pv = in->velocity, *pp = in->power, *pq = in->variance;
    float echo_max = (float)cfg->flow_max_echo_db, dark = dark_level(c);

@@ -108,6 +108,9 @@ typedef struct sono_an_config {
    double cine_window_s;           /* flow memory: one cardiac cycle (1.0 s) */
    uint32_t cine_min_frames;       /* frames before cine_ready (4) */
    double flow_power_margin_db;    /* flow: power this far above the noise floor (8) */
+   double flow_sidelobe_db;        /* flow: power within this of the frame's strong flow, its 99.5th
+                                      percentile (24; beam side lobes carry flow colour into anechoic
+                                      regions about 30 dB down); <= 0 disables */
    double flow_min_speed_frac;     /* flow: |v| above this fraction of VN (0.04) */
    double flow_max_variance_frac;  /* flow: variance below this fraction of VN^2 (0.25) */
    double lumen_dark_db;           /* lumen: this far below the row background (-14) */
