@@ -16,8 +16,11 @@
 /* The default work folder is this process's own: its case files are
  * deleted after use, so at exit only the index remains to remove. */
 static char default_work[64];
+static int keep_default_work;
 static void remove_default_work(void)
 {
+   if (keep_default_work)
+      return;
    char path[128];
    snprintf(path, sizeof path, "%s/index.json", default_work);
    remove(path);
@@ -44,8 +47,8 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
    *count = 0;
    for (int i = 1; i < argc; ++i) {
       const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-      if (strcmp(a, "--verbose") == 0) {
-         o->verbose = 1;
+      if (strcmp(a, "--verbose") == 0 || strcmp(a, "--keep") == 0) {
+         *(a[2] == 'v' ? &o->verbose : &o->keep) = 1;
          continue;
       }
       if (!v || strncmp(a, "--", 2) != 0) {
@@ -73,7 +76,7 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
          t[(*count)++].value = strtod(v, &end);
       } else {
          fprintf(stderr, "sono-eval: option %s: unknown; expected --n, --seed, --work, --batch, --plugins, "
-                         "--frames, --threads, --verbose or a --min-*/--max-* threshold\n", a);
+                         "--frames, --threads, --verbose, --keep or a --min-*/--max-* threshold\n", a);
          return -1;
       }
       if (end && *end) {
@@ -81,6 +84,7 @@ int evalkit_parse(int argc, char **argv, evalkit_options_t *o, evalkit_threshold
          return -1;
       }
    }
+   keep_default_work = o->keep;
    return 0;
 }
 
@@ -132,7 +136,7 @@ static void set_frames(sono_sim_case_t *c, uint32_t frames)
 
 void evalkit_case_remove(const evalkit_options_t *o, uint32_t i)
 {
-   if (o->batch)
+   if (o->batch || o->keep)
       return;
    char stem[32], path[1200];
    snprintf(stem, sizeof stem, "case-%04u.", i);

@@ -17,6 +17,7 @@ typedef struct evalkit_options {
    uint32_t n;            /* cases (--n) */
    uint64_t seed;         /* batch seed (--seed) */
    const char *work;      /* folder for generated recordings (--work; default /tmp/sono-eval-<pid>) */
+   int keep;              /* --keep: generated cases stay in the work folder (for --batch re-runs) */
    char work_default[64]; /* storage of the default: one folder per process, so that runs in
                              parallel never delete each other's cases */
    const char *batch;     /* existing sono-phantom batch folder (--batch) or NULL */

@@ -8,7 +8,7 @@
 
 static int usage(FILE *f)
 {
-   fprintf(f, "usage: sono-eval <plugin> --n N --seed S [--work DIR | --batch DIR] [--plugins DIR] [--verbose]\n"
+   fprintf(f, "usage: sono-eval <plugin> --n N --seed S [--work DIR | --batch DIR] [--plugins DIR] [--verbose] [--keep]\n"
               "                 [--min-<metric> X] [--max-<metric> X]\n"
               "plugins:");
    for (const sono_eval_command_t *c = sono_eval_commands; c->name; ++c)
