@@ -52,9 +52,12 @@ struct sono_dsp_pipeline {
    sono_dsp_iir_t iir;
    int nimg;
    int estimated;  /* velocity and variance already computed by the column pass (M = 1, Kasai) */
+   int wide;       /* the CPU runs the 512-bit lag-1 column loop (AVX-512F) */
    float vn, max_power;
    const sono_acquisition_t *acq;
 };
+
+static int direct_wide_supported(void);
 
 void sono_dsp_config_default(sono_dsp_config_t *cfg)
 {
@@ -224,6 +227,7 @@ sono_dsp_pipeline_t *sono_dsp_pipeline_create(const sono_dsp_config_t *cfg, uint
    p->pdb = zalloc(plane, sizeof(float));
    p->var = zalloc(plane, sizeof(float));
    p->col_max = zalloc(max_nx, sizeof(float));
+   p->wide = direct_wide_supported();
    p->bmode = zalloc(plane, 1);
    p->tgc_gain = zalloc(max_nz, sizeof(float));
    p->tgc_work = zalloc(SONO_DSP_TGC_WORK(max_nz), sizeof(float));
@@ -421,20 +425,101 @@ static inline __attribute__((always_inline)) void store_unpermuted(float *dst, v
    __builtin_memcpy(dst, &o, sizeof o);
 }
 
+/* The lag-1 loop of kasai_direct_column on 512-bit vectors, 32 depths per
+ * step, for CPUs with AVX-512F (chosen at create, see direct_wide_supported).
+ * With the input in L2 the 256-bit loop is limited by the vector ports (28
+ * uops per 16 pixel-samples); here 14 do the same work. Each lane runs the
+ * 8-depth loop's operations in the same order, so the sums are the same bit
+ * for bit. In-lane shuffles as SPLIT8_LANES: within each 128-bit lane l the
+ * depths are 2l, 2l+1, 8+2l, 9+2l; the store puts them back in order.
+ * Returns the first depth it did not do (a multiple of 32). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__) && \
+   !defined(SONO_DSP_NO_CLONES)
+typedef float v16f __attribute__((vector_size(64)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+
+#define SPLIT16_LANES(src, r, i)                                                                          \
+   do {                                                                                                   \
+      v16f a_, b_;                                                                                        \
+      __builtin_memcpy(&a_, (src), sizeof a_);                                                            \
+      __builtin_memcpy(&b_, (src) + 16, sizeof b_);                                                       \
+      (r) = __builtin_shuffle(a_, b_, (v16i){0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30}); \
+      (i) = __builtin_shuffle(a_, b_, (v16i){1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31}); \
+   } while (0)
+
+__attribute__((target("avx512f"))) static inline void store16_unpermuted(float *dst, v16f v)
+{
+   const v16f o = __builtin_shuffle(v, (v16i){0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15});
+   __builtin_memcpy(dst, &o, sizeof o);
+}
+
+__attribute__((target("avx512f"))) static uint32_t kasai_lag1_wide(const sono_dsp_pipeline_t *p, uint32_t x,
+                                                                 float *restrict acr, float *restrict aci,
+                                                                 float *restrict pw)
+{
+   const sono_plane_t *iq = p->iq;
+   const uint32_t nz = p->nz, n = p->n;
+   const float *col = (const float *)iq->data + 2 * (int64_t)x * iq->stride[1];
+   const int64_t st = 2 * iq->stride[2];
+   uint32_t z = 0;
+   for (; z + 32 <= nz; z += 32) {
+      v16f pr0, pi0, pr1, pi1, sr0 = {0}, si0 = {0}, sp0 = {0}, sr1 = {0}, si1 = {0}, sp1 = {0};
+      SPLIT16_LANES(col + 2 * z, pr0, pi0);
+      SPLIT16_LANES(col + 2 * z + 32, pr1, pi1);
+      for (uint32_t t = 1; t < n; ++t) {
+         v16f br0, bi0, br1, bi1;
+         const float *src = col + st * t + 2 * z;
+         SPLIT16_LANES(src, br0, bi0);
+         SPLIT16_LANES(src + 32, br1, bi1);
+         sr0 += pr0 * br0 + pi0 * bi0;
+         si0 += pi0 * br0 - pr0 * bi0;
+         sp0 += pr0 * pr0 + pi0 * pi0;
+         sr1 += pr1 * br1 + pi1 * bi1;
+         si1 += pi1 * br1 - pr1 * bi1;
+         sp1 += pr1 * pr1 + pi1 * pi1;
+         pr0 = br0, pi0 = bi0, pr1 = br1, pi1 = bi1;
+      }
+      sp0 += pr0 * pr0 + pi0 * pi0;
+      sp1 += pr1 * pr1 + pi1 * pi1;
+      store16_unpermuted(acr + z, sr0);
+      store16_unpermuted(aci + z, si0);
+      store16_unpermuted(pw + z, sp0);
+      store16_unpermuted(acr + z + 16, sr1);
+      store16_unpermuted(aci + z + 16, si1);
+      store16_unpermuted(pw + z + 16, sp1);
+   }
+   return z;
+}
+
+static int direct_wide_supported(void)
+{
+   __builtin_cpu_init();
+   return __builtin_cpu_supports("avx512f");
+}
+#else
+static uint32_t kasai_lag1_wide(const sono_dsp_pipeline_t *p, uint32_t x, float *acr, float *aci, float *pw)
+{
+   (void)p, (void)x, (void)acr, (void)aci, (void)pw;
+   return 0;
+}
+
+static int direct_wide_supported(void) { return 0; }
+#endif
+
 /* AC and P of one column straight from the IQ plane, without a wall filter,
- * 8 depths at a time with every sum in registers: each input value is read
- * once and nothing else touches memory. Same operations in the same order
+ * from depth z on (the depths before z are done), 8 depths at a time with
+ * every sum in registers: each input value is read once and nothing else
+ * touches memory. Same operations in the same order
  * as sono_dsp_kasai_accumulate, so the result is bit-identical to the block
  * path. Needs stride[0] = 1 and lag <= DIRECT_MAX_LAG; depths beyond the last
  * multiple of 8 are done one by one. */
 DSP_HOT static void kasai_direct_column(const sono_dsp_pipeline_t *p, uint32_t x, float *restrict acr,
-                                        float *restrict aci, float *restrict pw)
+                                        float *restrict aci, float *restrict pw, uint32_t z)
 {
    const sono_plane_t *iq = p->iq;
    const uint32_t nz = p->nz, lag = p->cfg.lag, n = p->n;
    const float *col = (const float *)iq->data + 2 * (int64_t)x * iq->stride[1];
    const int64_t st = 2 * iq->stride[2];
-   uint32_t z = 0;
    /* lag 1, 16 depths (two cache lines per slow-time plane) per step: two
     * independent sets of sums keep the FP ports busy and give the
     * prefetcher longer runs; each lane's arithmetic is the 8-depth loop's.
@@ -696,11 +781,16 @@ static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
           * planes at M = 1, and writing them only pushed 512 kB per frame
           * through the caches. */
          float *acr = p->workers[wi].re, *aci = p->workers[wi].im;
-         kasai_direct_column(p, (uint32_t)x, acr, aci, p->img[IMG_PW] + o);
+         /* 512-bit steps first where the CPU has them and the hardware
+          * prefetchers follow every plane (see kasai_direct_column) */
+         const uint32_t z = p->wide && p->cfg.lag == 1 && p->n <= DIRECT_HW_STREAMS
+                               ? kasai_lag1_wide(p, (uint32_t)x, acr, aci, p->img[IMG_PW] + o)
+                               : 0;
+         kasai_direct_column(p, (uint32_t)x, acr, aci, p->img[IMG_PW] + o, z);
          /* the power maximum too, saving a pass over the plane */
          p->col_max[x] = estimate_column(acr, aci, p->img[IMG_PW] + o, p->nz, p->vn, p->vel + o, p->var + o);
       } else {
-         kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o);
+         kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, 0);
       }
    }
 }
