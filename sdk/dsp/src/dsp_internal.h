@@ -78,45 +78,53 @@ typedef float dsp_v8f __attribute__((vector_size(32)));
 typedef int32_t dsp_v8i __attribute__((vector_size(32)));
 typedef uint32_t dsp_v8u __attribute__((vector_size(32)));
 
-static inline __attribute__((always_inline)) dsp_v8f dsp_sel8(dsp_v8i m, dsp_v8f a, dsp_v8f b)
-{
-   return (dsp_v8f)((m & (dsp_v8i)a) | (~m & (dsp_v8i)b));
-}
+/* The vector kernels are written once for any lane count: DSP_VECTOR_MATH
+ * defines dsp_sel<W>, dsp_atan2_v<W> and dsp_db10_v<W> for vector types of
+ * W floats (VF), int32 (VI) and uint32 (VU) lanes. */
+#define DSP_VECTOR_MATH(W, VF, VI, VU)                                                                        \
+   static inline __attribute__((always_inline)) VF dsp_sel##W(VI m, VF a, VF b)                               \
+   {                                                                                                          \
+      return (VF)((m & (VI)a) | (~m & (VI)b));                                                               \
+   }                                                                                                          \
+                                                                                                              \
+   static inline __attribute__((always_inline)) VF dsp_atan2_v##W(VF y, VF x)                                 \
+   {                                                                                                          \
+      const VI absm = (VI){0} + 0x7fffffff;                                                                   \
+      const VF zero = {0};                                                                                    \
+      const VF ax = (VF)((VI)x & absm), ay = (VF)((VI)y & absm);                                              \
+      const VI xbig = ax > ay;                                                                                \
+      const VF mx = dsp_sel##W(xbig, ax, ay), mn = dsp_sel##W(xbig, ay, ax);                                  \
+      const VI big = mn > 0.414213562373095f * mx;                                                            \
+      const VF num = dsp_sel##W(big, mn - mx, mn);                                                            \
+      VF den = dsp_sel##W(big, mn + mx, mx);                                                                  \
+      den = dsp_sel##W(den > zero, den, zero + 1.0f);                                                         \
+      const VF u = num / den;                                                                                 \
+      const VF z = u * u;                                                                                     \
+      const VF p =                                                                                            \
+         ((((8.05374449538e-2f * z - 1.38776856032e-1f) * z + 1.99777106478e-1f) * z - 3.33329491539e-1f) * z) * \
+            u +                                                                                               \
+         u;                                                                                                   \
+      VF r = dsp_sel##W(big, p + 0.785398163397448f, p);                                                      \
+      r = dsp_sel##W(ay > ax, 1.57079632679490f - r, r);                                                      \
+      r = dsp_sel##W(x < zero, DSP_PI_F - r, r);                                                              \
+      return (VF)(((VI)r & absm) | ((VI)y & ~absm));                                                          \
+   }                                                                                                          \
+                                                                                                              \
+   static inline __attribute__((always_inline)) VF dsp_db10_v##W(VF x)                                        \
+   {                                                                                                          \
+      const VU b = (VU)x;                                                                                     \
+      VI e = (VI)((b >> 23) & 0xffu) - 127;                                                                   \
+      VF m = (VF)((b & 0x007fffffu) | 0x3f800000u);                                                           \
+      const VI adj = m > 1.41421356237310f;                                                                   \
+      m = dsp_sel##W(adj, 0.5f * m, m);                                                                       \
+      e -= adj; /* adj is -1 where true */                                                                    \
+      const VF s = (m - 1.0f) / (m + 1.0f);                                                                   \
+      const VF s2 = s * s;                                                                                    \
+      const VF t = 1.0f + s2 * (0.333333333333f + s2 * (0.2f + s2 * (0.142857142857f + s2 * 0.111111111111f))); \
+      return 3.01029995663981f * (__builtin_convertvector(e, VF) + 2.88539008177793f * s * t);                \
+   }
 
-static inline __attribute__((always_inline)) dsp_v8f dsp_atan2_v8(dsp_v8f y, dsp_v8f x)
-{
-   const dsp_v8i absm = (dsp_v8i){0, 0, 0, 0, 0, 0, 0, 0} + 0x7fffffff;
-   const dsp_v8f zero = {0};
-   const dsp_v8f ax = (dsp_v8f)((dsp_v8i)x & absm), ay = (dsp_v8f)((dsp_v8i)y & absm);
-   const dsp_v8i xbig = ax > ay;
-   const dsp_v8f mx = dsp_sel8(xbig, ax, ay), mn = dsp_sel8(xbig, ay, ax);
-   const dsp_v8i big = mn > 0.414213562373095f * mx;
-   const dsp_v8f num = dsp_sel8(big, mn - mx, mn);
-   dsp_v8f den = dsp_sel8(big, mn + mx, mx);
-   den = dsp_sel8(den > zero, den, zero + 1.0f);
-   const dsp_v8f u = num / den;
-   const dsp_v8f z = u * u;
-   const dsp_v8f p =
-      ((((8.05374449538e-2f * z - 1.38776856032e-1f) * z + 1.99777106478e-1f) * z - 3.33329491539e-1f) * z) * u + u;
-   dsp_v8f r = dsp_sel8(big, p + 0.785398163397448f, p);
-   r = dsp_sel8(ay > ax, 1.57079632679490f - r, r);
-   r = dsp_sel8(x < zero, DSP_PI_F - r, r);
-   return (dsp_v8f)(((dsp_v8i)r & absm) | ((dsp_v8i)y & ~absm));
-}
-
-static inline __attribute__((always_inline)) dsp_v8f dsp_db10_v8(dsp_v8f x)
-{
-   const dsp_v8u b = (dsp_v8u)x;
-   dsp_v8i e = (dsp_v8i)((b >> 23) & 0xffu) - 127;
-   dsp_v8f m = (dsp_v8f)((b & 0x007fffffu) | 0x3f800000u);
-   const dsp_v8i adj = m > 1.41421356237310f;
-   m = dsp_sel8(adj, 0.5f * m, m);
-   e -= adj; /* adj is -1 where true */
-   const dsp_v8f s = (m - 1.0f) / (m + 1.0f);
-   const dsp_v8f s2 = s * s;
-   const dsp_v8f t = 1.0f + s2 * (0.333333333333f + s2 * (0.2f + s2 * (0.142857142857f + s2 * 0.111111111111f)));
-   return 3.01029995663981f * (__builtin_convertvector(e, dsp_v8f) + 2.88539008177793f * s * t);
-}
+DSP_VECTOR_MATH(8, dsp_v8f, dsp_v8i, dsp_v8u)
 
 /* log2 of a positive normal float, branch-free: exponent from the bits, the
  * mantissa in [sqrt(1/2), sqrt(2)) through 2*atanh((m-1)/(m+1)) to order 9.

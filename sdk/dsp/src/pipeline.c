@@ -57,6 +57,15 @@ struct sono_dsp_pipeline {
    const sono_acquisition_t *acq;
 };
 
+/* 512-bit forms of the Kasai M = 1 loops, used where the CPU has AVX-512F
+ * (GCC on x86-64 Linux, as the clones in dsp_internal.h). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__) && \
+   !defined(SONO_DSP_NO_CLONES)
+#define DIRECT_WIDE 1
+#else
+#define DIRECT_WIDE 0
+#endif
+
 static int direct_wide_supported(void);
 
 void sono_dsp_config_default(sono_dsp_config_t *cfg)
@@ -433,10 +442,11 @@ static inline __attribute__((always_inline)) void store_unpermuted(float *dst, v
  * for bit. In-lane shuffles as SPLIT8_LANES: within each 128-bit lane l the
  * depths are 2l, 2l+1, 8+2l, 9+2l; the store puts them back in order.
  * Returns the first depth it did not do (a multiple of 32). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__gnu_linux__) && \
-   !defined(SONO_DSP_NO_CLONES)
+#if DIRECT_WIDE
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
+DSP_VECTOR_MATH(16, v16f, v16i, v16u)
 
 #define SPLIT16_LANES(src, r, i)                                                                          \
    do {                                                                                                   \
@@ -770,6 +780,81 @@ DSP_HOT_SELECT static float estimate_column(const float *restrict acr, const flo
    return m;
 }
 
+#if DIRECT_WIDE
+/* estimate_column on 16 lanes for the first multiple of 16 depths: the same
+ * operations per lane. Returns the first depth it did not do; *mx is the
+ * largest power it saw (at least 0). */
+__attribute__((target("avx512f"))) static uint32_t estimate_wide(const float *restrict acr, const float *restrict aci,
+                                                               const float *restrict pw, uint32_t nz, float vn,
+                                                               float *restrict vel, float *restrict var, float *mx)
+{
+   const float kv = -vn / DSP_PI_F;
+   const float ks = 2.0f * (vn / DSP_PI_F) * (vn / DSP_PI_F);
+   const v16f zero = {0}, one = zero + 1.0f;
+   v16f vmx = zero;
+   uint32_t z = 0;
+   for (; z + 16 <= nz; z += 16) {
+      v16f re, im, p, mag;
+      __builtin_memcpy(&re, acr + z, sizeof re);
+      __builtin_memcpy(&im, aci + z, sizeof im);
+      __builtin_memcpy(&p, pw + z, sizeof p);
+      const v16f v = kv * dsp_atan2_v16(im, re);
+      const v16f m2 = re * re + im * im;
+      for (int l = 0; l < 16; ++l)
+         mag[l] = sqrtf(m2[l]);
+      const v16i pos = p > zero;
+      const v16f s = dsp_sel16(pos, ks * (1.0f - mag / dsp_sel16(pos, p, one)), zero);
+      vmx = dsp_sel16(p > vmx, p, vmx);
+      __builtin_memcpy(vel + z, &v, sizeof v);
+      __builtin_memcpy(var + z, &s, sizeof s);
+   }
+   float m = 0.0f;
+   for (int l = 0; l < 16; ++l)
+      m = vmx[l] > m ? vmx[l] : m;
+   *mx = m;
+   return z;
+}
+
+/* power_db on 16 lanes for the first multiple of 16 depths; returns the
+ * first depth it did not do and sets *below when a pixel is below thr. */
+__attribute__((target("avx512f"))) static uint32_t power_db_wide(const float *restrict pw, float inv, float thr,
+                                                               uint32_t nz, float *restrict db, int *below)
+{
+   const v16f vinv = (v16f){0} + inv, floor_ = (v16f){0} + 1e-30f;
+   v16i low = {0};
+   uint32_t z = 0;
+   for (; z + 16 <= nz; z += 16) {
+      v16f r;
+      __builtin_memcpy(&r, pw + z, sizeof r);
+      r = r * vinv;
+      r = dsp_sel16(r > floor_, r, floor_);
+      const v16f d = dsp_db10_v16(r);
+      low |= d < thr;
+      __builtin_memcpy(db + z, &d, sizeof d);
+   }
+   int any = 0;
+   for (int l = 0; l < 16; ++l)
+      any |= low[l] != 0;
+   *below = any;
+   return z;
+}
+#else
+static uint32_t estimate_wide(const float *acr, const float *aci, const float *pw, uint32_t nz, float vn, float *vel,
+                              float *var, float *mx)
+{
+   (void)acr, (void)aci, (void)pw, (void)nz, (void)vn, (void)vel, (void)var;
+   *mx = 0.0f;
+   return 0;
+}
+
+static uint32_t power_db_wide(const float *pw, float inv, float thr, uint32_t nz, float *db, int *below)
+{
+   (void)pw, (void)inv, (void)thr, (void)nz, (void)db;
+   *below = 0;
+   return 0;
+}
+#endif
+
 static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
 {
    sono_dsp_pipeline_t *p = ctx;
@@ -787,8 +872,13 @@ static void task_direct(void *ctx, unsigned wi, size_t x0, size_t x1)
                                ? kasai_lag1_wide(p, (uint32_t)x, acr, aci, p->img[IMG_PW] + o)
                                : 0;
          kasai_direct_column(p, (uint32_t)x, acr, aci, p->img[IMG_PW] + o, z);
-         /* the power maximum too, saving a pass over the plane */
-         p->col_max[x] = estimate_column(acr, aci, p->img[IMG_PW] + o, p->nz, p->vn, p->vel + o, p->var + o);
+         /* the power maximum too, saving a pass over the plane; 16 lanes
+          * first where the CPU has them (the maximum is order-free) */
+         float *pw = p->img[IMG_PW] + o, mw = 0.0f;
+         const uint32_t ze = p->wide ? estimate_wide(acr, aci, pw, p->nz, p->vn, p->vel + o, p->var + o, &mw) : 0;
+         const float mr = estimate_column(acr + ze, aci + ze, pw + ze, p->nz - ze, p->vn, p->vel + o + ze,
+                                          p->var + o + ze);
+         p->col_max[x] = mw > mr ? mw : mr;
       } else {
          kasai_direct_column(p, (uint32_t)x, p->img[IMG_ACR] + o, p->img[IMG_ACI] + o, p->img[IMG_PW] + o, 0);
       }
@@ -921,7 +1011,10 @@ static void task_estimate(void *ctx, unsigned wi, size_t x0, size_t x1)
       /* velocity and variance are read and rewritten only in columns the
        * mask can change: with the variance mask off, those with a pixel
        * below the power threshold */
-      if (power_db(pw + o, inv, thr, p->nz, p->pdb + o) || vthr < INFINITY)
+      int below = 0;
+      const uint32_t zd = p->wide ? power_db_wide(pw + o, inv, thr, p->nz, p->pdb + o, &below) : 0;
+      below |= power_db(pw + o + zd, inv, thr, p->nz - zd, p->pdb + o + zd);
+      if (below || vthr < INFINITY)
          apply_mask(p->pdb + o, thr, vthr, p->nz, p->vel + o, p->var + o);
    }
 }
