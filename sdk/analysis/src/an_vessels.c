@@ -163,12 +163,16 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
             int b1 = B->ix0 + fit > (int)c->nx - 1 ? (int)c->nx - 1 : B->ix0 + fit;
             if (!chain_line(A, a0, A->ix1, &za, &sa) || !chain_line(B, B->ix0, b1, &zb, &sb))
                continue;
+            /* the dark core of a plug is thinner than the lumen it fills:
+             * an echogenic capsule or wall blurs into it */
             double ta = A->sum_thick / A->count, tb = B->sum_thick / B->count;
-            if (ta > 1.6 * tb || tb > 1.6 * ta)
+            int plug = A->flow_cols == 0 || B->flow_cols == 0;
+            double ratio = plug ? 3.0 : 1.6, tol = plug ? 0.5 * fmax(ta, tb) : 0.6 * fmin(ta, tb);
+            if (ta > ratio * tb || tb > ratio * ta)
                continue;
             double xm = 0.5 * (A->ix1 + B->ix0);
             double err = fabs((za + sa * xm) - (zb + sb * xm));
-            if (err < 0.6 * fmin(ta, tb) && err < best_err) {
+            if (err < tol && err < best_err) {
                best = b;
                best_err = err;
             }
@@ -537,9 +541,15 @@ static void vessel_summary(sono_an_context_t *c, sono_an_vessel_t *v, const sono
    }
    double den = n * sxx - sx * sx;
    v->angle_rad = (float)atan(den != 0 ? (n * sxz - sx * sz) / den : 0);
+   /* the calibre is the lumen's where blood flows: a plugged segment shows
+    * the plug's dark core, narrowed by its capsule */
    for (uint32_t i = 0; i < n; ++i)
-      if (!pts[i].interpolated)
+      if (!pts[i].interpolated && pts[i].flow_fraction >= 0.5f)
          c->scratch[m++] = pts[i].diameter_m;
+   if (m < 3)
+      for (uint32_t i = m = 0; i < n; ++i)
+         if (!pts[i].interpolated)
+            c->scratch[m++] = pts[i].diameter_m;
    v->diameter_m = an_percentile(c->scratch, m, 0.5);
    m = 0;
    for (uint32_t i = 0; i < n; ++i)

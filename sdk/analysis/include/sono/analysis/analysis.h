@@ -293,9 +293,10 @@ double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *p
  *    uninformative as well.
  * The margin guards the negative answer only. A positive one (a flow gap or
  * a plug seen in the lumen) is held back by the plain limits (`small_plain`
- * and `applies_positive`): raising the diameter limit there would turn a
- * visible occlusion of a 0.85 mm vessel into "indeterminate" for no safety
- * gain. */
+ * and `applies_positive`, the narrow share taken over the flowing samples,
+ * since a plug's dark core is narrower than the lumen): raising the diameter
+ * limit there would turn a visible occlusion of a 0.85 mm vessel into
+ * "indeterminate" for no safety gain. */
 typedef struct sono_an_v9_limits {
    double min_diameter_m;    /* 0.8 mm */
    double scale_factor;      /* 2: scale above 2x the expected PSV */
