@@ -561,12 +561,12 @@ void art_detect_shadow_enhancement(art_t *a)
  * reflector_db above the row reference) within 0.3 mm above it. A bright
  * layer over darker tissue (dermis over fat) keeps speckle below and does
  * not qualify. */
-static int interface_row(const art_t *a, int ix, int from)
+static int interface_row(const art_t *a, int ix, int from, int bottom)
 {
    const float *s = a->sm + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix);
    const float dark = a->floor_db + 6.0f;
    int n = 0, nd = 0, top = -1;
-   for (int iz = a->nz - 1; iz >= from; --iz) {
+   for (int iz = bottom; iz >= from; --iz) {
       ++n;
       nd += s[iz] <= dark;
       if (nd * 5 < n * 4)
@@ -574,7 +574,7 @@ static int interface_row(const art_t *a, int ix, int from)
       if (s[iz] <= dark)
          top = iz;
    }
-   if (top < 0 || a->nz - top < art_npx_z(a, 0.25e-3))
+   if (top < 0 || bottom + 1 - top < art_npx_z(a, 0.25e-3))
       return -1;
    int reach = art_npx_z(a, 0.3e-3), best = -1;
    float bv = -1e9f;
@@ -612,16 +612,116 @@ static void interface_shadow(art_t *a, const int32_t *zb, int have)
    snprintf(f->advice, sizeof f->advice, "Nothing deep to the interface (e.g. bone) is imaged; this is expected anatomy");
 }
 
+/* Deepest row from which each column is searched upwards for the bone
+ * line: 0.5 mm into the first 1 mm run of rows whose reference lies within
+ * 3 dB of the floor (the shadow deep to the bone), so that a mirror image
+ * further down does not hide the line; the frame bottom without such a run. */
+static int shadow_search_row(const art_t *a, int from)
+{
+   int need = art_npx_z(a, 1.0e-3), run = 0;
+   for (int iz = from; iz < a->nz; ++iz) {
+      run = a->rowref[iz] - a->floor_db <= 3.0f ? run + 1 : 0;
+      if (run >= need) {
+         int z = iz - need + 1 + art_npx_z(a, 0.5e-3);
+         return z < a->nz - 1 ? z : a->nz - 1;
+      }
+   }
+   return a->nz - 1;
+}
+
 void art_find_bone(art_t *a)
 {
-   int from = art_npx_z(a, 2.0e-3);
+   int from = art_npx_z(a, 2.0e-3), bottom = shadow_search_row(a, from), alt = 0;
    a->bone_cols = 0;
    for (int ix = 0; ix < a->nx; ++ix)
-      a->bone_cols += (a->colz[ix] = interface_row(a, ix, from)) >= 0;
+      a->bone_cols += (a->colz[ix] = interface_row(a, ix, from, a->nz - 1)) >= 0;
+   if (a->bone_cols >= a->nx * 6 / 10 && bottom < a->nz - 1) {
+      /* a mirror image deep to the shadow can pass for the line: searched
+       * again from within the shadow, the shallower line across at least as
+       * many columns is the bone */
+      int32_t *z2 = a->stack; /* free outside flood fills */
+      double m1 = 0, m2 = 0;
+      for (int ix = 0; ix < a->nx; ++ix) {
+         alt += (z2[ix] = interface_row(a, ix, from, bottom)) >= 0;
+         m1 += a->colz[ix] >= 0 ? a->colz[ix] : 0;
+         m2 += z2[ix] >= 0 ? z2[ix] : 0;
+      }
+      if (alt >= a->bone_cols && m2 / alt < m1 / a->bone_cols - art_npx_z(a, 0.5e-3)) {
+         memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
+         a->bone_cols = alt;
+      }
+   }
    if (a->bone_cols < a->nx * 6 / 10) { /* not a bone line across the frame */
       for (int ix = 0; ix < a->nx; ++ix)
          a->colz[ix] = -1;
       a->bone_cols = 0;
+   }
+}
+
+/* Normalised cross-correlation of the B-mode of component c with its
+ * reflection about row axis2/2, the best over axes within `reach` rows
+ * (every second column). */
+static double mirror_ncc(const art_t *a, const art_comp_t *c, int axis2, int reach)
+{
+   double best = -1;
+   for (int s2 = axis2 - 2 * reach; s2 <= axis2 + 2 * reach; ++s2) {
+      double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+      int n = 0;
+      for (int ix = c->ix0; ix <= c->ix1; ix += 2)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+            int im = s2 - iz;
+            if (im < 0 || im >= a->nz || a->labels[art_px(a, iz, ix)] != c->label)
+               continue;
+            double u = a->bm[art_px(a, iz, ix)], v = a->bm[art_px(a, im, ix)];
+            sx += u, sy += v, sxx += u * u, syy += v * v, sxy += u * v;
+            ++n;
+         }
+      if (n < 16)
+         continue;
+      double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+      double ncc = vx > 0 && vy > 0 ? cov / sqrt(vx * vy) : 0;
+      best = ncc > best ? ncc : best;
+   }
+   return best;
+}
+
+/* The mirrored structure (mask == 2) shows the echogenic tissue around a
+ * lumen; the lumen's own phantom is the dark gap between its walls. Each
+ * gap of at least min_px pixels is one finding; without a gap (one wall in
+ * view) the echogenic phantom itself is. */
+static void report_mirror(art_t *a, double ncc, double axis, int min_px)
+{
+   memset(a->mask2, 0, a->npix);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const uint8_t *m = a->mask + art_px(a, 0, ix);
+      int top = -1, bot = -1;
+      for (int iz = 0; iz < a->nz; ++iz)
+         if (m[iz] == 2) {
+            top = top < 0 ? iz : top;
+            bot = iz;
+         }
+      for (int iz = top + 1; top >= 0 && iz < bot; ++iz)
+         a->mask2[art_px(a, iz, ix)] = m[iz] != 2;
+   }
+   int n = art_components(a, a->mask2, min_px);
+   if (!n) {
+      for (size_t i = 0; i < a->npix; ++i)
+         a->mask2[i] = a->mask[i] == 2;
+      n = art_components(a, a->mask2, min_px);
+   }
+   for (int k = 0; k < n; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      art_finding_t *f = art_add(a, K_MIRROR, (float)(0.5 + 0.5 * ncc));
+      if (!f)
+         return;
+      f->npoly = art_comp_polygon(a, c, f->poly);
+      snprintf(f->label, sizeof f->label, "Possible mirror image");
+      snprintf(f->basis, sizeof f->basis,
+               "structure %.1f mm below a specular interface at %.1f mm matches its reflection above the interface "
+               "(normalised cross-correlation %.2f)",
+               (0.5 * (c->iz0 + c->iz1) - axis) * a->dz * 1e3, art_mm_z(a, axis), ncc);
+      snprintf(f->advice, sizeof f->advice,
+               "Duplicate of the structure above the interface; change the probe angle to confirm it disappears");
    }
 }
 
@@ -652,165 +752,255 @@ void art_detect_mirror(art_t *a)
    }
    int min_px = (int)(0.3e-6 / (a->dx * a->dz));
    art_components(a, a->mask, min_px);
+   /* the phantom of a structure is its speckle turned over about the
+    * interface: the best axis within 0.4 mm of the traced line */
+   double best_ncc = -1, axis = 0;
+   int reach = art_npx_z(a, 0.4e-3), accepted = 0;
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
-      double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0, dist = 0;
-      int n = 0;
+      double zm = 0;
+      int nz = 0;
       for (int ix = c->ix0; ix <= c->ix1; ++ix)
-         for (int iz = c->iz0; iz <= c->iz1; ++iz) {
-            if (a->labels[art_px(a, iz, ix)] != c->label || zb[ix] < 0)
-               continue;
-            int im = 2 * zb[ix] - iz;
-            if (im < 0)
-               continue;
-            double u = a->bm[art_px(a, iz, ix)], v = a->bm[art_px(a, im, ix)];
-            sx += u, sy += v, sxx += u * u, syy += v * v, sxy += u * v;
-            dist += iz - zb[ix];
-            ++n;
+         if (zb[ix] >= 0) {
+            zm += zb[ix];
+            ++nz;
          }
-      if (n < min_px)
+      if (!nz)
          continue;
-      double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
-      double ncc = vx > 0 && vy > 0 ? cov / sqrt(vx * vy) : 0;
+      zm /= nz;
+      double ncc = mirror_ncc(a, c, (int)lround(2 * zm), reach);
       if (ncc < a->p[P_MIRROR_NCC])
          continue;
-      art_finding_t *f = art_add(a, K_MIRROR, (float)(0.5 + 0.5 * ncc));
-      if (!f)
-         return;
-      f->npoly = art_comp_polygon(a, c, f->poly);
-      snprintf(f->label, sizeof f->label, "Possible mirror image");
-      snprintf(f->basis, sizeof f->basis,
-               "structure %.1f mm below a specular interface at %.1f mm matches its reflection above the interface "
-               "(normalised cross-correlation %.2f)",
-               dist / n * a->dz * 1e3, art_mm_z(a, zb[(c->ix0 + c->ix1) / 2] >= 0 ? zb[(c->ix0 + c->ix1) / 2] : c->iz0),
-               ncc);
-      snprintf(f->advice, sizeof f->advice,
-               "Duplicate of the structure above the interface; change the probe angle to confirm it disappears");
+      ++accepted;
+      axis = zm;
+      best_ncc = ncc > best_ncc ? ncc : best_ncc;
+      for (int ix = c->ix0; ix <= c->ix1; ++ix)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz)
+            if (a->labels[art_px(a, iz, ix)] == c->label)
+               a->mask[art_px(a, iz, ix)] = 2;
    }
+   if (!accepted)
+      return;
+   report_mirror(a, best_ncc, axis, min_px);
 }
 
 /* ---- anisotropy ----------------------------------------------------------------- */
 
-/* Orientation (degrees from horizontal) of the striation in a window, from
- * the gradient structure tensor of the smoothed image. */
-static double stripe_angle(const art_t *a, int iz0, int iz1, int ix0, int ix1)
+static int in_kind_box(const art_t *a, art_kind_t k, int iz, int ix);
+
+/* Per-row striation of the 0.5 mm lateral mean over columns [ix0, ix1), dB:
+ * mean |w(z) - w(z+h)| - |w(z) - w(z+2h)| at h = 0.15 mm, half the 0.3 mm
+ * fibre period. Stripes within a few degrees of horizontal survive the
+ * lateral mean and differ most over half a period and least over a whole
+ * one; speckle (and a layer boundary) differs alike over both. */
+static void row_striation(const art_t *a, int ix0, int ix1, int h, float *out)
 {
-   double jxx = 0, jzz = 0, jxz = 0;
-   for (int ix = ix0 + 1; ix < ix1; ++ix)
-      for (int iz = iz0 + 1; iz < iz1; ++iz) {
-         double gx = (a->lat[art_px(a, iz, ix + 1)] - a->lat[art_px(a, iz, ix - 1)]) / (2 * a->dx);
-         double gz = (a->lat[art_px(a, iz + 1, ix)] - a->lat[art_px(a, iz - 1, ix)]) / (2 * a->dz);
-         jxx += gx * gx, jzz += gz * gz, jxz += gx * gz;
-      }
-   /* the dominant gradient is normal to the stripes */
-   double normal = 0.5 * atan2(2 * jxz, jxx - jzz);
-   double stripe = normal + M_PI / 2;
-   double deg = stripe * 180.0 / M_PI;
-   while (deg > 90)
-      deg -= 180;
-   while (deg < -90)
-      deg += 180;
-   return deg;
+   for (int iz = 0; iz < a->nz; ++iz)
+      out[iz] = 0;
+   int n = 0;
+   for (int ix = ix0; ix < ix1; ix += 2, ++n) {
+      const float *w = a->wide + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz - 2 * h; ++iz)
+         out[iz] += fabsf(w[iz] - w[iz + h]) - fabsf(w[iz] - w[iz + 2 * h]);
+   }
+   for (int iz = 0; iz < a->nz; ++iz)
+      out[iz] /= (float)(n ? n : 1);
 }
 
-#define ANISO_SEGMENTS 8
-
-/* Fibrillar striation of a band: mean |w(z) - (w(z-h) + w(z+h))/2| of the
- * 0.5 mm lateral mean at h = 0.15 mm (half the fibre period), dB. Stripes a
- * few degrees from horizontal survive the lateral mean and give about twice
- * their amplitude; speckle averages out and a layer boundary (a step)
- * contributes only where it crosses the band. */
-static double striation_db(const art_t *a, int iz0, int iz1, int ix0, int ix1)
+/* The fibrillar layer: the longest run of rows (>= 0.6 mm) whose striation,
+ * at either end of the frame, reaches half of aniso_striation_db (the
+ * striation score is a difference of two differences). Returns its
+ * length in rows (0: none), rows in *z0, *z1. */
+static int striated_layer(art_t *a, int *z0, int *z1)
 {
-   int h = art_npx_z(a, 0.15e-3);
-   if (h < 1)
-      h = 1;
+   int h = art_npx_z(a, 0.15e-3), q = a->nx / 4;
+   h = h < 1 ? 1 : h;
+   float *sl = a->col, *sr = a->col + a->nz, *ss = a->col + 2 * a->nz;
+   row_striation(a, 0, q, h, sl);
+   row_striation(a, a->nx - q, a->nx, h, sr);
+   /* mean over one fibre period, so the stripe phase does not matter */
+   int r = 2 * h;
+   for (int iz = 0; iz < a->nz; ++iz) {
+      double s0 = 0, s1 = 0;
+      int n = 0;
+      for (int jz = iz - r; jz <= iz + r; ++jz)
+         if (jz >= 0 && jz < a->nz) {
+            s0 += sl[jz], s1 += sr[jz];
+            ++n;
+         }
+      ss[iz] = (float)(fmax(s0, s1) / n);
+   }
+   float thr = 0.5f * (float)a->p[P_ANISO_STRIATION_DB];
+   int best = 0, start = -1;
+   for (int iz = 0; iz <= a->nz; ++iz) {
+      int on = iz < a->nz && ss[iz] >= thr && a->rowref[iz] > a->floor_db + 3.0f;
+      if (on && start < 0)
+         start = iz;
+      if (!on && start >= 0) {
+         if (iz - start > best) {
+            best = iz - start;
+            *z0 = start;
+            *z1 = iz - 1;
+         }
+         start = -1;
+      }
+   }
+   return best >= art_npx_z(a, 0.6e-3) ? best : 0;
+}
+
+/* Level profile of rows [z0, z1] along x into prof (dB of the mean echo
+ * intensity, 0.5 mm lateral mean), skipping anechoic pixels (lumen,
+ * deposit) and bright foci; columns under a shadow or without tissue get
+ * NAN. Intensity, not mean dB: the lateral beam blurs tilted stripes, which
+ * raises their mean dB but keeps their mean intensity. */
+static void layer_profile(const art_t *a, int z0, int z1, float *prof, float *tmp)
+{
+   const float k = 0.1f * 3.3219281f; /* dB -> log2 of intensity */
+   for (int ix = 0; ix < a->nx; ++ix) {
+      if (ix & 1) { /* the 0.25 mm box leaves neighbouring columns alike */
+         tmp[ix] = tmp[ix - 1];
+         continue;
+      }
+      const float *s = a->sm + art_px(a, 0, ix), *b = a->bm + art_px(a, 0, ix);
+      double sum = 0;
+      int n = 0;
+      for (int iz = z0; iz <= z1; iz += 2) {
+         float d = s[iz] - a->rowref[iz];
+         if (d > -10.0f && d < 8.0f) {
+            sum += exp2f(k * (b[iz] - a->rowref[iz]));
+            ++n;
+         }
+      }
+      tmp[ix] = 4 * n >= z1 - z0 + 1 && !in_kind_box(a, K_SHADOW, (z0 + z1) / 2, ix) ? (float)(10.0 * log10(sum / n))
+                                                                                        : NAN;
+   }
+   int r = art_npx_x(a, 0.25e-3);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      double sum = 0;
+      int n = 0;
+      for (int jx = ix - r; jx <= ix + r; ++jx)
+         if (jx >= 0 && jx < a->nx && !isnan(tmp[jx])) {
+            sum += tmp[jx];
+            ++n;
+         }
+      prof[ix] = n > r ? (float)(sum / n) : NAN;
+   }
+}
+
+/* Mean of prof over [ix0, ix1), NAN when no column there has a level. */
+static double prof_mean(const float *prof, int ix0, int ix1)
+{
    double s = 0;
    int n = 0;
-   for (int ix = ix0; ix <= ix1; ix += 2)
-      for (int iz = iz0 + h; iz <= iz1 - h && iz + h < a->nz; ++iz) {
-         const float *w = a->wide + art_px(a, 0, ix);
-         s += fabsf(w[iz] - 0.5f * (w[iz - h] + w[iz + h]));
+   for (int ix = ix0; ix < ix1; ++ix)
+      if (!isnan(prof[ix])) {
+         s += prof[ix];
          ++n;
       }
-   return n ? s / n : 0;
+   return n ? s / n : NAN;
 }
 
+/* Fibre angle (degrees from horizontal) of the stripes of rows [z0, z1] in
+ * columns [ix0, ix1]: the slope along which the stripes survive a lateral
+ * mean best (striation score as in row_striation on the sheared mean). */
+static double fibre_angle(const art_t *a, int z0, int z1, int ix0, int ix1, double *score)
+{
+   int h = art_npx_z(a, 0.15e-3), xc = (ix0 + ix1) / 2;
+   h = h < 1 ? 1 : h;
+   double best = -1e9, best_deg = 0;
+   float *p = a->colv + a->nx; /* nz floats */
+   for (int deg = -12; deg <= 12; ++deg) {
+      double t = tan(deg * M_PI / 180.0) * a->dx / a->dz;
+      int n = 0;
+      for (int iz = z0; iz <= z1; ++iz)
+         p[iz] = 0;
+      for (int ix = ix0; ix <= ix1; ix += 2, ++n) {
+         int sh = (int)lround((ix - xc) * t);
+         for (int iz = z0; iz <= z1; ++iz) {
+            int jz = iz + sh;
+            jz = jz < 0 ? 0 : jz >= a->nz ? a->nz - 1 : jz;
+            p[iz] += a->bm[art_px(a, jz, ix)];
+         }
+      }
+      double sc = 0;
+      for (int iz = z0; iz + 2 * h <= z1; ++iz)
+         sc += fabsf(p[iz] - p[iz + h]) - fabsf(p[iz] - p[iz + 2 * h]);
+      sc /= (double)n * (z1 - z0 + 1);
+      if (sc > best) {
+         best = sc;
+         best_deg = deg;
+      }
+   }
+   *score = best;
+   return best_deg;
+}
+
+#define ANISO_MIN_FIBRE_DEG 9.0 /* fibre angle at the dark end (sheared-striation estimate) */
+
+/* Anisotropy (A2, [S35]): a fibrillar layer (striated at its bright end)
+ * whose level falls along its length by the full anisotropy loss and stays
+ * down to the frame edge, while the layer above keeps its level (a lateral
+ * gain trend darkens both). Reported from where the fall reaches
+ * drop - 1.5 dB to the edge. */
 void art_detect_anisotropy(art_t *a)
 {
-   int band = art_npx_z(a, 1.0e-3), step = band / 2, seg = a->nx / ANISO_SEGMENTS;
+   int z0 = 0, z1 = 0;
+   if (a->nx < 32 || !striated_layer(a, &z0, &z1))
+      return;
    float drop = (float)a->p[P_ANISO_DROP_DB];
-   if (seg < 4 || band < 4)
+   float *prof = a->col + 3 * a->nz, *tmp = a->colv;
+   layer_profile(a, z0, z1, prof, tmp);
+   int ref = art_npx_x(a, 1.0e-3), edge = art_npx_x(a, 0.5e-3);
+   double left = prof_mean(prof, 0, ref), right = prof_mean(prof, a->nx - ref, a->nx);
+   if (isnan(left) || isnan(right))
       return;
-   int best_iz = -1;
-   double best_fall = 0, best_lvl[ANISO_SEGMENTS];
-   for (int iz0 = art_npx_z(a, 1.5e-3); iz0 + band < a->nz; iz0 += step) {
-      double lvl[ANISO_SEGMENTS];
-      for (int s = 0; s < ANISO_SEGMENTS; ++s) {
-         double sum = 0;
-         for (int ix = s * seg; ix < (s + 1) * seg; ++ix)
-            for (int iz = iz0; iz < iz0 + band; ++iz)
-               sum += a->sm[art_px(a, iz, ix)];
-         lvl[s] = sum / (seg * band);
-      }
-      /* a monotone fall along the layer: the ends differ by >= drop and the
-       * profile moves one way */
-      double fall = lvl[0] - lvl[ANISO_SEGMENTS - 1], lowest = lvl[0];
-      for (int s = 1; s < ANISO_SEGMENTS; ++s)
-         lowest = fmin(lowest, lvl[s]);
-      /* a darkened fibre layer keeps its speckle; an anechoic lumen or
-       * shadow crossing the band is not anisotropy */
-      if (lowest < a->floor_db + 8.0)
-         continue;
-      int dir = fall > 0 ? 1 : -1, against = 0;
-      for (int s = 1; s < ANISO_SEGMENTS; ++s)
-         against += dir * (lvl[s - 1] - lvl[s]) < -1.0;
-      if (fabs(fall) >= drop && against == 0 && fabs(fall) > fabs(best_fall)) {
-         best_fall = fall;
-         best_iz = iz0;
-         memcpy(best_lvl, lvl, sizeof lvl);
-      }
+   int dark_right = left > right;
+   double bright = dark_right ? left : right;
+   double dark = dark_right ? prof_mean(prof, a->nx - edge, a->nx) : prof_mean(prof, 0, edge);
+   double fall = bright - dark;
+   if (isnan(fall) || fall < 0.5 * drop)
+      return;
+   /* the fibres tilt away from the beam's normal at the dark end */
+   double score;
+   double ang_d = fibre_angle(a, z0, z1, dark_right ? a->nx - ref : 0, dark_right ? a->nx - 1 : ref - 1, &score);
+   if (fabs(ang_d) < ANISO_MIN_FIBRE_DEG || score < 0.5)
+      return;
+   /* extent: from the dark edge inwards while the 1 mm mean of the layer
+    * stays within a third of the fall of the dark end (the loss grows with
+    * the insonation angle and saturates) */
+   int dir = dark_right ? -1 : 1, last = dark_right ? a->nx - 1 : 0, half = ref / 2;
+   for (int ix = last + dir * half; ix - half >= 0 && ix + half < a->nx; ix += dir) {
+      double m = prof_mean(prof, ix - half, ix + half + 1);
+      if (!isnan(m) && m > dark + fall / 3.0)
+         break;
+      last = ix;
    }
-   if (best_iz < 0)
+   int ix0 = dark_right ? last : 0, ix1 = dark_right ? a->nx - 1 : last;
+   if (ix1 - ix0 + 1 < art_npx_x(a, 0.5e-3))
       return;
-   /* a global lateral trend (probe contact, TGC) darkens every layer; anisotropy darkens one */
-   int ref_iz = best_iz >= 3 * band ? best_iz - 2 * band : best_iz + 2 * band;
-   if (ref_iz + band < a->nz) {
-      double l0 = 0, l1 = 0;
-      for (int ix = 0; ix < seg; ++ix)
-         for (int iz = ref_iz; iz < ref_iz + band; ++iz) {
-            l0 += a->sm[art_px(a, iz, ix)];
-            l1 += a->sm[art_px(a, iz, a->nx - 1 - ix)];
-         }
-      if (fabs(l0 - l1) / (seg * band) >= 0.5 * fabs(best_fall))
+   /* a lateral trend (probe contact, TGC) darkens the layer above too */
+   int gap = art_npx_z(a, 0.3e-3), th = z1 - z0 + 1;
+   int u0 = z0 - gap - th, u1 = z0 - gap;
+   if (u0 < 0) {
+      u0 = z1 + gap;
+      u1 = z1 + gap + th;
+   }
+   if (u1 < a->nz) {
+      layer_profile(a, u0, u1, prof, tmp);
+      double l = prof_mean(prof, 0, ref), r = prof_mean(prof, a->nx - ref, a->nx);
+      if (!isnan(l) && !isnan(r) && (dark_right ? l - r : r - l) >= 0.5 * fall)
          return;
    }
-   int dark_left = best_fall < 0;
-   /* only a fibrillar (striated) layer is anisotropic */
-   double stria = striation_db(a, best_iz, best_iz + band - 1, dark_left ? a->nx - seg : 0,
-                               dark_left ? a->nx - 1 : seg - 1);
-   if (stria < a->p[P_ANISO_STRIATION_DB])
-      return;
-   double bright = dark_left ? best_lvl[ANISO_SEGMENTS - 1] : best_lvl[0];
-   int ix0 = a->nx, ix1 = -1;
-   for (int s = 0; s < ANISO_SEGMENTS; ++s)
-      if (best_lvl[s] <= bright - 0.5 * drop) {
-         ix0 = s * seg < ix0 ? s * seg : ix0;
-         ix1 = (s + 1) * seg - 1;
-      }
-   if (ix1 < 0)
-      return;
-   double ang_b = stripe_angle(a, best_iz, best_iz + band, dark_left ? a->nx - seg : 0, dark_left ? a->nx - 1 : seg);
-   double ang_d = stripe_angle(a, best_iz, best_iz + band, dark_left ? 0 : a->nx - seg, dark_left ? seg : a->nx - 1);
-   art_finding_t *f = art_add(a, K_ANISOTROPY, (float)(0.5 + 0.05 * fmin(8.0, fabs(best_fall) - drop)));
+   double ang_b = fibre_angle(a, z0, z1, dark_right ? 0 : a->nx - ref, dark_right ? ref - 1 : a->nx - 1, &score);
+   art_finding_t *f = art_add(a, K_ANISOTROPY, (float)(0.55 + 0.1 * fmin(3.0, fall - drop + 1.0)));
    if (!f)
       return;
-   f->npoly = art_rect_polygon(a, best_iz, best_iz + band - 1, ix0, ix1, f->poly);
+   f->npoly = art_rect_polygon(a, z0, z1, ix0, ix1, f->poly);
    snprintf(f->label, sizeof f->label, "Possible anisotropy of a fibrillar layer");
    snprintf(f->basis, sizeof f->basis,
-            "layer at %.1f mm falls %.1f dB along %.1f mm while layers %s stay level; striation %.0f deg vs %.0f deg "
-            "from horizontal",
-            art_mm_z(a, best_iz), fabs(best_fall), a->nx * a->dx * 1e3, ref_iz < best_iz ? "above" : "below",
+            "striated layer at %.1f-%.1f mm falls %.1f dB along its length and stays down over the last %.1f mm "
+            "while the layer %s keeps its level; striation %.0f deg vs %.0f deg from horizontal",
+            art_mm_z(a, z0), art_mm_z(a, z1), fall, (ix1 - ix0 + 1) * a->dx * 1e3, u0 < z0 ? "above" : "below",
             ang_d, ang_b);
    snprintf(f->advice, sizeof f->advice,
             "Angle the probe perpendicular to the structure (heel-toe) before calling it hypoechoic");
