@@ -13,8 +13,9 @@
  * through a new instance that loads that state (the follow-up visit), with
  * the grid over the hypoperfused territory.
  *
- * Frames go from the phantom through the Doppler core (libsono_dsp, wall
- * filter poly:2) to the plugin in memory; nothing is written to disk, so
+ * Frames go from the phantom through the Doppler core (libsono_dsp, with
+ * the clutter filter the case's recording declares, as the host uses it) to
+ * the plugin in memory; nothing is written to disk, so
  * --work and --batch are not used.
  *
  * Metrics: targets inside the true deposit; targets within 1 mm of a lumen
@@ -31,6 +32,7 @@
 #include <sono/dsp/pipeline.h>
 #include <sono/host/host.h>
 #include <sono/sdk/events.h>
+#include <sono/sdk/names.h>
 #include <sono/sim/phantom.h>
 
 #include "evalkit.h"
@@ -197,6 +199,17 @@ static void runner_close(runner_t *r)
    memset(r, 0, sizeof *r);
 }
 
+/* The clutter filter the case's recording declares, as the host would use
+ * it (session.c): "<name>:<order>", else poly:2 for ensembles of 8 or more. */
+static void wall_spec(const sono_sim_case_t *c, char *out, size_t size)
+{
+   const char *name = c->wall_filter != SONO_WALL_NONE ? sono_wall_filter_name(c->wall_filter) : NULL;
+   if (name)
+      snprintf(out, size, "%s:%u", name, c->wall_filter_order);
+   else
+      snprintf(out, size, "%s", c->ensemble >= 8 ? "poly:2" : "none");
+}
+
 static int runner_open(runner_t *r, const char *manifest, const sono_sim_case_t *c, sono_error_t *err)
 {
    memset(r, 0, sizeof *r);
@@ -207,7 +220,10 @@ static int runner_open(runner_t *r, const char *manifest, const sono_sim_case_t 
    sono_dsp_config_t cfg;
    char msg[256];
    sono_dsp_config_default(&cfg);
-   sono_dsp_parse_wall("poly:2", &cfg, msg, sizeof msg);
+   char wall[32];
+   wall_spec(cc, wall, sizeof wall);
+   if (sono_dsp_parse_wall(wall, &cfg, msg, sizeof msg) < 0)
+      return sono_error_set(err, "case wall filter \"%s\": %s", wall, msg);
    r->dsp = sono_dsp_pipeline_create(&cfg, cc->nz, cc->nx, cc->ensemble, msg, sizeof msg);
    if (!r->iq || !r->dsp)
       return sono_error_set(err, "Doppler core: %s", r->dsp ? "out of memory" : msg);

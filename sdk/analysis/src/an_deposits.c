@@ -51,48 +51,149 @@ static void build_mask(sono_an_context_t *c, const sono_an_config_t *cfg)
    }
 }
 
-/* 4-connected components of equal mask value, with an explicit stack. */
-static int label_components(sono_an_context_t *c, comp_t *comps)
+/* ---- grouping ------------------------------------------------------------------------
+ * Components are built from vertical runs of equal mask value (one beam line
+ * at a time), joined with a union-find: far cheaper than a pixel flood fill,
+ * since the mask is mostly empty and a column holds a few runs.
+ *
+ * Bright runs join when 4-connected. Dark runs also join across a gap of up
+ * to DARK_GAP_M: hypoechoic material with texture (integrated HA, clinical-
+ * spec §7.3: heterogeneous) crosses the -6 dB threshold in patches, and a
+ * deposit read as several fragments loses its area and moves its centroid
+ * to whichever fragment is followed. Two separate deposits closer than that
+ * cannot be told apart at this resolution anyway. */
+
+#define DARK_GAP_M 0.3e-3
+#define LABEL_SMALL INT32_MAX /* pixel of a group too small to be used: not -1, not a component */
+
+typedef struct run {
+   int32_t col, top, bottom, parent; /* parent: union-find link; value in the mask at (top, col) */
+} run_t;
+
+static int32_t find_root(run_t *r, int32_t i)
 {
-   int n = 0;
-   for (uint32_t ix = 0; ix < c->nx; ++ix)
-      for (uint32_t iz = 0; iz < c->nz; ++iz) {
-         size_t p0 = an_pix(c, (int)iz, (int)ix);
-         if (!c->mask[p0] || c->label[p0] >= 0)
-            continue;
-         int id = n < AN_MAX_COMPONENTS ? n : AN_MAX_COMPONENTS - 1;
-         comp_t *k = &comps[id];
-         if (n < AN_MAX_COMPONENTS) {
-            *k = (comp_t){id, 0, (int)ix, (int)ix, (int)iz, (int)iz, 0, c->mask[p0] == 2, 0};
-            ++n;
+   while (r[i].parent != i) {
+      r[i].parent = r[r[i].parent].parent; /* path halving */
+      i = r[i].parent;
+   }
+   return i;
+}
+
+static void join(run_t *r, int32_t a, int32_t b)
+{
+   a = find_root(r, a);
+   b = find_root(r, b);
+   if (a != b)
+      r[a > b ? a : b].parent = a < b ? a : b; /* the earlier run stays the root: deterministic ids */
+}
+
+/* Runs of each column, appended to `runs`; col_start[ix] indexes the first
+ * run of column ix (col_start[nx] = total). Returns the run count. */
+static int32_t extract_runs(const sono_an_context_t *c, run_t *runs, int32_t cap, int32_t *col_start)
+{
+   int32_t n = 0;
+   int nz = (int)c->nz;
+   for (uint32_t ix = 0; ix < c->nx; ++ix) {
+      col_start[ix] = n;
+      const uint8_t *m = c->mask + an_pix(c, 0, (int)ix);
+      int iz = 0;
+      while (iz < nz) {
+         /* skip empty rows eight at a time: most of a column is tissue */
+         while (iz + 8 <= nz) {
+            uint64_t w;
+            memcpy(&w, m + iz, 8);
+            if (w)
+               break;
+            iz += 8;
          }
-         uint8_t val = c->mask[p0];
-         size_t sp = 0;
-         c->stack[sp++] = (int32_t)p0;
-         c->label[p0] = n < AN_MAX_COMPONENTS || id < AN_MAX_COMPONENTS - 1 ? id : AN_MAX_COMPONENTS - 1;
-         while (sp) {
-            size_t p = (size_t)c->stack[--sp];
-            int pz = (int)(p % c->nz), px = (int)(p / c->nz);
-            k->count++;
-            k->sum += c->anom2[p];
-            if (px < k->ix0) k->ix0 = px;
-            if (px > k->ix1) k->ix1 = px;
-            if (pz < k->iz0) k->iz0 = pz;
-            if (pz > k->iz1) k->iz1 = pz;
-            const int dz[4] = {-1, 1, 0, 0}, dxs[4] = {0, 0, -1, 1};
-            for (int d = 0; d < 4; ++d) {
-               int qz = pz + dz[d], qx = px + dxs[d];
-               if (qz < 0 || qx < 0 || qz >= (int)c->nz || qx >= (int)c->nx)
-                  continue;
-               size_t q = an_pix(c, qz, qx);
-               if (c->mask[q] == val && c->label[q] < 0) {
-                  c->label[q] = c->label[p0];
-                  c->stack[sp++] = (int32_t)q;
-               }
+         while (iz < nz && !m[iz])
+            ++iz;
+         if (iz >= nz)
+            break;
+         int top = iz;
+         uint8_t v = m[iz];
+         while (iz < nz && m[iz] == v)
+            ++iz;
+         if (n < cap)
+            runs[n] = (run_t){(int32_t)ix, top, iz - 1, n}, ++n;
+      }
+   }
+   col_start[c->nx] = n;
+   return n;
+}
+
+static void join_runs(const sono_an_context_t *c, run_t *runs, const int32_t *col_start)
+{
+   int gx = (int)lround(DARK_GAP_M / c->dx), gz = (int)lround(DARK_GAP_M / c->dz);
+   for (uint32_t ix = 0; ix < c->nx; ++ix)
+      for (int32_t i = col_start[ix]; i < col_start[ix + 1]; ++i) {
+         run_t *a = &runs[i];
+         uint8_t va = c->mask[an_pix(c, a->top, a->col)];
+         int reach = va == 1 ? gx : 1;
+         for (int k = 1; k <= reach && (int)ix - k >= 0; ++k) {
+            int tol = va == 1 && k > 1 ? gz : 0; /* k = 1, tol 0: 4-connected */
+            for (int32_t j = col_start[ix - k]; j < col_start[ix - k + 1]; ++j) {
+               const run_t *b = &runs[j];
+               if (b->top > a->bottom + tol)
+                  break; /* runs are in depth order */
+               if (b->bottom + tol >= a->top && c->mask[an_pix(c, b->top, b->col)] == va)
+                  join(runs, i, j);
             }
          }
+         /* dark runs of one column separated by a short gap */
+         if (va == 1)
+            for (int32_t j = i + 1; j < col_start[ix + 1] && runs[j].top - a->bottom - 1 <= gz; ++j)
+               if (c->mask[an_pix(c, runs[j].top, a->col)] == 1) {
+                  join(runs, i, j);
+                  break;
+               }
       }
-   return n;
+}
+
+/* Groups of joined runs become components (those of at least `min_px`
+ * pixels, up to AN_MAX_COMPONENTS, in order of their first column); their
+ * pixels are labelled with the component index, pixels of smaller groups
+ * with LABEL_SMALL. */
+static int label_components(sono_an_context_t *c, comp_t *comps, size_t min_px)
+{
+   run_t *runs = (run_t *)c->stack;
+   int32_t cap = (int32_t)((size_t)c->max_nz * c->max_nx * sizeof(int32_t) / sizeof(run_t)) - 1;
+   int32_t *col_start = (int32_t *)c->tmp; /* nx + 1 entries; tmp is free after smoothing */
+   int32_t n = extract_runs(c, runs, cap, col_start);
+   join_runs(c, runs, col_start);
+   /* pixel count per root, kept in the root's slot of `count` (reuses scratch) */
+   int32_t *count = (int32_t *)c->scratch, *id = count + n;
+   for (int32_t i = 0; i < n; ++i)
+      count[i] = 0, id[i] = -1;
+   for (int32_t i = 0; i < n; ++i)
+      count[find_root(runs, i)] += runs[i].bottom - runs[i].top + 1;
+   int nc = 0;
+   for (int32_t i = 0; i < n; ++i) {
+      int32_t r = find_root(runs, i);
+      if (id[r] == -1) {
+         if ((size_t)count[r] >= min_px && nc < AN_MAX_COMPONENTS) {
+            id[r] = nc;
+            comps[nc] = (comp_t){nc, 0, runs[i].col, runs[i].col, runs[i].top, runs[i].bottom, 0,
+                                 c->mask[an_pix(c, runs[i].top, runs[i].col)] == 2, 0};
+            ++nc;
+         } else {
+            id[r] = LABEL_SMALL;
+         }
+      }
+      int32_t lab = id[r];
+      int32_t *l = c->label + an_pix(c, 0, runs[i].col);
+      for (int iz = runs[i].top; iz <= runs[i].bottom; ++iz)
+         l[iz] = lab;
+      if (lab == LABEL_SMALL)
+         continue;
+      comp_t *k = &comps[lab];
+      k->count += runs[i].bottom - runs[i].top + 1;
+      k->ix0 = runs[i].col < k->ix0 ? runs[i].col : k->ix0;
+      k->ix1 = runs[i].col > k->ix1 ? runs[i].col : k->ix1;
+      k->iz0 = runs[i].top < k->iz0 ? runs[i].top : k->iz0;
+      k->iz1 = runs[i].bottom > k->iz1 ? runs[i].bottom : k->iz1;
+   }
+   return nc;
 }
 
 /* A dark region that starts just below a bright deposit and covers its
@@ -201,8 +302,21 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    (void)cap;
 }
 
+/* Distance from (x, z) to the lumen at one centreline sample, as
+ * sono_an_distance_to_lumen() measures it. */
+static inline double sample_distance(const sono_an_centre_point_t *p, double x, double z)
+{
+   double dz = z < p->top_z_m ? p->top_z_m - z : z > p->bottom_z_m ? z - p->bottom_z_m : 0;
+   double dx = x - p->x_m;
+   return sqrt(dx * dx + dz * dz);
+}
+
 /* ---- outline and placement ---------------------------------------------------------- */
 
+/* The outline follows the top and bottom of the component in each column;
+ * area and centroid are those of the region it encloses (column spans,
+ * holes and the gaps between joined fragments included), so texture
+ * inside a deposit neither shrinks it nor moves its centre. */
 static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
 {
    int w = k->ix1 - k->ix0 + 1, half = SONO_AN_MAX_OUTLINE / 2;
@@ -210,14 +324,22 @@ static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
    step = step < 1 ? 1 : step;
    uint32_t n = 0;
    int cols[SONO_AN_MAX_OUTLINE], bots[SONO_AN_MAX_OUTLINE], nc = 0;
-   for (int ix = k->ix0; ix <= k->ix1 && nc < half; ix += step) {
+   double sx = 0, sz = 0, filled = 0;
+   for (int ix = k->ix0; ix <= k->ix1; ++ix) {
       int top = -1, bottom = -1;
+      const int32_t *l = c->label + an_pix(c, 0, ix);
       for (int iz = k->iz0; iz <= k->iz1; ++iz)
-         if (c->label[an_pix(c, iz, ix)] == k->label) {
-            if (top < 0) top = iz;
+         if (l[iz] == k->label) {
+            top = top < 0 ? iz : top;
             bottom = iz;
          }
       if (top < 0)
+         continue;
+      double h = bottom - top + 1;
+      filled += h;
+      sx += ix * h;
+      sz += 0.5 * (top + bottom) * h;
+      if ((ix - k->ix0) % step || nc >= half)
          continue;
       d->outline[n++] = (sono_point_t){an_x(c, ix), an_z(c, top - 0.5)};
       cols[nc] = ix;
@@ -226,15 +348,8 @@ static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
    for (int i = nc - 1; i >= 0; --i)
       d->outline[n++] = (sono_point_t){an_x(c, cols[i]), an_z(c, bots[i] + 0.5)};
    d->outline_count = n;
-   double sx = 0, sz = 0;
-   for (int ix = k->ix0; ix <= k->ix1; ++ix)
-      for (int iz = k->iz0; iz <= k->iz1; ++iz)
-         if (c->label[an_pix(c, iz, ix)] == k->label) {
-            sx += ix;
-            sz += iz;
-         }
-   d->centroid = (sono_point_t){an_x(c, sx / k->count), an_z(c, sz / k->count)};
-   d->area_m2 = k->count * c->dx * c->dz;
+   d->centroid = (sono_point_t){an_x(c, sx / filled), an_z(c, sz / filled)};
+   d->area_m2 = filled * c->dx * c->dz;
    d->z_top_m = an_z(c, k->iz0 - 0.5);
    d->z_bottom_m = an_z(c, k->iz1 + 0.5);
    d->x_left_m = an_x(c, k->ix0 - 0.5);
@@ -278,6 +393,34 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
    return found;
 }
 
+/* sono_an_distance_to_lumen() with the search started at the nearest column
+ * and stopped once the lateral offset alone exceeds the best distance (the
+ * samples are one per column, in increasing x): the same minimum over a
+ * few columns instead of all of them, for every outline point. */
+static double lumen_distance(const sono_an_vessel_t *v, double x, double z)
+{
+   uint32_t n = v->point_count, lo = 0, hi = n ? n - 1 : 0;
+   if (n == 0)
+      return 1e9;
+   while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (v->points[mid].x_m < x)
+         lo = mid + 1;
+      else
+         hi = mid;
+   }
+   double best = 1e9;
+   for (int64_t i = lo; i >= 0 && x - v->points[i].x_m < best; --i) {
+      double e = sample_distance(&v->points[i], x, z);
+      best = e < best ? e : best;
+   }
+   for (uint32_t i = lo + 1; i < n && v->points[i].x_m - x < best; ++i) {
+      double e = sample_distance(&v->points[i], x, z);
+      best = e < best ? e : best;
+   }
+   return best;
+}
+
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
 {
    int inside = 0;
@@ -289,9 +432,9 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
    d->vessel = -1;
    d->distance_to_lumen_m = 1e9;
    for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
-      double best = sono_an_distance_to_lumen(&c->result.vessels[v], d->centroid.x_m, d->centroid.z_m);
+      double best = lumen_distance(&c->result.vessels[v], d->centroid.x_m, d->centroid.z_m);
       for (uint32_t i = 0; i < d->outline_count; ++i) {
-         double e = sono_an_distance_to_lumen(&c->result.vessels[v], d->outline[i].x_m, d->outline[i].z_m);
+         double e = lumen_distance(&c->result.vessels[v], d->outline[i].x_m, d->outline[i].z_m);
          best = e < best ? e : best;
       }
       if (best < d->distance_to_lumen_m) {
@@ -403,7 +546,10 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
    comp_t comps[AN_MAX_COMPONENTS];
    bright_share(c);
    build_mask(c, cfg);
-   int n = label_components(c, comps);
+   /* groups under 0.1 mm^2 matter to nothing: too small to be deposits or
+    * to cast the shadows is_shadow() attributes */
+   double min_m2 = cfg->deposit_min_area_m2 < 0.1e-6 ? cfg->deposit_min_area_m2 : 0.1e-6;
+   int n = label_components(c, comps, (size_t)(min_m2 / (c->dx * c->dz)));
    sono_an_result_t *r = &c->result;
    for (int i = 0; i < n && r->deposit_count < SONO_AN_MAX_DEPOSITS; ++i) {
       comp_t *k = &comps[i];
