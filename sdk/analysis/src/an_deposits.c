@@ -373,7 +373,11 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
          const sono_an_centre_point_t *p = ends[e];
          if ((e == 0 && p->x_m < x_lo) || (e == 1 && p->x_m > x_hi))
             continue; /* the trace leaves the field here, it does not stop */
-         if (p->x_m < d->x_left_m - reach || p->x_m > d->x_right_m + reach)
+         /* the lumen ends at the plug's near edge and the plug lies beyond
+          * it; material alongside the lumen's last millimetres is not in
+          * its way */
+         if (e == 1 ? (p->x_m < d->x_left_m - reach || p->x_m > d->x_left_m + 2.0 * reach)
+                    : (p->x_m > d->x_right_m + reach || p->x_m < d->x_right_m - 2.0 * reach))
             continue;
          /* the vessel line carried into the deposit meets it */
          double xm = 0.5 * (d->x_left_m + d->x_right_m);
