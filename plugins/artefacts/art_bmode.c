@@ -329,34 +329,6 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
    return marked;
 }
 
-/* Marks posterior enhancement of column ix: a run at least `rise` above the
- * row reference that starts within `gap` below an anechoic run. */
-static void enhancement_column(art_t *a, int ix, float rise, int min_run, int gap, int min_anechoic)
-{
-   int an_len = 0, an_end = -1000;
-   for (int iz = 0; iz < a->nz; ++iz) {
-      float ref = a->rowref[iz];
-      float anechoic = ref - a->floor_db - 1.5f;
-      anechoic = anechoic < 12.0f ? anechoic : 12.0f;
-      if (anechoic > 3.0f && dsm(a, iz, ix) <= -anechoic) {
-         if (++an_len >= min_anechoic)
-            an_end = iz;
-         continue;
-      }
-      an_len = 0;
-      if (iz - an_end > gap || dsm(a, iz, ix) < rise)
-         continue;
-      int end = iz;
-      while (end + 1 < a->nz && dsm(a, end + 1, ix) >= rise)
-         ++end;
-      if (end - iz + 1 >= min_run)
-         for (int jz = iz; jz <= end; ++jz)
-            a->mask2[art_px(a, jz, ix)] = 1;
-      iz = end;
-      an_end = -1000;
-   }
-}
-
 static int reflector_row(const art_comp_t *c, const float *refl_z)
 {
    double s = 0;
@@ -468,6 +440,94 @@ static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)
    return 0;
 }
 
+/* Mean level (display dB) of rows [z0, z1] of columns [ix0, ix1], leaving
+ * out anechoic pixels and bright foci (a lumen or deposit in the band);
+ * *n receives the pixel count. */
+static double band_level(const art_t *a, int z0, int z1, int ix0, int ix1, int *n)
+{
+   double s = 0;
+   *n = 0;
+   ix0 = ix0 < 0 ? 0 : ix0;
+   ix1 = ix1 >= a->nx ? a->nx - 1 : ix1;
+   z1 = z1 >= a->nz ? a->nz - 1 : z1;
+   for (int ix = ix0; ix <= ix1; ++ix)
+      for (int iz = z0; iz <= z1; ++iz) {
+         float v = a->sm[art_px(a, iz, ix)], d = v - a->rowref[iz];
+         if (d > -10.0f && d < 10.0f) {
+            s += v;
+            ++*n;
+         }
+      }
+   return *n ? s / *n : 0;
+}
+
+/* Posterior enhancement (A6): deep to an anechoic region (>= 0.3 mm wide,
+ * >= 0.1 mm2, <= -12 dB re its rows), the band from 0.25 mm to
+ * enhancement_min_depth_m + 2 mm below it stands >= enhancement_rise_db
+ * above the same rows 0.25-1.5 mm to either side. A lumen (no
+ * low-attenuation path) shows no such rise. The region runs from the
+ * anechoic region's lower edge to the frame bottom. */
+static void detect_enhancement(art_t *a)
+{
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const float *c = a->sm + art_px(a, 0, ix);
+      uint8_t *m = a->mask2 + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz; ++iz) {
+         float ref = a->rowref[iz], anechoic = fminf(12.0f, ref - a->floor_db - 1.5f);
+         m[iz] = anechoic > 3.0f && c[iz] - ref <= -anechoic;
+      }
+   }
+   int n = art_components(a, a->mask2, (int)(0.1e-6 / (a->dx * a->dz)));
+   int off = art_npx_x(a, 0.25e-3), flank = art_npx_x(a, 1.5e-3), below = art_npx_z(a, 0.25e-3);
+   int depth = art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M] + 2.0e-3);
+   /* a lumen or shadow crossing the frame has no flanks; a string of pearls
+    * is one deposit, its columns share one enhancement */
+   for (int k = 0; k < n; ++k)
+      if (a->comps[k].ix0 - off <= 0 || a->comps[k].ix1 + off >= a->nx - 1)
+         a->comps[k].count = 0;
+   merge_near(a, art_npx_x(a, 0.6e-3), art_npx_z(a, 0.3e-3));
+   for (int k = 0; k < n; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      if (!c->count)
+         continue;
+      if (c->ix1 - c->ix0 + 1 < art_npx_x(a, 0.3e-3) || c->iz1 + below >= a->nz - art_npx_z(a, 1.0e-3))
+         continue;
+      int z0 = c->iz1 + below, z1 = z0 + depth, nin, nl, nr;
+      double in = band_level(a, z0, z1, c->ix0 + off, c->ix1 - off, &nin);
+      double l = band_level(a, z0, z1, c->ix0 - flank, c->ix0 - off, &nl);
+      double r = band_level(a, z0, z1, c->ix1 + off, c->ix1 + flank, &nr);
+      if (nin < 16 || nl < 16 || nr < 16)
+         continue;
+      double side = (l * nl + r * nr) / (nl + nr), rise = in - side;
+      if (rise < a->p[P_ENH_RISE_DB])
+         continue;
+      art_finding_t *f = art_add(a, K_ENHANCEMENT, (float)(0.5 + 0.08 * fmin(5.0, rise - a->p[P_ENH_RISE_DB])));
+      if (!f)
+         return;
+      /* lower edge of the anechoic region per column, then the frame bottom */
+      int np = 0, step = (c->ix1 - c->ix0) / (ART_MAX_POLY - 4) + 1;
+      for (int ix = c->ix0; ix <= c->ix1 && np < ART_MAX_POLY - 3; ix += step) {
+         int zb = -1;
+         for (int iz = c->iz1; iz >= c->iz0 && zb < 0; --iz)
+            if (a->labels[art_px(a, iz, ix)] == c->label)
+               zb = iz;
+         if (zb >= 0)
+            f->poly[np++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + zb * a->dz};
+      }
+      f->poly[np++] = (sono_point_t){a->x0 + c->ix1 * a->dx, a->z0 + (a->nz - 1) * a->dz};
+      f->poly[np++] = (sono_point_t){a->x0 + c->ix0 * a->dx, a->z0 + (a->nz - 1) * a->dz};
+      f->npoly = (uint32_t)np;
+      snprintf(f->label, sizeof f->label, "Posterior enhancement");
+      snprintf(f->basis, sizeof f->basis,
+               "%.1f mm band deep to an anechoic region ending at %.1f mm is %.1f dB brighter than the same depths "
+               "beside it, over %.1f mm width",
+               (z1 - z0 + 1) * a->dz * 1e3, art_mm_z(a, c->iz1), rise, (c->ix1 - c->ix0 + 1) * a->dx * 1e3);
+      snprintf(f->advice, sizeof f->advice,
+               "Consistent with a fluid-like (low-attenuation) structure above; do not read the bright column as "
+               "denser tissue");
+   }
+}
+
 void art_detect_shadow_enhancement(art_t *a)
 {
    float drop = (float)a->p[P_SHADOW_DROP_DB];
@@ -476,7 +536,6 @@ void art_detect_shadow_enhancement(art_t *a)
    float *dirt = a->colv + a->nx; /* colv holds 2 * (nx + nz + 4) floats */
    float *deep = a->col;          /* 4 * max(nz, nx) floats */
    memset(a->mask, 0, a->npix);
-   memset(a->mask2, 0, a->npix);
    /* first row of the frame's dark bottom band (row reference within `drop`
     * of the display floor down to the last row, e.g. deep to bone) */
    a->dark_row = a->nz;
@@ -490,14 +549,11 @@ void art_detect_shadow_enhancement(art_t *a)
       dirt[ix] = 0;
       deep[ix] = 0;
       shadow_column(a, ix, drop, min_run, gap, refl_z, dirt, deep);
-      enhancement_column(a, ix, (float)a->p[P_ENH_RISE_DB], art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]), gap,
-                         art_npx_z(a, 0.3e-3));
       if (ix + 1 < a->nx) {
          refl_z[ix + 1] = refl_z[ix];
          dirt[ix + 1] = dirt[ix];
          deep[ix + 1] = deep[ix];
          memcpy(a->mask + art_px(a, 0, ix + 1), a->mask + art_px(a, 0, ix), (size_t)a->nz);
-         memcpy(a->mask2 + art_px(a, 0, ix + 1), a->mask2 + art_px(a, 0, ix), (size_t)a->nz);
       }
    }
    close_shadow_gaps(a, art_npx_x(a, 0.5e-3), refl_z, dirt, deep);
@@ -531,25 +587,7 @@ void art_detect_shadow_enhancement(art_t *a)
       snprintf(f->advice, sizeof f->advice,
                "Structures deep to the reflector are not imaged; scan from another angle to see beneath it");
    }
-   art_components(a, a->mask2, art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M]));
-   for (int k = 0; k < a->ncomps; ++k) {
-      const art_comp_t *c = &a->comps[k];
-      if (comp_width(a, c) < min_w)
-         continue;
-      double delta = comp_mean_delta(a, c, a->sm);
-      art_finding_t *f = art_add(a, K_ENHANCEMENT, (float)(0.5 + 0.08 * fmin(5.0, delta - a->p[P_ENH_RISE_DB])));
-      if (!f)
-         return;
-      f->npoly = art_comp_polygon(a, c, f->poly);
-      snprintf(f->label, sizeof f->label, "Posterior enhancement");
-      snprintf(f->basis, sizeof f->basis,
-               "column intensity %.1f dB above neighbours over %.1f mm depth and %.1f mm width deep to an anechoic "
-               "region ending at %.1f mm",
-               delta, (c->iz1 - c->iz0 + 1) * a->dz * 1e3, comp_width(a, c) * a->dx * 1e3, art_mm_z(a, c->iz0));
-      snprintf(f->advice, sizeof f->advice,
-               "Consistent with a fluid-like (low-attenuation) structure above; do not read the bright column as "
-               "denser tissue");
-   }
+   detect_enhancement(a);
 }
 
 /* ---- mirror image ------------------------------------------------------------ */
@@ -709,8 +747,12 @@ static void report_mirror(art_t *a, double ncc, double axis, int min_px)
          a->mask2[i] = a->mask[i] == 2;
       n = art_components(a, a->mask2, min_px);
    }
+   /* where the phantom walls touch, one lumen's phantom is cut in pieces */
+   merge_near(a, art_npx_x(a, 3.0e-3), art_npx_z(a, 0.3e-3));
    for (int k = 0; k < n; ++k) {
       const art_comp_t *c = &a->comps[k];
+      if (!c->count)
+         continue;
       art_finding_t *f = art_add(a, K_MIRROR, (float)(0.5 + 0.5 * ncc));
       if (!f)
          return;
