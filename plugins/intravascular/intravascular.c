@@ -41,7 +41,7 @@ static const sono_kit_param_t params[P_COUNT] = {
     NULL},
    {"v9_margin", "Safety margin on the V9 limits (measurement uncertainty)", "1", SONO_PARAM_FLOAT, 0.0, 0.5, 0.15,
     NULL},
-   {"min_occlusion_m", "Shortest absent-flow segment reported", "m", SONO_PARAM_FLOAT, 0.3e-3, 10e-3, 1.0e-3, NULL},
+   {"min_occlusion_m", "Shortest absent-flow segment reported", "m", SONO_PARAM_FLOAT, 0.3e-3, 10e-3, 1.5e-3, NULL},
    {"cine_window_s", "Flow memory (one cardiac cycle)", "s", SONO_PARAM_FLOAT, 0.2, 5.0, 1.0, NULL},
    {"absent_flow_fraction", "Lumen flow share below which a segment is absent", "1", SONO_PARAM_FLOAT, 0.02, 0.6,
     0.15, NULL},

@@ -117,7 +117,7 @@ static void tally_status(tally_t *t, const char *truth, const char *pred)
       evalkit_rate_add(&t->violation_free, strcmp(pred, "not_detected") != 0);
 }
 
-/* Why the plugin said what it said, for a case it got wrong. */
+/* Why the plugin said what it said, for a case it got wrong or detected. */
 static void print_reasons(const cJSON *frame)
 {
    const cJSON *f;
@@ -191,7 +191,7 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
    if (verbose)
       printf("case %u: truth %s, reported %s, diameter %.2f mm, SNR %.0f dB, localisation error %.2f mm\n", i, truth,
              pred, diam * 1e3, snr, loc);
-   if (verbose && strcmp(truth, pred) != 0)
+   if (verbose && (strcmp(truth, pred) != 0 || strcmp(pred, "detected") == 0))
       print_reasons(frame);
 }
 
