@@ -248,6 +248,125 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
    }
 }
 
+#define COMET_MAX 256     /* tails remembered per frame */
+#define COMET_BELOW_M 0.7e-3 /* the tails run up to this far below the deposit */
+
+/* Copies of the focus at row iz of column c at lag L: each copy a local
+ * maximum (+-1 row) >= 3 dB over the background `bg`, no brighter than the
+ * one before + 1 dB, with a dip of >= 3 dB before it. */
+static int comet_copies(const float *c, int nz, int iz, int lag, float bg)
+{
+   int n = 0;
+   float last = c[iz];
+   for (int k = 1; k <= 4; ++k) {
+      int z = iz + k * lag;
+      if (z + 1 >= nz)
+         break;
+      int zp = z;
+      for (int j = z - 1; j <= z + 1; ++j)
+         zp = c[j] > c[zp] ? j : zp;
+      float v = c[zp], dip = v;
+      for (int j = iz + (k - 1) * lag + 2; j <= zp - 2; ++j)
+         dip = fminf(dip, c[j]);
+      if (v < bg + 3.0f || v > last + 1.0f || v - dip < 3.0f)
+         break;
+      last = v;
+      ++n;
+   }
+   return n;
+}
+
+/* Comet tails (A1, §7.3): bright point foci (>= reflector_db + 6 dB over the
+ * columns 0.25 mm aside) inside a hypoechoic region (those columns >= 4 dB
+ * under the row reference: PMMA/PCL matrix; an echogenic silicone matrix
+ * does not qualify), each followed by >= 2 equally spaced fading copies at
+ * a lag <= comet_max_lag_m. A bounded hypoechoic region (>= 5 dB under the
+ * row reference on the smoothed image, clear of the frame's sides) holding
+ * >= 3 such tails is one comet-tail finding over the region and
+ * COMET_BELOW_M below it. */
+static void detect_comets(art_t *a, int max_lag)
+{
+   int off = art_npx_x(a, 0.25e-3), min_lag = art_npx_z(a, 0.08e-3), ntail = 0;
+   int32_t tz[COMET_MAX], tx[COMET_MAX], tlag[COMET_MAX];
+   float strong = (float)a->p[P_REFLECTOR_DB] + 6.0f;
+   min_lag = min_lag < 2 ? 2 : min_lag;
+   for (int ix = off; ix < a->nx - off && ntail < COMET_MAX; ix += 2) {
+      const float *c = a->lat + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix - off),
+                  *r = a->lat + art_px(a, 0, ix + off);
+      for (int iz = 2; iz < a->nz - 2 && ntail < COMET_MAX; ++iz) {
+         float bg = 0.5f * (l[iz] + r[iz]);
+         if (c[iz] - bg < strong || bg > a->rowref[iz] - 4.0f || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
+            continue;
+         int best = 0, blag = 0;
+         for (int lag = min_lag; lag <= max_lag; ++lag) {
+            int n = comet_copies(c, a->nz, iz, lag, bg);
+            if (n > best) {
+               best = n;
+               blag = lag;
+            }
+         }
+         if (best >= 2) {
+            tz[ntail] = iz;
+            tx[ntail] = ix;
+            tlag[ntail++] = blag;
+            iz += best * blag;
+         }
+      }
+   }
+   if (ntail < 2)
+      return;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const float *sm = a->sm + art_px(a, 0, ix);
+      uint8_t *m = a->mask + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz; ++iz)
+         m[iz] = sm[iz] <= a->rowref[iz] - 5.0f;
+   }
+   int n = art_components(a, a->mask, (int)(0.2e-6 / (a->dx * a->dz)));
+   for (int k = 0; k < n; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      int hits = 0;
+      double lag = 0;
+      /* a focus interrupts the matrix: its tail counts when the region is
+       * within 0.1 mm of it */
+      int near = art_npx_z(a, 0.1e-3) + 1;
+      for (int t = 0; t < ntail; ++t) {
+         if (tx[t] < c->ix0 || tx[t] > c->ix1 || tz[t] < c->iz0 - near || tz[t] > c->iz1 + near)
+            continue;
+         int in = 0;
+         for (int dz = -near; dz <= near && !in; ++dz)
+            for (int dx = -off; dx <= off && !in; dx += off)
+               in = tz[t] + dz >= 0 && tz[t] + dz < a->nz && tx[t] + dx >= 0 && tx[t] + dx < a->nx &&
+                    a->labels[art_px(a, tz[t] + dz, tx[t] + dx)] == c->label;
+         hits += in;
+         lag += in ? tlag[t] : 0;
+      }
+      if (hits < 3 || c->ix0 == 0 || c->ix1 == a->nx - 1)
+         continue;
+      lag = lag / hits * a->dz;
+      art_finding_t *f = art_add(a, K_COMET, (float)(0.55 + 0.05 * fmin(6.0, hits - 2.0)));
+      if (!f)
+         return;
+      int np = 0, step = (c->ix1 - c->ix0) / (ART_MAX_POLY - 4) + 1, deep = c->iz1 + art_npx_z(a, COMET_BELOW_M);
+      deep = deep < a->nz ? deep : a->nz - 1;
+      for (int ix = c->ix0; ix <= c->ix1 && np < ART_MAX_POLY - 3; ix += step)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz)
+            if (a->labels[art_px(a, iz, ix)] == c->label) {
+               f->poly[np++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + iz * a->dz};
+               break;
+            }
+      f->poly[np++] = (sono_point_t){a->x0 + c->ix1 * a->dx, a->z0 + deep * a->dz};
+      f->poly[np++] = (sono_point_t){a->x0 + c->ix0 * a->dx, a->z0 + deep * a->dz};
+      f->npoly = (uint32_t)np;
+      snprintf(f->label, sizeof f->label, "Possible comet-tail artefact");
+      snprintf(f->basis, sizeof f->basis,
+               "%d bright foci in a hypoechoic region at %.1f-%.1f mm, each followed by fading echoes every %.2f mm",
+               hits, art_mm_z(a, c->iz0), art_mm_z(a, c->iz1), lag * 1e3);
+      snprintf(f->advice, sizeof f->advice,
+               "Comet tails mark small strong reflectors (e.g. PMMA/PCL particles, calcifications); do not read the "
+               "tail as structure");
+   }
+}
+
 void art_detect_reverberation(art_t *a)
 {
    int comet_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
@@ -260,12 +379,7 @@ void art_detect_reverberation(art_t *a)
    art_components(a, a->mask, 6);
    merge_near(a, art_npx_x(a, 0.3e-3), art_npx_z(a, 0.3e-3));
    report_chains(a, K_REVERB, art_npx_x(a, 0.5e-3));
-   /* comet tails: short-path copies of point reflectors, a fast decay */
-   chain_rule_t com = {a->lat, 3, comet_lag, 2.0f, (float)a->p[P_REFLECTOR_DB] + 6.0f, art_npx_x(a, 0.25e-3), 0, 0};
-   mark_chains(a, &com, 1);
-   art_components(a, a->mask, 4);
-   merge_near(a, art_npx_x(a, 1.0e-3), art_npx_z(a, 1.0e-3));
-   report_chains(a, K_COMET, 2);
+   detect_comets(a, comet_lag);
 }
 
 /* ---- shadow and posterior enhancement --------------------------------------- */
