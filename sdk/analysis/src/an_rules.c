@@ -13,16 +13,12 @@ void sono_an_v9_limits_default(sono_an_v9_limits_t *l)
 }
 
 /* Share of the visible (not bridged) centreline samples narrower than
- * `limit`, over the flowing ones only when `flowing` and there are at least
- * 3; 1 when none is visible. */
-static double share_narrower(const sono_an_vessel_t *v, double limit, int flowing, uint32_t *visible)
+ * `limit`; 1 when none is visible. */
+static double share_narrower(const sono_an_vessel_t *v, double limit, uint32_t *visible)
 {
-   uint32_t n = 0, below = 0, nf = 0;
-   for (uint32_t i = 0; i < v->point_count; ++i)
-      nf += !v->points[i].interpolated && v->points[i].flow_fraction >= 0.5f;
-   flowing = flowing && nf >= 3;
+   uint32_t n = 0, below = 0;
    for (uint32_t i = 0; i < v->point_count; ++i) {
-      if (v->points[i].interpolated || (flowing && v->points[i].flow_fraction < 0.5f))
+      if (v->points[i].interpolated)
          continue;
       ++n;
       below += v->points[i].diameter_m < limit;
@@ -44,11 +40,9 @@ sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double vn, int flow_avai
    int angle_ok = fabs(sin(v->angle_rad)) >= 0.5;
    r.psv_measured = v->psv_measurable && v->psv_m_s > 0 && angle_ok;
    r.expected_psv_m_s = r.psv_measured ? v->psv_m_s * (1.0 - m) : lim->expected_psv_m_s;
-   r.small_share = share_narrower(v, r.diameter_limit_m, 0, &visible);
+   r.small_share = share_narrower(v, r.diameter_limit_m, &visible);
    r.small = v->diameter_m < r.diameter_limit_m || r.small_share > 0.2;
-   uint32_t flowing_visible;
-   r.small_plain =
-      v->diameter_m < lim->min_diameter_m || share_narrower(v, lim->min_diameter_m, 1, &flowing_visible) > 0.2;
+   r.small_plain = v->diameter_m < lim->min_diameter_m;
    r.high_scale = !(vn <= lim->scale_factor * r.expected_psv_m_s * (1.0 - m));
    r.unmeasurable = !flow_available || !(vn > 0) || visible < 3;
    r.applies = r.small || r.high_scale || r.unmeasurable;

@@ -292,10 +292,10 @@ double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *p
  *  - no usable velocity scale, or fewer than 3 visible lumen points, is
  *    uninformative as well.
  * The margin guards the negative answer only. A positive one (a flow gap or
- * a plug seen in the lumen) is held back by the plain limits (`small_plain`
- * and `applies_positive`, the narrow share taken over the flowing samples,
- * since a plug's dark core is narrower than the lumen): raising the diameter
- * limit there would turn a visible occlusion of a 0.85 mm vessel into
+ * a plug seen in the lumen) is held back by the plain limit on the median
+ * calibre where blood flows (`small_plain`, `applies_positive`; no narrow
+ * share, which speckle on a 0.82 mm lumen always exceeds): raising the limit
+ * there would turn a visible occlusion of a 0.85 mm vessel into
  * "indeterminate" for no safety gain. */
 typedef struct sono_an_v9_limits {
    double min_diameter_m;    /* 0.8 mm */
@@ -308,7 +308,7 @@ typedef struct sono_an_v9 {
    int applies;              /* absence of flow is uninformative: indeterminate */
    int applies_positive;     /* a seen gap or plug is uninformative too (plain diameter limit) */
    int small;
-   int small_plain;          /* under min_diameter_m without the margin (same share rule) */
+   int small_plain;          /* median calibre (where blood flows) under min_diameter_m, no margin */
    int high_scale;
    int unmeasurable;
    int psv_measured;
