@@ -144,17 +144,19 @@ static int chain_line(const an_chain_t *ch, int a, int b, double *z_at0, double 
  * an echogenic plug. */
 static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
-   int max_bridge = (int)(cfg->vessel_max_bridge_m / c->dx), fit = (int)(2e-3 / c->dx);
+   /* lines are fitted over 4 mm: carried across a plug of up to 10 mm, a
+    * 2 mm fit turns the bend of a lumen end into a millimetre of error */
+   int max_bridge = (int)(cfg->vessel_max_bridge_m / c->dx), fit = (int)(4e-3 / c->dx), min_count = (int)(1e-3 / c->dx);
    for (int pass = 0; pass < 2; ++pass)
       for (int a = 0; a < c->chain_count; ++a) {
          an_chain_t *A = &c->chains[a];
-         if (A->merged_into >= 0 || A->count < fit / 2)
+         if (A->merged_into >= 0 || A->count < min_count)
             continue;
          int best = -1;
          double best_err = 1e9;
          for (int b = 0; b < c->chain_count; ++b) {
             an_chain_t *B = &c->chains[b];
-            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge || B->count < fit / 2)
+            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge || B->count < min_count)
                continue;
             double za, sa, zb, sb;
             /* Fit windows stay on the frame: chains near an edge are fitted
