@@ -142,28 +142,74 @@ static int chain_line(const an_chain_t *ch, int a, int b, double *z_at0, double 
 /* Joins chain b (to the right) into chain a when a's line, carried across
  * the gap, meets b and their thicknesses agree: the vessel continues under
  * an echogenic plug. */
+/* A flowing stub at the field's edge: a vessel leaving the view beyond a
+ * plug shows less than a millimetre of lumen, too short for a line fit. */
+static int edge_stub(const sono_an_context_t *c, const an_chain_t *ch, int min_stub)
+{
+   return ch->count >= min_stub && 2 * ch->flow_cols >= ch->count &&
+          (ch->ix0 == 0 || ch->ix1 == (int)c->nx - 1);
+}
+
+/* Mean column and lumen centre of a chain. */
+static void chain_centre(const an_chain_t *ch, double *x, double *z)
+{
+   double sx = 0, sz = 0;
+   int n = 0;
+   for (int ix = ch->ix0; ix <= ch->ix1; ++ix)
+      if (ch->top[ix] >= 0) {
+         sx += ix;
+         sz += 0.5 * (ch->top[ix] + ch->bottom[ix]);
+         ++n;
+      }
+   *x = n ? sx / n : ch->ix0;
+   *z = n ? sz / n : 0;
+}
+
+/* Distance, along the beam, between the lines of A (left) and B (right)
+ * carried to the middle of the gap; a stub is compared by its centre with
+ * the other chain's line. Returns -1 when a line cannot be fitted. */
+static double bridge_error(const sono_an_context_t *c, const an_chain_t *A, const an_chain_t *B, int fit, int a_stub,
+                           int b_stub)
+{
+   double za, sa, zb, sb, x, z;
+   /* Fit windows stay on the frame: chains near an edge are fitted over
+    * the columns they have. */
+   int a0 = A->ix1 - fit < 0 ? 0 : A->ix1 - fit;
+   int b1 = B->ix0 + fit > (int)c->nx - 1 ? (int)c->nx - 1 : B->ix0 + fit;
+   int ok_a = a_stub || chain_line(A, a0, A->ix1, &za, &sa), ok_b = b_stub || chain_line(B, B->ix0, b1, &zb, &sb);
+   if (!ok_a || !ok_b || (a_stub && b_stub))
+      return -1;
+   if (b_stub) {
+      chain_centre(B, &x, &z);
+      return fabs(za + sa * x - z);
+   }
+   if (a_stub) {
+      chain_centre(A, &x, &z);
+      return fabs(zb + sb * x - z);
+   }
+   double xm = 0.5 * (A->ix1 + B->ix0);
+   return fabs((za + sa * xm) - (zb + sb * xm));
+}
+
 static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
    /* lines are fitted over 4 mm: carried across a plug of up to 10 mm, a
     * 2 mm fit turns the bend of a lumen end into a millimetre of error */
    int max_bridge = (int)(cfg->vessel_max_bridge_m / c->dx), fit = (int)(4e-3 / c->dx), min_count = (int)(1e-3 / c->dx);
+   int min_stub = (int)(0.4e-3 / c->dx);
    for (int pass = 0; pass < 2; ++pass)
       for (int a = 0; a < c->chain_count; ++a) {
          an_chain_t *A = &c->chains[a];
-         if (A->merged_into >= 0 || A->count < min_count)
+         int a_stub = A->count < min_count;
+         if (A->merged_into >= 0 || (a_stub && !edge_stub(c, A, min_stub)))
             continue;
          int best = -1;
          double best_err = 1e9;
          for (int b = 0; b < c->chain_count; ++b) {
             an_chain_t *B = &c->chains[b];
-            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge || B->count < min_count)
-               continue;
-            double za, sa, zb, sb;
-            /* Fit windows stay on the frame: chains near an edge are fitted
-             * over the columns they have. */
-            int a0 = A->ix1 - fit < 0 ? 0 : A->ix1 - fit;
-            int b1 = B->ix0 + fit > (int)c->nx - 1 ? (int)c->nx - 1 : B->ix0 + fit;
-            if (!chain_line(A, a0, A->ix1, &za, &sa) || !chain_line(B, B->ix0, b1, &zb, &sb))
+            int b_stub = B->count < min_count;
+            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge ||
+                (b_stub && !edge_stub(c, B, min_stub)))
                continue;
             /* the dark core of a plug is thinner than the lumen it fills:
              * an echogenic capsule or wall blurs into it */
@@ -172,9 +218,8 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
             double ratio = plug ? 3.0 : 1.6, tol = plug ? 0.5 * fmax(ta, tb) : 0.6 * fmin(ta, tb);
             if (ta > ratio * tb || tb > ratio * ta)
                continue;
-            double xm = 0.5 * (A->ix1 + B->ix0);
-            double err = fabs((za + sa * xm) - (zb + sb * xm));
-            if (err < tol && err < best_err) {
+            double err = bridge_error(c, A, B, fit, a_stub, b_stub);
+            if (err >= 0 && err < tol && err < best_err) {
                best = b;
                best_err = err;
             }
