@@ -160,7 +160,7 @@ static int parse_manifest(const cJSON *root, const char *path, sono_manifest_t *
       return -1;
    if (sono_version_parse(m->version, &v) < 0)
       return sono_error_set(err, "%s: field \"version\": \"%s\" is not major.minor.patch", path, m->version);
-   int32_t det, conc;
+   int32_t det = 0, conc = 0; /* set by parse_enum on success; initialised for the optimiser */
    if (parse_abi(root, path, &m->abi, err) < 0 || resolve_binary(root, path, m->binary_path, sizeof m->binary_path, err) < 0 ||
        parse_sha(root, path, m->sha256, err) < 0 || parse_planes(root, path, &m->planes_needed, err) < 0 ||
        parse_cost(root, path, &m->cost_per_frame_s, err) < 0 ||
