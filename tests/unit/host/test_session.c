@@ -85,6 +85,30 @@ static cJSON *plugin_entry(cJSON *root, const char *manifest_suffix)
    return NULL;
 }
 
+/* Runs `rec` through the plugins of `plugins` (results.json into `out`,
+ * no images) and returns the parsed results; *any_failure, when given, is
+ * whether some plugin failed or was quarantined. */
+static cJSON *run_session(const char *rec, const char *plugins, const char *out, const char *wall, int *any_failure)
+{
+   sono_session_options_t o;
+   sono_error_t err;
+   sono_session_options_default(&o);
+   o.recording = rec;
+   o.plugin_dir = plugins;
+   o.out_dir = out;
+   o.wall = wall;
+   o.quiet = 1;
+   o.images = 0;
+   sono_session_t *s = sono_session_open(&o, &err);
+   if (!s)
+      fail_msg("%s", err.message);
+   assert_int_equal(sono_session_run(s, &err), 0);
+   if (any_failure)
+      *any_failure = sono_session_any_failure(s);
+   sono_session_close(s);
+   return read_results(out);
+}
+
 static void test_failures_are_isolated(void **state)
 {
    (void)state;
@@ -101,21 +125,9 @@ static void test_failures_are_isolated(void **state)
    fclose(f);
    write_recording(rec);
 
-   sono_session_options_t o;
-   sono_error_t err;
-   sono_session_options_default(&o);
-   o.recording = rec;
-   o.plugin_dir = plugins;
-   o.out_dir = out;
-   o.quiet = 1;
-   sono_session_t *s = sono_session_open(&o, &err);
-   if (!s)
-      fail_msg("%s", err.message);
-   assert_int_equal(sono_session_run(s, &err), 0);
-   assert_int_equal(sono_session_any_failure(s), 1);
-   sono_session_close(s);
-
-   cJSON *root = read_results(out);
+   int any_failure = 0;
+   cJSON *root = run_session(rec, plugins, out, NULL, &any_failure);
+   assert_int_equal(any_failure, 1);
    cJSON *broken = plugin_entry(root, "broken.sono.json");
    assert_string_equal(cJSON_GetObjectItem(broken, "status")->valuestring, "refused");
    assert_non_null(strstr(cJSON_GetObjectItem(broken, "error")->valuestring, "broken.sono.json: not valid JSON"));
@@ -178,20 +190,7 @@ static void test_third_party_runs_isolated(void **state)
    cJSON_Delete(m);
    write_recording(rec);
 
-   sono_session_options_t o;
-   sono_error_t err;
-   sono_session_options_default(&o);
-   o.recording = rec;
-   o.plugin_dir = plugins;
-   o.out_dir = out;
-   o.quiet = 1;
-   o.images = 0;
-   sono_session_t *s = sono_session_open(&o, &err);
-   if (!s)
-      fail_msg("%s", err.message);
-   assert_int_equal(sono_session_run(s, &err), 0);
-   sono_session_close(s);
-   cJSON *root = read_results(out);
+   cJSON *root = run_session(rec, plugins, out, NULL, NULL);
    cJSON *failing = plugin_entry(root, "fx_failing.sono.json");
    assert_string_equal(cJSON_GetObjectItem(failing, "run_mode")->valuestring, "isolated");
    cJSON *good = plugin_entry(root, "fx_good.sono.json");
@@ -245,21 +244,8 @@ static const char *processing_wall(const char *rec, const char *out, const char 
    snprintf(plugins, sizeof plugins, "%s/wall-plugins", tmp);
    mkdir(plugins, 0755);
    stage_plugin(plugins, "fx_good");
-   sono_session_options_t o;
-   sono_error_t err;
-   sono_session_options_default(&o);
-   o.recording = rec;
-   o.plugin_dir = plugins;
-   o.out_dir = out;
-   o.wall = override;
-   o.quiet = 1;
-   sono_session_t *s = sono_session_open(&o, &err);
-   if (!s)
-      fail_msg("%s", err.message);
-   assert_int_equal(sono_session_run(s, &err), 0);
-   sono_session_close(s);
    static char wall[32];
-   cJSON *root = read_results(out);
+   cJSON *root = run_session(rec, plugins, out, override, NULL);
    cJSON *proc = cJSON_GetObjectItem(root, "processing");
    assert_non_null(proc);
    snprintf(wall, sizeof wall, "%s", cJSON_GetObjectItem(proc, "wall_filter")->valuestring);
