@@ -315,10 +315,20 @@ static void detect_comets(art_t *a, int max_lag)
    }
    if (ntail < 2)
       return;
-   for (int ix = 0; ix < a->nx; ++ix) {
+   /* the hypoechoic regions are traced only around the tails (a deposit is
+    * at most a few millimetres across), which keeps the flood fill small */
+   int bx0 = a->nx, bx1 = -1, bz0 = a->nz, bz1 = -1, mx = art_npx_x(a, 3.0e-3), mz = art_npx_z(a, 2.0e-3);
+   for (int t = 0; t < ntail; ++t) {
+      bx0 = tx[t] < bx0 ? tx[t] : bx0, bx1 = tx[t] > bx1 ? tx[t] : bx1;
+      bz0 = tz[t] < bz0 ? tz[t] : bz0, bz1 = tz[t] > bz1 ? tz[t] : bz1;
+   }
+   bx0 = bx0 - mx < 0 ? 0 : bx0 - mx, bx1 = bx1 + mx >= a->nx ? a->nx - 1 : bx1 + mx;
+   bz0 = bz0 - mz < 0 ? 0 : bz0 - mz, bz1 = bz1 + mz >= a->nz ? a->nz - 1 : bz1 + mz;
+   memset(a->mask, 0, a->npix);
+   for (int ix = bx0; ix <= bx1; ++ix) {
       const float *sm = a->sm + art_px(a, 0, ix);
       uint8_t *m = a->mask + art_px(a, 0, ix);
-      for (int iz = 0; iz < a->nz; ++iz)
+      for (int iz = bz0; iz <= bz1; ++iz)
          m[iz] = sm[iz] <= a->rowref[iz] - 5.0f;
    }
    int n = art_components(a, a->mask, (int)(0.2e-6 / (a->dx * a->dz)));
@@ -340,7 +350,8 @@ static void detect_comets(art_t *a, int max_lag)
          hits += in;
          lag += in ? tlag[t] : 0;
       }
-      if (hits < 3 || c->ix0 == 0 || c->ix1 == a->nx - 1)
+      /* a region reaching the frame's sides or the traced box is not bounded */
+      if (hits < 3 || c->ix0 <= bx0 || c->ix1 >= bx1 || c->iz0 <= bz0 || c->iz1 >= bz1)
          continue;
       lag = lag / hits * a->dz;
       art_finding_t *f = art_add(a, K_COMET, (float)(0.55 + 0.05 * fmin(6.0, hits - 2.0)));
@@ -583,13 +594,18 @@ static double band_level(const art_t *a, int z0, int z1, int ix0, int ix1, int *
  * anechoic region's lower edge to the frame bottom. */
 static void detect_enhancement(art_t *a)
 {
+   /* per row: the level at or under which a pixel is anechoic (rows near the
+    * display floor have none) */
+   float *thr = a->col;
+   for (int iz = 0; iz < a->nz; ++iz) {
+      float ref = a->rowref[iz], anechoic = fminf(12.0f, ref - a->floor_db - 1.5f);
+      thr[iz] = anechoic > 3.0f ? ref - anechoic : -1e30f;
+   }
    for (int ix = 0; ix < a->nx; ++ix) {
-      const float *c = a->sm + art_px(a, 0, ix);
-      uint8_t *m = a->mask2 + art_px(a, 0, ix);
-      for (int iz = 0; iz < a->nz; ++iz) {
-         float ref = a->rowref[iz], anechoic = fminf(12.0f, ref - a->floor_db - 1.5f);
-         m[iz] = anechoic > 3.0f && c[iz] - ref <= -anechoic;
-      }
+      const float *restrict c = a->sm + art_px(a, 0, ix);
+      uint8_t *restrict m = a->mask2 + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz; ++iz)
+         m[iz] = c[iz] <= thr[iz];
    }
    int n = art_components(a, a->mask2, (int)(0.1e-6 / (a->dx * a->dz)));
    int off = art_npx_x(a, 0.25e-3), flank = art_npx_x(a, 1.5e-3), below = art_npx_z(a, 0.25e-3);
