@@ -234,18 +234,29 @@ static int accept(const sono_an_context_t *c, const sono_an_config_t *cfg, const
 static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    double s = 0, s2 = 0;
-   int n = 0, dark = 0, foci = 0;
+   int n = 0, dark = 0, foci = 0, span = 0;
    double tail = 0;
    int tails = 0;
    int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
-   for (int ix = k->ix0; ix <= k->ix1; ++ix)
-      for (int iz = k->iz0; iz <= k->iz1; ++iz) {
+   for (int ix = k->ix0; ix <= k->ix1; ++ix) {
+      /* Foci are sought over the column's whole span inside the outline:
+       * a bright focus in a hypoechoic matrix (PMMA, PCL: clinical-spec
+       * §7.3) lifts the smoothed echo out of the dark mask, so it sits in a
+       * hole of the region, not on its pixels. */
+      int top = -1, bottom = -1;
+      for (int iz = k->iz0; iz <= k->iz1; ++iz)
+         if (c->label[an_pix(c, iz, ix)] == k->label) {
+            top = top < 0 ? iz : top;
+            bottom = iz;
+         }
+      span += top >= 0 ? bottom - top + 1 : 0;
+      for (int iz = top; top >= 0 && iz <= bottom; ++iz) {
          size_t p = an_pix(c, iz, ix);
-         if (c->label[p] != k->label)
-            continue;
-         float a = c->anom2[p];
-         s += a; s2 += (double)a * a; ++n;
-         dark += c->anom[p] < -20.0f;
+         if (c->label[p] == k->label) {
+            float a = c->anom2[p];
+            s += a; s2 += (double)a * a; ++n;
+            dark += c->anom[p] < -20.0f;
+         }
          float v = c->anom[p];
          if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
             continue;
@@ -262,11 +273,12 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
             ++tails;
          }
       }
+   }
    double mean = n ? s / n : 0;
    f->echo_db = (float)mean;
    f->heterogeneity_db = (float)(n ? sqrt(fmax(0.0, s2 / n - mean * mean)) : 0);
    f->dark_fraction = n ? (float)dark / n : 0;
-   double area_mm2 = n * c->dx * c->dz * 1e6;
+   double area_mm2 = span * c->dx * c->dz * 1e6;
    f->focus_density_mm2 = area_mm2 > 0 ? (float)(foci / area_mm2) : 0;
    f->tail_score = tails ? (float)(tail / tails) : 0;
    /* posterior column: central 60% of the columns, 0.2-1.5 mm below the bottom edge */
