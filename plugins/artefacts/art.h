@@ -40,7 +40,7 @@ enum {
    P_ALIAS_FRACTION,     /* aliasing: both neighbours above this fraction of VN */
    P_ALIAS_MIN_PAIRS,    /* aliasing: wrapped neighbour pairs in one colour region */
    P_BLOOM_RATIO,        /* blooming: colour width over B-mode lumen width */
-   P_FLASH_FILL,         /* flash: colour fill of the frame */
+   P_FLASH_FILL,         /* flash: colour fill of the echo-bearing tissue */
    P_FLASH_MAX_FRAMES,   /* flash: longest run of filled frames still called flash */
    P_TWINKLE_VARIANCE,   /* twinkling: variance as a fraction of VN^2 */
    P_NOISE_FRACTION,     /* colour noise: isolated colour pixels as a fraction of the frame */
@@ -49,6 +49,7 @@ enum {
    P_TISSUE_LEVEL_DB,    /* working image: the tissue median is lifted to at least this level */
    P_ALIAS_AREA,         /* aliasing: opposite-colour core as a fraction of its colour region */
    P_BLOOM_OVER,         /* blooming: fraction of the colour lying over tissue beside the lumen */
+   P_BLOOM_OVER_ALONE,   /* blooming: over-tissue fraction that suffices while the colour spans the lumen */
    P_COUNT
 };
 

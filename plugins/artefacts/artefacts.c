@@ -45,7 +45,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
     0.7, NULL},
    {"alias_min_pairs", "Aliasing: wrapped neighbour pairs", "1", SONO_PARAM_INT, 1, 10000, 6, NULL},
    {"bloom_ratio", "Blooming: colour over B-mode lumen width", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 1.4, NULL},
-   {"flash_fill", "Flash: colour fill of the frame", "1", SONO_PARAM_FLOAT, 0.05, 1, 0.25, NULL},
+   {"flash_fill", "Flash: colour fill of the echo-bearing tissue", "1", SONO_PARAM_FLOAT, 0.05, 1, 0.15, NULL},
    {"flash_max_frames", "Flash: longest run of filled frames", "1", SONO_PARAM_INT, 1, 10, 3, NULL},
    {"twinkle_variance", "Twinkling: variance as a fraction of VN^2", "1", SONO_PARAM_FLOAT, 0.01, 2, 0.12, NULL},
    {"noise_fraction", "Colour noise: isolated colour pixels", "1", SONO_PARAM_FLOAT, 1e-4, 0.5, 0.004, NULL},
@@ -57,6 +57,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.1, NULL},
    {"bloom_over_fraction", "Blooming: colour over tissue beside the lumen", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.3,
     NULL},
+   {"bloom_over_alone", "Blooming: colour over tissue that suffices while the colour spans the lumen", "1",
+    SONO_PARAM_FLOAT, 0.0, 1.0, 0.35, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }

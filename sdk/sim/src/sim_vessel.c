@@ -9,6 +9,8 @@
 #define PARTICLES_PER_PIXEL 1.5
 #define BLOOM_SCALE 1.5
 #define BLOOM_SPEED 0.3        /* bloom band moves at this fraction of the centreline speed */
+#define BLOOM_FLOOR_VN 0.25    /* blooming vessel: no blood within the band moves axially slower than this x VN */
+#define BLOOM_MIN_AXIAL 0.05   /* cos(beam-to-flow angle) below which the floor is not raised further */
 #define SYSTOLIC_RISE 0.1      /* fraction of the cardiac period to peak systole */
 #define TARDUS_RISE 0.22       /* > 100 ms at 72 bpm */
 
@@ -212,6 +214,28 @@ void sim_vessels_free(struct sono_sim *s)
    s->particles = NULL;
 }
 
+/* Blooming shows the colour of a vessel spread past its walls, as excessive
+ * colour gain or a low wall filter does, in every phase of the cycle. Its
+ * band moves at BLOOM_SPEED of the segment speed, but in diastole that and
+ * the slow flow by the wall fall under the host's clutter filter (svd:2:
+ * the colour of a diastolic small artery covers a third of its lumen), so
+ * the dilated colour map would vanish from the frames the truth labels.
+ * Every particle of a blooming vessel (lumen and band) therefore moves
+ * axially at no less than BLOOM_FLOOR_VN of the Nyquist velocity, in the
+ * direction of the segment's flow (the vessel's direction while it is 0). */
+static double bloom_speed(const sono_sim_case_t *c, const sim_vessel_rt_t *rt, uint32_t vi, double sarc, double u,
+                          double seg)
+{
+   double x, z, tz;
+   sim_vessel_point(rt, sarc, 0.0, &x, &z, &tz);
+   double axial = fabs(tz) > BLOOM_MIN_AXIAL ? fabs(tz) : BLOOM_MIN_AXIAL;
+   double floor_u = BLOOM_FLOOR_VN * sono_sim_nyquist(c) / axial;
+   if (fabs(u) >= floor_u)
+      return u;
+   double sign = seg != 0.0 ? (seg > 0 ? 1.0 : -1.0) : (c->vessels[vi].direction < 0 ? -1.0 : 1.0);
+   return sign * floor_u;
+}
+
 /* Fresh particle positions for each frame: frames are tens of ms apart, far
  * longer than blood takes to cross a resolution cell, so the speckle of
  * successive frames is independent; within the ensemble they move coherently. */
@@ -232,6 +256,8 @@ void sim_particles_draw(struct sono_sim *s, uint32_t frame)
          double seg = sim_segment_speed(c, rt, vi, sarc, t);
          double q = r / rt->radius;
          double u = fabs(q) <= 1.0 ? seg * (1.0 - q * q) : BLOOM_SPEED * seg;
+         if (rt->bloom_radius > rt->radius)
+            u = bloom_speed(c, rt, vi, sarc, u, seg);
          sim_particle_t *p = &s->particles[np++];
          p->s = (float)sarc;
          p->r = (float)r;
