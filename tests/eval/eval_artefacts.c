@@ -211,6 +211,7 @@ int sono_eval_artefacts(int argc, char **argv)
       if (!gt || !res) {
          fprintf(stderr, "sono-eval artefacts: %s: %s\n", rec, err);
          cJSON_Delete(gt);
+         evalkit_case_remove(&o, i);
          free(pool);
          return 2;
       }
@@ -225,6 +226,7 @@ int sono_eval_artefacts(int argc, char **argv)
          printf("case %u: %d frames\n", i, index);
       cJSON_Delete(gt);
       cJSON_Delete(res);
+      evalkit_case_remove(&o, i); /* cases are tens of MB: generated ones go once scored */
    }
    free(pool);
    printf("sono-eval artefacts: %u cases, seed %llu\n", o.n, (unsigned long long)o.seed);
