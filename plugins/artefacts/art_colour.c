@@ -326,10 +326,10 @@ static void report_aliasing(art_t *a, alias_sum_t *sum)
    f->npoly = flagged_polygon(a, sum->b, ALIAS_REGION, -1, f->poly, &count);
    snprintf(f->label, sizeof f->label, "Colour aliasing");
    snprintf(f->basis, sizeof f->basis,
-            "%d neighbour pairs wrap between +%.2f and -%.2f m/s (both above %.0f%% of the Nyquist velocity %.2f m/s) "
+            "%d neighbour pairs wrap between +%.1f and -%.1f mm/s (both above %.0f%% of the Nyquist velocity %.1f mm/s) "
             "over %.1f mm2 of opposite colour in %.1f mm2 of flow; flow direction from the vessel edges is %s the probe",
-            sum->pairs, a->p[P_ALIAS_FRACTION] * a->vn, a->p[P_ALIAS_FRACTION] * a->vn, 100 * a->p[P_ALIAS_FRACTION],
-            a->vn, sum->wrapped * a->dx * a->dz * 1e6, count * a->dx * a->dz * 1e6,
+            sum->pairs, 1e3 * a->p[P_ALIAS_FRACTION] * a->vn, 1e3 * a->p[P_ALIAS_FRACTION] * a->vn,
+            100 * a->p[P_ALIAS_FRACTION], 1e3 * a->vn, sum->wrapped * a->dx * a->dz * 1e6, count * a->dx * a->dz * 1e6,
             sum->toward >= 0 ? "toward" : "away from");
    snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
 }
