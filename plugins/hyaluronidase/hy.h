@@ -115,6 +115,11 @@ typedef struct hy {
    sono_an_config_t cfg;
    sono_point_t *pts;            /* HY_MAX_POINTS */
    hy_candidate_t *cand;         /* HY_MAX_CANDIDATES */
+   float *blood_dist;            /* max_nz * max_nx: distance (m) to blood of vessels not involved */
+   int32_t *blood_src;           /* max_nz * max_nx: nearest blood pixel (iz << 16 | ix), -1 none */
+   uint8_t *flow;                /* max_nz * max_nx: blood pixels of this frame (hy_blood.c) */
+   int blood_ready;              /* blood_dist holds this frame's map */
+   uint32_t bz0, bx0, bnz, bnx;  /* the map's window: first row and column, size (frame pixels) */
    hy_target_t targets[HY_MAX_TARGETS];
    uint32_t target_count;
    int involved[SONO_AN_MAX_VESSELS];
@@ -136,6 +141,19 @@ double hy_distance_to_edges(const sono_point_t *poly, uint32_t n, double x, doub
 double hy_distance_to_lumen(const sono_an_vessel_t *v, double x, double z);
 /* Clamps a point to the frame extent (the host drops out-of-frame points). */
 sono_point_t hy_clamp(const sono_grid_t *g, double x, double z);
+
+/* ---- hy_blood.c ---------------------------------------------------------------- */
+
+/* Builds the distance map to the cine flow pixels outside the lumens of the
+ * involved vessels (their traced lumen widened by involved_widen_m along
+ * the beam) on this frame's grid (s->grid), over the deposits marked in
+ * s->eligible widened by reach_m (the largest distance the caller needs).
+ * Allocates nothing. */
+void hy_blood_map(hy_t *s, const sono_an_result_t *r, double involved_widen_m, double reach_m);
+/* Lower bound of the distance (m) from (x, z) to that blood; INFINITY when
+ * no blood lies in the map, 0 outside the map. Valid after hy_blood_map()
+ * on this frame. */
+double hy_blood_distance(const hy_t *s, double x, double z);
 
 /* ---- hy_overlay.c --------------------------------------------------------------- */
 

@@ -47,9 +47,16 @@ static int targets_wanted(const hy_t *s, const sono_an_deposit_t *d)
  * margin is kept from the traced lumen widened by this much. */
 #define HY_LUMEN_UNCERTAINTY_M 0.3e-3
 
+/* The margin is kept from blood itself (cine colour flow outside the
+ * involved lumens) as well as from every traced lumen not involved: a
+ * trace can miss part of a lumen, colour cannot appear where there is no
+ * blood. The same uncertainty applies, since colour need not reach the
+ * wall (slow flow near it falls below the wall filter). */
 static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, double x, double z, double margin)
 {
    margin += HY_LUMEN_UNCERTAINTY_M;
+   if (hy_blood_distance(s, x, z) < margin)
+      return 0;
    for (uint32_t v = 0; v < r->vessel_count; ++v)
       if (!s->involved[v] && hy_distance_to_lumen(&r->vessels[v], x, z) < margin)
          return 0;
@@ -112,6 +119,7 @@ static void place_in_deposit(hy_t *s, uint32_t n, int deposit, uint32_t count)
 void hy_plan_targets(hy_t *s, const sono_an_result_t *r)
 {
    s->target_count = 0;
+   s->blood_ready = 0;
    uint32_t count = (uint32_t)s->values[P_TARGET_COUNT];
    for (uint32_t i = 0; i < r->deposit_count; ++i)
       s->eligible[i] = targets_wanted(s, &r->deposits[i]);
@@ -119,6 +127,8 @@ void hy_plan_targets(hy_t *s, const sono_an_result_t *r)
       const sono_an_deposit_t *d = &r->deposits[i];
       if (!s->eligible[i])
          continue;
+      if (!s->blood_ready)
+         hy_blood_map(s, r, HY_LUMEN_UNCERTAINTY_M, s->values[P_TARGET_MARGIN] + HY_LUMEN_UNCERTAINTY_M);
       uint32_t n = collect_candidates(s, r, d);
       place_in_deposit(s, n, (int)i, count);
    }

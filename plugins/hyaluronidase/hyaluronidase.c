@@ -102,6 +102,12 @@ static void hy_deactivate(const sono_plugin_t *p)
    s->pts = NULL;
    free(s->cand);
    s->cand = NULL;
+   free(s->blood_dist);
+   s->blood_dist = NULL;
+   free(s->blood_src);
+   s->blood_src = NULL;
+   free(s->flow);
+   s->flow = NULL;
 }
 
 static void hy_destroy(const sono_plugin_t *p)
@@ -126,7 +132,12 @@ static sono_status_t hy_activate(const sono_plugin_t *p, const sono_frame_format
                           format->max_nx < HY_MIN_SIDE ? HY_MIN_SIDE : format->max_nx, &err);
    s->pts = malloc(HY_MAX_POINTS * sizeof *s->pts);
    s->cand = malloc(HY_MAX_CANDIDATES * sizeof *s->cand);
-   if (!s->an || !s->pts || !s->cand) {
+   size_t np = (size_t)(format->max_nz < HY_MIN_SIDE ? HY_MIN_SIDE : format->max_nz) *
+               (format->max_nx < HY_MIN_SIDE ? HY_MIN_SIDE : format->max_nx);
+   s->blood_dist = malloc(np * sizeof *s->blood_dist);
+   s->blood_src = malloc(np * sizeof *s->blood_src);
+   s->flow = malloc(np);
+   if (!s->an || !s->pts || !s->cand || !s->blood_dist || !s->blood_src || !s->flow) {
       hy_deactivate(p);
       return SONO_ERROR;
    }

@@ -385,7 +385,10 @@ static void check_targets(const runner_t *r, const truth_t *t, tally_t *ta, int 
       if (h->type != SONO_EVENT_OVERLAY || strcmp(o->role, SONO_ROLE_TARGET) != 0)
          continue;
       evalkit_pt_t p = {o->points[0].x_m, o->points[0].z_m};
-      evalkit_rate_add(&ta->target_inside, point_in_any_deposit(t, p));
+      int inside = point_in_any_deposit(t, p);
+      evalkit_rate_add(&ta->target_inside, inside);
+      if (!inside)
+         fprintf(stderr, "target at %.2f, %.2f mm is outside every true deposit\n", p.x * 1e3, p.z * 1e3);
       for (int k = 0; k < t->vessel_count; ++k)
          if (!t->involved[k] && lumen_distance(t, k, p) < 1.0e-3) {
             ta->target_near_lumen++;

@@ -61,13 +61,22 @@ static void build_mask(sono_an_context_t *c, const sono_an_config_t *cfg)
  * spec §7.3: heterogeneous) crosses the -6 dB threshold in patches, and a
  * deposit read as several fragments loses its area and moves its centroid
  * to whichever fragment is followed. Two separate deposits closer than that
- * cannot be told apart at this resolution anyway. */
+ * cannot be told apart at this resolution anyway.
+ *
+ * Gap joins never involve a lumen of a vessel without a candidate
+ * occlusion (a patent vessel): a dark fragment touching that lumen is
+ * more likely the part of the lumen the trace missed than filler, and a
+ * gap crossing the lumen's edge would carry a deposit's outline into the
+ * patent vessel. Such fragments still join 4-connected pixels, as before
+ * the gap rule. Fragments of a lumen with a candidate occlusion may join:
+ * that is where a plug lies. */
 
 #define DARK_GAP_M 0.3e-3
 #define LABEL_SMALL INT32_MAX /* pixel of a group too small to be used: not -1, not a component */
 
 typedef struct run {
    int32_t col, top, bottom, parent; /* parent: union-find link; value in the mask at (top, col) */
+   int32_t patent;                   /* dark run touching the lumen of a patent vessel: no gap joins */
 } run_t;
 
 static int32_t find_root(run_t *r, int32_t i)
@@ -115,16 +124,89 @@ static int32_t extract_runs(const sono_an_context_t *c, run_t *runs, int32_t cap
          while (iz < nz && m[iz] == v)
             ++iz;
          if (n < cap)
-            runs[n] = (run_t){(int32_t)ix, top, iz - 1, n}, ++n;
+            runs[n] = (run_t){(int32_t)ix, top, iz - 1, n, 0}, ++n;
       }
    }
    col_start[c->nx] = n;
    return n;
 }
 
+/* Index of the traced vessel whose lumen (with its 0.1 mm margin, as the
+ * lumen mask holds it) covers pixel (iz, ix); -1 none. Samples are one per
+ * column, in increasing x. */
+static int lumen_vessel_at(const sono_an_context_t *c, int iz, int ix)
+{
+   double x = an_x(c, ix), z = an_z(c, iz), pad = 0.1e-3 + c->dz;
+   for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
+      const sono_an_vessel_t *ves = &c->result.vessels[v];
+      if (ves->point_count == 0)
+         continue;
+      long i = lround((x - ves->points[0].x_m) / c->dx);
+      if (i < 0 || i >= (long)ves->point_count)
+         continue;
+      const sono_an_centre_point_t *p = &ves->points[i];
+      if (z >= p->top_z_m - pad && z <= p->bottom_z_m + pad)
+         return (int)v;
+   }
+   return -1;
+}
+
+static int patent_lumen_at(const sono_an_context_t *c, int iz, int ix)
+{
+   if (iz < 0 || ix < 0 || iz >= (int)c->nz || ix >= (int)c->nx || !c->lumen[an_pix(c, iz, ix)])
+      return 0;
+   int v = lumen_vessel_at(c, iz, ix);
+   return v < 0 || c->result.vessels[v].occlusion < 0; /* unknown: protect */
+}
+
+/* Marks the dark runs that touch a patent lumen: above, below, or beside
+ * any of their pixels. */
+static void mark_patent_touch(const sono_an_context_t *c, run_t *runs, int32_t n)
+{
+   for (int32_t i = 0; i < n; ++i) {
+      run_t *a = &runs[i];
+      if (c->mask[an_pix(c, a->top, a->col)] != 1)
+         continue;
+      int t = patent_lumen_at(c, a->top - 1, a->col) || patent_lumen_at(c, a->bottom + 1, a->col);
+      for (int iz = a->top; iz <= a->bottom && !t; ++iz)
+         t = patent_lumen_at(c, iz, a->col - 1) || patent_lumen_at(c, iz, a->col + 1);
+      a->patent = t;
+   }
+}
+
+/* A lumen pixel in the rectangle of columns [x0, x1] and rows [z0, z1]
+ * (clipped to the image): the gap between two fragments crosses a lumen. */
+static int lumen_in(const sono_an_context_t *c, int x0, int x1, int z0, int z1)
+{
+   z0 = z0 < 0 ? 0 : z0;
+   z1 = z1 >= (int)c->nz ? (int)c->nz - 1 : z1;
+   for (int ix = x0 < 0 ? 0 : x0; ix <= x1 && ix < (int)c->nx; ++ix)
+      for (int iz = z0; iz <= z1; ++iz)
+         if (c->lumen[an_pix(c, iz, ix)])
+            return 1;
+   return 0;
+}
+
+/* Dark runs a (column ax) and b (column bx < ax), not 4-connected, may join
+ * across the gap between them: neither touches a patent lumen and no
+ * traced lumen lies between them. */
+static int gap_join_allowed(const sono_an_context_t *c, const run_t *a, const run_t *b)
+{
+   if (a->patent || b->patent)
+      return 0;
+   int lo = a->top > b->top ? a->top : b->top, hi = a->bottom < b->bottom ? a->bottom : b->bottom;
+   if (lo > hi) { /* no common rows: the rows between the nearer ends */
+      int t = lo;
+      lo = hi;
+      hi = t;
+   }
+   return !lumen_in(c, b->col + (b->col < a->col), a->col - (b->col < a->col), lo, hi);
+}
+
 static void join_runs(const sono_an_context_t *c, run_t *runs, const int32_t *col_start)
 {
    int gx = (int)lround(DARK_GAP_M / c->dx), gz = (int)lround(DARK_GAP_M / c->dz);
+   mark_patent_touch(c, runs, col_start[c->nx]);
    for (uint32_t ix = 0; ix < c->nx; ++ix)
       for (int32_t i = col_start[ix]; i < col_start[ix + 1]; ++i) {
          run_t *a = &runs[i];
@@ -136,7 +218,10 @@ static void join_runs(const sono_an_context_t *c, run_t *runs, const int32_t *co
                const run_t *b = &runs[j];
                if (b->top > a->bottom + tol)
                   break; /* runs are in depth order */
-               if (b->bottom + tol >= a->top && c->mask[an_pix(c, b->top, b->col)] == va)
+               if (b->bottom + tol < a->top || c->mask[an_pix(c, b->top, b->col)] != va)
+                  continue;
+               int touching = k == 1 && b->bottom >= a->top && b->top <= a->bottom;
+               if (va != 1 || touching || gap_join_allowed(c, a, b))
                   join(runs, i, j);
             }
          }
@@ -144,7 +229,8 @@ static void join_runs(const sono_an_context_t *c, run_t *runs, const int32_t *co
          if (va == 1)
             for (int32_t j = i + 1; j < col_start[ix + 1] && runs[j].top - a->bottom - 1 <= gz; ++j)
                if (c->mask[an_pix(c, runs[j].top, a->col)] == 1) {
-                  join(runs, i, j);
+                  if (gap_join_allowed(c, &runs[j], a))
+                     join(runs, i, j);
                   break;
                }
       }

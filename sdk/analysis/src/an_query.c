@@ -1,6 +1,8 @@
 /* Queries on the cine state of a context after sono_an_analyse(): what a
  * caller needs about a region it chose itself (for example whether a
  * deposit outline carries colour flow, which blood does and filler does not). */
+#include <string.h>
+
 #include "an_internal.h"
 
 /* Pixel columns [*c0, *c1] of row z inside the polygon, by crossings. */
@@ -49,4 +51,24 @@ double sono_an_flow_fraction(const sono_an_context_t *c, const sono_point_t *pol
       }
    }
    return inside ? (double)flow / (double)inside : 0.0;
+}
+
+void sono_an_flow_seen(const sono_an_context_t *c, uint32_t iz0, uint32_t ix0, uint32_t nz, uint32_t nx, uint8_t *out)
+{
+   if (!out)
+      return;
+   int ready = c && c->frames_seen > 0 && c->dec > 0;
+   for (uint32_t ix = 0; ix < nx; ++ix) {
+      uint8_t *o = out + (size_t)nz * ix;
+      uint32_t fx = ix0 + ix;
+      if (!ready || fx >= c->nx) {
+         memset(o, 0, nz);
+         continue;
+      }
+      const uint16_t *age = c->flow_age + an_pix(c, 0, (int)fx);
+      for (uint32_t iz = 0; iz < nz; ++iz) {
+         uint32_t r = (iz0 + iz) / c->dec; /* analysis row of the frame row */
+         o[iz] = r < c->nz && age[r] < c->window_frames;
+      }
+   }
 }

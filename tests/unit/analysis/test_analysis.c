@@ -126,6 +126,59 @@ static void occlusion_is_found_in_the_lumen(void **state)
    sono_an_destroy(ctx);
 }
 
+/* The cine flow map: colour along the vessel's centre, far less of it away
+ * from the vessel, zeros beyond the frame (the window may extend past it)
+ * and before the first frame. */
+static void flow_seen_covers_the_lumen(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_an_context_t *ctx;
+   const sono_an_result_t *r = run_preset("clean-cheek", &ctx, &c);
+   assert_int_equal(r->vessel_count, 1);
+   uint8_t *m = malloc((size_t)(c.nz + 8) * c.nx);
+   sono_error_t err;
+   sono_an_context_t *fresh = sono_an_create(c.nz, c.nx, &err);
+   memset(m, 1, (size_t)(c.nz + 8) * c.nx);
+   sono_an_flow_seen(fresh, 0, 0, c.nz + 8, c.nx, m);
+   for (size_t p = 0; p < (size_t)(c.nz + 8) * c.nx; ++p)
+      assert_int_equal(m[p], 0);
+   sono_an_destroy(fresh);
+   sono_an_flow_seen(ctx, 0, 0, c.nz + 8, c.nx, m);
+   const sono_an_vessel_t *v = &r->vessels[0];
+   uint32_t at_centre = 0, far = 0, far_flow = 0;
+   for (uint32_t i = 0; i < v->point_count; ++i) {
+      const sono_an_centre_point_t *p = &v->points[i];
+      uint32_t ix = (uint32_t)lround((p->x_m - c.x0_m) / c.dx_m), iz = (uint32_t)lround((p->z_m - c.z0_m) / c.dz_m);
+      at_centre += m[iz + (size_t)(c.nz + 8) * ix];
+   }
+   for (uint32_t ix = 0; ix < c.nx; ++ix)
+      for (uint32_t iz = 0; iz < c.nz + 8; ++iz) {
+         double x = c.x0_m + ix * c.dx_m, z = c.z0_m + iz * c.dz_m;
+         if (iz >= c.nz) {
+            assert_int_equal(m[iz + (size_t)(c.nz + 8) * ix], 0);
+            continue;
+         }
+         if (sono_an_distance_to_lumen(v, x, z) > 2e-3) {
+            far++;
+            far_flow += m[iz + (size_t)(c.nz + 8) * ix];
+         }
+      }
+   assert_true(at_centre > 0.8 * v->point_count);
+   /* colour noise grows with depth at a low SNR, but stays well short of a lumen's */
+   assert_true(far > 0 && far_flow < far / 2);
+   /* a window from an offset reads the same pixels */
+   uint8_t w[4 * 4];
+   uint32_t ix0 = (uint32_t)lround((v->points[v->point_count / 2].x_m - c.x0_m) / c.dx_m);
+   uint32_t iz0 = (uint32_t)lround((v->points[v->point_count / 2].z_m - c.z0_m) / c.dz_m);
+   sono_an_flow_seen(ctx, iz0, ix0, 4, 4, w);
+   for (uint32_t ix = 0; ix < 4; ++ix)
+      for (uint32_t iz = 0; iz < 4; ++iz)
+         assert_int_equal(w[iz + 4 * ix], m[iz0 + iz + (size_t)(c.nz + 8) * (ix0 + ix)]);
+   free(m);
+   sono_an_destroy(ctx);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
@@ -134,6 +187,7 @@ int main(void)
       cmocka_unit_test(names_round_trip),
       cmocka_unit_test(clean_vessel_is_perfused),
       cmocka_unit_test(occlusion_is_found_in_the_lumen),
+      cmocka_unit_test(flow_seen_covers_the_lumen),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

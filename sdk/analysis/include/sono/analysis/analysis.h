@@ -275,6 +275,15 @@ uint32_t sono_an_lumen_polygon(const sono_an_vessel_t *v, uint32_t first, uint32
  * untraced lumen from an anechoic deposit. Allocates nothing. */
 double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *poly, uint32_t n);
 
+/* Whether colour flow was seen at least once in the current cine window, as
+ * of the last sono_an_analyse() call, for the nz x nx frame pixels from row
+ * iz0 and column ix0 (frame rows and columns, as in the planes given):
+ * out[iz + nz * ix] = 1 (flow) or 0 (none, outside the frame, or before the
+ * first call), column-major. Lets a caller keep a margin from blood itself,
+ * not only from the traced lumens (a trace can miss part of a lumen). Read
+ * only; allocates nothing; `out` holds nz * nx bytes. */
+void sono_an_flow_seen(const sono_an_context_t *ctx, uint32_t iz0, uint32_t ix0, uint32_t nz, uint32_t nx, uint8_t *out);
+
 /* ---- rule V9: when absence of flow says nothing --------------------------------
  * clinical-spec §2 V9: absent colour in a vessel under 0.8 mm, or at a velocity
  * scale above twice the expected PSV, never counts as "no intravascular
