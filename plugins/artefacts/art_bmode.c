@@ -1199,64 +1199,280 @@ static int in_kind_box(const art_t *a, art_kind_t k, int iz, int ix)
 
 /* ---- side lobe --------------------------------------------------------------------- */
 
-/* Inside an anechoic region, a laterally extended low-level echo at the depth
- * of a strong reflector beside it. */
-void art_detect_side_lobe(art_t *a)
+/* A scan line whose side lobe at angle t meets a specular reflector (x, z)
+ * receives its echo at range hypot(z, d), d = |x_line - x| = z tan t. Over
+ * the reflector's width [xa, xb] and the lobe's angles t0..t1 the echo fills
+ * a band that deepens away from the reflector on both sides (the lobes are
+ * symmetric). The band is found where it crosses an anechoic lumen; the
+ * symmetric lobe falls at the same angle on the other side, where speckle
+ * may hide it. */
+#define SL_HALF_DEG 5.1     /* lobe half-extent: its -17 dB points (2 sigma of a 6 deg FWHM) */
+#define SL_PSF_X_M 160e-6   /* lateral widening of the band: main-lobe FWHM */
+#define SL_PSF_Z_M 92e-6    /* axial widening: 2.5 sigma of the pulse envelope plus a sample */
+#define SL_MAX_CAND 6
+#define SL_MIN_DB 6.0
+#define SL_ANECHOIC_DB 10.0
+#define SL_REFLECTOR_DB 26.0 /* a lobe at -25..-35 dB of it reaches tissue level */
+
+typedef struct sl_refl {
+   double x, z, h; /* centre, depth, half width (m) */
+   float peak;     /* dB above the row reference */
+} sl_refl_t;
+
+static inline float db_pow(float db) { return expf(0.23025851f * db); }
+
+/* Depth interval (m) of the lobe band of reflector r at lateral position X
+ * (side s = +-1) for lobe angles t0..t1; 0 when the column is outside it. */
+static int sl_band_at(const sl_refl_t *r, int s, double X, double t0, double t1, double *zlo, double *zhi)
+{
+   double d0 = r->z * tan(t0), d1 = r->z * tan(t1);
+   /* reflector points x with s*(X - x) in [d0, d1] */
+   double xa = r->x - r->h, xb = r->x + r->h;
+   double lo = s > 0 ? fmax(xa, X - d1) : fmax(xa, X + d0);
+   double hi = s > 0 ? fmin(xb, X - d0) : fmin(xb, X + d1);
+   if (lo > hi)
+      return 0;
+   double da = fabs(X - lo), db = fabs(X - hi);
+   *zlo = hypot(r->z, fmin(da, db));
+   *zhi = hypot(r->z, fmax(da, db));
+   return 1;
+}
+
+/* Mean power over rows [z0, z1) (m) of column ix; -1 outside the image. */
+static double sl_mean(const art_t *a, int ix, double z0, double z1)
+{
+   int i0 = (int)floor((z0 - a->z0) / a->dz), i1 = (int)ceil((z1 - a->z0) / a->dz);
+   if (i0 < 0 || i1 > a->nz || i1 <= i0)
+      return -1;
+   const float *c = a->bm + art_px(a, 0, ix);
+   double s = 0;
+   for (int iz = i0; iz < i1; ++iz)
+      s += db_pow(c[iz]);
+   return s / (i1 - i0);
+}
+
+/* Contrast (dB) of the lobe band at angle theta on side s against the
+ * lesser of the rows just above and below it in the same columns; the
+ * columns used in *ncol. */
+static double sl_contrast(const art_t *a, const sl_refl_t *r, int s, double theta, double *bg_db, double *lvl_db)
+{
+   const double sg = 2.55 * M_PI / 180.0, pad = 0.1e-3, gap = 0.1e-3, bgw = 0.25e-3;
+   double t0 = theta - sg, t1 = theta + sg;
+   double xl = s > 0 ? r->x - r->h + r->z * tan(t0) : r->x - r->h - r->z * tan(t1);
+   double xr = s > 0 ? r->x + r->h + r->z * tan(t1) : r->x + r->h - r->z * tan(t0);
+   int ix0 = (int)ceil((xl - a->x0) / a->dx), ix1 = (int)floor((xr - a->x0) / a->dx);
+   double in = 0, up = 0, dn = 0, ref = 0;
+   int n = 0, skipped = 0, lit = 0;
+   for (int ix = ix0 < 0 ? 0 : ix0; ix <= ix1 && ix < a->nx; ++ix) {
+      double zlo, zhi;
+      if (!sl_band_at(r, s, a->x0 + ix * a->dx, t0, t1, &zlo, &zhi))
+         continue;
+      int izb = (int)((zhi + gap + pad + bgw - a->z0) / a->dz);
+      if (izb >= a->dark_row || in_kind_box(a, K_SHADOW, izb < a->nz ? izb : a->nz - 1, ix)) {
+         ++skipped; /* no echo can be told from the dark band or a shadow */
+         continue;
+      }
+      double m = sl_mean(a, ix, zlo - 0.03e-3, zhi + 0.03e-3);
+      double u = sl_mean(a, ix, zlo - gap - bgw, zlo - gap);
+      double d = sl_mean(a, ix, zhi + gap + pad, zhi + gap + pad + bgw);
+      if (m < 0 || u < 0 || d < 0) {
+         ++skipped;
+         continue;
+      }
+      int iz = (int)((0.5 * (zlo + zhi) - a->z0) / a->dz);
+      in += m, up += u, dn += d, ref += a->rowref[iz < a->nz ? iz : a->nz - 1], ++n;
+      lit += m >= 2.0 * fmin(u, d); /* 3 dB over the column's background */
+   }
+   /* a lobe echo is one coherent band along its whole arc; scattered foci
+    * raise the mean over a few columns only */
+   if (n < 4 || skipped > n / 2 || lit < 0.7 * n)
+      return -99;
+   *lvl_db = 10.0 * log10(in / n) - ref / n;
+   /* the lesser background, relative to the row reference of the band */
+   *bg_db = 10.0 * log10(fmin(up, dn) / n) - ref / n;
+   return 10.0 * log10(in / fmin(up, dn));
+}
+
+/* No other bright component within 1 mm beside or 0.5 mm above or below:
+ * the foci of a deposit come in clusters, a lone specular segment does not. */
+static int sl_isolated(const art_t *a, const art_comp_t *c)
+{
+   int mx = art_npx_x(a, 1.0e-3), mz = art_npx_z(a, 0.5e-3);
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *o = &a->comps[k];
+      if (o->label == c->label)
+         continue;
+      if (o->ix1 >= c->ix0 - mx && o->ix0 <= c->ix1 + mx && o->iz1 >= c->iz0 - mz && o->iz0 <= c->iz1 + mz)
+         return 0;
+   }
+   return 1;
+}
+
+/* Bright, short specular segments (the lobes' source): components of the
+ * working image >= 20 dB above the row reference, 0.15-1.2 mm wide and at
+ * most 0.3 mm thick; the brightest SL_MAX_CAND. */
+static int sl_reflectors(art_t *a, sl_refl_t *out)
 {
    for (int ix = 0; ix < a->nx; ++ix) {
-      const float *c = a->sm + art_px(a, 0, ix);
+      const float *c = a->bm + art_px(a, 0, ix);
       uint8_t *m = a->mask + art_px(a, 0, ix);
       for (int iz = 0; iz < a->nz; ++iz)
-         m[iz] = c[iz] <= a->rowref[iz] - 10.0f;
+         m[iz] = c[iz] >= a->rowref[iz] + 20.0f;
    }
-   int min_px = (int)(0.5e-6 / (a->dx * a->dz));
-   art_components(a, a->mask, min_px);
-   int reach = art_npx_x(a, 2.0e-3), min_streak = art_npx_x(a, 0.3e-3);
+   art_components(a, a->mask, 3);
+   int n = 0;
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
-      if (c->ix1 - c->ix0 < 4 * min_streak || c->iz1 - c->iz0 < art_npx_z(a, 0.5e-3))
+      double w = (c->ix1 - c->ix0 + 1) * a->dx, t = (c->iz1 - c->iz0 + 1) * a->dz;
+      if (w < 0.15e-3 || w > 1.2e-3 || t > 0.3e-3)
          continue;
-      for (int iz = c->iz0 + 2; iz <= c->iz1 - 2; ++iz) {
-         /* a strong reflector just outside the region at this depth */
-         float refl = 0;
-         for (int ix = c->ix0 - reach; ix <= c->ix1 + reach; ++ix) {
-            if (ix < 0 || ix >= a->nx || (ix >= c->ix0 && ix <= c->ix1))
-               continue;
-            float d = dlat(a, iz, ix);
-            refl = d > refl ? d : refl;
+      /* in tissue: a lone bright fleck of the skin entry or the standoff is
+       * no reflector with lobes in view */
+      int above = c->iz0 - art_npx_z(a, 0.3e-3);
+      if (above < 0 || a->rowref[above] < a->floor_db + 10.0f || !sl_isolated(a, c))
+         continue;
+      float best = -1e9f;
+      int bz = c->iz0;
+      for (int ix = c->ix0; ix <= c->ix1; ++ix)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+            float v = a->bm[art_px(a, iz, ix)] - a->rowref[iz];
+            if (a->labels[art_px(a, iz, ix)] == c->label && v > best)
+               best = v, bz = iz;
          }
-         if (refl < (float)a->p[P_REFLECTOR_DB] + 6.0f)
+      if (best < SL_REFLECTOR_DB)
+         continue;
+      sl_refl_t r = {art_mm_x(a, 0.5 * (c->ix0 + c->ix1)) * 1e-3, art_mm_z(a, bz) * 1e-3,
+                     art_clampf((float)(0.5 * (w - SL_PSF_X_M)), 0.1e-3f, 0.4e-3f), best};
+      int at = n < SL_MAX_CAND ? n++ : SL_MAX_CAND;
+      if (at == SL_MAX_CAND) {
+         int lo = 0;
+         for (int i = 1; i < SL_MAX_CAND; ++i)
+            lo = out[i].peak < out[lo].peak ? i : lo;
+         if (out[lo].peak >= r.peak)
             continue;
-         /* echoes inside, clearly above the region's own level */
-         int run = 0, best = 0, bx = 0;
-         for (int ix = c->ix0; ix <= c->ix1; ++ix) {
-            size_t p = art_px(a, iz, ix);
-            int inside = a->labels[p] == c->label;
-            if (inside && a->lat[p] >= a->floor_db + 8.0f && a->lat[p] >= a->sm[p] + 4.0f) {
-               if (++run > best) {
-                  best = run;
-                  bx = ix;
-               }
-            } else {
-               run = 0;
-            }
-         }
-         if (best < min_streak || in_kind_box(a, K_SHADOW, iz, bx - best / 2))
-            continue;
-         art_finding_t *f = art_add(a, K_SIDE_LOBE, 0.55f);
-         if (!f)
-            return;
-         int t = iz - 4 < 0 ? 0 : iz - 4, b = iz + 4 >= a->nz ? a->nz - 1 : iz + 4;
-         f->npoly = art_rect_polygon(a, t, b, bx - best + 1, bx, f->poly);
-         snprintf(f->label, sizeof f->label, "Possible side-lobe echo in an anechoic region");
-         snprintf(f->basis, sizeof f->basis,
-                  "%.1f mm low-level echo streak inside an anechoic region at %.1f mm, level with a reflector %.0f dB "
-                  "above the row reference beside it",
-                  best * a->dx * 1e3, art_mm_z(a, iz), refl);
-         snprintf(f->advice, sizeof f->advice,
-                  "Echoes inside the lumen/bolus may be off-axis; reduce gain or move the focus and re-check");
-         break;
+         at = lo;
       }
+      out[at] = r;
+   }
+   return n;
+}
+
+/* Region of one lobe band as the truth-style polygon: the swept arc between
+ * the lobe's -17 dB angles, widened by the PSF; clipped to the image.
+ * Returns 0 when the band lies wholly outside the image. */
+static uint32_t sl_polygon(const art_t *a, const sl_refl_t *r, int s, double theta, sono_point_t *poly)
+{
+   const double sg = SL_HALF_DEG * M_PI / 180.0, px = SL_PSF_X_M, pz = SL_PSF_Z_M;
+   const double t0 = fmax(0.0, theta - sg), t1 = theta + sg, z = r->z, h = r->h;
+   const int n = 12;
+   double u[2 * 12 + 4], w[2 * 12 + 4];
+   int m = 0;
+   u[m] = -h + z * tan(t0) - px, w[m++] = z / cos(t0) - pz;
+   u[m] = h + z * tan(t0) + px, w[m++] = z / cos(t0) - pz;
+   for (int i = 0; i < n; ++i) {
+      double t = t0 + (t1 - t0) * i / (n - 1);
+      u[m] = h + z * tan(t) + px, w[m++] = z / cos(t) - pz;
+   }
+   u[m] = h + z * tan(t1) + px, w[m++] = z / cos(t1) + pz;
+   u[m] = -h + z * tan(t1) - px, w[m++] = z / cos(t1) + pz;
+   for (int i = n - 1; i >= 0; --i) {
+      double t = t0 + (t1 - t0) * i / (n - 1);
+      u[m] = -h + z * tan(t) - px, w[m++] = z / cos(t) + pz;
+   }
+   double X0 = a->x0, X1 = a->x0 + (a->nx - 1) * a->dx, Z0 = a->z0, Z1 = a->z0 + (a->nz - 1) * a->dz;
+   double xmin = 1e9, xmax = -1e9, zmin = 1e9;
+   for (int i = 0; i < m; ++i) {
+      double x = r->x + s * u[i];
+      xmin = fmin(xmin, x), xmax = fmax(xmax, x), zmin = fmin(zmin, w[i]);
+   }
+   if (xmax < X0 || xmin > X1 || zmin > Z1)
+      return 0;
+   for (int i = 0; i < m; ++i) {
+      double x = r->x + s * u[i];
+      poly[i].x_m = x < X0 ? X0 : x > X1 ? X1 : x;
+      poly[i].z_m = w[i] < Z0 ? Z0 : w[i] > Z1 ? Z1 : w[i];
+   }
+   return (uint32_t)m;
+}
+
+static void sl_report(art_t *a, const sl_refl_t *r, int s, double theta, double contrast, int seen)
+{
+   sono_point_t poly[ART_MAX_POLY];
+   uint32_t np = sl_polygon(a, r, s, theta, poly);
+   if (!np)
+      return;
+   art_finding_t *f = art_add(a, K_SIDE_LOBE, seen ? 0.7f : 0.45f);
+   if (!f)
+      return;
+   memcpy(f->poly, poly, sizeof(sono_point_t) * np);
+   f->npoly = np;
+   double deg = theta * 180.0 / M_PI;
+   snprintf(f->label, sizeof f->label, seen ? "Possible side-lobe echo" : "Possible side-lobe echo (symmetric lobe)");
+   if (seen)
+      snprintf(f->basis, sizeof f->basis,
+               "arc echo %.0f dB above the rows beside it, %.1f mm %s of a reflector %.0f dB above the row at "
+               "%.1f mm depth, %.1f mm deeper: a lobe at %.0f deg",
+               contrast, r->z * tan(theta) * 1e3, s > 0 ? "right" : "left", r->peak, r->z * 1e3,
+               (r->z / cos(theta) - r->z) * 1e3, deg);
+   else
+      snprintf(f->basis, sizeof f->basis,
+               "the lobe at %.0f deg on the other side of the reflector at %.1f mm depth (%.0f dB above the row), "
+               "%.1f mm %s of it; may be hidden by echoes there",
+               deg, r->z * 1e3, r->peak, r->z * tan(theta) * 1e3, s > 0 ? "right" : "left");
+   snprintf(f->advice, sizeof f->advice,
+            "Echoes beside a strong reflector may be off-axis: re-scan with the reflector out of plane or from another "
+            "angle before interpreting them");
+}
+
+/* Lobe angle of reflector r: over 15-40 deg on either side, the contrast
+ * of the band against an anechoic background (>= SL_ANECHOIC_DB under the
+ * row reference); the band is wider than the lobe's angular error, so the
+ * contrast has a plateau, whose centre is taken. Returns the contrast (dB),
+ * -99 when none. */
+#define SL_NTH 51
+static double sl_angle(const art_t *a, const sl_refl_t *r, double *theta, int *side)
+{
+   double c[2][SL_NTH], best = -99;
+   int bi = -1, bs = 0;
+   for (int si = 0; si < 2; ++si)
+      for (int i = 0; i < SL_NTH; ++i) {
+         double bg = 0, lvl = 0;
+         c[si][i] = sl_contrast(a, r, si ? 1 : -1, (15.0 + 0.5 * i) * M_PI / 180.0, &bg, &lvl);
+         /* an off-axis echo of the reflector: over an anechoic background,
+          * at least near the tissue level, well under the reflector */
+         if (bg > -SL_ANECHOIC_DB || lvl < -SL_ANECHOIC_DB + 2.0 || lvl > r->peak - 15.0)
+            c[si][i] = -99;
+         if (c[si][i] > best)
+            best = c[si][i], bi = i, bs = si;
+      }
+   if (bi < 0)
+      return -99;
+   int lo = bi, hi = bi;
+   while (lo > 0 && c[bs][lo - 1] >= best - 1.5)
+      --lo;
+   while (hi + 1 < SL_NTH && c[bs][hi + 1] >= best - 1.5)
+      ++hi;
+   if (lo == 0 || hi == SL_NTH - 1)
+      return -99; /* no lobe inside the searched angles */
+   *theta = (15.0 + 0.25 * (lo + hi)) * M_PI / 180.0;
+   *side = bs ? 1 : -1;
+   return best;
+}
+
+void art_detect_side_lobe(art_t *a)
+{
+   sl_refl_t refl[SL_MAX_CAND];
+   int n = sl_reflectors(a, refl);
+   for (int k = 0; k < n; ++k) {
+      const sl_refl_t *r = &refl[k];
+      double th = 0, bg = 0, lvl = 0;
+      int s = 1;
+      double best = sl_angle(a, r, &th, &s);
+      if (best < SL_MIN_DB)
+         continue;
+      double other = sl_contrast(a, r, -s, th, &bg, &lvl);
+      sl_report(a, r, s, th, best, 1);
+      sl_report(a, r, -s, th, other, other >= SL_MIN_DB && bg <= -SL_ANECHOIC_DB);
    }
 }
 
