@@ -58,6 +58,7 @@ sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t
    c->scratch = malloc(np * sizeof(float));
    c->bg = malloc(max_nz * sizeof(float));
    c->row_median = malloc(max_nz * sizeof(float));
+   c->flow_pmin = malloc(max_nz * sizeof(float));
    c->flow_age = malloc(np * sizeof(uint16_t));
    c->flow_now = malloc(np);
    c->lumen = malloc(np);
@@ -70,7 +71,7 @@ sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t
    c->chain_bottom = malloc((size_t)AN_MAX_CHAINS * max_nx * sizeof(int16_t));
    c->points = malloc((size_t)SONO_AN_MAX_VESSELS * max_nx * sizeof(sono_an_centre_point_t));
    if (!c->db || !c->sm || !c->sm2 || !c->anom || !c->anom2 || !c->tmp || !c->bright || !c->peak || !c->scratch ||
-       !c->bg || !c->row_median || !c->flow_age || !c->flow_now || !c->lumen || !c->mask || !c->label || !c->stack || !c->runs ||
+       !c->bg || !c->row_median || !c->flow_pmin || !c->flow_age || !c->flow_now || !c->lumen || !c->mask || !c->label || !c->stack || !c->runs ||
        !c->run_count || !c->chain_top || !c->chain_bottom || !c->points) {
       sono_an_destroy(c);
       sono_error_set(err, "sono_an_create: out of memory for %u x %u frame buffers", max_nz, max_nx);
@@ -85,7 +86,7 @@ void sono_an_destroy(sono_an_context_t *c)
    if (!c)
       return;
    free(c->db); free(c->sm); free(c->sm2); free(c->anom); free(c->anom2); free(c->tmp); free(c->bright);
-   free(c->peak); free(c->scratch); free(c->bg); free(c->row_median); free(c->flow_age); free(c->flow_now); free(c->lumen);
+   free(c->peak); free(c->scratch); free(c->bg); free(c->row_median); free(c->flow_pmin); free(c->flow_age); free(c->flow_now); free(c->lumen);
    free(c->mask); free(c->label); free(c->stack); free(c->runs); free(c->run_count); free(c->chain_top);
    free(c->chain_bottom); free(c->points);
    free(c);
@@ -259,6 +260,36 @@ static float noise_floor(sono_an_context_t *c, const sono_plane_t *power, float 
    return floor_db;
 }
 
+/* The power a flow pixel must exceed, per row. Noise is white before the
+ * TGC, so after it the floor rises with depth (18 dB over 8 mm on the
+ * phantom's facial layers): one frame-wide floor lets deep noise through as
+ * flow. Each row's floor is its 5th percentile; the lower quartile of those
+ * over +-2 mm keeps a lumen that fills rows (a horizontal vessel, at most
+ * half the window) from raising it, and a thin band of quiet rows (a
+ * saturated entry echo) from lowering it. */
+static void flow_power_floor(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_plane_t *power,
+                             float strong_db)
+{
+   for (uint32_t iz = 0; iz < c->nz; ++iz) {
+      uint32_t n = 0;
+      int64_t fz = an_frame_row(c, (int)iz);
+      for (uint32_t ix = 0; ix < c->nx; ix += 2)
+         c->scratch[n++] = SONO_KIT_AT(float, power, fz, ix, 0);
+      c->flow_pmin[iz] = an_percentile(c->scratch, n, 0.05);
+   }
+   int k = (int)lround(2e-3 / c->dz);
+   float side = cfg->flow_sidelobe_db > 0 ? strong_db - (float)cfg->flow_sidelobe_db : -1e30f;
+   float *level = c->scratch + c->nz, *window = level + c->nz;
+   for (int iz = 0; iz < (int)c->nz; ++iz) {
+      uint32_t n = 0;
+      for (int j = iz - k < 0 ? 0 : iz - k; j <= iz + k && j < (int)c->nz; ++j)
+         window[n++] = c->flow_pmin[j];
+      float p = an_percentile(window, n, 0.25) + (float)cfg->flow_power_margin_db;
+      level[iz] = p > side ? p : side;
+   }
+   memcpy(c->flow_pmin, level, c->nz * sizeof(float));
+}
+
 /* Flow in this frame, and the cine window: frames since flow was last seen
  * per pixel and a peak |v| that decays by half over the window. */
 /* An echo level that only anechoic content reaches: 10 dB below the median
@@ -277,11 +308,10 @@ static float dark_level(sono_an_context_t *c)
  * vectorises. */
 static inline __attribute__((always_inline)) void
 flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv, int64_t sp,
-                 int64_t sq, uint32_t ix, float vmin, float pmin, float varmax, float echo_max, float dark,
-                 float decay)
+                 int64_t sq, uint32_t ix, float vmin, float varmax, float echo_max, float dark, float decay)
 {
    size_t p0 = an_pix(c, 0, (int)ix);
-   const float *anom = c->anom + p0, *sm = c->sm + p0;
+   const float *anom = c->anom + p0, *sm = c->sm + p0, *pmin = c->flow_pmin;
    uint16_t *age = c->flow_age + p0;
    uint8_t *now = c->flow_now + p0;
    float *peak = c->peak + p0;
@@ -290,7 +320,7 @@ flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const f
    uint32_t nz = c->nz;
    for (uint32_t iz = 0; iz < nz; ++iz) {
       float v = fabsf(vc[iz * sv]), pw = pc[iz * sp], var = qv[iz * sqv];
-      float ok = (float)((v > vmin) & (pw > pmin) & (var < varmax));
+      float ok = (float)((v > vmin) & (pw > pmin[iz]) & (var < varmax));
       float w = ok * v;
       float a = w > 0.0f ? w : 0.0f;
       a = (anom[iz] < echo_max) | (sm[iz] < dark) ? a : 0.0f;
@@ -304,15 +334,15 @@ flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const f
 }
 
 static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
-                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float pmin, float varmax, float echo_max,
-                        float dark, float decay)
+                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float varmax, float echo_max, float dark,
+                        float decay)
 {
    /* contiguous columns with variance (the host's layout) get a loop of
     * their own, with unit strides known to the compiler */
    if (qc && sv == 1 && sp == 1 && sq == 1)
-      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, vmin, pmin, varmax, echo_max, dark, decay);
+      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, vmin, varmax, echo_max, dark, decay);
    else
-      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, vmin, pmin, varmax, echo_max, dark, decay);
+      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, vmin, varmax, echo_max, dark, decay);
 }
 
 AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
@@ -332,9 +362,7 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
    float strong_db;
    float floor_db = noise_floor(c, in->power, &strong_db);
    r->noise_floor_db = floor_db;
-   float pmin = floor_db + (float)cfg->flow_power_margin_db;
-   if (cfg->flow_sidelobe_db > 0 && strong_db - (float)cfg->flow_sidelobe_db > pmin)
-      pmin = strong_db - (float)cfg->flow_sidelobe_db;
+   flow_power_floor(c, cfg, in->power, strong_db);
    float vmin = (float)(cfg->flow_min_speed_frac * vn), varmax = (float)(cfg->flow_max_variance_frac * vn * vn);
    const sono_plane_t *pv = in->velocity, *pp = in->power, *pq = in->variance;
    float echo_max = (float)cfg->flow_max_echo_db, dark = dark_level(c);
@@ -346,7 +374,7 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
       const float *qc = pq ? (const float *)pq->data + (int64_t)ix * pq->stride[1] : NULL;
       int64_t sv = pv->stride[0], sp = pp->stride[0], sq = pq ? pq->stride[0] : 0;
       if (c->dec == 1) {
-         flow_column(c, vc, pc, qc, sv, sp, sq, ix, vmin, pmin, varmax, echo_max, dark, decay);
+         flow_column(c, vc, pc, qc, sv, sp, sq, ix, vmin, varmax, echo_max, dark, decay);
          continue;
       }
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
@@ -357,7 +385,7 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
          for (uint32_t k = 0; k < c->dec; ++k) {
             int64_t fz = an_frame_row(c, (int)iz) + k;
             float v = fabsf(vc[fz * sv]), pw = pc[fz * sp], var = qc ? qc[fz * sq] : 0.0f;
-            float ok = (float)((v > vmin) & (pw > pmin) & (var < varmax));
+            float ok = (float)((v > vmin) & (pw > c->flow_pmin[iz]) & (var < varmax));
             float w = ok * v;
             a = w > a ? w : a; /* not fmaxf: a libm call at -O2 */
          }

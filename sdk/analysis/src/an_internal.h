@@ -62,6 +62,7 @@ struct sono_an_context {
    float *tmp;
    float *bg;               /* row background (nz) */
    float *row_median;       /* per-row median before smoothing (nz) */
+   float *flow_pmin;        /* per-row power a flow pixel must exceed, dB re frame max (nz) */
    float *bright;           /* local share of bright pixels */
    uint16_t *flow_age;      /* frames since flow was last seen */
    float *peak;             /* decaying peak |axial velocity| */
