@@ -270,24 +270,35 @@ static float noise_floor(sono_an_context_t *c, const sono_plane_t *power, float 
 static void flow_power_floor(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_plane_t *power,
                              float strong_db)
 {
-   for (uint32_t iz = 0; iz < c->nz; ++iz) {
+   /* the floor changes over millimetres: rows are sampled every 2nd and
+    * the window quartile every 8th, then interpolated */
+   float *row = c->scratch + c->nx, *window = row + c->nz;
+   uint32_t nz = c->nz;
+   for (uint32_t iz = 0; iz < nz; iz += 2) {
       uint32_t n = 0;
       int64_t fz = an_frame_row(c, (int)iz);
       for (uint32_t ix = 0; ix < c->nx; ix += 2)
          c->scratch[n++] = SONO_KIT_AT(float, power, fz, ix, 0);
-      c->flow_pmin[iz] = an_percentile(c->scratch, n, 0.05);
+      row[iz] = an_percentile(c->scratch, n, 0.05);
+      if (iz + 1 < nz)
+         row[iz + 1] = row[iz];
    }
-   int k = (int)lround(2e-3 / c->dz);
+   int k = (int)lround(2e-3 / c->dz), step = 8;
    float side = cfg->flow_sidelobe_db > 0 ? strong_db - (float)cfg->flow_sidelobe_db : -1e30f;
-   float *level = c->scratch + c->nz, *window = level + c->nz;
-   for (int iz = 0; iz < (int)c->nz; ++iz) {
+   float prev = 0.0f;
+   int prev_at = -1;
+   for (int iz = 0; prev_at < (int)nz - 1; iz += step) {
+      int at = iz < (int)nz ? iz : (int)nz - 1;
       uint32_t n = 0;
-      for (int j = iz - k < 0 ? 0 : iz - k; j <= iz + k && j < (int)c->nz; ++j)
-         window[n++] = c->flow_pmin[j];
+      for (int j = at - k < 0 ? 0 : at - k; j <= at + k && j < (int)nz; j += 2)
+         window[n++] = row[j];
       float p = an_percentile(window, n, 0.25) + (float)cfg->flow_power_margin_db;
-      level[iz] = p > side ? p : side;
+      p = p > side ? p : side;
+      for (int j = prev_at + 1; j <= at; ++j)
+         c->flow_pmin[j] = prev_at < 0 ? p : prev + (p - prev) * (float)(j - prev_at) / (float)(at - prev_at);
+      prev = p;
+      prev_at = at;
    }
-   memcpy(c->flow_pmin, level, c->nz * sizeof(float));
 }
 
 /* Flow in this frame, and the cine window: frames since flow was last seen
