@@ -387,8 +387,12 @@ static void check_targets(const runner_t *r, const truth_t *t, tally_t *ta, int 
       evalkit_pt_t p = {o->points[0].x_m, o->points[0].z_m};
       int inside = point_in_any_deposit(t, p);
       evalkit_rate_add(&ta->target_inside, inside);
-      if (!inside)
-         fprintf(stderr, "target at %.2f, %.2f mm is outside every true deposit\n", p.x * 1e3, p.z * 1e3);
+      if (!inside) {
+         fprintf(stderr, "target at %.2f, %.2f mm is outside every true deposit", p.x * 1e3, p.z * 1e3);
+         for (int k = 0; k < t->vessel_count; ++k)
+            fprintf(stderr, "; %.2f mm from the lumen of vessel %d", lumen_distance(t, k, p) * 1e3, k);
+         fprintf(stderr, "\n");
+      }
       for (int k = 0; k < t->vessel_count; ++k)
          if (!t->involved[k] && lumen_distance(t, k, p) < 1.0e-3) {
             ta->target_near_lumen++;
