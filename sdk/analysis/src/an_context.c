@@ -255,8 +255,8 @@ static float noise_floor(sono_an_context_t *c, const sono_plane_t *power, float 
    for (uint32_t ix = 0; ix < c->nx; ix += 4)
       for (uint32_t iz = 0; iz < c->nz * c->dec; iz += 2)
          c->scratch[n++] = SONO_KIT_AT(float, power, iz, ix, 0);
-   float floor_db = an_percentile(c->scratch, n, 0.05);
-   *strong = an_percentile(c->scratch, n, 0.995);
+   float floor_db = sono_quantile(c->scratch, n, 0.05);
+   *strong = sono_quantile(c->scratch, n, 0.995);
    return floor_db;
 }
 
@@ -279,7 +279,7 @@ static void flow_power_floor(sono_an_context_t *c, const sono_an_config_t *cfg, 
       int64_t fz = an_frame_row(c, (int)iz);
       for (uint32_t ix = 0; ix < c->nx; ix += 2)
          c->scratch[n++] = SONO_KIT_AT(float, power, fz, ix, 0);
-      row[iz] = an_percentile(c->scratch, n, 0.05);
+      row[iz] = sono_quantile(c->scratch, n, 0.05);
       if (iz + 1 < nz)
          row[iz + 1] = row[iz];
    }
@@ -292,7 +292,7 @@ static void flow_power_floor(sono_an_context_t *c, const sono_an_config_t *cfg, 
       uint32_t n = 0;
       for (int j = at - k < 0 ? 0 : at - k; j <= at + k && j < (int)nz; j += 2)
          window[n++] = row[j];
-      float p = an_percentile(window, n, 0.25) + (float)cfg->flow_power_margin_db;
+      float p = sono_quantile(window, n, 0.25) + (float)cfg->flow_power_margin_db;
       p = p > side ? p : side;
       for (int j = prev_at + 1; j <= at; ++j)
          c->flow_pmin[j] = prev_at < 0 ? p : prev + (p - prev) * (float)(j - prev_at) / (float)(at - prev_at);
@@ -311,7 +311,7 @@ static float dark_level(sono_an_context_t *c)
    size_t n = 0;
    for (uint32_t iz = (uint32_t)(c->skin_row > 0 ? c->skin_row : 0); iz < c->nz; ++iz)
       c->scratch[n++] = c->bg[iz];
-   return an_percentile(c->scratch, n, 0.5) - 10.0f;
+   return sono_quantile(c->scratch, n, 0.5) - 10.0f;
 }
 
 /* One column of update_flow without decimation (one frame row per

@@ -163,7 +163,7 @@ void an_row_background(struct sono_an_context *c, int lumen_rows_only)
          if (!c->lumen[p])
             c->scratch[n++] = c->sm2[p];
       }
-      c->row_median[iz] = n ? an_percentile(c->scratch, n, 0.5) : 0.0f;
+      c->row_median[iz] = n ? sono_quantile(c->scratch, n, 0.5) : 0.0f;
    }
    for (uint32_t iz = 0; iz < c->nz; ++iz) {
       int a = iz > 0 ? (int)iz - 1 : 0, b = iz + 1 < c->nz ? (int)iz + 1 : (int)iz;
@@ -171,35 +171,3 @@ void an_row_background(struct sono_an_context *c, int lumen_rows_only)
    }
 }
 
-static void swapf(float *a, float *b)
-{
-   float t = *a;
-   *a = *b;
-   *b = t;
-}
-
-/* Quantile q of v[0..n-1] by quickselect; reorders v. */
-float an_percentile(float *v, size_t n, double q)
-{
-   if (n == 0)
-      return 0.0f;
-   size_t k = (size_t)(q * (double)(n - 1) + 0.5), lo = 0, hi = n - 1;
-   while (lo < hi) {
-      float pivot = v[(lo + hi) / 2];
-      size_t i = lo, j = hi;
-      while (i <= j) {
-         while (v[i] < pivot) ++i;
-         while (v[j] > pivot) --j;
-         if (i <= j) {
-            swapf(&v[i], &v[j]);
-            ++i;
-            if (j == 0) break;
-            --j;
-         }
-      }
-      if (k <= j) hi = j;
-      else if (k >= i) lo = i;
-      else break;
-   }
-   return v[k];
-}

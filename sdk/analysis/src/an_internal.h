@@ -4,6 +4,7 @@
 #ifndef SONO_AN_INTERNAL_H
 #define SONO_AN_INTERNAL_H
 
+#include <sono/sdk/select.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -104,7 +105,7 @@ void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, uint32_
 /* lumen_rows_only: recompute only the rows crossing a traced lumen (the
  * others keep the median of the previous call on this frame). */
 void an_row_background(struct sono_an_context *c, int lumen_rows_only);
-float an_percentile(float *v, size_t n, double q);
+
 
 
 /* an_vessels.c */

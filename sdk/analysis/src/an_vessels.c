@@ -372,7 +372,7 @@ static void build_segments(sono_an_context_t *c, const sono_an_config_t *cfg, so
    for (uint32_t i = 0; i < n; ++i)
       if (pts[i].flow_fraction >= 0.5f)
          c->scratch[m++] = pts[i].speed_m_s;
-   double ref = m ? an_percentile(c->scratch, m, 0.75) : 0;
+   double ref = m ? sono_quantile(c->scratch, m, 0.75) : 0;
    int r = (int)fmax(1.0, 0.5 * cfg->min_segment_m / c->dx);
    uint8_t *st = c->mask; /* scratch bytes */
    for (uint32_t i = 0; i < n; ++i)
@@ -408,7 +408,7 @@ static void build_segments(sono_an_context_t *c, const sono_an_config_t *cfg, so
       m = 0;
       for (uint32_t i = g->first; i <= g->last; ++i)
          c->scratch[m++] = pts[i].speed_m_s;
-      g->speed_m_s = an_percentile(c->scratch, m, 0.5);
+      g->speed_m_s = sono_quantile(c->scratch, m, 0.5);
    }
 }
 
@@ -520,7 +520,7 @@ static float frame_upstream_speed(sono_an_context_t *c, const sono_an_input_t *i
    }
    if (m < 10 || m * 10 < lumen_px)
       return 0.0f;
-   float q = an_percentile(c->scratch, m, 0.9);
+   float q = sono_quantile(c->scratch, m, 0.9);
    if (fabsf(q) > *axial_peak)
       *axial_peak = fabsf(q);
    return q;
@@ -597,11 +597,11 @@ static void vessel_summary(sono_an_context_t *c, sono_an_vessel_t *v, const sono
       for (uint32_t i = m = 0; i < n; ++i)
          if (!pts[i].interpolated)
             c->scratch[m++] = pts[i].diameter_m;
-   v->diameter_m = an_percentile(c->scratch, m, 0.5);
+   v->diameter_m = sono_quantile(c->scratch, m, 0.5);
    m = 0;
    for (uint32_t i = 0; i < n; ++i)
       c->scratch[m++] = pts[i].z_m;
-   v->depth_m = an_percentile(c->scratch, m, 0.5);
+   v->depth_m = sono_quantile(c->scratch, m, 0.5);
    int fl = 0;
    for (uint32_t i = 0; i < n; ++i)
       fl += pts[i].flow_fraction >= 0.5f;

@@ -170,7 +170,7 @@ int sono_dsp_tgc_gain(const sono_plane_t *iq, float *gain, float *work, char *er
          if (zj > zi)
             slopes[ns++] = (logc[zj] - logc[zi]) / (float)(zj - zi);
       }
-   const float b = ns ? dsp_select_kth(slopes, ns, ns / 2) : 0.0f;
+   const float b = ns ? sono_select_kth(slopes, ns, ns / 2) : 0.0f;
    /* gain C(0)/C(z) = exp(-b z): the intercept of the fit cancels */
    for (uint32_t z = 0; z < nz; ++z)
       gain[z] = expf(-b * (float)z);

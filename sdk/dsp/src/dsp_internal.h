@@ -3,6 +3,7 @@
 #ifndef SONO_DSP_INTERNAL_H
 #define SONO_DSP_INTERNAL_H
 
+#include <sono/sdk/select.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -164,9 +165,7 @@ static inline long dsp_border_index(long i, long n, int replicate)
    return i;
 }
 
-/* k-th smallest of v[0..n), n >= 1 (Hoare selection in place: reorders v,
- * allocates nothing). */
-float dsp_select_kth(float *v, size_t n, size_t k);
+
 
 /* ---- worker pool --------------------------------------------------------
  * `threads` workers (the caller counts as worker 0). dsp_pool_run calls

@@ -255,7 +255,7 @@ int sono_dsp_cardiac_cycles(const float *env, uint32_t nseg, sono_dsp_cycle_t *c
       return 0;
    for (uint32_t i = 0; i < nseg; ++i)
       work[i] = fabsf(env[i]);
-   const float p10 = dsp_select_kth(work, nseg, nseg / 10), p90 = dsp_select_kth(work, nseg, 9 * nseg / 10);
+   const float p10 = sono_select_kth(work, nseg, nseg / 10), p90 = sono_select_kth(work, nseg, 9 * nseg / 10);
    const float mid = 0.5f * (p10 + p90);
    /* 3-column moving average of |envelope| against spectral noise */
    for (uint32_t i = 0; i < nseg; ++i) {
