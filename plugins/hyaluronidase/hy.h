@@ -136,9 +136,6 @@ typedef struct hy {
 
 int hy_point_in_polygon(const sono_point_t *poly, uint32_t n, double x, double z);
 double hy_distance_to_edges(const sono_point_t *poly, uint32_t n, double x, double z);
-/* Distance to the lumen of v (0 inside), searching only the columns that can
- * be nearer than the best found so far. */
-double hy_distance_to_lumen(const sono_an_vessel_t *v, double x, double z);
 /* Clamps a point to the frame extent (the host drops out-of-frame points). */
 sono_point_t hy_clamp(const sono_grid_t *g, double x, double z);
 

@@ -35,41 +35,6 @@ double hy_distance_to_edges(const sono_point_t *poly, uint32_t n, double x, doub
    return best;
 }
 
-static double column_distance(const sono_an_centre_point_t *p, double x, double z)
-{
-   double dz = z < p->top_z_m ? p->top_z_m - z : z > p->bottom_z_m ? z - p->bottom_z_m : 0;
-   double dx = x - p->x_m;
-   return sqrt(dx * dx + dz * dz);
-}
-
-/* Centreline samples are one per column with increasing x, so the search
- * starts at the nearest column and stops once the lateral offset alone
- * exceeds the best distance: O(few columns) instead of O(columns). */
-double hy_distance_to_lumen(const sono_an_vessel_t *v, double x, double z)
-{
-   uint32_t n = v->point_count;
-   if (n == 0)
-      return INFINITY;
-   uint32_t lo = 0, hi = n - 1;
-   while (lo < hi) {
-      uint32_t mid = (lo + hi) / 2;
-      if (v->points[mid].x_m < x)
-         lo = mid + 1;
-      else
-         hi = mid;
-   }
-   double best = column_distance(&v->points[lo], x, z);
-   for (int64_t i = (int64_t)lo - 1; i >= 0 && x - v->points[i].x_m < best; --i) {
-      double d = column_distance(&v->points[i], x, z);
-      best = d < best ? d : best;
-   }
-   for (uint32_t i = lo + 1; i < n && v->points[i].x_m - x < best; ++i) {
-      double d = column_distance(&v->points[i], x, z);
-      best = d < best ? d : best;
-   }
-   return best;
-}
-
 sono_point_t hy_clamp(const sono_grid_t *g, double x, double z)
 {
    double x1 = g->x0_m + (g->nx - 1) * g->dx_m, z1 = g->z0_m + (g->nz - 1) * g->dz_m;

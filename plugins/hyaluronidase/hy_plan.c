@@ -58,7 +58,7 @@ static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, double x
    if (hy_blood_distance(s, x, z) < margin)
       return 0;
    for (uint32_t v = 0; v < r->vessel_count; ++v)
-      if (!s->involved[v] && hy_distance_to_lumen(&r->vessels[v], x, z) < margin)
+      if (!s->involved[v] && sono_an_distance_to_lumen(&r->vessels[v], x, z) < margin)
          return 0;
    return 1;
 }

@@ -400,15 +400,6 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    (void)cap;
 }
 
-/* Distance from (x, z) to the lumen at one centreline sample, as
- * sono_an_distance_to_lumen() measures it. */
-static inline double sample_distance(const sono_an_centre_point_t *p, double x, double z)
-{
-   double dz = z < p->top_z_m ? p->top_z_m - z : z > p->bottom_z_m ? z - p->bottom_z_m : 0;
-   double dx = x - p->x_m;
-   return sqrt(dx * dx + dz * dz);
-}
-
 /* ---- outline and placement ---------------------------------------------------------- */
 
 /* The outline follows the top and bottom of the component in each column;
@@ -495,34 +486,6 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
    return found;
 }
 
-/* sono_an_distance_to_lumen() with the search started at the nearest column
- * and stopped once the lateral offset alone exceeds the best distance (the
- * samples are one per column, in increasing x): the same minimum over a
- * few columns instead of all of them, for every outline point. */
-static double lumen_distance(const sono_an_vessel_t *v, double x, double z)
-{
-   uint32_t n = v->point_count, lo = 0, hi = n ? n - 1 : 0;
-   if (n == 0)
-      return 1e9;
-   while (lo < hi) {
-      uint32_t mid = (lo + hi) / 2;
-      if (v->points[mid].x_m < x)
-         lo = mid + 1;
-      else
-         hi = mid;
-   }
-   double best = 1e9;
-   for (int64_t i = lo; i >= 0 && x - v->points[i].x_m < best; --i) {
-      double e = sample_distance(&v->points[i], x, z);
-      best = e < best ? e : best;
-   }
-   for (uint32_t i = lo + 1; i < n && v->points[i].x_m - x < best; ++i) {
-      double e = sample_distance(&v->points[i], x, z);
-      best = e < best ? e : best;
-   }
-   return best;
-}
-
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
 {
    int inside = 0;
@@ -534,9 +497,9 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
    d->vessel = -1;
    d->distance_to_lumen_m = 1e9;
    for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
-      double best = lumen_distance(&c->result.vessels[v], d->centroid.x_m, d->centroid.z_m);
+      double best = sono_an_distance_to_lumen(&c->result.vessels[v], d->centroid.x_m, d->centroid.z_m);
       for (uint32_t i = 0; i < d->outline_count; ++i) {
-         double e = lumen_distance(&c->result.vessels[v], d->outline[i].x_m, d->outline[i].z_m);
+         double e = sono_an_distance_to_lumen(&c->result.vessels[v], d->outline[i].x_m, d->outline[i].z_m);
          best = e < best ? e : best;
       }
       if (best < d->distance_to_lumen_m) {

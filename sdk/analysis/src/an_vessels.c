@@ -641,14 +641,36 @@ void an_vessels_find(sono_an_context_t *c, const sono_an_config_t *cfg, const so
 
 /* ---- geometry helpers ------------------------------------------------------------------ */
 
+static inline double sample_distance(const sono_an_centre_point_t *p, double x, double z)
+{
+   double dz = z < p->top_z_m ? p->top_z_m - z : z > p->bottom_z_m ? z - p->bottom_z_m : 0;
+   double dx = x - p->x_m;
+   return sqrt(dx * dx + dz * dz);
+}
+
+/* The samples are one per column in increasing x: the search starts at the
+ * nearest column and stops once the lateral offset alone exceeds the best
+ * distance, a few columns instead of all of them (it runs for every outline
+ * point and every target candidate). */
 double sono_an_distance_to_lumen(const sono_an_vessel_t *v, double x, double z)
 {
-   double best = 1e9;
-   for (uint32_t i = 0; i < v->point_count; ++i) {
-      const sono_an_centre_point_t *p = &v->points[i];
-      double dz = z < p->top_z_m ? p->top_z_m - z : z > p->bottom_z_m ? z - p->bottom_z_m : 0;
-      double dx = x - p->x_m;
-      double d = sqrt(dx * dx + dz * dz);
+   uint32_t n = v->point_count, lo = 0, hi = n ? n - 1 : 0;
+   if (n == 0)
+      return 1e9;
+   while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (v->points[mid].x_m < x)
+         lo = mid + 1;
+      else
+         hi = mid;
+   }
+   double best = sample_distance(&v->points[lo], x, z);
+   for (int64_t i = (int64_t)lo - 1; i >= 0 && x - v->points[i].x_m < best; --i) {
+      double d = sample_distance(&v->points[i], x, z);
+      best = d < best ? d : best;
+   }
+   for (uint32_t i = lo + 1; i < n && v->points[i].x_m - x < best; ++i) {
+      double d = sample_distance(&v->points[i], x, z);
       best = d < best ? d : best;
    }
    return best;

@@ -260,7 +260,9 @@ void sono_an_reset(sono_an_context_t *ctx);
 const sono_an_result_t *sono_an_analyse(sono_an_context_t *ctx, const sono_an_config_t *cfg,
                                         const sono_an_input_t *in, sono_error_t *err);
 
-/* Shortest distance (m) from (x, z) to the lumen of `v` (0 inside). */
+/* Shortest distance (m) from (x, z) to the lumen of `v` (0 inside; 1e9 for a
+ * vessel without samples). Visits only the columns that can be nearer than
+ * the best found. Pure; [thread-safe]. */
 double sono_an_distance_to_lumen(const sono_an_vessel_t *v, double x_m, double z_m);
 
 /* Lumen outline of samples first..last of `v` as a closed polygon (upper
