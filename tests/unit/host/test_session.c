@@ -289,20 +289,7 @@ static void test_spectral_gate(void **state)
    char rec[512], out[300];
    snprintf(rec, sizeof rec, "%s/spectral_gate.json", tests_data);
    snprintf(out, sizeof out, "%s/gate", tmp);
-   sono_session_options_t o;
-   sono_error_t err;
-   sono_session_options_default(&o);
-   o.recording = rec;
-   o.plugin_dir = fx_dir;
-   o.only_plugin = NULL;
-   o.out_dir = out;
-   o.quiet = 1;
-   sono_session_t *s = sono_session_open(&o, &err);
-   if (!s)
-      fail_msg("%s", err.message);
-   assert_int_equal(sono_session_run(s, &err), 0);
-   sono_session_close(s);
-   cJSON *root = read_results(out);
+   cJSON *root = run_session(rec, fx_dir, out, NULL, NULL);
    cJSON *spectral = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "frames"), 0), "spectral");
    assert_non_null(spectral);
    double psv = cJSON_GetObjectItem(spectral, "psv_m_s")->valuedouble;
