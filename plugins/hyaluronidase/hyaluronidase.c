@@ -119,9 +119,7 @@ static void hy_destroy(const sono_plugin_t *p)
 static sono_status_t hy_activate(const sono_plugin_t *p, const sono_frame_format_t *format)
 {
    hy_t *s = self_of(p);
-   uint32_t need = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER);
-   if ((format->planes_available & need) != need ||
-       !(format->planes_available & (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ))))
+   if (!sono_an_planes_suffice(format->planes_available))
       return SONO_ERROR_UNSUPPORTED;
    /* The analysis works on frames of HY_MIN_SIDE..8192 pixels per side;
     * smaller frames are accepted and give no overlay (process()). */
@@ -151,15 +149,8 @@ static const sono_an_result_t *analyse(hy_t *s, const sono_frame_t *frame)
 {
    s->cfg.cine_window_s = s->values[P_CINE_WINDOW];
    s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];
-   sono_an_input_t in = {&frame->grid,
-                         &frame->acquisition,
-                         sono_frame_plane(frame, SONO_PLANE_BMODE),
-                         sono_frame_plane(frame, SONO_PLANE_IQ),
-                         sono_frame_plane(frame, SONO_PLANE_VELOCITY),
-                         sono_frame_plane(frame, SONO_PLANE_POWER),
-                         sono_frame_plane(frame, SONO_PLANE_VARIANCE)};
    sono_error_t err;
-   return sono_an_analyse(s->an, &s->cfg, &in, &err);
+   return sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
 }
 
 /* A baseline needs the perfusion of a full cine window: the operator's

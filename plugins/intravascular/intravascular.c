@@ -111,9 +111,7 @@ static void iv_destroy(const sono_plugin_t *p)
 static sono_status_t iv_activate(const sono_plugin_t *p, const sono_frame_format_t *format)
 {
    iv_t *s = self_of(p);
-   uint32_t need = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER);
-   if ((format->planes_available & need) != need ||
-       !(format->planes_available & (SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ))))
+   if (!sono_an_planes_suffice(format->planes_available))
       return SONO_ERROR_UNSUPPORTED;
    /* Vessels are traced over millimetres of lumen: a format under
     * IV_MIN_PIXELS in either axis cannot hold one. It is still accepted (a
@@ -456,15 +454,8 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    s->cfg.absent_flow_fraction = s->values[P_ABSENT_FRACTION];
    s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];
    s->cfg.perivascular_m = s->values[P_PERIVASCULAR];
-   sono_an_input_t in = {&frame->grid,
-                         &frame->acquisition,
-                         sono_frame_plane(frame, SONO_PLANE_BMODE),
-                         sono_frame_plane(frame, SONO_PLANE_IQ),
-                         sono_frame_plane(frame, SONO_PLANE_VELOCITY),
-                         sono_frame_plane(frame, SONO_PLANE_POWER),
-                         sono_frame_plane(frame, SONO_PLANE_VARIANCE)};
    sono_error_t err;
-   const sono_an_result_t *r = sono_an_analyse(s->an, &s->cfg, &in, &err);
+   const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)
       return SONO_ERROR;
    for (uint32_t v = 0; v < r->vessel_count; ++v)

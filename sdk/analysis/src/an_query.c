@@ -72,3 +72,23 @@ void sono_an_flow_seen(const sono_an_context_t *c, uint32_t iz0, uint32_t ix0, u
       }
    }
 }
+
+int sono_an_planes_suffice(uint32_t planes_available)
+{
+   uint32_t need = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER);
+   uint32_t echo = SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ);
+   return (planes_available & need) == need && (planes_available & echo) != 0;
+}
+
+const sono_an_result_t *sono_an_analyse_frame(sono_an_context_t *ctx, const sono_an_config_t *cfg,
+                                              const sono_frame_t *frame, sono_error_t *err)
+{
+   sono_an_input_t in = {&frame->grid,
+                         &frame->acquisition,
+                         sono_frame_plane(frame, SONO_PLANE_BMODE),
+                         sono_frame_plane(frame, SONO_PLANE_IQ),
+                         sono_frame_plane(frame, SONO_PLANE_VELOCITY),
+                         sono_frame_plane(frame, SONO_PLANE_POWER),
+                         sono_frame_plane(frame, SONO_PLANE_VARIANCE)};
+   return sono_an_analyse(ctx, cfg, &in, err);
+}

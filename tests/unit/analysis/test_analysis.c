@@ -41,6 +41,19 @@ static void analyse_needs_an_echo_plane(void **state)
    sono_an_destroy(c);
 }
 
+/* The formats a plugin built on the analysis accepts: flow planes and an
+ * echo plane (B-mode or IQ). */
+static void planes_that_suffice(void **state)
+{
+   (void)state;
+   uint32_t flow = SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_POWER);
+   assert_true(sono_an_planes_suffice(flow | SONO_PLANE_BIT(SONO_PLANE_BMODE)));
+   assert_true(sono_an_planes_suffice(flow | SONO_PLANE_BIT(SONO_PLANE_IQ)));
+   assert_false(sono_an_planes_suffice(flow));
+   assert_false(sono_an_planes_suffice(SONO_PLANE_BIT(SONO_PLANE_VELOCITY) | SONO_PLANE_BIT(SONO_PLANE_BMODE)));
+   assert_false(sono_an_planes_suffice(SONO_PLANE_BIT(SONO_PLANE_BMODE) | SONO_PLANE_BIT(SONO_PLANE_IQ)));
+}
+
 static void names_round_trip(void **state)
 {
    (void)state;
@@ -184,6 +197,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
+      cmocka_unit_test(planes_that_suffice),
       cmocka_unit_test(names_round_trip),
       cmocka_unit_test(clean_vessel_is_perfused),
       cmocka_unit_test(occlusion_is_found_in_the_lumen),

@@ -260,6 +260,15 @@ void sono_an_reset(sono_an_context_t *ctx);
 const sono_an_result_t *sono_an_analyse(sono_an_context_t *ctx, const sono_an_config_t *cfg,
                                         const sono_an_input_t *in, sono_error_t *err);
 
+/* The planes a plugin's frame must offer for sono_an_analyse(): velocity
+ * and power, and B-mode or IQ (SONO_PLANE_BIT mask). Plugins test this in
+ * activate() and refuse the format otherwise. Pure; [thread-safe]. */
+int sono_an_planes_suffice(uint32_t planes_available);
+
+/* sono_an_analyse() on the planes a host frame carries. */
+const sono_an_result_t *sono_an_analyse_frame(sono_an_context_t *ctx, const sono_an_config_t *cfg,
+                                              const sono_frame_t *frame, sono_error_t *err);
+
 /* Shortest distance (m) from (x, z) to the lumen of `v` (0 inside; 1e9 for a
  * vessel without samples). Visits only the columns that can be nearer than
  * the best found. Pure; [thread-safe]. */
