@@ -296,8 +296,8 @@ static void test_edge_point_rounding_tolerated(void **state)
    assert_int_equal(sono_event_check(&o.header, &g, &err), 0);
    pts[1].z_m = (float)(z_edge + 1e-6);
    assert_int_equal(sono_event_check(&o.header, &g, &err), -1);
-   assert_non_null(strstr(err.message, "field points[1]"));
-   assert_non_null(strstr(err.message, "is outside the frame"));
+   assert_contains(err.message, "field points[1]");
+   assert_contains(err.message, "is outside the frame");
 }
 
 static void test_event_flood_capped(void **state)
