@@ -188,10 +188,14 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
       if (verbose)
          printf("  case %u deposit %s/%s -> %s/%s\n", i, tc, tp, pc ? pc : "?", pp ? pp : "?");
    }
+   const cJSON *acq = cJSON_GetObjectItemCaseSensitive(gt, "acquisition");
+   double vn = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(acq, "nyquist_velocity_m_s"));
+   double psv = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v0, "psv_m_s"));
    if (verbose)
-      printf("case %u: truth %s, reported %s, diameter %.2f mm, SNR %.0f dB, localisation error %.2f mm\n", i, truth,
-             pred, diam * 1e3, snr, loc);
-   if (verbose && (strcmp(truth, pred) != 0 || strcmp(pred, "detected") == 0))
+      printf("case %u: truth %s, reported %s, diameter %.2f mm, PSV %.3f m/s, scale %.3f m/s, SNR %.0f dB, "
+             "localisation error %.2f mm\n",
+             i, truth, pred, diam * 1e3, psv, vn, snr, loc);
+   if (verbose)
       print_reasons(frame);
 }
 

@@ -317,6 +317,15 @@ static double local_slope(const sono_an_centre_point_t *pts, uint32_t n, uint32_
    return (pts[b].z_m - pts[a].z_m) / (pts[b].x_m - pts[a].x_m);
 }
 
+/* The dark run stops where the blurred wall echo rises through the lumen
+ * threshold, a little inside the true wall: over the 55 vessels traced in
+ * the training batches (seeds 1 and 3, 0.48-1.90 mm) the measured calibre
+ * was 0.968 x the true one (median; 0.83-1.02), never more than 2.4 % over.
+ * Only the reported diameter is corrected, not the lumen edges. With the
+ * correction a vessel under 0.8 mm still measures at most about 0.84 mm,
+ * below the 0.92 mm that rule V9's margin asks for before "not detected". */
+#define AN_CALIBRE_GAIN 1.03
+
 /* Flow fraction, cine peak speed (angle corrected) per sample; marks lumen. */
 static void measure_points(sono_an_context_t *c, sono_an_centre_point_t *pts, uint32_t n)
 {
@@ -325,7 +334,7 @@ static void measure_points(sono_an_context_t *c, sono_an_centre_point_t *pts, ui
       sono_an_centre_point_t *p = &pts[i];
       double s = local_slope(pts, n, i, half);
       double cosang = 1.0 / sqrt(1 + s * s), sinang = fabs(s) * cosang;
-      p->diameter_m = (float)((p->bottom_z_m - p->top_z_m) * cosang);
+      p->diameter_m = (float)((p->bottom_z_m - p->top_z_m) * cosang * AN_CALIBRE_GAIN);
       int ix = (int)lround((p->x_m - c->x0) / c->dx);
       int t = (int)ceil((p->top_z_m - c->z0) / c->dz), b = (int)floor((p->bottom_z_m - c->z0) / c->dz);
       t = t < 0 ? 0 : t;
