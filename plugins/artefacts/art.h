@@ -50,6 +50,9 @@ enum {
    P_ALIAS_AREA,         /* aliasing: opposite-colour core as a fraction of its colour region */
    P_BLOOM_OVER,         /* blooming: fraction of the colour lying over tissue beside the lumen */
    P_BLOOM_OVER_ALONE,   /* blooming: over-tissue fraction that suffices while the colour spans the lumen */
+   P_SL_REFLECTOR_DB,    /* side lobe: lone specular reflector, peak above the row reference */
+   P_SL_MIN_DEG,         /* side lobe: smallest lobe angle of the probe */
+   P_SL_MAX_DEG,         /* side lobe: largest lobe angle of the probe */
    P_COUNT
 };
 

@@ -1200,26 +1200,23 @@ static int in_kind_box(const art_t *a, art_kind_t k, int iz, int ix)
 /* ---- side lobe --------------------------------------------------------------------- */
 
 /* A scan line whose side lobe at angle t meets a specular reflector (x, z)
- * receives its echo at range hypot(z, d), d = |x_line - x| = z tan t. Over
- * the reflector's width [xa, xb] and the lobe's angles t0..t1 the echo fills
- * a band that deepens away from the reflector on both sides (the lobes are
- * symmetric). The band is found where it crosses an anechoic lumen; the
- * symmetric lobe falls at the same angle on the other side, where speckle
- * may hide it. */
-#define SL_HALF_DEG 5.1     /* lobe half-extent: its -17 dB points (2 sigma of a 6 deg FWHM) */
+ * receives its echo at range hypot(z, d), d = |x_line - x| = z tan t: the
+ * reflector is imaged a second time, off its own lines, at the same range
+ * and weaker by the lobe's gain. Over the reflector's width and the lobe
+ * angles of the probe this fills a band that deepens away from the
+ * reflector on both sides (the lobes are symmetric). The lobe echo is near
+ * tissue level, so over speckle its angle cannot be measured; the region is
+ * the band of every lobe angle the probe may have (side_lobe_min_deg ..
+ * side_lobe_max_deg), where an echo is to be read as possibly off-axis. */
 #define SL_PSF_X_M 160e-6   /* lateral widening of the band: main-lobe FWHM */
 #define SL_PSF_Z_M 92e-6    /* axial widening: 2.5 sigma of the pulse envelope plus a sample */
 #define SL_MAX_CAND 6
-#define SL_MIN_DB 6.0
-#define SL_ANECHOIC_DB 10.0
-#define SL_REFLECTOR_DB 26.0 /* a lobe at -25..-35 dB of it reaches tissue level */
+#define SL_BONE_M 1.0e-3    /* a bright fleck this close above the bone line or dark band is part of it */
 
 typedef struct sl_refl {
    double x, z, h; /* centre, depth, half width (m) */
    float peak;     /* dB above the row reference */
 } sl_refl_t;
-
-static inline float db_pow(float db) { return expf(0.23025851f * db); }
 
 /* Depth interval (m) of the lobe band of reflector r at lateral position X
  * (side s = +-1) for lobe angles t0..t1; 0 when the column is outside it. */
@@ -1238,59 +1235,29 @@ static int sl_band_at(const sl_refl_t *r, int s, double X, double t0, double t1,
    return 1;
 }
 
-/* Mean power over rows [z0, z1) (m) of column ix; -1 outside the image. */
-static double sl_mean(const art_t *a, int ix, double z0, double z1)
+/* Mean level (dB re the row reference) of the working image over the lobe
+ * band of side s, and the share of its pixels that lie in an anechoic
+ * background (>= 10 dB under the row: a lumen, where a lobe echo shows). */
+static double sl_band_level(const art_t *a, const sl_refl_t *r, int s, double t0, double t1, double *lumen)
 {
-   int i0 = (int)floor((z0 - a->z0) / a->dz), i1 = (int)ceil((z1 - a->z0) / a->dz);
-   if (i0 < 0 || i1 > a->nz || i1 <= i0)
-      return -1;
-   const float *c = a->bm + art_px(a, 0, ix);
-   double s = 0;
-   for (int iz = i0; iz < i1; ++iz)
-      s += db_pow(c[iz]);
-   return s / (i1 - i0);
-}
-
-/* Contrast (dB) of the lobe band at angle theta on side s against the
- * lesser of the rows just above and below it in the same columns; the
- * columns used in *ncol. */
-static double sl_contrast(const art_t *a, const sl_refl_t *r, int s, double theta, double *bg_db, double *lvl_db)
-{
-   const double sg = 2.55 * M_PI / 180.0, pad = 0.1e-3, gap = 0.1e-3, bgw = 0.25e-3;
-   double t0 = theta - sg, t1 = theta + sg;
    double xl = s > 0 ? r->x - r->h + r->z * tan(t0) : r->x - r->h - r->z * tan(t1);
    double xr = s > 0 ? r->x + r->h + r->z * tan(t1) : r->x + r->h - r->z * tan(t0);
    int ix0 = (int)ceil((xl - a->x0) / a->dx), ix1 = (int)floor((xr - a->x0) / a->dx);
-   double in = 0, up = 0, dn = 0, ref = 0;
-   int n = 0, skipped = 0, lit = 0;
+   double sum = 0;
+   int n = 0, dark = 0;
    for (int ix = ix0 < 0 ? 0 : ix0; ix <= ix1 && ix < a->nx; ++ix) {
       double zlo, zhi;
       if (!sl_band_at(r, s, a->x0 + ix * a->dx, t0, t1, &zlo, &zhi))
          continue;
-      int izb = (int)((zhi + gap + pad + bgw - a->z0) / a->dz);
-      if (izb >= a->dark_row || in_kind_box(a, K_SHADOW, izb < a->nz ? izb : a->nz - 1, ix)) {
-         ++skipped; /* no echo can be told from the dark band or a shadow */
-         continue;
+      int i0 = (int)floor((zlo - a->z0) / a->dz), i1 = (int)ceil((zhi - a->z0) / a->dz);
+      for (int iz = i0 < 0 ? 0 : i0; iz <= i1 && iz < a->nz; ++iz) {
+         sum += a->bm[art_px(a, iz, ix)] - a->rowref[iz];
+         dark += dsm(a, iz, ix) <= -10.0f;
+         ++n;
       }
-      double m = sl_mean(a, ix, zlo - 0.03e-3, zhi + 0.03e-3);
-      double u = sl_mean(a, ix, zlo - gap - bgw, zlo - gap);
-      double d = sl_mean(a, ix, zhi + gap + pad, zhi + gap + pad + bgw);
-      if (m < 0 || u < 0 || d < 0) {
-         ++skipped;
-         continue;
-      }
-      int iz = (int)((0.5 * (zlo + zhi) - a->z0) / a->dz);
-      in += m, up += u, dn += d, ref += a->rowref[iz < a->nz ? iz : a->nz - 1], ++n;
-      lit += m >= 2.0 * fmin(u, d); /* 3 dB over the column's background */
    }
-   /* a lobe echo is one coherent band along its whole arc; scattered foci
-    * raise the mean over a few columns only */
-   if (n < 4 || skipped > n / 2 || lit < 0.7 * n)
-      return -99;
-   *lvl_db = 10.0 * log10(in / n) - ref / n;
-   /* the lesser background, relative to the row reference of the band */
-   *bg_db = 10.0 * log10(fmin(up, dn) / n) - ref / n;
-   return 10.0 * log10(in / fmin(up, dn));
+   *lumen = n ? (double)dark / n : 0;
+   return n ? sum / n : -99;
 }
 
 /* No other bright component within 1 mm beside or 0.5 mm above or below:
@@ -1308,9 +1275,24 @@ static int sl_isolated(const art_t *a, const art_comp_t *c)
    return 1;
 }
 
+/* A bright segment that caps a shadow (an absorbing reflector) or lies on
+ * the bone line or the dark band at the frame bottom is not a lone
+ * specular reflector in tissue. */
+static int sl_part_of_shadow(const art_t *a, const art_comp_t *c)
+{
+   int bone = art_npx_z(a, SL_BONE_M), below = c->iz1 + art_npx_z(a, 0.4e-3), mid = (c->ix0 + c->ix1) / 2;
+   if (c->iz1 + bone >= a->dark_row)
+      return 1;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      if (a->colz[ix] >= 0 && c->iz1 + bone >= a->colz[ix])
+         return 1;
+   return below < a->nz && in_kind_box(a, K_SHADOW, below, mid);
+}
+
 /* Bright, short specular segments (the lobes' source): components of the
  * working image >= 20 dB above the row reference, 0.15-1.2 mm wide and at
- * most 0.3 mm thick; the brightest SL_MAX_CAND. */
+ * most 0.3 mm thick, peaking >= side_lobe_reflector_db above the row; the
+ * brightest SL_MAX_CAND. */
 static int sl_reflectors(art_t *a, sl_refl_t *out)
 {
    for (int ix = 0; ix < a->nx; ++ix) {
@@ -1329,7 +1311,7 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
       /* in tissue: a lone bright fleck of the skin entry or the standoff is
        * no reflector with lobes in view */
       int above = c->iz0 - art_npx_z(a, 0.3e-3);
-      if (above < 0 || a->rowref[above] < a->floor_db + 10.0f || !sl_isolated(a, c))
+      if (above < 0 || a->rowref[above] < a->floor_db + 10.0f || !sl_isolated(a, c) || sl_part_of_shadow(a, c))
          continue;
       float best = -1e9f;
       int bz = c->iz0;
@@ -1339,7 +1321,7 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
             if (a->labels[art_px(a, iz, ix)] == c->label && v > best)
                best = v, bz = iz;
          }
-      if (best < SL_REFLECTOR_DB)
+      if (best < (float)a->p[P_SL_REFLECTOR_DB])
          continue;
       sl_refl_t r = {art_mm_x(a, 0.5 * (c->ix0 + c->ix1)) * 1e-3, art_mm_z(a, bz) * 1e-3,
                      art_clampf((float)(0.5 * (w - SL_PSF_X_M)), 0.1e-3f, 0.4e-3f), best};
@@ -1357,15 +1339,14 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
    return n;
 }
 
-/* Region of one lobe band as the truth-style polygon: the swept arc between
- * the lobe's -17 dB angles, widened by the PSF; clipped to the image.
- * Returns 0 when the band lies wholly outside the image. */
-static uint32_t sl_polygon(const art_t *a, const sl_refl_t *r, int s, double theta, sono_point_t *poly)
+/* Region of one lobe band: the arc swept over lobe angles t0..t1 by the
+ * reflector's width, widened by the PSF; clipped to the image. Returns 0
+ * when the band lies wholly outside the image. */
+static uint32_t sl_polygon(const art_t *a, const sl_refl_t *r, int s, double t0, double t1, sono_point_t *poly)
 {
-   const double sg = SL_HALF_DEG * M_PI / 180.0, px = SL_PSF_X_M, pz = SL_PSF_Z_M;
-   const double t0 = fmax(0.0, theta - sg), t1 = theta + sg, z = r->z, h = r->h;
-   const int n = 12;
-   double u[2 * 12 + 4], w[2 * 12 + 4];
+   const double px = SL_PSF_X_M, pz = SL_PSF_Z_M, z = r->z, h = r->h;
+   const int n = 16;
+   double u[2 * 16 + 4], w[2 * 16 + 4];
    int m = 0;
    u[m] = -h + z * tan(t0) - px, w[m++] = z / cos(t0) - pz;
    u[m] = h + z * tan(t0) + px, w[m++] = z / cos(t0) - pz;
@@ -1395,84 +1376,41 @@ static uint32_t sl_polygon(const art_t *a, const sl_refl_t *r, int s, double the
    return (uint32_t)m;
 }
 
-static void sl_report(art_t *a, const sl_refl_t *r, int s, double theta, double contrast, int seen)
+static void sl_report(art_t *a, const sl_refl_t *r, int s, double t0, double t1)
 {
    sono_point_t poly[ART_MAX_POLY];
-   uint32_t np = sl_polygon(a, r, s, theta, poly);
+   uint32_t np = sl_polygon(a, r, s, t0, t1, poly);
    if (!np)
       return;
-   art_finding_t *f = art_add(a, K_SIDE_LOBE, seen ? 0.7f : 0.45f);
+   double lumen = 0, level = sl_band_level(a, r, s, t0, t1, &lumen);
+   /* an echo in a lumen at the band's range is the lobe made visible */
+   int seen = lumen >= 0.2 && level > -10.0;
+   art_finding_t *f = art_add(a, K_SIDE_LOBE, seen ? 0.7f : 0.5f);
    if (!f)
       return;
    memcpy(f->poly, poly, sizeof(sono_point_t) * np);
    f->npoly = np;
-   double deg = theta * 180.0 / M_PI;
-   snprintf(f->label, sizeof f->label, seen ? "Possible side-lobe echo" : "Possible side-lobe echo (symmetric lobe)");
-   if (seen)
-      snprintf(f->basis, sizeof f->basis,
-               "arc echo %.0f dB above the rows beside it, %.1f mm %s of a reflector %.0f dB above the row at "
-               "%.1f mm depth, %.1f mm deeper: a lobe at %.0f deg",
-               contrast, r->z * tan(theta) * 1e3, s > 0 ? "right" : "left", r->peak, r->z * 1e3,
-               (r->z / cos(theta) - r->z) * 1e3, deg);
-   else
-      snprintf(f->basis, sizeof f->basis,
-               "the lobe at %.0f deg on the other side of the reflector at %.1f mm depth (%.0f dB above the row), "
-               "%.1f mm %s of it; may be hidden by echoes there",
-               deg, r->z * 1e3, r->peak, r->z * tan(theta) * 1e3, s > 0 ? "right" : "left");
+   double d0 = t0 * 180.0 / M_PI, d1 = t1 * 180.0 / M_PI;
+   snprintf(f->label, sizeof f->label, "Possible side-lobe echo zone");
+   snprintf(f->basis, sizeof f->basis,
+            "lone specular reflector %.0f dB above the row at %.1f mm depth, %.1f mm wide; its lobes at %.0f-%.0f deg "
+            "reach %.1f-%.1f mm to its %s at %.1f-%.1f mm range; band mean %+.1f dB re row, %.0f%% over an anechoic "
+            "background",
+            r->peak, r->z * 1e3, 2e3 * r->h, d0, d1, r->z * tan(t0) * 1e3, r->z * tan(t1) * 1e3,
+            s > 0 ? "right" : "left", r->z / cos(t0) * 1e3, r->z / cos(t1) * 1e3, level, 100.0 * lumen);
    snprintf(f->advice, sizeof f->advice,
-            "Echoes beside a strong reflector may be off-axis: re-scan with the reflector out of plane or from another "
-            "angle before interpreting them");
-}
-
-/* Lobe angle of reflector r: over 15-40 deg on either side, the contrast
- * of the band against an anechoic background (>= SL_ANECHOIC_DB under the
- * row reference); the band is wider than the lobe's angular error, so the
- * contrast has a plateau, whose centre is taken. Returns the contrast (dB),
- * -99 when none. */
-#define SL_NTH 51
-static double sl_angle(const art_t *a, const sl_refl_t *r, double *theta, int *side)
-{
-   double c[2][SL_NTH], best = -99;
-   int bi = -1, bs = 0;
-   for (int si = 0; si < 2; ++si)
-      for (int i = 0; i < SL_NTH; ++i) {
-         double bg = 0, lvl = 0;
-         c[si][i] = sl_contrast(a, r, si ? 1 : -1, (15.0 + 0.5 * i) * M_PI / 180.0, &bg, &lvl);
-         /* an off-axis echo of the reflector: over an anechoic background,
-          * at least near the tissue level, well under the reflector */
-         if (bg > -SL_ANECHOIC_DB || lvl < -SL_ANECHOIC_DB + 2.0 || lvl > r->peak - 15.0)
-            c[si][i] = -99;
-         if (c[si][i] > best)
-            best = c[si][i], bi = i, bs = si;
-      }
-   if (bi < 0)
-      return -99;
-   int lo = bi, hi = bi;
-   while (lo > 0 && c[bs][lo - 1] >= best - 1.5)
-      --lo;
-   while (hi + 1 < SL_NTH && c[bs][hi + 1] >= best - 1.5)
-      ++hi;
-   if (lo == 0 || hi == SL_NTH - 1)
-      return -99; /* no lobe inside the searched angles */
-   *theta = (15.0 + 0.25 * (lo + hi)) * M_PI / 180.0;
-   *side = bs ? 1 : -1;
-   return best;
+            "Echoes here, at the range of the bright reflector beside them, may be off-axis (side lobe); re-scan with "
+            "the reflector out of plane or from another angle before interpreting them");
 }
 
 void art_detect_side_lobe(art_t *a)
 {
    sl_refl_t refl[SL_MAX_CAND];
    int n = sl_reflectors(a, refl);
+   double t0 = a->p[P_SL_MIN_DEG] * M_PI / 180.0, t1 = a->p[P_SL_MAX_DEG] * M_PI / 180.0;
    for (int k = 0; k < n; ++k) {
-      const sl_refl_t *r = &refl[k];
-      double th = 0, bg = 0, lvl = 0;
-      int s = 1;
-      double best = sl_angle(a, r, &th, &s);
-      if (best < SL_MIN_DB)
-         continue;
-      double other = sl_contrast(a, r, -s, th, &bg, &lvl);
-      sl_report(a, r, s, th, best, 1);
-      sl_report(a, r, -s, th, other, other >= SL_MIN_DB && bg <= -SL_ANECHOIC_DB);
+      sl_report(a, &refl[k], -1, t0, t1);
+      sl_report(a, &refl[k], 1, t0, t1);
    }
 }
 

@@ -59,6 +59,10 @@ const sono_kit_param_t art_params[P_COUNT] = {
     NULL},
    {"bloom_over_alone", "Blooming: colour over tissue that suffices while the colour spans the lumen", "1",
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.35, NULL},
+   {"side_lobe_reflector_db", "Side lobe: reflector peak above the row reference", "dB", SONO_PARAM_FLOAT, 10, 60,
+    26, NULL},
+   {"side_lobe_min_deg", "Side lobe: smallest lobe angle of the probe", "deg", SONO_PARAM_FLOAT, 1, 80, 18, NULL},
+   {"side_lobe_max_deg", "Side lobe: largest lobe angle of the probe", "deg", SONO_PARAM_FLOAT, 1, 80, 37, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
