@@ -8,6 +8,7 @@
  * half of the width. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "art.h"
@@ -1107,6 +1108,44 @@ static double fibre_angle(const art_t *a, int z0, int z1, int ix0, int ix1, doub
    return best_deg;
 }
 
+/* Inner end of the dark plateau of prof at the dark side: from the edge
+ * inwards while the mean over win columns stays under a third of the way
+ * from the plateau level dark up to the bright level, and not as far
+ * under it (a lumen or a shadow crossing the layer ends the plateau) once
+ * past the beam's roll-off within one window of the frame edge. */
+static int plateau_end(const float *prof, int nx, int dark_right, int win, double bright, double dark)
+{
+   int dir = dark_right ? -1 : 1, last = dark_right ? nx - 1 : 0, half = win / 2;
+   const double fall = bright - dark;
+   for (int ix = last + dir * half; ix - half >= 0 && ix + half < nx; ix += dir) {
+      double m = prof_mean(prof, ix - half, ix + half + 1);
+      int inner = abs(ix - (dark_right ? nx - 1 : 0)) > win;
+      if (!isnan(m) && (m > dark + fall / 3.0 || (inner && m < dark - fall / 3.0)))
+         break;
+      last = ix;
+   }
+   return last;
+}
+
+static int cmp_float(const void *x, const void *y)
+{
+   float a = *(const float *)x, b = *(const float *)y;
+   return (a > b) - (a < b);
+}
+
+/* Median of prof over [ix0, ix1) (NAN columns left out; tmp: scratch). */
+static double prof_median(const float *prof, int ix0, int ix1, float *tmp)
+{
+   int n = 0;
+   for (int ix = ix0; ix < ix1; ++ix)
+      if (!isnan(prof[ix]))
+         tmp[n++] = prof[ix];
+   if (!n)
+      return NAN;
+   qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
+   return n & 1 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
+}
+
 #define ANISO_MIN_FIBRE_DEG 9.0 /* fibre angle at the dark end (sheared-striation estimate) */
 
 /* Anisotropy (A2, [S35]): a fibrillar layer (striated at its bright end)
@@ -1137,15 +1176,21 @@ void art_detect_anisotropy(art_t *a)
    double ang_d = fibre_angle(a, z0, z1, dark_right ? a->nx - ref : 0, dark_right ? a->nx - 1 : ref - 1, &score);
    if (fabs(ang_d) < ANISO_MIN_FIBRE_DEG || score < 0.5)
       return;
-   /* extent: from the dark edge inwards while the 1 mm mean of the layer
-    * stays within a third of the fall of the dark end (the loss grows with
-    * the insonation angle and saturates) */
-   int dir = dark_right ? -1 : 1, last = dark_right ? a->nx - 1 : 0, half = ref / 2;
-   for (int ix = last + dir * half; ix - half >= 0 && ix + half < a->nx; ix += dir) {
-      double m = prof_mean(prof, ix - half, ix + half + 1);
-      if (!isnan(m) && m > dark + fall / 3.0)
+   /* extent: the dark plateau, where the loss has saturated (it grows with
+    * the insonation angle, then stays). The plateau's level starts as the
+    * median of the 2 mm at the dark edge and is re-measured as the median
+    * over the plateau found so far: the last 0.5 mm alone is one noisy
+    * sample, often darker (beam roll-off at the edge), which cut the
+    * plateau short. */
+   int span = 2 * ref < a->nx / 2 ? 2 * ref : a->nx / 2;
+   double lvl = dark_right ? prof_median(prof, a->nx - span, a->nx, tmp) : prof_median(prof, 0, span, tmp);
+   int last = plateau_end(prof, a->nx, dark_right, ref, bright, lvl);
+   for (int it = 0; it < 2 && lvl < bright; ++it) {
+      double l = dark_right ? prof_median(prof, last, a->nx, tmp) : prof_median(prof, 0, last + 1, tmp);
+      if (isnan(l) || l >= bright)
          break;
-      last = ix;
+      lvl = l;
+      last = plateau_end(prof, a->nx, dark_right, ref, bright, lvl);
    }
    int ix0 = dark_right ? last : 0, ix1 = dark_right ? a->nx - 1 : last;
    if (ix1 - ix0 + 1 < art_npx_x(a, 0.5e-3))
