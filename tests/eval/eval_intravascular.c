@@ -186,7 +186,8 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
          evalkit_rate_add(&ts[j]->placement, ok_p);
       }
       if (verbose)
-         printf("  case %u deposit %s/%s -> %s/%s\n", i, tc, tp, pc ? pc : "?", pp ? pp : "?");
+         printf("  case %u deposit %s/%s -> %s/%s | %s\n", i, tc, tp, pc ? pc : "?", pp ? pp : "?",
+                str(m, "basis") ? str(m, "basis") : "");
    }
    const cJSON *acq = cJSON_GetObjectItemCaseSensitive(gt, "acquisition");
    double vn = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(acq, "nyquist_velocity_m_s"));

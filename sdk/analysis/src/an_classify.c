@@ -91,12 +91,24 @@ static float mode_loglik(const mode_t *m, const float *x)
  * tissue level carry foci that the lumen's dark background averages in:
  * PMMA and PCL (matrix -6 and -8 dB, table 7.3) just below it, PLLA (matrix
  * -2 to +4 dB with age) at or above it (training gaps: 4 of 6 so placed).
- * Anything brighter is not classifiable from the lumen. */
-static void gap_classify(float echo, float *prob, sono_an_class_t *best)
+ * Anything brighter is not classifiable from the lumen.
+ * PAAG plugging a lumen keeps its echogenic capsule (+10 dB re fat around a
+ * -30 dB core, clinical-spec §7.3) inside the outlined segment, while fresh
+ * HA there is as uniform as blood and integrated HA or collagen are mildly
+ * textured: heterogeneity separates them (training gaps: PAAG 5.8, 8.0, 9.6,
+ * 11.6 dB; fresh HA 5.6, 5.7; integrated HA and collagen 4.4-6.8). */
+#define GAP_PAAG_HET_DARK_DB 7.0f  /* blood-dark contents (fresh HA range) */
+#define GAP_PAAG_HET_DB 9.0f       /* hypoechoic contents (integrated HA range) */
+static void gap_classify(float echo, float het, float *prob, sono_an_class_t *best)
 {
    for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
       prob[k] = 0.0f;
-   if (echo < -15.0f) {
+   if ((echo < -15.0f && het >= GAP_PAAG_HET_DARK_DB) || (echo < -5.0f && het >= GAP_PAAG_HET_DB)) {
+      prob[SONO_AN_PAAG] = 0.5f;
+      prob[echo < -15.0f ? SONO_AN_HA_FRESH : SONO_AN_HA_INTEGRATED] = 0.3f;
+      prob[SONO_AN_UNKNOWN] = 0.2f;
+      *best = SONO_AN_PAAG;
+   } else if (echo < -15.0f) {
       prob[SONO_AN_HA_FRESH] = 0.7f;
       prob[SONO_AN_PAAG] = 0.15f;
       prob[SONO_AN_UNKNOWN] = 0.15f;
@@ -129,7 +141,7 @@ void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob,
    float x[F_COUNT], score[SONO_AN_CLASS_COUNT];
    to_vector(f, x);
    if (intraluminal_gap) {
-      gap_classify(x[F_ECHO], prob, best);
+      gap_classify(x[F_ECHO], x[F_HET], prob, best);
       return;
    }
    for (int k = 0; k < SONO_AN_UNKNOWN; ++k)
