@@ -12,6 +12,8 @@
 #include <sono/dsp/pipeline.h>
 #include <sono/sim/phantom.h>
 
+#include "an_internal.h" /* an_classify: the lumen-gap rule is not reachable through a phantom preset */
+
 static void create_refuses_bad_size(void **state)
 {
    (void)state;
@@ -192,9 +194,40 @@ static void flow_seen_covers_the_lumen(void **state)
    sono_an_destroy(ctx);
 }
 
+/* A lumen segment without flow is classified from its echo and heterogeneity:
+ * PAAG keeps its echogenic capsule inside the segment, fresh HA is as uniform
+ * as blood (features as measured on the training batches). */
+static sono_an_class_t gap_class(float echo_db, float het_db)
+{
+   sono_an_features_t f = {0};
+   f.echo_db = echo_db;
+   f.heterogeneity_db = het_db;
+   float prob[SONO_AN_CLASS_COUNT], sum = 0;
+   sono_an_class_t best = SONO_AN_UNKNOWN;
+   an_classify(&f, 1, prob, &best);
+   for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
+      sum += prob[k];
+   assert_true(fabsf(sum - 1.0f) < 1e-4f);
+   for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
+      assert_true(prob[k] <= prob[best]);
+   return best;
+}
+
+static void gap_contents_classified_by_echo_and_texture(void **state)
+{
+   (void)state;
+   assert_int_equal(gap_class(-26.2f, 5.7f), SONO_AN_HA_FRESH);
+   assert_int_equal(gap_class(-22.0f, 8.0f), SONO_AN_PAAG);
+   assert_int_equal(gap_class(-13.3f, 9.6f), SONO_AN_PAAG);
+   assert_int_equal(gap_class(-8.5f, 4.4f), SONO_AN_HA_INTEGRATED);
+   assert_int_equal(gap_class(-2.6f, 2.6f), SONO_AN_PMMA);
+   assert_int_equal(gap_class(47.0f, 7.0f), SONO_AN_UNKNOWN);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
+      cmocka_unit_test(gap_contents_classified_by_echo_and_texture),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
       cmocka_unit_test(planes_that_suffice),
