@@ -110,6 +110,13 @@ typedef struct art_finding {
    char attr_value[32];
 } art_finding_t;
 
+/* A run of set mask pixels in one column (art_components). */
+typedef struct art_run {
+   int32_t z0, z1, x;
+   int32_t parent; /* union-find link: the earliest run of the component is its root */
+   int32_t label;
+} art_run_t;
+
 #define ART_MAX_COMPS 512
 #define ART_ROW_BAND 16    /* rows whose histograms are built in one pass */
 #define ART_HIST_BINS 320  /* bins of a display-dB histogram */
@@ -146,6 +153,8 @@ typedef struct art {
    uint32_t hist[512];
    uint16_t rowhist[ART_ROW_BAND * ART_HIST_BINS]; /* per-row histograms of a band of rows */
    float rowthr[ART_ROW_BAND];
+   art_run_t *runs;       /* runs of a mask: at most nx * (nz / 2 + 1) */
+   art_comp_t *run_comps; /* every component of a mask, by label (as many as runs) */
    art_comp_t comps[ART_MAX_COMPS];
    int ncomps;
    float p95, p50, floor_db; /* frame percentiles of sm */

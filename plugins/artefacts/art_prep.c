@@ -9,32 +9,79 @@
 #define HIST_BINS ART_HIST_BINS /* 0.125 dB bins over a display range of 40 dB */
 #define ROW_BAND ART_ROW_BAND
 
-/* Running-sum box filter along z (half width hz) of src into dst. Edge rows
+/* Running-sum box filter along z (half width hz) of one column. Edge rows
  * average what lies in the frame. */
+static void box_z_column(const float *s, float *d, int nz, int hz, float inv_full)
+{
+   float sum = 0;
+   int n = 0;
+   for (int iz = 0; iz < hz && iz < nz; ++iz, ++n)
+      sum += s[iz];
+   for (int iz = 0; iz < nz; ++iz) {
+      int add = iz + hz, drop = iz - hz - 1;
+      if (add < nz) {
+         sum += s[add];
+         ++n;
+      }
+      if (drop >= 0) {
+         sum -= s[drop];
+         --n;
+      }
+      d[iz] = n == 2 * hz + 1 ? sum * inv_full : sum / (float)n;
+   }
+}
+
+#define BOX_LANES 8 /* columns filtered side by side */
+
+/* box_z_column over BOX_LANES columns at once, rows hz+1 .. nz-hz-1 (every
+ * window whole) in one branch-free pass: each column's running sum is a
+ * serial chain of dependent adds, and eight independent chains keep the
+ * adder busy. Every column sees the same operations in the same order as
+ * box_z_column, so the result is bit-identical. */
+static void box_z_lanes(const float *s, float *d, int nz, int hz, float inv_full)
+{
+   float sum[BOX_LANES];
+   for (int j = 0; j < BOX_LANES; ++j) {
+      const float *c = s + (size_t)nz * (size_t)j;
+      float t = 0;
+      for (int iz = 0; iz < hz; ++iz)
+         t += c[iz];
+      for (int iz = 0; iz <= hz; ++iz) { /* rows 0..hz: growing windows, nothing dropped */
+         t += c[iz + hz];
+         int n = iz + hz + 1;
+         d[(size_t)nz * (size_t)j + (size_t)iz] = n == 2 * hz + 1 ? t * inv_full : t / (float)n;
+      }
+      sum[j] = t;
+   }
+   for (int iz = hz + 1; iz + hz < nz; ++iz)
+      for (int j = 0; j < BOX_LANES; ++j) {
+         const float *c = s + (size_t)nz * (size_t)j;
+         sum[j] += c[iz + hz];
+         sum[j] -= c[iz - hz - 1];
+         d[(size_t)nz * (size_t)j + (size_t)iz] = sum[j] * inv_full;
+      }
+   for (int j = 0; j < BOX_LANES; ++j) { /* the bottom rows: shrinking windows */
+      const float *c = s + (size_t)nz * (size_t)j;
+      float t = sum[j];
+      int n = 2 * hz + 1;
+      for (int iz = nz - hz > hz + 1 ? nz - hz : hz + 1; iz < nz; ++iz) {
+         t -= c[iz - hz - 1];
+         --n;
+         d[(size_t)nz * (size_t)j + (size_t)iz] = n == 2 * hz + 1 ? t * inv_full : t / (float)n;
+      }
+   }
+}
+
 static void box_z(const art_t *a, const float *src, float *dst, int hz)
 {
    const int nz = a->nz;
    const float inv_full = 1.0f / (float)(2 * hz + 1);
-   for (int ix = 0; ix < a->nx; ++ix) {
-      const float *s = src + art_px(a, 0, ix);
-      float *d = dst + art_px(a, 0, ix);
-      float sum = 0;
-      int n = 0;
-      for (int iz = 0; iz < hz && iz < nz; ++iz, ++n)
-         sum += s[iz];
-      for (int iz = 0; iz < nz; ++iz) {
-         int add = iz + hz, drop = iz - hz - 1;
-         if (add < nz) {
-            sum += s[add];
-            ++n;
-         }
-         if (drop >= 0) {
-            sum -= s[drop];
-            --n;
-         }
-         d[iz] = n == 2 * hz + 1 ? sum * inv_full : sum / (float)n;
-      }
-   }
+   int ix = 0;
+   if (nz > 2 * hz + 2)
+      for (; ix + BOX_LANES <= a->nx; ix += BOX_LANES)
+         box_z_lanes(src + art_px(a, 0, ix), dst + art_px(a, 0, ix), nz, hz, inv_full);
+   for (; ix < a->nx; ++ix)
+      box_z_column(src + art_px(a, 0, ix), dst + art_px(a, 0, ix), nz, hz, inv_full);
 }
 
 /* Box filter along x (half width hx) of src into dst: a running sum of
@@ -255,8 +302,14 @@ static double saturated_u8(const art_t *a, const sono_plane_t *b)
    size_t sat = 0;
    for (int ix = 0; ix < a->nx; ++ix) {
       const uint8_t *s = &SONO_KIT_AT(uint8_t, b, 0, ix, 0);
-      for (int iz = 0; iz < a->nz; ++iz)
-         sat += s[(int64_t)iz * b->stride[0]] >= 254; /* within 0.3 dB of the top */
+      uint32_t n = 0;
+      if (b->stride[0] == 1)
+         for (int iz = 0; iz < a->nz; ++iz)
+            n += s[iz] >= 254; /* within 0.3 dB of the top */
+      else
+         for (int iz = 0; iz < a->nz; ++iz)
+            n += s[(int64_t)iz * b->stride[0]] >= 254;
+      sat += n;
    }
    return (double)sat / (double)a->npix;
 }
@@ -346,19 +399,25 @@ static void reject_tissue_motion(art_t *a)
    if (shown == 0 || near < shown / 5 || fabsf(vmode) > (float)(TISSUE_MAX * a->vn))
       return;
    const float tol = (float)(TISSUE_TOL * a->vn) + 1.0f / scale;
-   for (size_t i = 0; i < a->npix; ++i) {
-      int tissue = a->cmask[i] & (fabsf(a->vel[i] - vmode) <= tol);
-      a->cmask[i] = (uint8_t)(a->cmask[i] & !tissue);
-      a->vel[i] = tissue ? 0.0f : a->vel[i];
-   }
+   /* Unshown pixels hold velocity 0 and mask 0 (art_prepare_colour), so
+    * they need no test: whether or not 0 lies within tol of vmode, they stay
+    * 0. Two flat loops the compiler vectorises. */
+   uint8_t *restrict cm = a->cmask;
+   float *restrict vel = a->vel;
+   for (size_t i = 0; i < a->npix; ++i)
+      cm[i] = (uint8_t)(cm[i] & (fabsf(vel[i] - vmode) > tol));
+   for (size_t i = 0; i < a->npix; ++i)
+      vel[i] = cm[i] ? vel[i] : 0.0f;
    a->tissue_motion = vmode;
 }
 
-/* Velocity 0 wherever colour is not shown. */
-static void clear_unshown(art_t *a)
+/* dst = src where finite, else `bad`. */
+static void copy_finite(float *restrict dst, const float *restrict src, int n, float bad)
 {
-   for (size_t i = 0; i < a->npix; ++i)
-      a->vel[i] = a->cmask[i] ? a->vel[i] : 0.0f;
+   for (int i = 0; i < n; ++i) {
+      float x = src[i];
+      dst[i] = fabsf(x) <= 3.402823466e38f ? x : bad; /* isfinite without a library call */
+   }
 }
 
 void art_prepare_colour(art_t *a, const sono_frame_t *f)
@@ -372,10 +431,17 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
                    s->dtype == SONO_DTYPE_FLOAT32 && a->vn > 0;
    if (!a->has_colour)
       return;
+   const int contiguous = v->stride[0] == 1 && p->stride[0] == 1 && s->stride[0] == 1;
    for (int ix = 0; ix < a->nx; ++ix) {
       const float *vc = &SONO_KIT_AT(float, v, 0, ix, 0), *pc = &SONO_KIT_AT(float, p, 0, ix, 0);
       const float *sc = &SONO_KIT_AT(float, s, 0, ix, 0);
       float *vd = a->vel + art_px(a, 0, ix), *pd = a->pow_db + art_px(a, 0, ix), *sd = a->var + art_px(a, 0, ix);
+      if (contiguous) { /* the host's planes: a loop the compiler vectorises */
+         copy_finite(vd, vc, a->nz, 0.0f);
+         copy_finite(pd, pc, a->nz, -200.0f);
+         memcpy(sd, sc, sizeof(float) * (size_t)a->nz);
+         continue;
+      }
       for (int iz = 0; iz < a->nz; ++iz) {
          float vv = vc[(int64_t)iz * v->stride[0]], pw = pc[(int64_t)iz * p->stride[0]];
          vd[iz] = isfinite(vv) ? vv : 0.0f;
@@ -398,16 +464,16 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
       const float *thr = a->rowthr;
       for (int ix = 0; ix < a->nx; ++ix) {
          size_t i0 = art_px(a, z0, ix);
-         const float *restrict vel = a->vel + i0;
+         float *restrict vel = a->vel + i0;
          const float *restrict pw = a->pow_db + i0;
          uint8_t *restrict cm = a->cmask + i0;
          for (int k = 0; k < nb; ++k) {
             int shown = (vel[k] != 0.0f) & (pw[k] >= thr[k]); /* branch-free: noise maps are random */
             cm[k] = (uint8_t)shown;
+            vel[k] = shown ? vel[k] : 0.0f; /* velocity 0 wherever colour is not shown */
          }
       }
    }
    a->noise_db = (float)(nsum / a->nz - snr);
    reject_tissue_motion(a);
-   clear_unshown(a);
 }

@@ -28,62 +28,132 @@ art_finding_t *art_add(art_t *a, art_kind_t k, float confidence)
    return f;
 }
 
-/* Flood fill from pixel (sz, sx) with label `lab`; returns the component.
- * The stack holds (iz, ix) pairs so no pixel index is divided back. */
-static art_comp_t flood(art_t *a, const uint8_t *mask, int sz, int sx, int32_t lab)
+/* Connected components by runs: each column's mask is cut into runs of
+ * set pixels, runs that touch a run of the previous column (8-connected:
+ * overlapping rows or diagonal neighbours) are joined in a union-find whose
+ * root is always the earliest run, and components are numbered in the order
+ * of their earliest pixel (column-major), which is the order a pixel-by-
+ * pixel scan with a flood fill finds them. A mask costs one pass over its
+ * bytes plus work per run instead of eight neighbour tests per set pixel. */
+
+static int32_t run_root(art_run_t *r, int32_t i)
 {
-   art_comp_t c = {a->nz, -1, a->nx, -1, 0, lab};
-   int32_t top = 0, *st = a->stack;
-   const int nz = a->nz, nx = a->nx;
-   int32_t *labels = a->labels;
-   st[top++] = sz;
-   st[top++] = sx;
-   labels[art_px(a, sz, sx)] = lab;
-   while (top > 0) {
-      int ix = st[--top], iz = st[--top];
-      c.count++;
-      if (iz < c.iz0) c.iz0 = iz;
-      if (iz > c.iz1) c.iz1 = iz;
-      if (ix < c.ix0) c.ix0 = ix;
-      if (ix > c.ix1) c.ix1 = ix;
-      for (int dx = -1; dx <= 1; ++dx)
-         for (int dz = -1; dz <= 1; ++dz) {
-            int jz = iz + dz, jx = ix + dx;
-            if ((dx | dz) == 0 || jz < 0 || jx < 0 || jz >= nz || jx >= nx)
-               continue;
-            size_t q = art_px(a, jz, jx);
-            if (mask[q] && labels[q] == 0) {
-               labels[q] = lab;
-               st[top++] = jz;
-               st[top++] = jx;
-            }
-         }
+   while (r[i].parent != i) {
+      r[i].parent = r[r[i].parent].parent; /* path halving */
+      i = r[i].parent;
    }
-   return c;
+   return i;
+}
+
+static void run_join(art_run_t *r, int32_t i, int32_t j)
+{
+   i = run_root(r, i);
+   j = run_root(r, j);
+   if (i < j)
+      r[j].parent = i;
+   else if (j < i)
+      r[i].parent = j;
+}
+
+#define ONES8 0x0101010101010101ull
+#define HIGH8 0x8080808080808080ull
+
+/* First row >= iz of column m whose byte is zero (want_set 0) or nonzero
+ * (want_set 1), or nz; whole 8-byte words that cannot hold it are skipped. */
+static int next_row(const uint8_t *m, int iz, int nz, int want_set)
+{
+   for (;;) {
+      if (iz + 8 <= nz) {
+         uint64_t w;
+         memcpy(&w, m + iz, 8);
+         int none = want_set ? w == 0 : ((w - ONES8) & ~w & HIGH8) == 0; /* no set / no zero byte */
+         if (none) {
+            iz += 8;
+            continue;
+         }
+      }
+      for (int end = iz + 8 < nz ? iz + 8 : nz; iz < end; ++iz)
+         if ((m[iz] != 0) == want_set)
+            return iz;
+      if (iz >= nz)
+         return nz;
+   }
+}
+
+/* Runs of the mask's columns into a->runs, joined with the previous
+ * column's; returns the run count. */
+static int32_t mask_runs(art_t *a, const uint8_t *mask)
+{
+   const int nz = a->nz;
+   art_run_t *run = a->runs;
+   int32_t nrun = 0, prev0 = 0, prev1 = 0;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const uint8_t *m = mask + art_px(a, 0, ix);
+      int32_t first = nrun;
+      for (int iz = next_row(m, 0, nz, 1); iz < nz; iz = next_row(m, iz, nz, 1)) {
+         int z1 = next_row(m, iz, nz, 0);
+         run[nrun] = (art_run_t){iz, z1 - 1, ix, nrun, 0};
+         ++nrun;
+         iz = z1;
+      }
+      int32_t p = prev0;
+      for (int32_t r = first; r < nrun; ++r) {
+         while (p < prev1 && run[p].z1 < run[r].z0 - 1)
+            ++p;
+         for (int32_t q = p; q < prev1 && run[q].z0 <= run[r].z1 + 1; ++q)
+            run_join(run, r, q);
+      }
+      prev0 = first;
+      prev1 = nrun;
+   }
+   return nrun;
+}
+
+/* Keeps component c in a->comps (the ART_MAX_COMPS largest). */
+static void keep_component(art_t *a, const art_comp_t *c)
+{
+   if (a->ncomps < ART_MAX_COMPS) {
+      a->comps[a->ncomps++] = *c;
+      return;
+   }
+   int smallest = 0; /* full: replace the smallest kept component */
+   for (int k = 1; k < a->ncomps; ++k)
+      if (a->comps[k].count < a->comps[smallest].count)
+         smallest = k;
+   if (a->comps[smallest].count < c->count)
+      a->comps[smallest] = *c;
 }
 
 int art_components(art_t *a, const uint8_t *mask, int min_count)
 {
-   memset(a->labels, 0, sizeof(int32_t) * a->npix);
-   a->ncomps = 0;
-   int32_t lab = 0;
-   for (size_t i = 0; i < a->npix; ++i) {
-      if (!mask[i] || a->labels[i])
-         continue;
-      art_comp_t c = flood(a, mask, (int)(i % (size_t)a->nz), (int)(i / (size_t)a->nz), ++lab);
-      if (c.count < min_count)
-         continue;
-      if (a->ncomps < ART_MAX_COMPS) {
-         a->comps[a->ncomps++] = c;
-         continue;
+   art_run_t *run = a->runs;
+   art_comp_t *all = a->run_comps;
+   int32_t nrun = mask_runs(a, mask), lab = 0;
+   for (int32_t r = 0; r < nrun; ++r) {
+      int32_t root = run_root(run, r);
+      if (root == r) {
+         run[r].label = ++lab;
+         all[lab - 1] = (art_comp_t){a->nz, -1, a->nx, -1, 0, lab};
+      } else {
+         run[r].label = run[root].label; /* the root is an earlier run */
       }
-      int smallest = 0; /* full: replace the smallest kept component */
-      for (int k = 1; k < a->ncomps; ++k)
-         if (a->comps[k].count < a->comps[smallest].count)
-            smallest = k;
-      if (a->comps[smallest].count < c.count)
-         a->comps[smallest] = c;
+      art_comp_t *c = &all[run[r].label - 1];
+      c->count += run[r].z1 - run[r].z0 + 1;
+      if (run[r].z0 < c->iz0) c->iz0 = run[r].z0;
+      if (run[r].z1 > c->iz1) c->iz1 = run[r].z1;
+      if (run[r].x < c->ix0) c->ix0 = run[r].x;
+      if (run[r].x > c->ix1) c->ix1 = run[r].x;
    }
+   memset(a->labels, 0, sizeof(int32_t) * a->npix);
+   for (int32_t r = 0; r < nrun; ++r) {
+      int32_t *l = a->labels + art_px(a, 0, run[r].x);
+      for (int iz = run[r].z0; iz <= run[r].z1; ++iz)
+         l[iz] = run[r].label;
+   }
+   a->ncomps = 0;
+   for (int32_t k = 0; k < lab; ++k)
+      if (all[k].count >= min_count)
+         keep_component(a, &all[k]);
    return a->ncomps;
 }
 

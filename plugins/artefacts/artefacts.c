@@ -96,6 +96,10 @@ static void free_buffers(art_t *a)
                    a->var,  a->cmask, a->aflags};
    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
       free(bufs[i]);
+   free(a->runs);
+   free(a->run_comps);
+   a->runs = NULL;
+   a->run_comps = NULL;
    a->bm = a->sm = a->lat = a->wide = a->prev_bm = a->prev_nf = a->rowref = a->tmp = a->col = a->colv = NULL;
    a->vel = a->pow_db = a->var = NULL;
    a->mask = a->mask2 = a->cmask = a->aflags = NULL;
@@ -133,6 +137,9 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    a->aflags = malloc(n);
    a->labels = malloc(n * sizeof(int32_t));
    a->stack = malloc(2 * (n + 8) * sizeof(int32_t)); /* (iz, ix) pairs */
+   size_t max_runs = nx * (nz / 2 + 1); /* a run and the gap after it take two rows */
+   a->runs = malloc(max_runs * sizeof(art_run_t));
+   a->run_comps = malloc(max_runs * sizeof(art_comp_t));
    a->rowref = malloc(nz * sizeof(float));
    a->prev_nf = malloc(nx * sizeof(float));
    a->col = malloc((nz > nx ? nz : nx) * sizeof(float) * 4);
@@ -140,7 +147,7 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    a->colv = malloc((nx + nz + 4) * sizeof(float) * 2);
    if (!a->bm || !a->sm || !a->lat || !a->wide || !a->prev_bm || !a->tmp || !a->vel || !a->pow_db || !a->var || !a->mask ||
        !a->mask2 || !a->cmask || !a->aflags || !a->labels || !a->stack || !a->rowref || !a->prev_nf || !a->col ||
-       !a->colz || !a->colv) {
+       !a->colz || !a->colv || !a->runs || !a->run_comps) {
       free_buffers(a);
       return SONO_ERROR;
    }
