@@ -18,7 +18,8 @@
 enum {
    RNG_TISSUE = 1, RNG_LAYERS, RNG_SEPTA, RNG_DEPOSIT, RNG_FOCI, RNG_PARTICLES,
    RNG_NOISE, RNG_TWINKLE, RNG_COLOUR_NOISE, RNG_FLASH, RNG_TEXTURE, RNG_BATCH, RNG_PRESET,
-   RNG_BATCH_SIDE_LOBE /* appended: earlier streams keep their numbers, so earlier draws do not change */
+   RNG_BATCH_SIDE_LOBE, /* appended: earlier streams keep their numbers, so earlier draws do not change */
+   RNG_BATCH_NEAR_FIELD
 };
 
 static inline uint64_t sim_mix(uint64_t x)
