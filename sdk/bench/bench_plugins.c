@@ -2,7 +2,11 @@
  * a 384x256 phantom frame (nasolabial-ha-occlusion, ensemble 16) with its
  * planes given, single thread. Each figure is printed against the plugin's
  * declared cost (the manifest's cost_per_frame_ms, which is its target) and
- * against a streaming read of the planes it receives (the memory floor). */
+ * against a streaming read of the planes it receives (the memory floor).
+ *
+ * Usage: sono-bench plugins [DIR] [--reps N]. More repetitions than the
+ * default 40 let a sampling profiler see the plugins rather than the
+ * phantom that makes the frame. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +81,7 @@ static void run_once(void *c)
    sono_host_instance_process(r->inst, r->frame, &err);
 }
 
-static void bench_one(const sono_host_listing_t *item, bench_frame *b, double floor_s)
+static void bench_one(const sono_host_listing_t *item, bench_frame *b, double floor_s, int reps)
 {
    sono_error_t err;
    sono_host_library_t *lib = sono_host_library_load(item->manifest.path, &err);
@@ -88,7 +92,7 @@ static void bench_one(const sono_host_listing_t *item, bench_frame *b, double fl
       run_ctx r = {inst, &b->frame};
       char name[128];
       snprintf(name, sizeof name, "%s", item->manifest.id);
-      bench_stats_t s = bench_run(run_once, &r, 3, 40);
+      bench_stats_t s = bench_run(run_once, &r, 3, reps);
       bench_report(name, s, floor_s, "planes read", item->manifest.cost_per_frame_s);
    }
    sono_host_instance_destroy(inst);
@@ -98,7 +102,22 @@ static void bench_one(const sono_host_listing_t *item, bench_frame *b, double fl
 
 int sono_bench_plugins(int argc, char **argv)
 {
-   const char *dir = argc > 1 ? argv[1] : SONO_PLUGIN_DIR;
+   const char *dir = SONO_PLUGIN_DIR;
+   int reps = 40;
+   for (int i = 1; i < argc; ++i) {
+      if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+         reps = atoi(argv[++i]);
+         if (reps < 1 || reps > 1000000) {
+            fprintf(stderr, "sono-bench plugins: --reps %s; expected 1..1000000\n", argv[i]);
+            return 2;
+         }
+      } else if (argv[i][0] == '-') {
+         fprintf(stderr, "sono-bench plugins: unknown option %s; expected [DIR] [--reps N]\n", argv[i]);
+         return 2;
+      } else {
+         dir = argv[i];
+      }
+   }
    bench_frame b = {0};
    sono_error_t err;
    if (make_frame(&b, &err) < 0) {
@@ -114,12 +133,12 @@ int sono_bench_plugins(int argc, char **argv)
    uint8_t *copy = malloc(b.plane_bytes);
    memset(copy, 1, b.plane_bytes);
    bench_stats_t floor = bench_stream_read(copy, b.plane_bytes, 40);
-   printf("per-frame plugin time, %ux%u frame, ensemble %u, single thread, median of 40 (target: manifest cost)\n",
-          b.frame.grid.nz, b.frame.grid.nx, b.frame.acquisition.ensemble_size);
+   printf("per-frame plugin time, %ux%u frame, ensemble %u, single thread, median of %d (target: manifest cost)\n",
+          b.frame.grid.nz, b.frame.grid.nx, b.frame.acquisition.ensemble_size, reps);
    bench_report("streaming read of the planes (floor)", floor, 0, NULL, 0);
    for (int i = 0; i < n; ++i)
       if (items[i].ok)
-         bench_one(&items[i], &b, floor.median_s);
+         bench_one(&items[i], &b, floor.median_s, reps);
       else
          printf("%-34s invalid manifest: %s\n", items[i].manifest.path, items[i].error);
    free(copy);

@@ -39,6 +39,42 @@ static void test_select_every_rank(void **state)
    }
 }
 
+/* Larger arrays reach every method of the selection (end ranks from
+ * either side, quickselect with median-of-three and ninther pivots):
+ * ranks at both ends and in the middle of random, tied, all-equal,
+ * sorted, reversed and organ-pipe data equal the sorted copy's element. */
+static void test_select_methods(void **state)
+{
+   (void)state;
+   enum { MAX_N = 3000 };
+   static float v[MAX_N], sorted[MAX_N], work[MAX_N];
+   static const size_t sizes[] = {16, 17, 33, 64, 128, 255, 256, 1000, MAX_N};
+   uint32_t seed = 777u;
+   for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; ++si)
+      for (int kind = 0; kind < 6; ++kind) {
+         size_t n = sizes[si];
+         for (size_t i = 0; i < n; ++i) {
+            seed = seed * 1664525u + 1013904223u;
+            float r = (float)(seed >> 8) * (1.0f / 16777216.0f);
+            v[i] = kind == 0   ? r
+                   : kind == 1 ? (float)((seed >> 16) % 5) /* ties */
+                   : kind == 2 ? 3.0f                       /* all equal */
+                   : kind == 3 ? (float)i
+                   : kind == 4 ? (float)(n - i)
+                               : (float)(i < n / 2 ? i : n - i); /* organ pipe */
+         }
+         memcpy(sorted, v, n * sizeof *v);
+         qsort(sorted, n, sizeof *sorted, cmp_float);
+         const size_t ranks[] = {0, 1, 5, 31, 32, n / 20, n / 4, n / 2, n - 33, n - 32, n - 2, n - 1};
+         for (size_t r = 0; r < sizeof ranks / sizeof ranks[0]; ++r) {
+            if (ranks[r] >= n) /* n - 33 wraps on the smallest sizes */
+               continue;
+            memcpy(work, v, n * sizeof *v);
+            assert_true(sono_select_kth(work, n, ranks[r]) == sorted[ranks[r]]);
+         }
+      }
+}
+
 static void test_quantile_ranks(void **state)
 {
    (void)state;
@@ -95,7 +131,9 @@ static void test_wall_spec_refusals(void **state)
 
 int main(void)
 {
-   const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_every_rank), cmocka_unit_test(test_quantile_ranks),
+   const struct CMUnitTest tests[] = {cmocka_unit_test(test_select_every_rank),
+                                      cmocka_unit_test(test_select_methods),
+                                      cmocka_unit_test(test_quantile_ranks),
                                       cmocka_unit_test(test_wall_spec_forms),
                                       cmocka_unit_test(test_wall_spec_refusals)};
    return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,9 +13,10 @@
 extern "C" {
 #endif
 
-/* The k-th smallest of v[0..n-1] (0-based, k < n, n > 0) by quickselect
- * (Hoare partition, middle pivot); v is left partially ordered. NaNs are
- * not allowed in v. */
+/* The k-th smallest of v[0..n-1] (0-based, k < n, n > 0): exact, the
+ * same value whatever method select.c picks (a one-pass scan for ranks
+ * within 32 of either end, otherwise a branch-free quickselect). The
+ * order v is left in is unspecified. NaNs are not allowed in v. */
 float sono_select_kth(float *v, size_t n, size_t k);
 
 /* The q-quantile (0..1) of v[0..n-1] as the sample of rank round(q·(n−1));
