@@ -182,39 +182,74 @@ static inline float fast_db_power(float p)
 
 /* Echo in dB above a floor iq_dynamic_range_db below the brightest pixel,
  * from ensemble sample 0 of the IQ plane. */
-/* load_iq without decimation: one frame row per analysis row, so the
- * column walk is a plain loop that vectorises. The maximum is kept in
- * several partial maxima (exact: no NaN can arise, p >= 1e-30). */
+typedef float an_v8f __attribute__((vector_size(32)));
+typedef int32_t an_v8i __attribute__((vector_size(32)));
+
+/* fast_db_power on eight lanes: each lane does the scalar form's IEEE
+ * operations in the same order (the library builds without contraction),
+ * so the dB values are the same bits; GCC would not vectorise the scalar
+ * form itself (interleaved complex loads, bit casts). */
+static inline __attribute__((always_inline)) void fast_db_power8(an_v8f *io)
+{
+   const an_v8f p = *io, one = {1, 1, 1, 1, 1, 1, 1, 1};
+   an_v8i u = (an_v8i)p;
+   an_v8f e = __builtin_convertvector(((u >> 23) & 0xFF) - 127, an_v8f);
+   an_v8f m = (an_v8f)((u & 0x007FFFFF) | 0x3F800000);
+   an_v8f t = (m - one) / (m + one), t2 = t * t;
+   an_v8f log2m = 2.8853900817779268f * t * (one + t2 * (0.33333333f + t2 * (0.2f + t2 * 0.14285714f)));
+   *io = 3.0102999566f * (e + log2m);
+}
+
+/* One contiguous IQ column (the host's layout) to dB, eight pixels per
+ * step; returns the column maximum folded into *top (max is exact in any
+ * order: no NaN arises, p >= 1e-30). */
+static inline __attribute__((always_inline)) void iq_column_db8(const float *z, float *out, uint32_t nz, an_v8f *top)
+{
+   const an_v8f lim = {1e-30f, 1e-30f, 1e-30f, 1e-30f, 1e-30f, 1e-30f, 1e-30f, 1e-30f};
+   uint32_t iz = 0;
+   for (; iz + 8 <= nz; iz += 8) {
+      an_v8f a, b;
+      memcpy(&a, z + 2 * iz, sizeof a);
+      memcpy(&b, z + 2 * iz + 8, sizeof b);
+      an_v8f re = __builtin_shuffle(a, b, (an_v8i){0, 2, 4, 6, 8, 10, 12, 14});
+      an_v8f im = __builtin_shuffle(a, b, (an_v8i){1, 3, 5, 7, 9, 11, 13, 15});
+      an_v8f p = re * re + im * im;
+      an_v8i keep = p > lim;
+      p = (an_v8f)((keep & (an_v8i)p) | (~keep & (an_v8i)lim));
+      an_v8f d = p;
+      fast_db_power8(&d);
+      memcpy(out + iz, &d, sizeof d);
+      an_v8i up = d > *top;
+      *top = (an_v8f)((up & (an_v8i)d) | (~up & (an_v8i)*top));
+   }
+   for (; iz < nz; ++iz) {
+      float p = z[2 * iz] * z[2 * iz] + z[2 * iz + 1] * z[2 * iz + 1];
+      out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
+      (*top)[0] = out[iz] > (*top)[0] ? out[iz] : (*top)[0];
+   }
+}
+
+/* load_iq without decimation: one frame row per analysis row. */
 AN_HOT static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq)
 {
-   enum { LANES = 8 };
-   float top[LANES];
-   for (int j = 0; j < LANES; ++j)
-      top[j] = -1e30f;
+   an_v8f top = {-1e30f, -1e30f, -1e30f, -1e30f, -1e30f, -1e30f, -1e30f, -1e30f};
    int64_t sz = 2 * iq->stride[0];
    for (uint32_t ix = 0; ix < c->nx; ++ix) {
       const float *z = (const float *)iq->data + 2 * (int64_t)ix * iq->stride[1];
       float *out = c->db + an_pix(c, 0, (int)ix);
-      uint32_t iz = 0, nz = c->nz;
-      if (sz == 2) /* contiguous column: the host's layout */
-         for (; iz < nz; ++iz) {
-            float p = z[2 * iz] * z[2 * iz] + z[2 * iz + 1] * z[2 * iz + 1];
-            out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
-         }
-      else
-         for (; iz < c->nz; ++iz) {
-            const float *q = z + (int64_t)iz * sz;
-            float p = q[0] * q[0] + q[1] * q[1];
-            out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
-         }
-      for (iz = 0; iz + LANES <= c->nz; iz += LANES)
-         for (int j = 0; j < LANES; ++j)
-            top[j] = out[iz + j] > top[j] ? out[iz + j] : top[j];
-      for (; iz < c->nz; ++iz)
+      if (sz == 2) { /* contiguous column: the host's layout */
+         iq_column_db8(z, out, c->nz, &top);
+         continue;
+      }
+      for (uint32_t iz = 0; iz < c->nz; ++iz) {
+         const float *q = z + (int64_t)iz * sz;
+         float p = q[0] * q[0] + q[1] * q[1];
+         out[iz] = fast_db_power(p > 1e-30f ? p : 1e-30f);
          top[0] = out[iz] > top[0] ? out[iz] : top[0];
+      }
    }
    float t = top[0];
-   for (int j = 1; j < LANES; ++j)
+   for (int j = 1; j < 8; ++j)
       t = top[j] > t ? top[j] : t;
    return t;
 }
@@ -319,7 +354,8 @@ static float dark_level(sono_an_context_t *c)
  * vectorises. */
 static inline __attribute__((always_inline)) void
 flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv, int64_t sp,
-                 int64_t sq, uint32_t ix, float vmin, float varmax, float echo_max, float dark, float decay)
+                 int64_t sq, uint32_t ix, uint32_t iz0, float vmin, float varmax, float echo_max, float dark,
+                 float decay)
 {
    size_t p0 = an_pix(c, 0, (int)ix);
    const float *anom = c->anom + p0, *sm = c->sm + p0, *pmin = c->flow_pmin;
@@ -329,7 +365,7 @@ flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const f
    const float zero = 0.0f, *qv = qc ? qc : &zero;
    int64_t sqv = qc ? sq : 0;
    uint32_t nz = c->nz;
-   for (uint32_t iz = 0; iz < nz; ++iz) {
+   for (uint32_t iz = iz0; iz < nz; ++iz) {
       float v = fabsf(vc[iz * sv]), pw = pc[iz * sp], var = qv[iz * sqv];
       float ok = (float)((v > vmin) & (pw > pmin[iz]) & (var < varmax));
       float w = ok * v;
@@ -344,16 +380,72 @@ flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const f
    }
 }
 
-static void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
+typedef uint16_t an_v8u16 __attribute__((vector_size(16)));
+typedef uint8_t an_v8u8 __attribute__((vector_size(8)));
+
+/* m ? a : b per lane, m a comparison mask (a macro: vector arguments of
+ * 32 bytes would change the ABI of the baseline clone) */
+#define AN_SELECT8(m, a, b) ((an_v8f)(((m) & (an_v8i)(a)) | (~(m) & (an_v8i)(b))))
+
+/* flow_column_body for unit strides with variance, eight rows per step:
+ * lane for lane the scalar loop's IEEE operations and selects (GCC does
+ * not vectorise the scalar loop: the uint16/uint8 stores between float
+ * loads defeat its if-conversion). Returns the first row left over. */
+static inline __attribute__((always_inline)) uint32_t
+flow_column_v8(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, uint32_t ix, float vmin,
+               float varmax, float echo_max, float dark, float decay)
+{
+   size_t p0 = an_pix(c, 0, (int)ix);
+   const float *anom = c->anom + p0, *sm = c->sm + p0, *pmin = c->flow_pmin;
+   uint16_t *age = c->flow_age + p0;
+   uint8_t *now = c->flow_now + p0;
+   float *peak = c->peak + p0;
+   const an_v8f zero = {0}, one = zero + 1.0f;
+   const an_v8i sign = (an_v8i){0} | INT32_MIN; /* the float sign bit */
+   uint32_t iz = 0;
+   for (; iz + 8 <= c->nz; iz += 8) {
+      an_v8f v, pw, var, pm, an, smv, pk;
+      an_v8u16 ag16;
+      memcpy(&v, vc + iz, sizeof v);
+      memcpy(&pw, pc + iz, sizeof pw);
+      memcpy(&var, qc + iz, sizeof var);
+      memcpy(&pm, pmin + iz, sizeof pm);
+      memcpy(&an, anom + iz, sizeof an);
+      memcpy(&smv, sm + iz, sizeof smv);
+      memcpy(&pk, peak + iz, sizeof pk);
+      memcpy(&ag16, age + iz, sizeof ag16);
+      v = (an_v8f)((an_v8i)v & ~sign); /* fabsf */
+      an_v8i okm = (v > vmin) & (pw > pm) & (var < varmax);
+      an_v8f w = AN_SELECT8(okm, one, zero) * v;
+      an_v8f a = AN_SELECT8(w > 0.0f, w, zero);
+      a = AN_SELECT8((an < echo_max) | (smv < dark), a, zero);
+      an_v8i flow = a > 0.0f;
+      an_v8i ag = __builtin_convertvector(ag16, an_v8i);
+      ag = ~flow & (ag - (ag != (int32_t)AN_NEVER)); /* a true lane is -1 */
+      an_v8u8 nw = __builtin_convertvector(flow & 1, an_v8u8);
+      ag16 = __builtin_convertvector(ag, an_v8u16);
+      memcpy(now + iz, &nw, sizeof nw);
+      memcpy(age + iz, &ag16, sizeof ag16);
+      an_v8f dk = pk * decay;
+      pk = AN_SELECT8(a > dk, a, dk);
+      memcpy(peak + iz, &pk, sizeof pk);
+   }
+   return iz;
+}
+
+/* always inline: it then takes the AVX2 form of its caller's clone */
+static inline __attribute__((always_inline)) void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
                         int64_t sp, int64_t sq, uint32_t ix, float vmin, float varmax, float echo_max, float dark,
                         float decay)
 {
    /* contiguous columns with variance (the host's layout) get a loop of
     * their own, with unit strides known to the compiler */
-   if (qc && sv == 1 && sp == 1 && sq == 1)
-      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, vmin, varmax, echo_max, dark, decay);
-   else
-      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, vmin, varmax, echo_max, dark, decay);
+   if (qc && sv == 1 && sp == 1 && sq == 1) {
+      uint32_t iz = flow_column_v8(c, vc, pc, qc, ix, vmin, varmax, echo_max, dark, decay);
+      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, iz, vmin, varmax, echo_max, dark, decay);
+   } else {
+      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, 0, vmin, varmax, echo_max, dark, decay);
+   }
 }
 
 AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)

@@ -10,7 +10,9 @@
  * the result is identical; walking several columns together gives the CPU
  * independent add chains instead of one serial chain per column. */
 #define AN_BOX_LANES 4 /* the interior below is written for 4 */
-static void box_axial_block(const float *in, float *tmp, uint32_t nz, uint32_t ix0, int rz)
+/* always inline (as the column form below): it then takes the AVX2 form
+ * of an_box_filter's clone */
+static inline __attribute__((always_inline)) void box_axial_block(const float *in, float *tmp, uint32_t nz, uint32_t ix0, int rz)
 {
    const float *col[AN_BOX_LANES];
    float *t[AN_BOX_LANES];
@@ -73,7 +75,7 @@ static void box_axial_block(const float *in, float *tmp, uint32_t nz, uint32_t i
    }
 }
 
-static void box_axial_column(const float *col, float *t, uint32_t nz, int rz)
+static inline __attribute__((always_inline)) void box_axial_column(const float *col, float *t, uint32_t nz, int rz)
 {
    double s = 0;
    int n = 0;
