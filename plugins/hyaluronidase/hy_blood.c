@@ -35,54 +35,86 @@
 static inline size_t map_pix(uint32_t nz, uint32_t iz, uint32_t ix) { return (size_t)iz + (size_t)nz * ix; }
 static inline int32_t pack(uint32_t iz, uint32_t ix) { return (int32_t)((iz << 16) | ix); }
 
-/* Box sums of (mask & bit) over (2 rz + 1) x (2 rx + 1) pixels into `sum`
- * (clipped at the frame edges), through `tmp`. */
-static void box_count(const uint8_t *mask, uint8_t bit, uint32_t nz, uint32_t nx, int rz, int rx, int32_t *tmp,
-                      int32_t *sum)
+/* Counts of (mask & bit) over 2 rz + 1 rows of each column, clipped at
+ * the column's ends: a running count, with the stretch where a sample
+ * enters and one leaves at every step written without tests. */
+static void count_column(const uint8_t *restrict m, uint8_t bit, int nz, int rz, int32_t *restrict t)
 {
-   for (uint32_t ix = 0; ix < nx; ++ix) {
-      const uint8_t *m = mask + map_pix(nz, 0, ix);
-      int32_t *t = tmp + map_pix(nz, 0, ix), run = 0;
-      for (int iz = 0; iz < rz && iz < (int)nz; ++iz)
-         run += (m[iz] & bit) != 0;
-      for (int iz = 0; iz < (int)nz; ++iz) {
-         if (iz + rz < (int)nz)
-            run += (m[iz + rz] & bit) != 0;
-         if (iz - rz - 1 >= 0)
-            run -= (m[iz - rz - 1] & bit) != 0;
-         t[iz] = run;
-      }
+   int32_t run = 0;
+   for (int iz = 0; iz < rz && iz < nz; ++iz)
+      run += (m[iz] & bit) != 0;
+   int iz = 0;
+   for (; iz < nz && (iz + rz >= nz || iz - rz - 1 < 0); ++iz) { /* head (and short columns) */
+      run += iz + rz < nz ? (m[iz + rz] & bit) != 0 : 0;
+      run -= iz - rz - 1 >= 0 ? (m[iz - rz - 1] & bit) != 0 : 0;
+      t[iz] = run;
    }
-   for (uint32_t ix = 0; ix < nx; ++ix) {
-      int32_t *s = sum + map_pix(nz, 0, ix);
-      memset(s, 0, nz * sizeof *s);
-      for (int k = -rx; k <= rx; ++k) {
-         int jx = (int)ix + k;
-         if (jx < 0 || jx >= (int)nx)
-            continue;
-         const int32_t *t = tmp + map_pix(nz, 0, (uint32_t)jx);
-         for (uint32_t iz = 0; iz < nz; ++iz)
-            s[iz] += t[iz];
-      }
+   for (; iz + rz < nz; ++iz) {
+      run += ((m[iz + rz] & bit) != 0) - ((m[iz - rz - 1] & bit) != 0);
+      t[iz] = run;
+   }
+   for (; iz < nz; ++iz) { /* tail: nothing enters */
+      run -= (m[iz - rz - 1] & bit) != 0;
+      t[iz] = run;
    }
 }
 
-/* bit 0 of s->flow: colour seen in the cine window; bit 1: dense patch. */
+/* Box sums of (mask & bit) over (2 rz + 1) x (2 rx + 1) pixels into `sum`
+ * (clipped at the frame edges), through `tmp`. Integer sums are exact in
+ * any order, so the lateral pass is a running sum over whole columns (one
+ * add and one subtract per pixel whatever rx). */
+static void box_count(const uint8_t *mask, uint8_t bit, uint32_t nz, uint32_t nx, int rz, int rx, int32_t *tmp,
+                      int32_t *sum)
+{
+   for (uint32_t ix = 0; ix < nx; ++ix)
+      count_column(mask + map_pix(nz, 0, ix), bit, (int)nz, rz, tmp + map_pix(nz, 0, ix));
+   int32_t *restrict s0 = sum;
+   memset(s0, 0, nz * sizeof *s0);
+   for (int k = 0; k <= rx && k < (int)nx; ++k) {
+      const int32_t *restrict t = tmp + map_pix(nz, 0, (uint32_t)k);
+      for (uint32_t iz = 0; iz < nz; ++iz)
+         s0[iz] += t[iz];
+   }
+   for (int ix = 1; ix < (int)nx; ++ix) {
+      const int32_t *restrict prev = sum + map_pix(nz, 0, (uint32_t)ix - 1);
+      int32_t *restrict s = sum + map_pix(nz, 0, (uint32_t)ix);
+      int add = ix + rx, drop = ix - rx - 1;
+      const int32_t *restrict ta = add < (int)nx ? tmp + map_pix(nz, 0, (uint32_t)add) : NULL;
+      const int32_t *restrict td = drop >= 0 ? tmp + map_pix(nz, 0, (uint32_t)drop) : NULL;
+      if (ta && td)
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            s[iz] = prev[iz] + ta[iz] - td[iz];
+      else if (ta)
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            s[iz] = prev[iz] + ta[iz];
+      else if (td)
+         for (uint32_t iz = 0; iz < nz; ++iz)
+            s[iz] = prev[iz] - td[iz];
+      else
+         memcpy(s, prev, nz * sizeof *s);
+   }
+}
+
+/* bit 0 of s->flow: colour seen in the cine window; bit 1: dense patch.
+ * The per-pixel steps go through local pointers: a uint8_t store may
+ * alias anything, so through s->flow every step reloaded the pointer. */
 static void find_blood(hy_t *s, int32_t *count, int32_t *tmp)
 {
    uint32_t nz = s->bnz, nx = s->bnx;
-   sono_an_flow_seen(s->an, s->bz0, s->bx0, nz, nx, s->flow);
+   uint8_t *restrict flow = s->flow;
+   sono_an_flow_seen(s->an, s->bz0, s->bx0, nz, nx, flow);
    int rz = (int)lround(0.5 * HY_BLOOD_WINDOW_M / s->grid.dz_m), rx = (int)lround(0.5 * HY_BLOOD_WINDOW_M / s->grid.dx_m);
    rz = rz < 1 ? 1 : rz;
    rx = rx < 1 ? 1 : rx;
    int32_t need = (int32_t)ceil(HY_BLOOD_DENSITY * (2 * rz + 1) * (2 * rx + 1));
-   box_count(s->flow, 1, nz, nx, rz, rx, tmp, count);
+   box_count(flow, 1, nz, nx, rz, rx, tmp, count);
    size_t np = (size_t)nz * nx;
+   const int32_t *restrict cnt = count;
    for (size_t p = 0; p < np; ++p)
-      s->flow[p] |= (uint8_t)(((s->flow[p] & 1) && count[p] >= need) << 1);
-   box_count(s->flow, 2, nz, nx, rz, rx, tmp, count);
+      flow[p] |= (uint8_t)((flow[p] & 1 & (cnt[p] >= need)) << 1);
+   box_count(flow, 2, nz, nx, rz, rx, tmp, count);
    for (size_t p = 0; p < np; ++p)
-      s->flow[p] = (uint8_t)((s->flow[p] & 1) && count[p] > 0);
+      flow[p] = (uint8_t)(flow[p] & 1 & (cnt[p] > 0));
 }
 
 /* Flow inside an involved vessel's traced lumen, widened by `widen` along
@@ -109,18 +141,21 @@ static void clear_involved(hy_t *s, const sono_an_result_t *r, double widen)
    }
 }
 
-/* Squared distances (m^2) in blood_dist, nearest source in blood_src. */
-static inline void relax(float *d2, int32_t *src, size_t p, size_t q, int iz, int ix, float dz2, float dx2)
+/* Squared distances (m^2) in blood_dist, nearest source in blood_src.
+ * The pixel's best so far is kept in (*d, *src) across its four
+ * neighbours, in the order of the passes below; a neighbour without a
+ * source gives an infinite candidate, which never wins (the test is
+ * strict), so the update needs no branch: the winner between blood and
+ * tissue changes unpredictably along a border. */
+static inline void relax(const int32_t *srcs, size_t q, int iz, int ix, float dz2, float dx2, float *d, int32_t *src)
 {
-   int32_t sq = src[q];
-   if (sq == HY_NONE)
-      return;
+   int32_t sq = srcs[q];
    float a = (float)(iz - (sq >> 16)), b = (float)(ix - (sq & 0xffff));
    float e = a * a * dz2 + b * b * dx2;
-   if (e < d2[p]) {
-      d2[p] = e;
-      src[p] = sq;
-   }
+   e = sq == HY_NONE ? INFINITY : e;
+   int win = e < *d;
+   *d = win ? e : *d;
+   *src = win ? sq : *src;
 }
 
 static void propagate(hy_t *s)
@@ -128,33 +163,41 @@ static void propagate(hy_t *s)
    int nz = (int)s->bnz, nx = (int)s->bnx;
    float dz2 = (float)(s->grid.dz_m * s->grid.dz_m), dx2 = (float)(s->grid.dx_m * s->grid.dx_m);
    float *d2 = s->blood_dist;
-   int32_t *src = s->blood_src;
+   int32_t *srcs = s->blood_src;
    size_t snz = (size_t)nz;
    for (int ix = 0; ix < nx; ++ix)
       for (int iz = 0; iz < nz; ++iz) {
          size_t p = map_pix((uint32_t)nz, (uint32_t)iz, (uint32_t)ix);
+         float d = d2[p];
+         int32_t src = srcs[p];
          if (ix > 0) {
             if (iz > 0)
-               relax(d2, src, p, p - snz - 1, iz, ix, dz2, dx2);
-            relax(d2, src, p, p - snz, iz, ix, dz2, dx2);
+               relax(srcs, p - snz - 1, iz, ix, dz2, dx2, &d, &src);
+            relax(srcs, p - snz, iz, ix, dz2, dx2, &d, &src);
             if (iz + 1 < nz)
-               relax(d2, src, p, p - snz + 1, iz, ix, dz2, dx2);
+               relax(srcs, p - snz + 1, iz, ix, dz2, dx2, &d, &src);
          }
          if (iz > 0)
-            relax(d2, src, p, p - 1, iz, ix, dz2, dx2);
+            relax(srcs, p - 1, iz, ix, dz2, dx2, &d, &src);
+         d2[p] = d;
+         srcs[p] = src;
       }
    for (int ix = nx - 1; ix >= 0; --ix)
       for (int iz = nz - 1; iz >= 0; --iz) {
          size_t p = map_pix((uint32_t)nz, (uint32_t)iz, (uint32_t)ix);
+         float d = d2[p];
+         int32_t src = srcs[p];
          if (ix + 1 < nx) {
             if (iz + 1 < nz)
-               relax(d2, src, p, p + snz + 1, iz, ix, dz2, dx2);
-            relax(d2, src, p, p + snz, iz, ix, dz2, dx2);
+               relax(srcs, p + snz + 1, iz, ix, dz2, dx2, &d, &src);
+            relax(srcs, p + snz, iz, ix, dz2, dx2, &d, &src);
             if (iz > 0)
-               relax(d2, src, p, p + snz - 1, iz, ix, dz2, dx2);
+               relax(srcs, p + snz - 1, iz, ix, dz2, dx2, &d, &src);
          }
          if (iz + 1 < nz)
-            relax(d2, src, p, p + 1, iz, ix, dz2, dx2);
+            relax(srcs, p + 1, iz, ix, dz2, dx2, &d, &src);
+         d2[p] = d;
+         srcs[p] = src;
       }
 }
 
@@ -193,12 +236,15 @@ void hy_blood_map(hy_t *s, const sono_an_result_t *r, double involved_widen_m, d
    /* blood_src and blood_dist serve as the box filter's scratch first */
    find_blood(s, s->blood_src, (int32_t *)s->blood_dist);
    clear_involved(s, r, involved_widen_m);
+   const uint8_t *restrict flow = s->flow;
+   float *restrict dist = s->blood_dist;
+   int32_t *restrict src = s->blood_src;
    for (uint32_t ix = 0; ix < nx; ++ix)
       for (uint32_t iz = 0; iz < nz; ++iz) {
          size_t p = map_pix(nz, iz, ix);
-         int b = s->flow[p] != 0;
-         s->blood_dist[p] = b ? 0.0f : INFINITY;
-         s->blood_src[p] = b ? pack(iz, ix) : HY_NONE;
+         int b = flow[p] != 0;
+         dist[p] = b ? 0.0f : INFINITY;
+         src[p] = b ? pack(iz, ix) : HY_NONE;
       }
    propagate(s);
    s->blood_ready = 1;

@@ -66,6 +66,15 @@ void sono_an_flow_seen(const sono_an_context_t *c, uint32_t iz0, uint32_t ix0, u
          continue;
       }
       const uint16_t *age = c->flow_age + an_pix(c, 0, (int)fx);
+      if (c->dec == 1) { /* frame rows are analysis rows: no division per pixel */
+         uint32_t in = iz0 < c->nz ? c->nz - iz0 : 0, m = nz < in ? nz : in;
+         const uint16_t *a = age + iz0;
+         uint16_t w = (uint16_t)(c->window_frames < 0xFFFFu ? c->window_frames : 0xFFFFu);
+         for (uint32_t iz = 0; iz < m; ++iz)
+            o[iz] = a[iz] < w;
+         memset(o + m, 0, nz - m);
+         continue;
+      }
       for (uint32_t iz = 0; iz < nz; ++iz) {
          uint32_t r = (iz0 + iz) / c->dec; /* analysis row of the frame row */
          o[iz] = r < c->nz && age[r] < c->window_frames;
