@@ -379,8 +379,199 @@ static void detect_comets(art_t *a, int max_lag)
    }
 }
 
+/* ---- reverberation under an echogenic deposit (dirty shadow) ---- */
+
+#define SIL_BRIGHT_DB 8.0f  /* deposit: smoothed level above the lateral reference */
+#define SIL_DEPOSIT_DB 13.0 /* deposit mean: silicone is the most echogenic filler (+18 diffuse, CaHA +12) */
+#define SIL_FADE_DB 5.0    /* echoes just below over the band deeper down */
+#define SIL_SHADOW_DB 4.0  /* deep band under the lateral reference */
+#define SIL_TAIL_M 3.0e-3   /* reverberant echoes reported this far below the deepest point */
+#define SIL_NEAR0_M 0.15e-3 /* band just below the deposit, where the reverberant echoes are */
+#define SIL_NEAR1_M 0.65e-3
+#define SIL_DEEP0_M 1.5e-3  /* band deeper down, where only the shadow remains */
+#define SIL_DEEP1_M 2.5e-3
+
+typedef struct sil_run {
+   int ix0, ix1;  /* columns */
+   int top, deep; /* shallowest deposit row, deepest lower edge */
+   double bright; /* deposit mean above the lateral reference (dB) */
+   double fade;   /* near band over deep band (dB): the reverberant echoes fading */
+   double shadow; /* deep band against the lateral reference (dB) */
+} sil_run_t;
+
+/* Mean smoothed level over rows [z0, z1) of columns [ix0, ix1] (step 2). */
+static double sil_mean(const art_t *a, int z0, int z1, int ix0, int ix1)
+{
+   z0 = z0 < 0 ? 0 : z0, z1 = z1 > a->nz ? a->nz : z1;
+   ix0 = ix0 < 0 ? 0 : ix0, ix1 = ix1 >= a->nx ? a->nx - 1 : ix1;
+   double s = 0;
+   int n = 0;
+   for (int ix = ix0; ix <= ix1; ix += 2)
+      for (int iz = z0; iz < z1; ++iz, ++n)
+         s += a->sm[art_px(a, iz, ix)];
+   return n ? s / n : NAN;
+}
+
+/* Level of rows [z0, z1) in the columns 0.5-2 mm beside columns [ix0, ix1]
+ * (the lateral reference columns of A6; the row median fails under a
+ * deposit wider than half the frame). */
+static double sil_lateral(const art_t *a, int ix0, int ix1, int z0, int z1)
+{
+   int g = art_npx_x(a, 0.5e-3), w = art_npx_x(a, 2.0e-3);
+   double l = ix0 - g >= 0 ? sil_mean(a, z0, z1, ix0 - w, ix0 - g) : NAN;
+   double r = ix1 + g < a->nx ? sil_mean(a, z0, z1, ix1 + g, ix1 + w) : NAN;
+   return isnan(l) ? r : isnan(r) ? l : 0.5 * (l + r);
+}
+
+static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
+{
+   art_finding_t *f = art_add(a, K_REVERB, (float)(0.55 + 0.03 * fmin(10.0, r->fade - SIL_FADE_DB)));
+   if (!f)
+      return;
+   int n = 0, step = 2 * ((r->ix1 - r->ix0) / (2 * (ART_MAX_POLY - 4)) + 1);
+   for (int ix = r->ix0; ix <= r->ix1 && n < ART_MAX_POLY - 3; ix += step)
+      if (edge[ix] >= 0)
+         f->poly[n++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + edge[ix] * a->dz};
+   int bottom = r->deep + art_npx_z(a, SIL_TAIL_M);
+   bottom = bottom < a->nz ? bottom : a->nz - 1;
+   f->poly[n++] = (sono_point_t){a->x0 + r->ix1 * a->dx, a->z0 + bottom * a->dz};
+   f->poly[n++] = (sono_point_t){a->x0 + r->ix0 * a->dx, a->z0 + bottom * a->dz};
+   f->npoly = (uint32_t)n;
+   snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
+   snprintf(f->basis, sizeof f->basis,
+            "echogenic deposit %.0f dB above the tissue beside it at %.1f-%.1f mm, %.1f mm wide; echoes below it fade "
+            "by %.0f dB over 2 mm into a shadow %.0f dB under the tissue beside it",
+            r->bright, art_mm_z(a, r->top), art_mm_z(a, r->deep), (r->ix1 - r->ix0 + 1) * a->dx * 1e3, r->fade,
+            -r->shadow);
+   snprintf(f->advice, sizeof f->advice,
+            "Echoes deep to the deposit are reverberation, not anatomy; consistent with gas or oil (e.g. silicone); "
+            "scan from another angle");
+}
+
+/* Per column (every second) of the bright mask's components: the lower edge
+ * of the deposit into edge[], its top into top[], how the echoes under it
+ * fade (near band over deep band) into fade[], the deep band's level into
+ * shade[] and its rows' reference into rowlv[] (NAN when no deep band fits
+ * above the dark bottom band). */
+static void sil_columns(art_t *a, int dark, int32_t *edge, int32_t *top, float *fade, float *shade, float *rowlv)
+{
+   int n0 = art_npx_z(a, SIL_NEAR0_M), n1 = art_npx_z(a, SIL_NEAR1_M), thick = art_npx_z(a, 0.4e-3);
+   int d0 = art_npx_z(a, SIL_DEEP0_M), d1 = art_npx_z(a, SIL_DEEP1_M), dmin = art_npx_z(a, 1.0e-3);
+   int dlen = art_npx_z(a, 0.3e-3);
+   for (int ix = 0; ix < a->nx; ix += 2) {
+      edge[ix] = top[ix] = -1;
+      fade[ix] = shade[ix] = rowlv[ix] = NAN;
+      const int32_t *lab = a->labels + art_px(a, 0, ix);
+      int e = -1, t = -1;
+      /* the deepest labelled run at least 0.4 mm thick */
+      for (int iz = a->nz - 1; iz >= 0 && t < 0; --iz) {
+         if (!lab[iz])
+            continue;
+         int j = iz;
+         while (j > 0 && lab[j - 1])
+            --j;
+         if (iz - j >= thick)
+            e = iz, t = j;
+         iz = j;
+      }
+      if (e < 0)
+         continue;
+      /* the deep band stays above the dark bottom band (deep to bone),
+       * moving up to 1 mm below the deposit when it must */
+      int z0 = e + d0, z1 = e + d1 < dark ? e + d1 : dark;
+      if (z1 - z0 < dlen)
+         z0 = z1 - dlen > e + dmin ? z1 - dlen : e + dmin;
+      if (z1 - z0 < dlen)
+         continue;
+      double rows = 0;
+      for (int iz = z0; iz < z1; ++iz)
+         rows += a->rowref[iz];
+      double deep = sil_mean(a, z0, z1, ix, ix);
+      edge[ix] = e, top[ix] = t;
+      fade[ix] = (float)(sil_mean(a, e + n0, e + n1, ix, ix) - deep);
+      shade[ix] = (float)deep;
+      rowlv[ix] = (float)(rows / (z1 - z0));
+   }
+}
+
+/* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
+ * under an echogenic deposit (>= SIL_BRIGHT_DB over the frame's tissue
+ * level, >= 0.4 mm thick) echoes fill the first half millimetre and fade
+ * (>= SIL_FADE_DB down to 1.5-2.5 mm below it) into a shadow (>=
+ * SIL_SHADOW_DB under the columns beside it), over >= 0.8 mm of width. A
+ * calcific deposit (CaHA) has a clean shadow from its lower edge and no
+ * fade; the dermis has fat, not a shadow, below it. Region: from the
+ * deposit's lower edge to SIL_TAIL_M below its deepest point. */
+static void detect_dirty_reverb(art_t *a)
+{
+   int dark = a->nz;
+   while (dark > 0 && a->rowref[dark - 1] - a->floor_db < (float)a->p[P_SHADOW_DROP_DB])
+      --dark;
+   /* the skin's bright layers (entry echo, dermis) span the frame: there a
+    * deposit stands out from its own rows; deeper down from the tissue level
+    * (the lesser of the row and frame medians, so that a deposit wider than
+    * half the frame still stands out) */
+   int skin = 0;
+   while (skin < a->nz && a->rowref[skin] < a->p50 + 6.0f)
+      ++skin;
+   while (skin < a->nz && a->rowref[skin] >= a->p50 + 6.0f)
+      ++skin;
+   float *thr = a->col;
+   for (int iz = 0; iz < a->nz; ++iz)
+      thr[iz] = iz < skin ? a->rowref[iz] + 4.0f : (a->rowref[iz] < a->p50 ? a->rowref[iz] : a->p50) + SIL_BRIGHT_DB;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const float *c = a->sm + art_px(a, 0, ix);
+      uint8_t *m = a->mask + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz; ++iz)
+         m[iz] = c[iz] >= thr[iz];
+   }
+   art_components(a, a->mask, (int)(0.3e-6 / (a->dx * a->dz)));
+   int32_t *edge = a->stack, *top = a->stack + a->nx; /* the flood fill is done with its stack */
+   float *fade = a->tmp, *shade = a->tmp + a->nx, *rowlv = a->tmp + 2 * a->nx; /* tmp is free until the chains */
+   sil_columns(a, dark, edge, top, fade, shade, rowlv);
+   int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3);
+   for (int ix = 0; ix < a->nx; ix += 2) {
+      if (!(fade[ix] >= SIL_FADE_DB - 2.0f))
+         continue;
+      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0};
+      int last = ix, n = 0;
+      double dep = 0, rows = 0;
+      for (int jx = ix; jx < a->nx && jx - last <= gap; jx += 2) {
+         if (!(fade[jx] >= SIL_FADE_DB - 2.0f))
+            continue;
+         last = r.ix1 = jx;
+         r.top = top[jx] < r.top ? top[jx] : r.top;
+         r.deep = edge[jx] > r.deep ? edge[jx] : r.deep;
+         r.fade += fade[jx];
+         r.shadow += shade[jx];
+         rows += rowlv[jx];
+         dep += sil_mean(a, top[jx], edge[jx] + 1, jx, jx);
+         ++n;
+      }
+      ix = r.ix1;
+      if (r.ix1 - r.ix0 + 1 < minw || r.fade / n < SIL_FADE_DB)
+         continue;
+      for (int jx = r.ix0; jx <= r.ix1; jx += 2) /* gap columns take their neighbour's edge */
+         if (!(fade[jx] >= SIL_FADE_DB - 2.0f))
+            edge[jx] = -1;
+      r.fade /= n;
+      /* against the brighter of the columns beside it and the rows' median:
+       * a lumen or another shadow may lie beside it, and a deposit wider
+       * than half the frame makes its own rows' median */
+      int b0 = r.deep + art_npx_z(a, SIL_DEEP0_M), b1 = r.deep + art_npx_z(a, SIL_DEEP1_M);
+      b1 = b1 < dark ? b1 : dark;
+      double lat = b1 - b0 >= art_npx_z(a, 0.3e-3) ? sil_lateral(a, r.ix0, r.ix1, b0, b1) : NAN;
+      r.shadow = r.shadow / n - (isnan(lat) ? rows / n : fmax(lat, rows / n));
+      r.bright = dep / n - sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
+      if (!(r.bright >= SIL_DEPOSIT_DB) || !(r.shadow <= -SIL_SHADOW_DB))
+         continue;
+      sil_report(a, &r, edge);
+   }
+}
+
 void art_detect_reverberation(art_t *a)
 {
+   detect_dirty_reverb(a);
    int comet_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
    /* reverberation: laterally extended lines, seen on the 0.5 mm lateral mean */
    /* speckle on the 0.5 mm mean rarely stands 2 x reverb_peak_db above its
