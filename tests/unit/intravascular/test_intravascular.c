@@ -28,6 +28,7 @@ typedef struct outcome {
    int wording_ok;                            /* no "diagnos" in any label, basis or advice */
    int versioned;                             /* every intravascular finding names the plugin version */
    int occluded_length, vessel_diameter, deposit_area, deposit_depth;
+   int flow_ends;                             /* detected as flow ending at material in the vessel's course */
    char expect[24];
 } outcome_t;
 
@@ -52,6 +53,7 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
          o->wording_ok &= !has_word(f->label, "iagnos") && !has_word(f->basis, "iagnos") && !has_word(f->advice, "iagnos");
          if (strcmp(f->kind, "intravascular_filler") == 0) {
             o->detected += f->status == SONO_STATUS_DETECTED;
+            o->flow_ends += f->status == SONO_STATUS_DETECTED && has_word(f->label, "flow ends at material");
             o->not_detected += f->status == SONO_STATUS_NOT_DETECTED;
             o->indeterminate += f->status == SONO_STATUS_INDETERMINATE;
             o->caveat_ok &= f->caveat && strcmp(f->caveat, CAVEAT) == 0;
@@ -80,11 +82,15 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
 /* Runs a preset through the Doppler core and the plugin. Five frames over
  * one cardiac cycle (frame rate 5 x heart rate) cover the plugin's cine
  * window at half the cost of the preset's ten. */
-static void run_scenario(const char *name, outcome_t *o)
+typedef void (*case_edit_t)(sono_sim_case_t *c);
+
+static void run_edited_scenario(const char *name, case_edit_t edit, outcome_t *o)
 {
    sono_error_t err;
    sono_sim_case_t c;
    assert_int_equal(sono_sim_case_preset(&c, name, 5, &err), 0);
+   if (edit)
+      edit(&c);
    c.frames = 5;
    c.frame_rate_hz = 5 * c.heart_rate_hz;
    c.threads = 2;
@@ -144,6 +150,8 @@ static void run_scenario(const char *name, outcome_t *o)
    sono_sim_destroy(sim);
    free(iq);
 }
+
+static void run_scenario(const char *name, outcome_t *o) { run_edited_scenario(name, NULL, o); }
 
 static void common_rules(const outcome_t *o)
 {
@@ -216,6 +224,31 @@ static void intraluminal_caha_is_not_missed(void **state)
    assert_true(o.deposits >= 1);
 }
 
+/* The plug of the intraluminal-CaHA preset made of integrated HA (not
+ * echogenic) and moved so that it runs out of the field on the right: no
+ * lumen is seen beyond it to bridge to, so the evidence is the flowing lumen
+ * ending at material that fills the vessel's course. */
+static void plug_to_the_edge(sono_sim_case_t *c)
+{
+   sono_sim_deposit_t *d = &c->deposits[0];
+   d->filler = SONO_SIM_HA_INTEGRATED;
+   d->half_width_m = 3e-3;
+   d->x_m = c->x0_m + c->nx * c->dx_m - 1.5e-3;
+}
+
+static void plug_reaching_the_edge_is_detected(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_edited_scenario("intraluminal-caha", plug_to_the_edge, &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "detected");
+   assert_true(o.detected >= 1);
+   assert_true(o.flow_ends >= 1);
+   assert_true(o.intraluminal >= 1);
+   assert_true(o.occluded_length >= 1);
+}
+
 static void perivascular_caha_is_mapped(void **state)
 {
    (void)state;
@@ -247,6 +280,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(high_scale_is_indeterminate),
       cmocka_unit_test(intraluminal_caha_is_not_missed),
       cmocka_unit_test(perivascular_caha_is_mapped),
+      cmocka_unit_test(plug_reaching_the_edge_is_detected),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
