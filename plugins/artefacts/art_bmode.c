@@ -758,7 +758,11 @@ static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)
 }
 
 /* Mean level (display dB) of rows [z0, z1] of columns [ix0, ix1], leaving
- * out anechoic pixels and bright foci (a lumen or deposit in the band);
+ * out anechoic pixels and bright foci (a lumen or deposit in the band):
+ * pixels more than 10 dB from their row reference, pixels of the anechoic
+ * mask (mask2), and whole rows whose reference lies within 6 dB of the
+ * display floor (a lumen spanning most of the row sets that reference, so
+ * its pixels pass the first test on both sides and dilute the rise);
  * *n receives the pixel count. */
 static double band_level(const art_t *a, int z0, int z1, int ix0, int ix1, int *n)
 {
@@ -770,7 +774,7 @@ static double band_level(const art_t *a, int z0, int z1, int ix0, int ix1, int *
    for (int ix = ix0; ix <= ix1; ++ix)
       for (int iz = z0; iz <= z1; ++iz) {
          float v = a->sm[art_px(a, iz, ix)], d = v - a->rowref[iz];
-         if (d > -10.0f && d < 10.0f) {
+         if (d > -10.0f && d < 10.0f && a->rowref[iz] - a->floor_db >= 6.0f && !a->mask2[art_px(a, iz, ix)]) {
             s += v;
             ++*n;
          }
