@@ -214,10 +214,14 @@ static int aliased_area(art_t *a, const art_comp_t *c, int sign, int *b)
 /* Aliasing of a frame, summed over the colour regions that wrap: the
  * finding outlines the whole wrapping colour segment (the vessel where its
  * flow exceeds the velocity scale), not only the opposite-colour core. */
+#define ALIAS_MAX_BESIDE 8
+
 typedef struct alias_sum {
    int pairs, wrapped, regions, toward;
    int strong;             /* regions whose core clears alias_area_fraction */
    int b[4];               /* iz0, iz1, ix0, ix1 of the wrapping regions */
+   int nbeside;            /* regions with wrapped pairs but no core of their own */
+   art_comp_t beside[ALIAS_MAX_BESIDE];
 } alias_sum_t;
 
 #define ALIAS_REGION 0x80u /* aflags bit: pixel of a wrapping colour segment */
@@ -227,17 +231,18 @@ typedef struct alias_sum {
  * the opposite colour (mask2) fills >= a quarter of the colour, with 0.5 mm
  * either side; scattered wrapped pixels elsewhere in the vessel do not
  * stretch it. Returns 0 when no column qualifies. */
-static int wrapping_columns(const art_t *a, const art_comp_t *c, int *x0, int *x1)
+static int wrapping_columns(const art_t *a, const art_comp_t *c, int *x0, int *x1, float fast)
 {
    int first = -1, last = -1;
    for (int ix = c->ix0; ix <= c->ix1; ++ix) {
       const int32_t *lab = a->labels + art_px(a, 0, ix);
       const uint8_t *w = a->mask2 + art_px(a, 0, ix);
+      const float *v = a->vel + art_px(a, 0, ix);
       int nc = 0, nw = 0;
       for (int iz = c->iz0; iz <= c->iz1; ++iz) {
          int in = lab[iz] == c->label;
          nc += in;
-         nw += in & (w[iz] != 0);
+         nw += in & ((w[iz] != 0) | (fabsf(v[iz]) >= fast));
       }
       if (nc >= 3 && 4 * nw >= nc) {
          first = first < 0 ? ix : first;
@@ -261,12 +266,21 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
          if (a->labels[p] == c->label)
             pairs += ((a->aflags[p] & SONO_DSP_ALIAS_DOWN) != 0) + ((a->aflags[p] & SONO_DSP_ALIAS_RIGHT) != 0);
       }
-   /* a few wrapped pairs in a large region are the speed spread of a flow
-    * near the scale, not a wrapping segment */
-   if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS] || pairs * 50 < c->count)
+   if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS])
       return;
+   /* a few wrapped pairs in a large region are the speed spread of a flow
+    * near the scale, not a wrapping segment; such a region is kept aside:
+    * beside a wrapping segment it is the rest of the same fast vessel, cut
+    * off by a shadow or the colour threshold (phantom training seeds: the
+    * truth runs along the vessel wherever its centreline exceeds VN, and
+    * the colour of that stretch wraps in one frame and not the next) */
    int sign = boundary_sign(a, c), b[4];
-   int n = aliased_area(a, c, sign, b);
+   int n = pairs * 50 < c->count ? 0 : aliased_area(a, c, sign, b);
+   if ((n < 0.5 * a->p[P_ALIAS_AREA] * c->count || n * a->dx * a->dz < ALIAS_MIN_CORE_M2) &&
+       sum->nbeside < ALIAS_MAX_BESIDE) {
+      sum->beside[sum->nbeside++] = *c;
+      return;
+   }
    /* a flow that peaks under the scale still wraps a few noisy pixels near
     * +-VN; a wrapping segment turns a core of its lumen to the opposite
     * colour (phantom training seeds: >= 14% of the region while the
@@ -276,7 +290,7 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
    if (n < 0.5 * a->p[P_ALIAS_AREA] * c->count || n * a->dx * a->dz < ALIAS_MIN_CORE_M2)
       return;
    int x0, x1;
-   if (!wrapping_columns(a, c, &x0, &x1))
+   if (!wrapping_columns(a, c, &x0, &x1, INFINITY))
       return;
    sum->regions++;
    sum->strong += n >= a->p[P_ALIAS_AREA] * c->count;
@@ -315,10 +329,34 @@ static uint32_t flagged_polygon(art_t *a, const int *b, uint8_t bit, int32_t tag
    return art_comp_polygon(a, &w, poly);
 }
 
+/* Adds the regions kept aside (check_aliasing) to the wrapping segment. */
+static void add_beside(art_t *a, alias_sum_t *sum)
+{
+   const float fast = (float)(a->p[P_ALIAS_FRACTION] * a->vn);
+   for (int k = 0; k < sum->nbeside; ++k) {
+      const art_comp_t *c = &sum->beside[k];
+      int x0, x1, z0 = a->nz, z1 = -1;
+      if (!wrapping_columns(a, c, &x0, &x1, fast))
+         continue;
+      for (int ix = x0; ix <= x1; ++ix)
+         for (int iz = c->iz0; iz <= c->iz1; ++iz)
+            if (a->labels[art_px(a, iz, ix)] == c->label) {
+               a->aflags[art_px(a, iz, ix)] |= ALIAS_REGION;
+               z0 = iz < z0 ? iz : z0;
+               z1 = iz > z1 ? iz : z1;
+            }
+      if (z0 < sum->b[0]) sum->b[0] = z0;
+      if (z1 > sum->b[1]) sum->b[1] = z1;
+      if (x0 < sum->b[2]) sum->b[2] = x0;
+      if (x1 > sum->b[3]) sum->b[3] = x1;
+   }
+}
+
 static void report_aliasing(art_t *a, alias_sum_t *sum)
 {
    if (sum->strong == 0)
       return;
+   add_beside(a, sum);
    art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, sum->pairs / 60.0)));
    if (!f)
       return;
@@ -563,7 +601,7 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    int big = (int)(0.1e-6 / (a->dx * a->dz)), isolated = 0;
    int twinkled = 0;
    alias_sum_t sum_frame, *sum = &sum_frame;
-   sum->pairs = sum->wrapped = sum->regions = sum->toward = sum->strong = 0;
+   sum->pairs = sum->wrapped = sum->regions = sum->toward = sum->strong = sum->nbeside = 0;
    sum->b[0] = a->nz, sum->b[1] = -1, sum->b[2] = a->nx, sum->b[3] = -1;
    bloom_sum_t bloom = {0, {0, 0, 0, 0, 0, 0}, {a->nz, -1, a->nx, -1}};
    /* components are processed in a copy: the list is stable, labels stay */

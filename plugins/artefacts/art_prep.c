@@ -404,9 +404,10 @@ static void reject_tissue_motion(art_t *a)
     * 0. Two flat loops the compiler vectorises. */
    uint8_t *restrict cm = a->cmask;
    float *restrict vel = a->vel;
-   for (size_t i = 0; i < a->npix; ++i)
+   const size_t n = a->npix; /* a local: a byte store could alias a->npix */
+   for (size_t i = 0; i < n; ++i)
       cm[i] = (uint8_t)(cm[i] & (fabsf(vel[i] - vmode) > tol));
-   for (size_t i = 0; i < a->npix; ++i)
+   for (size_t i = 0; i < n; ++i)
       vel[i] = cm[i] ? vel[i] : 0.0f;
    a->tissue_motion = vmode;
 }

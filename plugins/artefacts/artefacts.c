@@ -58,7 +58,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"bloom_over_fraction", "Blooming: colour over tissue beside the lumen", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.3,
     NULL},
    {"bloom_over_alone", "Blooming: colour over tissue that suffices while the colour spans the lumen", "1",
-    SONO_PARAM_FLOAT, 0.0, 1.0, 0.35, NULL},
+    SONO_PARAM_FLOAT, 0.0, 1.0, 0.3, NULL},
    {"side_lobe_reflector_db", "Side lobe: reflector peak above the row reference", "dB", SONO_PARAM_FLOAT, 10, 60,
     26, NULL},
    {"side_lobe_min_deg", "Side lobe: smallest lobe angle of the probe", "deg", SONO_PARAM_FLOAT, 1, 80, 18, NULL},
