@@ -9,37 +9,6 @@
  * one-column walk (add the entering sample, then drop the leaving one), so
  * the result is identical; walking several columns together gives the CPU
  * independent add chains instead of one serial chain per column. */
-typedef double v2d __attribute__((vector_size(16)));
-typedef int32_t v4si __attribute__((vector_size(16)));
-
-/* Whether q = s * (1/n) rounds to the same float as the correctly rounded
- * d = s / n, for the four doubles in q01, q23. fl(1/n) and the product
- * each err by at most 2^-53 relatively, so q is within 2.01 ulp of s / n
- * and within 2.51 ulp (of q's binade; 5.02 if s / n lies in the binade
- * below) of d. Two doubles round to different floats only when a float
- * rounding boundary (a midpoint between adjacent floats: a double whose
- * low 29 significand bits are 1 followed by 28 zeros) lies between or on
- * them; q farther than 16 ulp from every such pattern has none within
- * reach. Magnitudes below 2^-100 (float subnormals round elsewhere) are
- * refused, exact zero excepted (s = 0 gives 0 either way). Checked on the
- * 32-bit halves, so the baseline SSE2 clone needs no 64-bit compares. */
-static inline __attribute__((always_inline)) int mean_is_safe(v2d q01, v2d q23)
-{
-   const v4si lo_lanes = {-1, 0, -1, 0};
-   v4si risky = {0, 0, 0, 0};
-   v2d q[2] = {q01, q23};
-   for (int h = 0; h < 2; ++h) {
-      v4si w = (v4si)q[h];
-      v4si x = (w & 0x1FFFFFFF) + (16 - 0x10000000); /* low half: within 16 of the midpoint iff 0 <= x < 32 */
-      v4si near_mid = ((x & ~31) == 0) & lo_lanes;
-      v4si hi = __builtin_shuffle(w, (v4si){1, 1, 3, 3}); /* each lane's high half */
-      v4si lo = __builtin_shuffle(w, (v4si){0, 0, 2, 2});
-      v4si tiny = ((hi & 0x7FF00000) < 0x39B00000) & (((hi & 0x7FFFFFFF) | lo) != 0); /* 0x39B: exponent -100 */
-      risky |= near_mid | (tiny & lo_lanes);
-   }
-   return (risky[0] | risky[1] | risky[2] | risky[3]) == 0;
-}
-
 #define AN_BOX_LANES 4 /* the interior below is written for 4 */
 /* always inline (as the column form below): it then takes the AVX2 form
  * of an_box_filter's clone */
@@ -71,19 +40,13 @@ static inline __attribute__((always_inline)) void box_axial_block(const float *i
          ++n;
       }
    }
-   /* Pairs of columns in one SSE2 register: addpd and subpd round each
-    * lane exactly as the scalar operations do. The mean is s * (1/n), not
-    * s / n (a division per pixel bounded the pass), and only its float
-    * rounding is kept: see mean_is_safe for why that float is the one
-    * (float)(s / n) gives, and the division is redone when it cannot tell. */
-   const v2d dn = {(double)n, (double)n}, inv = {1.0 / (double)n, 1.0 / (double)n};
+   /* Pairs of columns in one SSE2 register: divpd, addpd and subpd round
+    * each lane exactly as the scalar operations do. */
+   typedef double v2d __attribute__((vector_size(16)));
+   const v2d dn = {(double)n, (double)n};
    v2d s01 = {s[0], s[1]}, s23 = {s[2], s[3]};
    for (; iz - rz >= 0 && iz + rz + 1 < inz; ++iz) {
-      v2d q01 = s01 * inv, q23 = s23 * inv;
-      if (__builtin_expect(!mean_is_safe(q01, q23), 0)) {
-         q01 = s01 / dn;
-         q23 = s23 / dn;
-      }
+      v2d q01 = s01 / dn, q23 = s23 / dn;
       t[0][iz] = (float)q01[0];
       t[1][iz] = (float)q01[1];
       t[2][iz] = (float)q23[0];
