@@ -142,20 +142,22 @@ static void clear_involved(hy_t *s, const sono_an_result_t *r, double widen)
 }
 
 /* Squared distances (m^2) in blood_dist, nearest source in blood_src.
- * The pixel's best so far is kept in (*d, *src) across its four
- * neighbours, in the order of the passes below; a neighbour without a
- * source gives an infinite candidate, which never wins (the test is
- * strict), so the update needs no branch: the winner between blood and
- * tissue changes unpredictably along a border. */
-static inline void relax(const int32_t *srcs, size_t q, int iz, int ix, float dz2, float dx2, float *d, int32_t *src)
+ * blood_dist[p] is always the distance from p to blood_src[p] (they are
+ * set together), so a neighbour holding p's own source offers exactly
+ * p's distance, which the strict test rejects: skipping it before the
+ * arithmetic changes nothing, and inside a region that shares a source it
+ * is the common case. */
+static inline void relax(float *d2, int32_t *src, size_t p, size_t q, int iz, int ix, float dz2, float dx2)
 {
-   int32_t sq = srcs[q];
+   int32_t sq = src[q];
+   if (sq == HY_NONE || sq == src[p])
+      return;
    float a = (float)(iz - (sq >> 16)), b = (float)(ix - (sq & 0xffff));
    float e = a * a * dz2 + b * b * dx2;
-   e = sq == HY_NONE ? INFINITY : e;
-   int win = e < *d;
-   *d = win ? e : *d;
-   *src = win ? sq : *src;
+   if (e < d2[p]) {
+      d2[p] = e;
+      src[p] = sq;
+   }
 }
 
 static void propagate(hy_t *s)
@@ -163,41 +165,33 @@ static void propagate(hy_t *s)
    int nz = (int)s->bnz, nx = (int)s->bnx;
    float dz2 = (float)(s->grid.dz_m * s->grid.dz_m), dx2 = (float)(s->grid.dx_m * s->grid.dx_m);
    float *d2 = s->blood_dist;
-   int32_t *srcs = s->blood_src;
+   int32_t *src = s->blood_src;
    size_t snz = (size_t)nz;
    for (int ix = 0; ix < nx; ++ix)
       for (int iz = 0; iz < nz; ++iz) {
          size_t p = map_pix((uint32_t)nz, (uint32_t)iz, (uint32_t)ix);
-         float d = d2[p];
-         int32_t src = srcs[p];
          if (ix > 0) {
             if (iz > 0)
-               relax(srcs, p - snz - 1, iz, ix, dz2, dx2, &d, &src);
-            relax(srcs, p - snz, iz, ix, dz2, dx2, &d, &src);
+               relax(d2, src, p, p - snz - 1, iz, ix, dz2, dx2);
+            relax(d2, src, p, p - snz, iz, ix, dz2, dx2);
             if (iz + 1 < nz)
-               relax(srcs, p - snz + 1, iz, ix, dz2, dx2, &d, &src);
+               relax(d2, src, p, p - snz + 1, iz, ix, dz2, dx2);
          }
          if (iz > 0)
-            relax(srcs, p - 1, iz, ix, dz2, dx2, &d, &src);
-         d2[p] = d;
-         srcs[p] = src;
+            relax(d2, src, p, p - 1, iz, ix, dz2, dx2);
       }
    for (int ix = nx - 1; ix >= 0; --ix)
       for (int iz = nz - 1; iz >= 0; --iz) {
          size_t p = map_pix((uint32_t)nz, (uint32_t)iz, (uint32_t)ix);
-         float d = d2[p];
-         int32_t src = srcs[p];
          if (ix + 1 < nx) {
             if (iz + 1 < nz)
-               relax(srcs, p + snz + 1, iz, ix, dz2, dx2, &d, &src);
-            relax(srcs, p + snz, iz, ix, dz2, dx2, &d, &src);
+               relax(d2, src, p, p + snz + 1, iz, ix, dz2, dx2);
+            relax(d2, src, p, p + snz, iz, ix, dz2, dx2);
             if (iz > 0)
-               relax(srcs, p + snz - 1, iz, ix, dz2, dx2, &d, &src);
+               relax(d2, src, p, p + snz - 1, iz, ix, dz2, dx2);
          }
          if (iz + 1 < nz)
-            relax(srcs, p + 1, iz, ix, dz2, dx2, &d, &src);
-         d2[p] = d;
-         srcs[p] = src;
+            relax(d2, src, p, p + 1, iz, ix, dz2, dx2);
       }
 }
 
