@@ -254,6 +254,17 @@ AN_HOT static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq
    return t;
 }
 
+/* dB above the floor, 0 below it. The subtraction is written outside the
+ * select: GCC may not hoist a float operation out of a conditional (it
+ * could trap), and as a branch it mispredicted on speckle. */
+AN_HOT static void rebase_db(float *restrict db, size_t np, float floor_db)
+{
+   for (size_t p = 0; p < np; ++p) {
+      float v = db[p], d = v - floor_db;
+      db[p] = v > floor_db ? d : 0.0f;
+   }
+}
+
 static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
 {
    float top = -1e30f;
@@ -273,11 +284,7 @@ static void load_iq(sono_an_context_t *c, const sono_plane_t *iq, double dr)
          c->db[an_pix(c, (int)iz, (int)ix)] = d;
          top = d > top ? d : top;
       }
-   float floor_db = top - (float)dr;
-   size_t np = (size_t)c->nz * c->nx;
-   float *db = c->db;
-   for (size_t p = 0; p < np; ++p)
-      db[p] = db[p] > floor_db ? db[p] - floor_db : 0.0f;
+   rebase_db(c->db, (size_t)c->nz * c->nx, top - (float)dr);
 }
 
 /* Power noise floor: the 5th percentile of the power plane, i.e. the level of
@@ -537,12 +544,16 @@ static float untraced_flow(const sono_an_context_t *c)
    size_t n = 0;
    int z0 = c->skin_row + 1 > 1 ? c->skin_row + 1 : 1;
    int reach = (int)lround(0.3e-3 / c->dz); /* colour spilling past a traced wall is not another vessel */
+   const uint8_t *lumen = c->lumen;
+   const uint16_t *age = c->flow_age;
+   uint32_t w = c->window_frames;
    for (int ix = 1; ix + 1 < (int)c->nx; ++ix)
       for (int iz = z0; iz + 1 < (int)c->nz; ++iz) {
          size_t p = an_pix(c, iz, ix);
-         if (c->lumen[p] || c->flow_age[p] >= c->window_frames || c->flow_age[p - 1] >= c->window_frames ||
-             c->flow_age[p + 1] >= c->window_frames || c->flow_age[p - c->nz] >= c->window_frames ||
-             c->flow_age[p + c->nz] >= c->window_frames)
+         /* one predictable test instead of six short-circuit branches */
+         int flows = (lumen[p] == 0) & (age[p] < w) & (age[p - 1] < w) & (age[p + 1] < w) & (age[p - c->nz] < w) &
+                     (age[p + c->nz] < w);
+         if (!flows)
             continue;
          int near = 0;
          for (int k = -reach; k <= reach && !near; ++k)
