@@ -450,6 +450,8 @@ static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
  * hypoechoic material brighter than blood hides the lumen, so the trace ends
  * at its edge and the deposit covers the line the vessel would follow.
  * Returns the vessel index or -1. */
+#define PLUG_MIN_ECHO_DB -20.0f
+
 static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const sono_an_deposit_t *d)
 {
    double edge = 0.5e-3, reach = 0.4e-3;
@@ -478,12 +480,66 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
          right_end |= e == 1;
       }
    }
-   /* Echogenic material is itself a sign (V6). Material darker than tissue
-    * could also be a vessel leaving the plane, so it counts only when the
-    * lumen resumes beyond it (a vessel ends on each side). */
-   if (found >= 0 && !k->bright && !(left_end && right_end))
+   /* Echogenic material is itself a sign (V6). Anechoic material could
+    * also be a vessel leaving the plane (blood and lumen look alike), so it
+    * counts only when the lumen resumes beyond it (a vessel ends on each
+    * side). Hypoechoic material well above blood (integrated HA, §7.3:
+    * -10 dB re fat, blood -35) is not lumen: a trace that runs into it
+    * and stops is plugged by it, as with echogenic material, also where
+    * the plug reaches the edge of the field. */
+   if (found >= 0 && !k->bright && !(left_end && right_end) && d->features.echo_db < PLUG_MIN_ECHO_DB)
       return -1;
    return found;
+}
+
+/* Where the deposit's echo body ends along the beam, from an outline point:
+ * the smoothed mask reaches past it (a bright deposit's speckle and foci
+ * spread over the 0.3 mm box and the beam, a snowstorm by 0.3-0.4 mm), so
+ * the distance to a lumen measured from the outline read short and a
+ * deposit in the tissue 1.2 mm from a vessel came out perivascular. The
+ * edge is where the 0.1 mm-smoothed echo first reaches half the deposit's
+ * level (dB re the row), searched up to EDGE_SEARCH_M inward from the
+ * point. `down`: the point is on the upper edge (search deeper). Returns 0
+ * when the level is not reached. */
+#define EDGE_SEARCH_M 0.5e-3
+
+static int echo_edge(const sono_an_context_t *c, const comp_t *k, sono_point_t p, int down, float half, sono_point_t *out)
+{
+   int ix = (int)lround((p.x_m - c->x0) / c->dx), iz = (int)lround((p.z_m - c->z0) / c->dz + (down ? 0.5 : -0.5));
+   int reach = (int)lround(EDGE_SEARCH_M / c->dz), dir = down ? 1 : -1;
+   if (ix < 0 || ix >= (int)c->nx)
+      return 0;
+   int lo = k->iz0 > 0 ? k->iz0 : 0, hi = k->iz1 < (int)c->nz - 1 ? k->iz1 : (int)c->nz - 1;
+   const float *col = c->anom + an_pix(c, 0, ix);
+   for (int s = 0; s <= reach; ++s) {
+      int z = iz + dir * s;
+      if (z < lo || z > hi)
+         break;
+      if (half > 0 ? col[z] >= half : col[z] <= half) {
+         *out = (sono_point_t){p.x_m, an_z(c, z - 0.5 * dir)};
+         return 1;
+      }
+   }
+   return 0;
+}
+
+/* The echo-body edge points of the outline (see echo_edge); columns where
+ * the echo never reaches half the level are the mask's spread beyond the
+ * body's lateral ends and are left out. The outline itself when no column
+ * reaches it (a faint deposit). Returns the count. */
+static uint32_t echo_body_edges(const sono_an_context_t *c, const comp_t *k, const sono_an_deposit_t *d, sono_point_t *edge)
+{
+   float half = 0.5f * d->features.echo_db;
+   half = k->bright ? (half > 3.0f ? half : 3.0f) : (half < -3.0f ? half : -3.0f);
+   uint32_t n = 0;
+   /* the outline is the upper edge forward then the lower edge back */
+   for (uint32_t i = 0; i < d->outline_count; ++i)
+      n += (uint32_t)echo_edge(c, k, d->outline[i], i < d->outline_count / 2, half, &edge[n]);
+   if (n == 0) {
+      memcpy(edge, d->outline, d->outline_count * sizeof *edge);
+      n = d->outline_count;
+   }
+   return n;
 }
 
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
@@ -496,10 +552,12 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
       }
    d->vessel = -1;
    d->distance_to_lumen_m = 1e9;
+   sono_point_t edge[SONO_AN_MAX_OUTLINE];
+   uint32_t ne = echo_body_edges(c, k, d, edge);
    for (uint32_t v = 0; v < c->result.vessel_count; ++v) {
       double best = sono_an_distance_to_lumen(&c->result.vessels[v], d->centroid.x_m, d->centroid.z_m);
-      for (uint32_t i = 0; i < d->outline_count; ++i) {
-         double e = sono_an_distance_to_lumen(&c->result.vessels[v], d->outline[i].x_m, d->outline[i].z_m);
+      for (uint32_t i = 0; i < ne; ++i) {
+         double e = sono_an_distance_to_lumen(&c->result.vessels[v], edge[i].x_m, edge[i].z_m);
          best = e < best ? e : best;
       }
       if (best < d->distance_to_lumen_m) {
@@ -529,6 +587,52 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
       d->placement = SONO_AN_PERIVASCULAR;
    } else {
       d->placement = SONO_AN_TISSUE;
+   }
+}
+
+/* A plug seen in pieces (texture splits integrated HA, clinical-spec §7.3)
+ * continues along the vessel's line beyond its first piece: a deposit that
+ * starts within PLUG_CHAIN_M past the far end of a plug, with the line of
+ * the plugged vessel (carried from its traced end) crossing it, is more of
+ * the same plug. Repeated so a chain of pieces is followed either way. */
+#define PLUG_CHAIN_M 1.0e-3
+
+static int continues_plug(const sono_an_context_t *c, const sono_an_deposit_t *a, const sono_an_deposit_t *b)
+{
+   const sono_an_vessel_t *v = &c->result.vessels[a->vessel];
+   const sono_an_centre_point_t *first = &v->points[0], *last = &v->points[v->point_count - 1];
+   int right = a->x_left_m >= last->x_m - 0.5e-3, left = a->x_right_m <= first->x_m + 0.5e-3;
+   double xm = 0.5 * (b->x_left_m + b->x_right_m);
+   if (right && (b->x_left_m < a->x_right_m - 0.2e-3 || b->x_left_m > a->x_right_m + PLUG_CHAIN_M))
+      return 0;
+   if (left && (b->x_right_m > a->x_left_m + 0.2e-3 || b->x_right_m < a->x_left_m - PLUG_CHAIN_M))
+      return 0;
+   if (!right && !left)
+      return 0;
+   const sono_an_centre_point_t *p = right ? last : first;
+   double zl = p->z_m + tan(v->angle_rad) * (xm - p->x_m);
+   return zl >= b->z_top_m && zl <= b->z_bottom_m;
+}
+
+static void chain_plugs(sono_an_context_t *c)
+{
+   sono_an_result_t *r = &c->result;
+   for (int changed = 1; changed;) {
+      changed = 0;
+      for (uint32_t i = 0; i < r->deposit_count; ++i) {
+         const sono_an_deposit_t *a = &r->deposits[i];
+         if (a->placement != SONO_AN_INTRALUMINAL || a->from_flow_gap || a->vessel < 0)
+            continue;
+         for (uint32_t j = 0; j < r->deposit_count; ++j) {
+            sono_an_deposit_t *b = &r->deposits[j];
+            if (b->placement == SONO_AN_INTRALUMINAL || !continues_plug(c, a, b))
+               continue;
+            b->placement = SONO_AN_INTRALUMINAL;
+            b->vessel = a->vessel;
+            b->distance_to_lumen_m = 0;
+            changed = 1;
+         }
+      }
    }
 }
 
@@ -628,5 +732,6 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
       an_classify(&d->features, 0, d->probability, &d->cls);
       r->deposit_count++;
    }
+   chain_plugs(c);
    gap_deposits(c);
 }
