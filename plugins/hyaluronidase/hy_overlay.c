@@ -157,6 +157,8 @@ static void push_deposit(hy_t *s, const sono_an_deposit_t *d, const sono_output_
                 d->distance_to_lumen_m * 1e3, sono_an_placement_name(d->placement));
    else
       hy_append(s->basis, sizeof s->basis, &len, "; no vessel traced in this view");
+   if (d->compresses)
+      hy_append(s->basis, sizeof s->basis, &len, "; against a lumen without colour flow (possible compression)");
    hy_append(s->basis, sizeof s->basis, &len, "; echo %+.0f dB, posterior %+.0f dB re surrounding tissue",
              d->features.echo_db, d->features.posterior_db);
    snprintf(s->label, sizeof s->label, "%s deposit%s%s", d->cls == SONO_AN_UNKNOWN ? "Unclassified" : "Possible",

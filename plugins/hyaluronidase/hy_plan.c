@@ -52,10 +52,18 @@ static int targets_wanted(const hy_t *s, const sono_an_deposit_t *d)
  * trace can miss part of a lumen, colour cannot appear where there is no
  * blood. The same uncertainty applies, since colour need not reach the
  * wall (slow flow near it falls below the wall filter). */
-static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, double x, double z, double margin)
+static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, const sono_an_deposit_t *d, double x, double z,
+                              double margin)
 {
    margin += HY_LUMEN_UNCERTAINTY_M;
    if (hy_blood_distance(s, x, z) < margin)
+      return 0;
+   /* A perivascular deposit lies outside the lumen it presses on, even when
+    * that vessel is involved (its silence is the compression, V1): its
+    * targets stay in the deposit's own body, clear of that lumen by the
+    * tracing uncertainty. */
+   if (d->placement == SONO_AN_PERIVASCULAR && d->vessel >= 0 && (uint32_t)d->vessel < r->vessel_count &&
+       sono_an_distance_to_lumen(&r->vessels[d->vessel], x, z) < HY_LUMEN_UNCERTAINTY_M)
       return 0;
    for (uint32_t v = 0; v < r->vessel_count; ++v)
       if (!s->involved[v] && sono_an_distance_to_lumen(&r->vessels[v], x, z) < margin)
@@ -78,7 +86,7 @@ static uint32_t collect_candidates(hy_t *s, const sono_an_result_t *r, const son
          if (!hy_point_in_polygon(d->outline, d->outline_count, x, z))
             continue;
          double edge = hy_distance_to_edges(d->outline, d->outline_count, x, z);
-         if (edge < inset || !clear_of_protected(s, r, x, z, margin))
+         if (edge < inset || !clear_of_protected(s, r, d, x, z, margin))
             continue;
          s->cand[n++] = (hy_candidate_t){(float)x, (float)z, (float)edge};
       }

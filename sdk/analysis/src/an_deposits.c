@@ -542,6 +542,125 @@ static uint32_t echo_body_edges(const sono_an_context_t *c, const comp_t *k, con
    return n;
 }
 
+/* ---- compression: a body outside the lumen's walls --------------------------------------
+ * A deposit pressing on a vessel can silence the lumen beside it; the
+ * anechoic lumen then joins the deposit's dark region, the trace breaks on
+ * both sides, and the deposit read as a plug with the lumen in its outline
+ * (a held-out hyaluronidase pair: targets in the silent lumen). A plug lies
+ * within the lumen's walls; a compressing deposit has its echo body beside
+ * them. Where the vessel's lumen is known (traced or bridged samples), the
+ * component's pixels are split into those within the lumen (widened by
+ * COMPRESS_WALL_M: wall and smoothing) and those above and below it. */
+#define COMPRESS_WALL_M 0.15e-3
+
+/* Lumen rows [top, bottom] of vessel v at column ix, widened: its sample
+ * there, else its line carried from the nearer end (as plugged_vessel()
+ * does) up to COMPRESS_REACH_M; 0 beyond. */
+#define COMPRESS_REACH_M 4.0e-3
+
+static int lumen_rows(const sono_an_context_t *c, const sono_an_vessel_t *v, int ix, int *top, int *bottom)
+{
+   if (v->point_count == 0)
+      return 0;
+   double x = an_x(c, ix), zt, zb;
+   long j = lround((x - v->points[0].x_m) / c->dx);
+   if (j >= 0 && j < (long)v->point_count) {
+      zt = v->points[j].top_z_m;
+      zb = v->points[j].bottom_z_m;
+   } else {
+      const sono_an_centre_point_t *e = j < 0 ? &v->points[0] : &v->points[v->point_count - 1];
+      if (fabs(x - e->x_m) > COMPRESS_REACH_M)
+         return 0;
+      double zc = e->z_m + tan(v->angle_rad) * (x - e->x_m);
+      zt = zc - 0.5 * v->diameter_m;
+      zb = zc + 0.5 * v->diameter_m;
+   }
+   *top = (int)floor((zt - COMPRESS_WALL_M - c->z0) / c->dz);
+   *bottom = (int)ceil((zb + COMPRESS_WALL_M - c->z0) / c->dz);
+   return 1;
+}
+
+/* Pixels of k above (n[0]), within (n[1]) and below (n[2]) the lumen of v. */
+static void split_by_lumen(const sono_an_context_t *c, const comp_t *k, const sono_an_vessel_t *v, int n[3])
+{
+   n[0] = n[1] = n[2] = 0;
+   for (int ix = k->ix0; ix <= k->ix1; ++ix) {
+      int top, bottom;
+      if (!lumen_rows(c, v, ix, &top, &bottom))
+         continue;
+      const int32_t *l = c->label + an_pix(c, 0, ix);
+      for (int iz = k->iz0; iz <= k->iz1; ++iz)
+         if (l[iz] == k->label)
+            n[iz < top ? 0 : iz > bottom ? 2 : 1]++;
+   }
+}
+
+/* The side (0 above, 2 below) of v where k has a body of its own at least
+ * as large as its part within the lumen and a deposit's size; -1 none. */
+static int body_beside(const sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, const sono_an_vessel_t *v)
+{
+   int n[3];
+   split_by_lumen(c, k, v, n);
+   int side = n[0] >= n[2] ? 0 : 2;
+   if (n[side] < n[1] || n[side] * c->dx * c->dz < cfg->deposit_min_area_m2)
+      return -1;
+   return side;
+}
+
+/* Keeps only the pixels of k on `side` of v's lumen (columns without a
+ * lumen sample keep theirs) and recomputes its extent. */
+static void keep_side(sono_an_context_t *c, comp_t *k, const sono_an_vessel_t *v, int side)
+{
+   int ix0 = k->ix1, ix1 = k->ix0, iz0 = k->iz1, iz1 = k->iz0, count = 0;
+   for (int ix = k->ix0; ix <= k->ix1; ++ix) {
+      int top = -1, bottom = -1, known = lumen_rows(c, v, ix, &top, &bottom);
+      int32_t *l = c->label + an_pix(c, 0, ix);
+      for (int iz = k->iz0; iz <= k->iz1; ++iz) {
+         if (l[iz] != k->label)
+            continue;
+         if (known && (side == 0 ? iz >= top : iz <= bottom)) {
+            l[iz] = LABEL_SMALL;
+            continue;
+         }
+         ++count;
+         ix0 = ix < ix0 ? ix : ix0;
+         ix1 = ix > ix1 ? ix : ix1;
+         iz0 = iz < iz0 ? iz : iz0;
+         iz1 = iz > iz1 ? iz : iz1;
+      }
+   }
+   k->count = count;
+   k->ix0 = ix0, k->ix1 = ix1, k->iz0 = iz0, k->iz1 = iz1;
+}
+
+static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d);
+
+/* A deposit read as intraluminal whose body lies beside the lumen: re-
+ * outlined on that body alone, perivascular, pressing on the vessel. */
+static void separate_compression(sono_an_context_t *c, const sono_an_config_t *cfg, comp_t *k, sono_an_deposit_t *d)
+{
+   if (d->placement != SONO_AN_INTRALUMINAL || d->vessel < 0)
+      return;
+   const sono_an_vessel_t *v = &c->result.vessels[d->vessel];
+   int side = body_beside(c, cfg, k, v);
+   if (side < 0)
+      return;
+   int32_t vessel = d->vessel;
+   keep_side(c, k, v, side);
+   memset(d, 0, sizeof *d);
+   features(c, k, &d->features);
+   outline(c, k, d);
+   place(c, cfg, k, d);
+   d->placement = SONO_AN_PERIVASCULAR;
+   d->vessel = vessel;
+   d->distance_to_lumen_m = sono_an_distance_to_lumen(v, d->centroid.x_m, d->centroid.z_m);
+   for (uint32_t i = 0; i < d->outline_count; ++i) {
+      double e = sono_an_distance_to_lumen(v, d->outline[i].x_m, d->outline[i].z_m);
+      d->distance_to_lumen_m = e < d->distance_to_lumen_m ? e : d->distance_to_lumen_m;
+   }
+   d->compresses = 1;
+}
+
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
 {
    int inside = 0;
@@ -648,6 +767,34 @@ static int overlaps_existing(const sono_an_result_t *r, double x0, double x1, ui
    return 0;
 }
 
+/* A silent lumen segment beside a perivascular deposit that touches the
+ * lumen (COMPRESS_TOUCH_M) over most of the segment's length
+ * (COMPRESS_COVER) is that deposit's compression (V1), not a plug: no
+ * intraluminal deposit is outlined in it, and the deposit is marked as
+ * compressing. Only for material darker than the tissue: echogenic
+ * material along a silent segment is as likely the plug itself, outlined
+ * along the wall (V6). A plug beside a smaller perivascular deposit (the
+ * nasolabial occlusion preset: 1.8 mm of CaHA by a 4-7 mm plug) keeps its
+ * outline. */
+#define COMPRESS_TOUCH_M 0.3e-3
+#define COMPRESS_COVER 0.6
+
+static int compressed_by_deposit(sono_an_result_t *r, double x0, double x1, uint32_t v)
+{
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      sono_an_deposit_t *d = &r->deposits[i];
+      if (d->placement != SONO_AN_PERIVASCULAR || d->vessel != (int32_t)v || d->distance_to_lumen_m > COMPRESS_TOUCH_M ||
+          d->features.echo_db >= 0.0f)
+         continue;
+      double lo = d->x_left_m > x0 ? d->x_left_m : x0, hi = d->x_right_m < x1 ? d->x_right_m : x1;
+      if (hi - lo >= COMPRESS_COVER * (x1 - x0)) {
+         d->compresses = 1;
+         return 1;
+      }
+   }
+   return 0;
+}
+
 static void gap_deposits(sono_an_context_t *c)
 {
    sono_an_result_t *r = &c->result;
@@ -657,7 +804,7 @@ static void gap_deposits(sono_an_context_t *c)
          continue;
       const sono_an_segment_t *g = &ves->segments[ves->occlusion];
       const sono_an_centre_point_t *a = &ves->points[g->first], *b = &ves->points[g->last];
-      if (overlaps_existing(r, a->x_m, b->x_m, v))
+      if (overlaps_existing(r, a->x_m, b->x_m, v) || compressed_by_deposit(r, a->x_m, b->x_m, v))
          continue;
       sono_an_deposit_t *d = &r->deposits[r->deposit_count];
       memset(d, 0, sizeof *d);
@@ -729,6 +876,7 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
       features(c, k, &d->features);
       outline(c, k, d);
       place(c, cfg, k, d);
+      separate_compression(c, cfg, k, d);
       an_classify(&d->features, 0, d->probability, &d->cls);
       r->deposit_count++;
    }

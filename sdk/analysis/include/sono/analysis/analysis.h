@@ -224,6 +224,12 @@ typedef struct sono_an_deposit {
    int32_t vessel;               /* nearest vessel index, -1 none */
    double distance_to_lumen_m;   /* 0 when intraluminal */
    int32_t from_flow_gap;        /* 1: outlined from an absent-flow lumen segment (B-mode silent) */
+   /* 1: a perivascular deposit pressing on the lumen of `vessel` (clinical-
+    * spec V1, extravascular compression): its body lies against the lumen
+    * outside the walls, and the lumen beside it is silent or was outlined
+    * with it; the outline holds the deposit's own echo body only, never
+    * the lumen. */
+   int32_t compresses;
 } sono_an_deposit_t;
 
 typedef struct sono_an_result {
