@@ -580,29 +580,38 @@ static int lumen_rows(const sono_an_context_t *c, const sono_an_vessel_t *v, int
    return 1;
 }
 
-/* Pixels of k above (n[0]), within (n[1]) and below (n[2]) the lumen of v. */
-static void split_by_lumen(const sono_an_context_t *c, const comp_t *k, const sono_an_vessel_t *v, int n[3])
+/* Pixels of k above (n[0]), within (n[1]) and below (n[2]) the lumen of v,
+ * and the columns holding pixels above (cols[0]) and below (cols[2]). */
+static void split_by_lumen(const sono_an_context_t *c, const comp_t *k, const sono_an_vessel_t *v, int n[3], int cols[3])
 {
-   n[0] = n[1] = n[2] = 0;
+   n[0] = n[1] = n[2] = cols[0] = cols[1] = cols[2] = 0;
    for (int ix = k->ix0; ix <= k->ix1; ++ix) {
-      int top, bottom;
+      int top, bottom, m[3] = {0, 0, 0};
       if (!lumen_rows(c, v, ix, &top, &bottom))
          continue;
       const int32_t *l = c->label + an_pix(c, 0, ix);
       for (int iz = k->iz0; iz <= k->iz1; ++iz)
          if (l[iz] == k->label)
-            n[iz < top ? 0 : iz > bottom ? 2 : 1]++;
+            m[iz < top ? 0 : iz > bottom ? 2 : 1]++;
+      for (int j = 0; j < 3; ++j)
+         n[j] += m[j], cols[j] += m[j] > 0;
    }
 }
 
-/* The side (0 above, 2 below) of v where k has a body of its own at least
- * as large as its part within the lumen and a deposit's size; -1 none. */
+/* The side (0 above, 2 below) of v where k has a body of its own: at least
+ * as many pixels as within the lumen, a deposit's area, and as thick on
+ * average as the lumen is wide (COMPRESS_BODY; a plug's smoothing bleeds a
+ * thin band past a tilted line, a deposit pressing on the vessel is a
+ * globule, §7.3); -1 none. */
+#define COMPRESS_BODY 0.8
+
 static int body_beside(const sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, const sono_an_vessel_t *v)
 {
-   int n[3];
-   split_by_lumen(c, k, v, n);
+   int n[3], cols[3];
+   split_by_lumen(c, k, v, n, cols);
    int side = n[0] >= n[2] ? 0 : 2;
-   if (n[side] < n[1] || n[side] * c->dx * c->dz < cfg->deposit_min_area_m2)
+   if (n[side] < n[1] || n[side] * c->dx * c->dz < cfg->deposit_min_area_m2 ||
+       (double)n[side] / cols[side] * c->dz < COMPRESS_BODY * v->diameter_m)
       return -1;
    return side;
 }
@@ -771,7 +780,10 @@ static int overlaps_existing(const sono_an_result_t *r, double x0, double x1, ui
  * lumen (COMPRESS_TOUCH_M) over most of the segment's length
  * (COMPRESS_COVER) is that deposit's compression (V1), not a plug: no
  * intraluminal deposit is outlined in it, and the deposit is marked as
- * compressing. Only for material darker than the tissue: echogenic
+ * compressing. Only for a body as thick on average as the lumen is wide
+ * (COMPRESS_BODY: a thin dark band along a plugged lumen is more of the
+ * plug or its lumen, seen beside the trace) and material darker than the
+ * tissue: echogenic
  * material along a silent segment is as likely the plug itself, outlined
  * along the wall (V6). A plug beside a smaller perivascular deposit (the
  * nasolabial occlusion preset: 1.8 mm of CaHA by a 4-7 mm plug) keeps its
@@ -784,7 +796,8 @@ static int compressed_by_deposit(sono_an_result_t *r, double x0, double x1, uint
    for (uint32_t i = 0; i < r->deposit_count; ++i) {
       sono_an_deposit_t *d = &r->deposits[i];
       if (d->placement != SONO_AN_PERIVASCULAR || d->vessel != (int32_t)v || d->distance_to_lumen_m > COMPRESS_TOUCH_M ||
-          d->features.echo_db >= 0.0f)
+          d->features.echo_db >= 0.0f || d->x_right_m <= d->x_left_m ||
+          d->area_m2 / (d->x_right_m - d->x_left_m) < COMPRESS_BODY * r->vessels[v].diameter_m)
          continue;
       double lo = d->x_left_m > x0 ? d->x_left_m : x0, hi = d->x_right_m < x1 ? d->x_right_m : x1;
       if (hi - lo >= COMPRESS_COVER * (x1 - x0)) {
