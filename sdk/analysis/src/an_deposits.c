@@ -450,8 +450,6 @@ static void outline(sono_an_context_t *c, const comp_t *k, sono_an_deposit_t *d)
  * hypoechoic material brighter than blood hides the lumen, so the trace ends
  * at its edge and the deposit covers the line the vessel would follow.
  * Returns the vessel index or -1. */
-#define PLUG_MIN_ECHO_DB -20.0f
-
 static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const sono_an_deposit_t *d)
 {
    double edge = 0.5e-3, reach = 0.4e-3;
@@ -480,14 +478,12 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
          right_end |= e == 1;
       }
    }
-   /* Echogenic material is itself a sign (V6). Anechoic material could
-    * also be a vessel leaving the plane (blood and lumen look alike), so it
-    * counts only when the lumen resumes beyond it (a vessel ends on each
-    * side). Hypoechoic material well above blood (integrated HA, §7.3:
-    * -10 dB re fat, blood -35) is not lumen: a trace that runs into it
-    * and stops is plugged by it, as with echogenic material, also where
-    * the plug reaches the edge of the field. */
-   if (found >= 0 && !k->bright && !(left_end && right_end) && d->features.echo_db < PLUG_MIN_ECHO_DB)
+   /* Echogenic material is itself a sign (V6). Material darker than tissue
+    * could also be a vessel leaving the plane, so it counts only when the
+    * lumen resumes beyond it (a vessel ends on each side); the
+    * intravascular plugin judges a hypoechoic plug where the flowing lumen
+    * ends (its end_plug()). */
+   if (found >= 0 && !k->bright && !(left_end && right_end))
       return -1;
    return found;
 }
