@@ -1357,12 +1357,14 @@ void art_detect_anisotropy(art_t *a)
    float *prof = a->col + 3 * a->nz, *tmp = a->colv;
    layer_profile(a, z0, z1, prof, tmp);
    int ref = art_npx_x(a, 1.0e-3), edge = art_npx_x(a, 0.5e-3);
-   double left = prof_mean(prof, 0, ref), right = prof_mean(prof, a->nx - ref, a->nx);
+   /* the outer 0.5 mm at either edge is darker (the beam's lateral
+    * roll-off): each end's level is read inside it */
+   double left = prof_mean(prof, edge, edge + ref), right = prof_mean(prof, a->nx - edge - ref, a->nx - edge);
    if (isnan(left) || isnan(right))
       return;
    int dark_right = left > right;
    double bright = dark_right ? left : right;
-   double dark = dark_right ? prof_mean(prof, a->nx - edge, a->nx) : prof_mean(prof, 0, edge);
+   double dark = dark_right ? prof_mean(prof, a->nx - 2 * edge, a->nx - edge) : prof_mean(prof, edge, 2 * edge);
    double fall = bright - dark;
    if (isnan(fall) || fall < 0.5 * drop)
       return;
