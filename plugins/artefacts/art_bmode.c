@@ -448,12 +448,13 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
             "scan from another angle");
 }
 
-/* Per column (every second) of the bright mask's components: the lower edge
- * of the deposit into edge[], its top into top[], how the echoes under it
+/* Per column (every second), the deepest run of pixels at or above thr[]
+ * (the deposit): its lower edge into edge[], its top into top[], how the echoes under it
  * fade (near band over deep band) into fade[], the deep band's level into
  * shade[] and its rows' reference into rowlv[] (NAN when no deep band fits
  * above the dark bottom band). */
-static void sil_columns(art_t *a, int dark, int32_t *edge, int32_t *top, float *fade, float *shade, float *rowlv)
+static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int32_t *top, float *fade, float *shade,
+                        float *rowlv)
 {
    int n0 = art_npx_z(a, SIL_NEAR0_M), n1 = art_npx_z(a, SIL_NEAR1_M), thick = art_npx_z(a, 0.4e-3);
    int d0 = art_npx_z(a, SIL_DEEP0_M), d1 = art_npx_z(a, SIL_DEEP1_M), dmin = art_npx_z(a, 1.0e-3);
@@ -461,14 +462,14 @@ static void sil_columns(art_t *a, int dark, int32_t *edge, int32_t *top, float *
    for (int ix = 0; ix < a->nx; ix += 2) {
       edge[ix] = top[ix] = -1;
       fade[ix] = shade[ix] = rowlv[ix] = NAN;
-      const int32_t *lab = a->labels + art_px(a, 0, ix);
+      const float *c = a->sm + art_px(a, 0, ix);
       int e = -1, t = -1;
-      /* the deepest labelled run at least 0.4 mm thick */
+      /* the deepest bright run at least 0.4 mm thick */
       for (int iz = a->nz - 1; iz >= 0 && t < 0; --iz) {
-         if (!lab[iz])
+         if (c[iz] < thr[iz])
             continue;
          int j = iz;
-         while (j > 0 && lab[j - 1])
+         while (j > 0 && c[j - 1] >= thr[j - 1])
             --j;
          if (iz - j >= thick)
             e = iz, t = j;
@@ -519,16 +520,9 @@ static void detect_dirty_reverb(art_t *a)
    float *thr = a->col;
    for (int iz = 0; iz < a->nz; ++iz)
       thr[iz] = iz < skin ? a->rowref[iz] + 4.0f : (a->rowref[iz] < a->p50 ? a->rowref[iz] : a->p50) + SIL_BRIGHT_DB;
-   for (int ix = 0; ix < a->nx; ++ix) {
-      const float *c = a->sm + art_px(a, 0, ix);
-      uint8_t *m = a->mask + art_px(a, 0, ix);
-      for (int iz = 0; iz < a->nz; ++iz)
-         m[iz] = c[iz] >= thr[iz];
-   }
-   art_components(a, a->mask, (int)(0.3e-6 / (a->dx * a->dz)));
-   int32_t *edge = a->stack, *top = a->stack + a->nx; /* the flood fill is done with its stack */
+   int32_t *edge = a->stack, *top = a->stack + a->nx; /* scratch: no flood fill runs here */
    float *fade = a->tmp, *shade = a->tmp + a->nx, *rowlv = a->tmp + 2 * a->nx; /* tmp is free until the chains */
-   sil_columns(a, dark, edge, top, fade, shade, rowlv);
+   sil_columns(a, dark, thr, edge, top, fade, shade, rowlv);
    int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3);
    for (int ix = 0; ix < a->nx; ix += 2) {
       if (!(fade[ix] >= SIL_FADE_DB - 2.0f))
