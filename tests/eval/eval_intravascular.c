@@ -8,7 +8,11 @@
  *   violations    truth "indeterminate" -> not_detected (must be 0)
  *   localisation  |x| error of the occluded segment's two ends, mean of both, mm
  *   class / placement accuracy over truth deposits matched to a reported
- *   filler_deposit (centroid of one inside the other's polygon). */
+ *   filler_deposit (centroid of one inside the other's polygon).
+ * --dump-features FILE appends one line per matched deposit (seed, case,
+ * true class and placement, reported class and placement, the p_<class>
+ * probabilities as reported, then the basis) for fitting the classifier
+ * across seeds; the file is emptied at the start. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,7 +136,23 @@ static void print_reasons(const cJSON *frame)
 static int size_bin(double d) { return d < 0.8e-3 ? 0 : d <= 1.2e-3 ? 1 : 2; }
 static int snr_bin(double s) { return s < 22 ? 0 : s <= 28 ? 1 : 2; }
 
-static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, int verbose, uint32_t i)
+/* One line per matched deposit for --dump-features (see the header). */
+static void dump_deposit(FILE *o, uint64_t seed, uint32_t i, const char *tc, const char *tp, const cJSON *m)
+{
+   const char *pc = str(m, "class"), *pp = str(m, "placement"), *basis = str(m, "basis");
+   fprintf(o, "D %llu %u %s %s %s %s", (unsigned long long)seed, i, tc, tp, pc ? pc : "?", pp ? pp : "?");
+   const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(m, "attributes");
+   for (int k = 0; k < CLASSES; ++k) {
+      char key[32];
+      snprintf(key, sizeof key, "p_%s", class_names[k]);
+      const char *p = str(attrs, key) ? str(attrs, key) : str(m, key);
+      fprintf(o, " %s", p ? p : "?");
+   }
+   fprintf(o, " | %s\n", basis ? basis : "");
+}
+
+static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, int verbose, uint32_t i, FILE *dump,
+                          uint64_t seed)
 {
    const cJSON *frame = evalkit_last_frame(results);
    const cJSON *vessels = cJSON_GetObjectItemCaseSensitive(gt, "vessels");
@@ -185,6 +205,8 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
          evalkit_rate_add(&ts[j]->cls, ok_c);
          evalkit_rate_add(&ts[j]->placement, ok_p);
       }
+      if (dump)
+         dump_deposit(dump, seed, i, tc, tp, m);
       if (verbose)
          printf("  case %u deposit %s/%s -> %s/%s | %s\n", i, tc, tp, pc ? pc : "?", pp ? pp : "?",
                 str(m, "basis") ? str(m, "basis") : "");
@@ -245,12 +267,46 @@ static int check(const char *name, double value, double limit, int is_min)
    return bad;
 }
 
+/* Removes "--dump-features FILE" from argv (the common parser does not
+ * know it); returns FILE or NULL. */
+static const char *take_dump_option(int *argc, char **argv)
+{
+   const char *path = NULL;
+   int w = 1;
+   for (int r = 1; r < *argc; ++r) {
+      if (strcmp(argv[r], "--dump-features") == 0 && r + 1 < *argc) {
+         path = argv[++r];
+         continue;
+      }
+      argv[w++] = argv[r];
+   }
+   *argc = w;
+   return path;
+}
+
+/* Empties the dump file; each case then appends and closes it, so lines
+ * stay in case order whoever else appends to the same file. */
+static int empty_file(const char *path)
+{
+   FILE *f = fopen(path, "w");
+   if (!f) {
+      fprintf(stderr, "sono-eval intravascular: --dump-features \"%s\": cannot be created; expected a writable path\n",
+              path);
+      return 0;
+   }
+   fclose(f);
+   return 1;
+}
+
 int sono_eval_intravascular(int argc, char **argv)
 {
    evalkit_options_t o;
    evalkit_threshold_t th[16];
    int nth = 0;
+   const char *dump_path = take_dump_option(&argc, argv);
    if (evalkit_parse(argc, argv, &o, th, 16, &nth) != 0)
+      return 2;
+   if (dump_path && !empty_file(dump_path))
       return 2;
    /* Five frames over one cardiac cycle: the plugin's cine window (one
     * cycle) and its minimum of four frames are covered at half the
@@ -281,7 +337,10 @@ int sono_eval_intravascular(int argc, char **argv)
          free(st.loc);
          return 2;
       }
-      evaluate_case(&st, gt, res, o.verbose, i);
+      FILE *dump = dump_path ? fopen(dump_path, "a") : NULL;
+      evaluate_case(&st, gt, res, o.verbose, i, dump, o.seed);
+      if (dump)
+         fclose(dump);
       cJSON_Delete(gt);
       cJSON_Delete(res);
       evalkit_case_remove(&o, i);
