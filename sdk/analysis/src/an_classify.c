@@ -21,31 +21,33 @@ typedef struct mode {
    sono_an_class_t cls;
    float mean[F_COUNT];
    float spread[F_COUNT];
-} mode_t;
+} cls_mode_t;
 
 /* echo dB, posterior dB, foci/mm^2, tail dB, heterogeneity dB, capsule dB,
- * share of pixels 20 dB below background. Means and spreads measured on the
- * deposits matched to the truth in the training batches (seeds 1, 3, 4 and
- * 31337, 40 cases each) and on the filler-<class> presets (seeds 11 and 12);
- * each spread is shrunk towards the floor below with the weight of three
- * deposits, since some modes hold only a few. */
-static const mode_t modes[] = {
-   {SONO_AN_HA_FRESH, {-20.25f, 2.52f, 0.00f, 0.00f, 7.28f, 20.76f, 0.63f}, {2.61f, 1.14f, 1.57f, 0.52f, 1.10f, 3.32f, 0.17f}},
-   /* integrated HA filling a lumen: darker, more heterogeneous (blood within) */
-   {SONO_AN_HA_INTEGRATED, {-16.55f, -0.23f, 0.00f, 0.00f, 9.44f, 15.71f, 0.36f}, {2.53f, 1.09f, 2.12f, 0.71f, 0.81f, 4.50f, 0.13f}},
-   {SONO_AN_HA_INTEGRATED, {-9.85f, 1.54f, 0.00f, 0.00f, 2.20f, 6.29f, 0.01f}, {1.32f, 1.22f, 1.64f, 0.55f, 0.50f, 1.65f, 0.04f}},
-   {SONO_AN_CAHA, {11.30f, -12.30f, 15.65f, 0.76f, 6.06f, -9.13f, 0.00f}, {2.69f, 2.17f, 4.07f, 0.83f, 3.27f, 4.93f, 0.03f}},
-   {SONO_AN_CAHA_DILUTED, {8.66f, -4.24f, 14.21f, 0.31f, 2.63f, -4.43f, 0.00f}, {1.10f, 1.13f, 4.00f, 0.60f, 1.39f, 2.37f, 0.03f}},
+ * share of pixels 20 dB below background. One mode per class where the
+ * detector sees the material one way: the median of the deposits matched to
+ * the truth in training batches 101-108 (40 cases each, 155 deposits not
+ * outlined from a lumen gap) and a spread of 1.4826 x the median absolute
+ * deviation, shrunk towards the floor below with the weight of three
+ * deposits and never under it (robust: a few misoutlined deposits per class
+ * do not move it). PMMA and PLLA keep the modes measured on seeds 1, 3, 4,
+ * 31337 and the filler-<class> presets: 6 and 1 deposits in the new batches
+ * are too few to refit them, and PMMA is seen three ways. */
+static const cls_mode_t modes[] = {
+   {SONO_AN_HA_FRESH, {-20.86f, 2.34f, 0.00f, 0.00f, 7.74f, 21.20f, 0.62f}, {4.33f, 1.50f, 3.00f, 1.00f, 1.34f, 5.89f, 0.16f}},
+   {SONO_AN_HA_INTEGRATED, {-9.29f, 1.16f, 0.00f, 0.00f, 2.07f, 5.66f, 0.00f}, {1.50f, 1.50f, 3.00f, 1.00f, 0.60f, 2.50f, 0.06f}},
+   {SONO_AN_CAHA, {10.80f, -13.78f, 17.71f, 0.51f, 5.60f, -10.46f, 0.00f}, {1.50f, 1.60f, 3.00f, 1.00f, 1.41f, 2.50f, 0.06f}},
+   {SONO_AN_CAHA_DILUTED, {8.22f, -3.95f, 12.81f, 0.57f, 1.95f, -3.46f, 0.00f}, {1.50f, 1.50f, 3.00f, 1.00f, 1.01f, 2.50f, 0.06f}},
    /* PMMA: foci with comet tails; the hypoechoic matrix alone; in a lumen */
    {SONO_AN_PMMA, {8.16f, -2.39f, 16.47f, 4.75f, 2.37f, -4.20f, 0.00f}, {1.16f, 2.13f, 2.35f, 1.10f, 0.50f, 2.28f, 0.05f}},
    {SONO_AN_PMMA, {-7.46f, -0.49f, 0.00f, 0.00f, 1.22f, 2.29f, 0.00f}, {1.18f, 1.04f, 1.96f, 0.65f, 0.78f, 2.77f, 0.04f}},
    {SONO_AN_PMMA, {20.27f, 0.13f, 11.51f, 0.92f, 13.38f, -19.33f, 0.00f}, {3.55f, 1.07f, 2.81f, 0.72f, 2.63f, 4.05f, 0.04f}},
-   {SONO_AN_SILICONE, {14.08f, -8.42f, 16.69f, 1.87f, 7.42f, -14.52f, 0.00f}, {2.02f, 2.13f, 2.51f, 1.49f, 1.22f, 3.84f, 0.03f}},
+   {SONO_AN_SILICONE, {13.72f, -7.17f, 16.34f, 1.20f, 7.68f, -13.35f, 0.00f}, {1.50f, 3.03f, 3.04f, 1.00f, 1.00f, 3.67f, 0.06f}},
    {SONO_AN_PLLA, {7.55f, -0.60f, 11.35f, 0.45f, 1.59f, -2.91f, 0.00f}, {1.06f, 2.17f, 2.57f, 1.14f, 0.70f, 2.26f, 0.04f}},
    /* PCL outlined as its hypoechoic matrix: as PMMA's, the two overlap */
-   {SONO_AN_PCL, {-7.29f, 0.01f, 0.23f, 1.03f, 0.88f, 2.02f, 0.00f}, {0.93f, 1.39f, 1.88f, 1.93f, 0.39f, 1.65f, 0.04f}},
-   {SONO_AN_COLLAGEN, {-9.03f, 0.13f, 0.00f, 0.00f, 1.50f, 5.63f, 0.00f}, {0.82f, 0.97f, 1.44f, 0.48f, 0.34f, 1.98f, 0.03f}},
-   {SONO_AN_PAAG, {-24.62f, 2.03f, 0.00f, 0.00f, 7.25f, 30.53f, 0.85f}, {1.38f, 0.96f, 1.73f, 0.58f, 0.79f, 2.06f, 0.05f}},
+   {SONO_AN_PCL, {-7.77f, -0.18f, 0.00f, 0.00f, 1.31f, 2.67f, 0.00f}, {1.50f, 1.50f, 3.00f, 1.00f, 0.60f, 2.50f, 0.06f}},
+   {SONO_AN_COLLAGEN, {-9.20f, -0.11f, 0.00f, 0.00f, 1.61f, 4.90f, 0.00f}, {1.50f, 1.50f, 3.00f, 1.00f, 0.60f, 2.50f, 0.06f}},
+   {SONO_AN_PAAG, {-23.54f, 2.20f, 0.00f, 0.00f, 7.97f, 28.19f, 0.79f}, {4.57f, 1.72f, 3.00f, 1.00f, 1.04f, 2.50f, 0.07f}},
 };
 #define MODE_COUNT (sizeof modes / sizeof modes[0])
 
@@ -58,9 +60,11 @@ static const float floor_spread[F_COUNT] = {1.5f, 1.5f, 3.0f, 1.0f, 0.6f, 2.5f, 
 #define TAIL_CAP_DB 8.0f
 
 /* Log-likelihood (re floor-spread modes) at which "unknown" is as likely as
- * a class: about 20 / 7 = 2.9 per feature, i.e. every feature ~2.4 spreads
- * off, or a few far off. */
-#define UNKNOWN_LOGLIK (-20.0f)
+ * a class: about 40 / 7 = 5.7 per feature, i.e. every feature ~3.4 spreads
+ * off, or a few far off. Chosen by leave-one-seed-out over batches 101-108:
+ * -20 turned 0.04 of the deposits of a known class to unknown for no gain
+ * elsewhere (cross-seed accuracy 0.600 at -20, 0.626 at -40). */
+#define UNKNOWN_LOGLIK (-40.0f)
 
 static void to_vector(const sono_an_features_t *f, float *x)
 {
@@ -73,7 +77,7 @@ static void to_vector(const sono_an_features_t *f, float *x)
    x[F_DARK] = f->dark_fraction;
 }
 
-static float mode_loglik(const mode_t *m, const float *x)
+static float mode_loglik(const cls_mode_t *m, const float *x)
 {
    float ll = 0;
    for (int i = 0; i < F_COUNT; ++i) {

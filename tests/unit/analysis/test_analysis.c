@@ -224,10 +224,39 @@ static void gap_contents_classified_by_echo_and_texture(void **state)
    assert_int_equal(gap_class(47.0f, 7.0f), SONO_AN_UNKNOWN);
 }
 
+/* A deposit at the median features of a class (training batches) is that
+ * class; one far from every class (brighter than silicone, as dark-filled
+ * as PAAG) is unknown; probabilities are normalised. */
+static sono_an_class_t deposit_class(float echo, float post, float dens, float tail, float het, float caps, float dark)
+{
+   sono_an_features_t f = {echo, post, dens, tail, het, caps, dark};
+   float prob[SONO_AN_CLASS_COUNT], sum = 0;
+   sono_an_class_t best = SONO_AN_UNKNOWN;
+   an_classify(&f, 0, prob, &best);
+   for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k) {
+      assert_true(prob[k] >= 0.0f && prob[k] <= prob[best]);
+      sum += prob[k];
+   }
+   assert_true(fabsf(sum - 1.0f) < 1e-4f);
+   return best;
+}
+
+static void deposit_classified_by_nearest_class(void **state)
+{
+   (void)state;
+   assert_int_equal(deposit_class(10.8f, -13.8f, 17.7f, 0.5f, 5.6f, -10.5f, 0.0f), SONO_AN_CAHA);
+   assert_int_equal(deposit_class(8.2f, -4.0f, 12.8f, 0.6f, 2.0f, -3.5f, 0.0f), SONO_AN_CAHA_DILUTED);
+   assert_int_equal(deposit_class(13.7f, -7.2f, 16.3f, 1.2f, 7.7f, -13.4f, 0.0f), SONO_AN_SILICONE);
+   assert_int_equal(deposit_class(-23.5f, 2.2f, 0.0f, 0.0f, 8.0f, 28.2f, 0.79f), SONO_AN_PAAG);
+   assert_int_equal(deposit_class(-9.3f, 1.2f, 0.0f, 0.0f, 2.1f, 5.7f, 0.0f), SONO_AN_HA_INTEGRATED);
+   assert_int_equal(deposit_class(40.0f, -30.0f, 60.0f, 8.0f, 20.0f, 30.0f, 0.9f), SONO_AN_UNKNOWN);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(gap_contents_classified_by_echo_and_texture),
+      cmocka_unit_test(deposit_classified_by_nearest_class),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
       cmocka_unit_test(planes_that_suffice),
