@@ -275,16 +275,21 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
 /* ---- sono.state/1: the parameter values ------------------------------------- */
 
 #define ART_STATE_MAGIC 0x41525431u /* "ART1" */
+/* The blob is the parameter table in order: a new or removed parameter
+ * changes its layout, so it bumps the version and an older blob is refused
+ * as a whole rather than read into the wrong parameters (4: side-lobe
+ * reflector level and angle band). */
+#define ART_STATE_VERSION 4u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
-   return sono_kit_params_state_save(s, ART_STATE_MAGIC, 3, self_of(p)->p, P_COUNT);
+   return sono_kit_params_state_save(s, ART_STATE_MAGIC, ART_STATE_VERSION, self_of(p)->p, P_COUNT);
 }
 
 /* Refused bytes change nothing: the kit validates a scratch copy first. */
 static bool state_load(const sono_plugin_t *p, const sono_istream_t *s)
 {
-   return sono_kit_params_state_load(s, ART_STATE_MAGIC, 3, art_params, P_COUNT, self_of(p)->p);
+   return sono_kit_params_state_load(s, ART_STATE_MAGIC, ART_STATE_VERSION, art_params, P_COUNT, self_of(p)->p);
 }
 
 static const sono_plugin_state_t state_ext = {state_save, state_load};
