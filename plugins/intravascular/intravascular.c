@@ -31,7 +31,8 @@
 
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
-   P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_COUNT
+   P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
+   P_EXPECTED_PSV_LARGE, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -51,6 +52,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     NULL},
    {"untraced_flow_m2", "Flow area outside the traced vessels above which no vessel is reported not_detected", "m2",
     SONO_PARAM_FLOAT, 0.05e-6, 20e-6, 2e-6, NULL},
+   {"large_calibre_m", "Calibre above which (raised by the margin) only the facial artery is expected (V9)", "m",
+    SONO_PARAM_FLOAT, 0.8e-3, 3e-3, 1.2e-3, NULL},
+   {"expected_psv_large_m_s", "Lowest expected PSV above large_calibre_m, used when it cannot be measured", "m/s",
+    SONO_PARAM_FLOAT, 0.05, 1.0, 0.20, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -137,7 +142,7 @@ static sono_status_t iv_activate(const sono_plugin_t *p, const sono_frame_format
 static sono_an_v9_t rule_v9(const iv_t *s, const sono_an_vessel_t *v, double vn, int flow_available)
 {
    sono_an_v9_limits_t lim = {s->values[P_MIN_DIAMETER], s->values[P_SCALE_FACTOR], s->values[P_EXPECTED_PSV],
-                              s->values[P_V9_MARGIN]};
+                              s->values[P_V9_MARGIN],   s->values[P_LARGE_CALIBRE], s->values[P_EXPECTED_PSV_LARGE]};
    return sono_an_rule_v9(v, vn, flow_available, &lim);
 }
 
@@ -355,7 +360,10 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    if (v->axial_peak_m_s > 0)
       append(s->basis, sizeof s->basis, &len, "; peak axial flow speed %.3f m/s", v->axial_peak_m_s);
    append(s->basis, sizeof s->basis, &len, "; velocity scale %.3f m/s vs %s PSV %.2f m/s", vn,
-          rule.psv_measured ? "measured (less the margin)" : "lowest expected", rule.expected_psv_m_s);
+          rule.psv_measured    ? "measured (less the margin)"
+          : rule.large_calibre ? "lowest expected (facial-artery calibre)"
+                               : "lowest expected",
+          rule.expected_psv_m_s);
    if (rule.small && v->diameter_m >= s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]))
       append(s->basis, sizeof s->basis, &len, "; %.0f%% of the visible lumen narrower than %.2f mm", rule.small_share * 100,
              s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]) * 1e3);
@@ -370,7 +378,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
                seen ? "Possible intravascular filler; flow assessment limited, review recommended"
                    : "Intravascular filler cannot be assessed; review recommended",
                rule.unmeasurable ? " (vessel size or velocity scale not measurable)"
-               : small           ? " (vessel under 0.8 mm)"
+               : small && v->diameter_m < s->values[P_MIN_DIAMETER] ? " (vessel under 0.8 mm)"
+               : small           ? " (vessel calibre within the measurement margin of 0.8 mm)"
                : rule.high_scale ? " (velocity scale too high)"
                                  : " (no flow seen)");
    } else if (gap && r->cine_ready) {

@@ -10,6 +10,8 @@ void sono_an_v9_limits_default(sono_an_v9_limits_t *l)
    l->scale_factor = 2.0;
    l->expected_psv_m_s = 0.092;
    l->margin = 0.15;
+   l->large_calibre_m = 1.2e-3;
+   l->large_expected_psv_m_s = 0.20;
 }
 
 /* Share of the visible (not bridged) centreline samples narrower than
@@ -39,7 +41,11 @@ sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double vn, int flow_avai
     * it never relaxes the rule; the lowest expected PSV is used instead. */
    int angle_ok = fabs(sin(v->angle_rad)) >= 0.5;
    r.psv_measured = v->psv_measurable && v->psv_m_s > 0 && angle_ok;
-   r.expected_psv_m_s = r.psv_measured ? v->psv_m_s * (1.0 - m) : lim->expected_psv_m_s;
+   r.large_calibre = !r.psv_measured && lim->large_calibre_m > 0 &&
+                     v->diameter_m > lim->large_calibre_m * (1.0 + m);
+   r.expected_psv_m_s = r.psv_measured    ? v->psv_m_s * (1.0 - m)
+                        : r.large_calibre ? lim->large_expected_psv_m_s
+                                          : lim->expected_psv_m_s;
    r.small_share = share_narrower(v, r.diameter_limit_m, &visible);
    r.small = v->diameter_m < r.diameter_limit_m || r.small_share > 0.2;
    r.small_plain = v->diameter_m < lim->min_diameter_m;

@@ -14,6 +14,44 @@
 
 #include "an_internal.h" /* an_classify: the lumen-gap rule is not reachable through a phantom preset */
 
+/* A vessel traced over 8 visible samples of one calibre, no PSV measured. */
+static void straight_vessel(sono_an_vessel_t *v, sono_an_centre_point_t *pts, float diameter_m)
+{
+   memset(v, 0, sizeof *v);
+   memset(pts, 0, 8 * sizeof *pts);
+   for (uint32_t i = 0; i < 8; ++i)
+      pts[i].diameter_m = diameter_m;
+   v->points = pts;
+   v->point_count = 8;
+   v->diameter_m = diameter_m;
+}
+
+/* V9 without a measured PSV: the scale is held against the lowest PSV the
+ * calibre allows, 0.092 m/s up to 1.2 mm and 0.20 m/s only above 1.2 mm
+ * raised by the margin (1.38 mm), so a 1.3 mm vessel keeps the low one. */
+static void v9_expected_psv_follows_the_calibre(void **state)
+{
+   (void)state;
+   sono_an_v9_limits_t lim;
+   sono_an_v9_limits_default(&lim);
+   sono_an_vessel_t v;
+   sono_an_centre_point_t pts[8];
+   straight_vessel(&v, pts, 1.45e-3f);
+   sono_an_v9_t r = sono_an_rule_v9(&v, 0.20, 1, &lim);
+   assert_true(r.large_calibre);
+   assert_true(fabs(r.expected_psv_m_s - 0.20) < 1e-9);
+   assert_false(r.applies); /* 0.20 <= 2 x 0.20 x 0.85 */
+   assert_true(sono_an_rule_v9(&v, 0.35, 1, &lim).high_scale);
+   straight_vessel(&v, pts, 1.3e-3f);
+   r = sono_an_rule_v9(&v, 0.20, 1, &lim);
+   assert_false(r.large_calibre);
+   assert_true(r.high_scale); /* 0.20 > 2 x 0.092 x 0.85 */
+   assert_true(r.applies);
+   lim.large_calibre_m = 0; /* off: the lowest PSV for every calibre */
+   straight_vessel(&v, pts, 2.0e-3f);
+   assert_true(sono_an_rule_v9(&v, 0.20, 1, &lim).high_scale);
+}
+
 static void create_refuses_bad_size(void **state)
 {
    (void)state;
@@ -257,6 +295,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(gap_contents_classified_by_echo_and_texture),
       cmocka_unit_test(deposit_classified_by_nearest_class),
+      cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
       cmocka_unit_test(planes_that_suffice),

@@ -312,7 +312,11 @@ void sono_an_flow_seen(const sono_an_context_t *ctx, uint32_t iz0, uint32_t ix0,
  *    widened by blooming or a wall echo in part of its course must not hide a
  *    sub-millimetre vessel);
  *  - without a measured PSV the scale is compared with the LOWEST expected PSV
- *    of facial arteries (9.2 cm/s), never a typical one; a measured PSV is
+ *    of the vessels the calibre allows, never a typical one: 9.2 cm/s for any
+ *    vessel up to 1.2 mm (periorbital and nasal arteries, N4, N8), 20 cm/s
+ *    only when the median calibre exceeds 1.2 mm raised by the margin (only
+ *    the facial artery is that wide: 20-40 cm/s at the nasolabial fold,
+ *    clinical-spec §7.2, N6); a measured PSV is
  *    lowered by the margin, and is used only when the beam-to-flow angle is at
  *    most 60 degrees (angle correction beyond that is unreliable);
  *  - no usable velocity scale, or fewer than 3 visible lumen points, is
@@ -328,6 +332,8 @@ typedef struct sono_an_v9_limits {
    double scale_factor;      /* 2: scale above 2x the expected PSV */
    double expected_psv_m_s;  /* 0.092 m/s: used when the PSV is not measured */
    double margin;            /* 0.15: relative safety margin on both limits */
+   double large_calibre_m;   /* 1.2 mm: wider than every small facial artery; 0 turns the next off */
+   double large_expected_psv_m_s; /* 0.20 m/s: lowest expected PSV above large_calibre_m */
 } sono_an_v9_limits_t;
 
 typedef struct sono_an_v9 {
@@ -339,6 +345,7 @@ typedef struct sono_an_v9 {
    int unmeasurable;
    int psv_measured;
    double expected_psv_m_s;  /* the PSV the scale was compared with */
+   int large_calibre;        /* expected_psv_m_s is the large-calibre one */
    double small_share;       /* share of visible lumen samples under the limit */
    double diameter_limit_m;  /* min_diameter_m raised by the margin */
 } sono_an_v9_t;
