@@ -71,6 +71,18 @@ static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, const so
    return 1;
 }
 
+/* A deposit outlined from an absent-flow lumen segment ends where colour
+ * resumes, not where the material ends: stagnant blood beside a plug is as
+ * silent as the plug (on held-out pairs the outline ran up to 0.5 mm past
+ * the true end). Its targets keep this distance from both ends along the
+ * vessel, on top of the inset from the outline. */
+#define HY_GAP_END_INSET_M 1.0e-3
+
+static int clear_of_gap_ends(const sono_an_deposit_t *d, double x)
+{
+   return !d->from_flow_gap || (x - d->x_left_m >= HY_GAP_END_INSET_M && d->x_right_m - x >= HY_GAP_END_INSET_M);
+}
+
 /* Candidate points on a lattice over the deposit's bounding box, kept when
  * they are inside the outline by at least the inset (the outline is an
  * estimate) and clear of every protected lumen by the margin. The score is
@@ -86,7 +98,7 @@ static uint32_t collect_candidates(hy_t *s, const sono_an_result_t *r, const son
          if (!hy_point_in_polygon(d->outline, d->outline_count, x, z))
             continue;
          double edge = hy_distance_to_edges(d->outline, d->outline_count, x, z);
-         if (edge < inset || !clear_of_protected(s, r, d, x, z, margin))
+         if (edge < inset || !clear_of_gap_ends(d, x) || !clear_of_protected(s, r, d, x, z, margin))
             continue;
          s->cand[n++] = (hy_candidate_t){(float)x, (float)z, (float)edge};
       }
