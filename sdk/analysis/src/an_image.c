@@ -143,12 +143,34 @@ AN_HOT void an_box_filter(const float *in, float *out, float *tmp, uint32_t nz, 
    scale_column(out + (size_t)nz * (nx - 1), nz, (int)nx - 1, rx, nx);
 }
 
+/* The median of v[0..n-1] (the rank sono_quantile(v, n, 0.5) takes), by
+ * one branch-free split around a guess and an exact selection on the side
+ * that holds the rank. Every sample on the lower side is below every
+ * sample on the upper side, so the rank's value is the same whatever the
+ * guess; with a guess close to the median (the previous row's: layers run
+ * nearly horizontally) the rank lies near an end of its side, where the
+ * one-pass end-rank selection takes it instead of a quickselect over the
+ * whole row. */
+static float median_near(float *v, size_t n, float guess)
+{
+   size_t k = (size_t)(0.5 * (double)(n - 1) + 0.5), s = 0;
+   for (size_t i = 0; i < n; ++i) {
+      const float x = v[i];
+      v[i] = v[s];
+      v[s] = x;
+      s += x < guess;
+   }
+   return k < s ? sono_select_kth(v, s, k) : sono_select_kth(v + s, n - s, k - s);
+}
+
 /* The tissue level of each depth row: the median of the smoothed echo across
  * the row, skipping traced lumen. Layers are near-horizontal in facial
  * scans, and a deposit covering less than half the row leaves it unbiased.
  * A 3-row running mean of the medians then removes jitter. */
 void an_row_background(struct sono_an_context *c, int lumen_rows_only)
 {
+   float guess = 0.0f;
+   int have_guess = 0;
    for (uint32_t iz = 0; iz < c->nz; ++iz) {
       size_t n = 0;
       int lumen = 0;
@@ -165,7 +187,13 @@ void an_row_background(struct sono_an_context *c, int lumen_rows_only)
          if (!c->lumen[p])
             c->scratch[n++] = c->sm2[p];
       }
-      c->row_median[iz] = n ? sono_quantile(c->scratch, n, 0.5) : 0.0f;
+      if (!n) {
+         c->row_median[iz] = 0.0f;
+         continue;
+      }
+      c->row_median[iz] = have_guess ? median_near(c->scratch, n, guess) : sono_quantile(c->scratch, n, 0.5);
+      guess = c->row_median[iz];
+      have_guess = 1;
    }
    for (uint32_t iz = 0; iz < c->nz; ++iz) {
       int a = iz > 0 ? (int)iz - 1 : 0, b = iz + 1 < c->nz ? (int)iz + 1 : (int)iz;
