@@ -30,6 +30,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->deposit_min_area_m2 = 0.3e-6;
    cfg->perivascular_m = 1e-3;
    cfg->flow_max_echo_db = 0.0;
+   cfg->flow_strong_power_db = 15.0;
 }
 
 sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)
@@ -361,8 +362,8 @@ static float dark_level(sono_an_context_t *c)
  * vectorises. */
 static inline __attribute__((always_inline)) void
 flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv, int64_t sp,
-                 int64_t sq, uint32_t ix, uint32_t iz0, float vmin, float varmax, float echo_max, float dark,
-                 float decay)
+                 int64_t sq, uint32_t ix, uint32_t iz0, float vmin, float varmax, float strong, float echo_max,
+                 float dark, float decay)
 {
    size_t p0 = an_pix(c, 0, (int)ix);
    const float *anom = c->anom + p0, *sm = c->sm + p0, *pmin = c->flow_pmin;
@@ -374,7 +375,7 @@ flow_column_body(sono_an_context_t *c, const float *vc, const float *pc, const f
    uint32_t nz = c->nz;
    for (uint32_t iz = iz0; iz < nz; ++iz) {
       float v = fabsf(vc[iz * sv]), pw = pc[iz * sp], var = qv[iz * sqv];
-      float ok = (float)((v > vmin) & (pw > pmin[iz]) & (var < varmax));
+      float ok = (float)((v > vmin) & (pw > pmin[iz]) & ((var < varmax) | (pw > pmin[iz] + strong)));
       float w = ok * v;
       float a = w > 0.0f ? w : 0.0f;
       a = (anom[iz] < echo_max) | (sm[iz] < dark) ? a : 0.0f;
@@ -400,7 +401,7 @@ typedef uint8_t an_v8u8 __attribute__((vector_size(8)));
  * loads defeat its if-conversion). Returns the first row left over. */
 static inline __attribute__((always_inline)) uint32_t
 flow_column_v8(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, uint32_t ix, float vmin,
-               float varmax, float echo_max, float dark, float decay)
+               float varmax, float strong, float echo_max, float dark, float decay)
 {
    size_t p0 = an_pix(c, 0, (int)ix);
    const float *anom = c->anom + p0, *sm = c->sm + p0, *pmin = c->flow_pmin;
@@ -422,7 +423,7 @@ flow_column_v8(sono_an_context_t *c, const float *vc, const float *pc, const flo
       memcpy(&pk, peak + iz, sizeof pk);
       memcpy(&ag16, age + iz, sizeof ag16);
       v = (an_v8f)((an_v8i)v & ~sign); /* fabsf */
-      an_v8i okm = (v > vmin) & (pw > pm) & (var < varmax);
+      an_v8i okm = (v > vmin) & (pw > pm) & ((var < varmax) | (pw > pm + strong));
       an_v8f w = AN_SELECT8(okm, one, zero) * v;
       an_v8f a = AN_SELECT8(w > 0.0f, w, zero);
       a = AN_SELECT8((an < echo_max) | (smv < dark), a, zero);
@@ -442,16 +443,16 @@ flow_column_v8(sono_an_context_t *c, const float *vc, const float *pc, const flo
 
 /* always inline: it then takes the AVX2 form of its caller's clone */
 static inline __attribute__((always_inline)) void flow_column(sono_an_context_t *c, const float *vc, const float *pc, const float *qc, int64_t sv,
-                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float varmax, float echo_max, float dark,
-                        float decay)
+                        int64_t sp, int64_t sq, uint32_t ix, float vmin, float varmax, float strong, float echo_max,
+                        float dark, float decay)
 {
    /* contiguous columns with variance (the host's layout) get a loop of
     * their own, with unit strides known to the compiler */
    if (qc && sv == 1 && sp == 1 && sq == 1) {
-      uint32_t iz = flow_column_v8(c, vc, pc, qc, ix, vmin, varmax, echo_max, dark, decay);
-      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, iz, vmin, varmax, echo_max, dark, decay);
+      uint32_t iz = flow_column_v8(c, vc, pc, qc, ix, vmin, varmax, strong, echo_max, dark, decay);
+      flow_column_body(c, vc, pc, qc, 1, 1, 1, ix, iz, vmin, varmax, strong, echo_max, dark, decay);
    } else {
-      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, 0, vmin, varmax, echo_max, dark, decay);
+      flow_column_body(c, vc, pc, qc, sv, sp, sq, ix, 0, vmin, varmax, strong, echo_max, dark, decay);
    }
 }
 
@@ -475,7 +476,7 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
    flow_power_floor(c, cfg, in->power, strong_db);
    float vmin = (float)(cfg->flow_min_speed_frac * vn), varmax = (float)(cfg->flow_max_variance_frac * vn * vn);
    const sono_plane_t *pv = in->velocity, *pp = in->power, *pq = in->variance;
-   float echo_max = (float)cfg->flow_max_echo_db, dark = dark_level(c);
+   float echo_max = (float)cfg->flow_max_echo_db, dark = dark_level(c), strong = (float)cfg->flow_strong_power_db;
    for (uint32_t ix = 0; ix < c->nx; ++ix) {
       /* column pointers and branch-free tests: flow in speckle is random,
        * so a branch per pixel mispredicts about half the time */
@@ -484,7 +485,7 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
       const float *qc = pq ? (const float *)pq->data + (int64_t)ix * pq->stride[1] : NULL;
       int64_t sv = pv->stride[0], sp = pp->stride[0], sq = pq ? pq->stride[0] : 0;
       if (c->dec == 1) {
-         flow_column(c, vc, pc, qc, sv, sp, sq, ix, vmin, varmax, echo_max, dark, decay);
+         flow_column(c, vc, pc, qc, sv, sp, sq, ix, vmin, varmax, strong, echo_max, dark, decay);
          continue;
       }
       for (uint32_t iz = 0; iz < c->nz; ++iz) {
@@ -495,7 +496,8 @@ AN_HOT static void update_flow(sono_an_context_t *c, const sono_an_config_t *cfg
          for (uint32_t k = 0; k < c->dec; ++k) {
             int64_t fz = an_frame_row(c, (int)iz) + k;
             float v = fabsf(vc[fz * sv]), pw = pc[fz * sp], var = qc ? qc[fz * sq] : 0.0f;
-            float ok = (float)((v > vmin) & (pw > c->flow_pmin[iz]) & (var < varmax));
+            float ok = (float)((v > vmin) & (pw > c->flow_pmin[iz]) &
+                               ((var < varmax) | (pw > c->flow_pmin[iz] + strong)));
             float w = ok * v;
             a = w > a ? w : a; /* not fmaxf: a libm call at -O2 */
          }

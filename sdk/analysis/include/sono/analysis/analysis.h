@@ -130,6 +130,12 @@ typedef struct sono_an_config {
     * anechoic, so colour over echogenic tissue is clutter (tissue motion
     * passing the wall filter at a low velocity scale) */
    double flow_max_echo_db;
+   /* flow: a pixel this far above its row's power floor passes whatever
+    * its variance (15 dB). Slow flow in a nearly horizontal vessel at a low
+    * PRF spreads its spectrum (0.16 VN^2 against the 0.12 limit) while its
+    * colour stands some 23 dB above the floor; clutter that strong would
+    * also be fast or echogenic, which the other tests reject. */
+   double flow_strong_power_db;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
