@@ -72,7 +72,6 @@ typedef struct iv {
    char prob_text[SONO_AN_CLASS_COUNT][16];
    char prob_key[SONO_AN_CLASS_COUNT][24];
    sono_attribute_t attrs[SONO_AN_CLASS_COUNT + 4];
-   uint8_t end_plug[SONO_AN_MAX_DEPOSITS]; /* deposit filling a vessel where its flowing lumen ends */
 } iv_t;
 
 static iv_t *self_of(const sono_plugin_t *p) { return (iv_t *)p->plugin_data; }
@@ -222,96 +221,14 @@ static int lost_in_field(const sono_frame_t *f, const sono_an_vessel_t *v)
    return v->points[0].x_m > left + IV_EDGE_M || v->points[v->point_count - 1].x_m < right - IV_EDGE_M;
 }
 
-/* Depth span (z_lo..z_hi) of the closed polygon `p` on the vertical line x;
- * 0 when the line misses it. */
-static int polygon_span_at(const sono_point_t *p, uint32_t n, double x, double *z_lo, double *z_hi)
+/* The deposit that the analysis placed as the plug of vessel vi where its
+ * flowing lumen ends, no lumen seen beyond (sono_an_deposit_t.end_plug);
+ * -1 none. */
+static int end_plug(const sono_an_result_t *r, uint32_t vi)
 {
-   int hit = 0;
-   *z_lo = 1e9;
-   *z_hi = -1e9;
-   for (uint32_t i = 0; i < n; ++i) {
-      sono_point_t a = p[i], b = p[(i + 1) % n];
-      if ((a.x_m <= x) == (b.x_m <= x) || a.x_m == b.x_m)
-         continue;
-      double z = a.z_m + (x - a.x_m) / (b.x_m - a.x_m) * (b.z_m - a.z_m);
-      *z_lo = fmin(*z_lo, z);
-      *z_hi = fmax(*z_hi, z);
-      hit = 1;
-   }
-   return hit;
-}
-
-/* Line z = z0 + slope * (x - x_end) through the last `IV_END_FIT_M` of
- * visible samples at one end of the trace (side -1 left, +1 right). */
-#define IV_END_FIT_M 2e-3
-static int end_line(const sono_an_vessel_t *v, int side, double *x_end, double *z0, double *slope)
-{
-   uint32_t n = v->point_count;
-   double xe = side < 0 ? v->points[0].x_m : v->points[n - 1].x_m;
-   double sx = 0, sz = 0, sxx = 0, sxz = 0;
-   int m = 0;
-   for (uint32_t i = 0; i < n; ++i) {
-      const sono_an_centre_point_t *p = &v->points[i];
-      if (p->interpolated || fabs(p->x_m - xe) > IV_END_FIT_M)
-         continue;
-      double x = p->x_m - xe;
-      sx += x; sz += p->z_m; sxx += x * x; sxz += x * p->z_m;
-      ++m;
-   }
-   double den = m * sxx - sx * sx;
-   if (m < 5 || den <= 0)
-      return 0;
-   *slope = (m * sxz - sx * sz) / den;
-   *z0 = (sz - *slope * sx) / m;
-   *x_end = xe;
-   return 1;
-}
-
-/* A deposit that fills the vessel where its flowing lumen ends inside the
- * field: it starts within IV_END_GAP_M of the trace's end, continues the
- * vessel's course outward, and spans the lumen (depth span 0.5-2 x the
- * calibre, centred on the carried centreline within 0.35 x the calibre).
- * This is the plug of V6/V7 when no lumen is seen beyond it (the vessel
- * leaves the view, or the plug reaches the field's edge), which the bridge
- * of the analysis cannot join. Material as dark as blood does not count.
- * Perivascular deposits lie beside the line
- * (their centre at least a radius plus their half-depth off it) and tissue
- * deposits are further, so they do not qualify. */
-#define IV_END_GAP_M 0.6e-3
-#define IV_END_MIN_ECHO_DB -20.0
-static int end_plug(const sono_frame_t *f, const sono_an_result_t *r, uint32_t vi)
-{
-   const sono_an_vessel_t *v = &r->vessels[vi];
-   double left = f->grid.x0_m, right = f->grid.x0_m + (f->grid.nx - 1) * f->grid.dx_m, dia = v->diameter_m;
-   if (v->point_count < 3 || v->flow_length_m < 1e-3 || !(dia > 0))
-      return -1;
-   for (int side = -1; side <= 1; side += 2) {
-      double xe, z0, slope;
-      int inside = side < 0 ? v->points[0].x_m > left + IV_EDGE_M : v->points[v->point_count - 1].x_m < right - IV_EDGE_M;
-      if (!inside || !end_line(v, side, &xe, &z0, &slope))
-         continue;
-      for (uint32_t i = 0; i < r->deposit_count; ++i) {
-         const sono_an_deposit_t *d = &r->deposits[i];
-         /* material as dark as blood at the end of a trace is most often the
-          * lumen itself, where the trace lost it (2 patent vessels of 54 in
-          * the training batches); an anechoic plug (fresh HA) is followed as
-          * lumen without flow by the analysis, so it does not need this */
-         if (d->from_flow_gap || d->outline_count < 3 || d->features.echo_db < IV_END_MIN_ECHO_DB)
-            continue;
-         double near = side < 0 ? d->x_right_m : d->x_left_m, far = side < 0 ? d->x_left_m : d->x_right_m;
-         if (fabs(near - xe) > IV_END_GAP_M || side * (far - xe) < 1e-3)
-            continue;
-         /* sampled 0.5 mm beyond the end and in the middle of the part beyond it */
-         double xs[2] = {xe + side * 0.5e-3, 0.5 * (xe + far)}, ok = 1;
-         for (int k = 0; k < 2 && ok; ++k) {
-            double lo, hi, zl = z0 + slope * (xs[k] - xe);
-            ok = polygon_span_at(d->outline, d->outline_count, xs[k], &lo, &hi) && hi - lo >= 0.5 * dia &&
-                 hi - lo <= 2.0 * dia / cos(atan(slope)) && fabs(0.5 * (lo + hi) - zl) <= 0.35 * dia;
-         }
-         if (ok)
-            return (int)i;
-      }
-   }
+   for (uint32_t i = 0; i < r->deposit_count; ++i)
+      if (r->deposits[i].end_plug && r->deposits[i].vessel == (int32_t)vi)
+         return (int)i;
    return -1;
 }
 
@@ -323,12 +240,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    sono_an_v9_t rule = rule_v9(s, v, vn, r->flow_available);
    const sono_an_segment_t *occ = v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
    int gap = occ && occ->length_m >= s->values[P_MIN_OCCLUSION];
-   const sono_an_deposit_t *plug = gap ? NULL : visible_plug(r, vi);
-   int end_i = gap || plug ? -1 : end_plug(f, r, vi);
-   if (end_i >= 0) {
-      plug = &r->deposits[end_i];
-      s->end_plug[end_i] = 1;
-   }
+   int end_i = gap ? -1 : end_plug(r, vi);
+   const sono_an_deposit_t *plug = gap ? NULL : end_i >= 0 ? &r->deposits[end_i] : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
    sono_finding_status_t status;
    float conf;
@@ -473,13 +386,11 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    push_centrelines(s, v, out);
 }
 
-static void deposit_finding(iv_t *s, const sono_an_result_t *r, const sono_an_deposit_t *d, const sono_output_t *out)
+static void deposit_finding(iv_t *s, const sono_an_deposit_t *d, const sono_output_t *out)
 {
    uint32_t na = 0;
    s->attrs[na++] = (sono_attribute_t){"class", sono_an_class_name(d->cls)};
-   /* a deposit filling the vessel where its flow ends is intraluminal */
-   int end = s->end_plug[d - r->deposits];
-   sono_an_placement_t placement = end ? SONO_AN_INTRALUMINAL : d->placement;
+   sono_an_placement_t placement = d->placement;
    s->attrs[na++] = (sono_attribute_t){"placement", sono_an_placement_name(placement)};
    s->attrs[na++] = (sono_attribute_t){"plugin_version", IV_VERSION};
    for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k) {
@@ -498,7 +409,7 @@ static void deposit_finding(iv_t *s, const sono_an_result_t *r, const sono_an_de
           "%.1f bright foci/mm2",
           (d->x_right_m - d->x_left_m) * 1e3, (d->z_bottom_m - d->z_top_m) * 1e3, d->area_m2 * 1e6, d->z_top_m * 1e3,
           d->z_bottom_m * 1e3, d->features.echo_db, d->features.posterior_db, d->features.focus_density_mm2);
-   if (end)
+   if (d->end_plug)
       append(s->basis, sizeof s->basis, &len, "; fills the vessel's course where its flowing lumen ends");
    else if (d->vessel >= 0)
       append(s->basis, sizeof s->basis, &len, "; %.1f mm from the nearest lumen", d->distance_to_lumen_m * 1e3);
@@ -578,13 +489,12 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)
       return SONO_ERROR;
-   memset(s->end_plug, 0, sizeof s->end_plug);
    for (uint32_t v = 0; v < r->vessel_count; ++v)
       vessel_finding(s, frame, r, v, out);
    if (r->vessel_count == 0)
       no_vessel_finding(s, r, out);
    for (uint32_t d = 0; d < r->deposit_count; ++d)
-      deposit_finding(s, r, &r->deposits[d], out);
+      deposit_finding(s, &r->deposits[d], out);
    return SONO_OK;
 }
 

@@ -480,9 +480,9 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
    }
    /* Echogenic material is itself a sign (V6). Material darker than tissue
     * could also be a vessel leaving the plane, so it counts only when the
-    * lumen resumes beyond it (a vessel ends on each side); the
-    * intravascular plugin judges a hypoechoic plug where the flowing lumen
-    * ends (its end_plug()). */
+    * lumen resumes beyond it (a vessel ends on each side); a hypoechoic
+    * plug where the flowing lumen ends with no lumen beyond is judged by
+    * end_plugs(). */
    if (found >= 0 && !k->bright && !(left_end && right_end))
       return -1;
    return found;
@@ -760,6 +760,137 @@ static void chain_plugs(sono_an_context_t *c)
    }
 }
 
+/* ---- a plug where the flowing lumen ends ---------------------------------------------
+ * A deposit that fills the vessel where its flowing lumen ends inside the
+ * field, with no lumen seen beyond it (the vessel leaves the view, or the
+ * plug reaches the field's edge): plugged_vessel() needs the lumen to
+ * resume beyond hypoechoic material, and the bridge of the vessel tracing
+ * cannot join what is not there. The deposit starts within END_GAP_M of
+ * the trace's end, continues the vessel's course outward by at least 1 mm,
+ * and spans the lumen there (depth span 0.5-2 x the calibre, centred on
+ * the line carried from the trace's last END_FIT_M within 0.35 x the
+ * calibre, sampled 0.5 mm beyond the end and in the middle of the part
+ * beyond it). Perivascular deposits lie beside the line (their centre at
+ * least a radius plus their half-depth off it) and tissue deposits
+ * further, so they do not qualify. Material as dark as blood
+ * (END_MIN_ECHO_DB) does not count: at a trace's end it is most often the
+ * lumen itself where the trace lost it (2 patent vessels of 54 in the
+ * training batches); an anechoic plug (fresh HA) is followed as lumen
+ * without flow. Only for a vessel with flow, no candidate occlusion and no
+ * intraluminal or compressing deposit: those already say where the lumen
+ * is stopped. */
+#define END_EDGE_M 1e-3
+#define END_FIT_M 2e-3
+#define END_GAP_M 0.6e-3
+#define END_MIN_ECHO_DB -20.0f
+
+/* Line z = z0 + slope * (x - x_end) through the last END_FIT_M of visible
+ * samples at one end of the trace (side -1 left, +1 right). */
+static int end_line(const sono_an_vessel_t *v, int side, double *x_end, double *z0, double *slope)
+{
+   uint32_t n = v->point_count;
+   double xe = side < 0 ? v->points[0].x_m : v->points[n - 1].x_m;
+   double sx = 0, sz = 0, sxx = 0, sxz = 0;
+   int m = 0;
+   for (uint32_t i = 0; i < n; ++i) {
+      const sono_an_centre_point_t *p = &v->points[i];
+      if (p->interpolated || fabs(p->x_m - xe) > END_FIT_M)
+         continue;
+      double x = p->x_m - xe;
+      sx += x; sz += p->z_m; sxx += x * x; sxz += x * p->z_m;
+      ++m;
+   }
+   double den = m * sxx - sx * sx;
+   if (m < 5 || den <= 0)
+      return 0;
+   *slope = (m * sxz - sx * sz) / den;
+   *z0 = (sz - *slope * sx) / m;
+   *x_end = xe;
+   return 1;
+}
+
+/* Depth span (z_lo..z_hi) of the closed polygon `p` on the vertical line x;
+ * 0 when the line misses it. */
+static int polygon_span_at(const sono_point_t *p, uint32_t n, double x, double *z_lo, double *z_hi)
+{
+   int hit = 0;
+   *z_lo = 1e9;
+   *z_hi = -1e9;
+   for (uint32_t i = 0; i < n; ++i) {
+      sono_point_t a = p[i], b = p[(i + 1) % n];
+      if ((a.x_m <= x) == (b.x_m <= x) || a.x_m == b.x_m)
+         continue;
+      double z = a.z_m + (x - a.x_m) / (b.x_m - a.x_m) * (b.z_m - a.z_m);
+      *z_lo = fmin(*z_lo, z);
+      *z_hi = fmax(*z_hi, z);
+      hit = 1;
+   }
+   return hit;
+}
+
+static int lumen_stopped(const sono_an_result_t *r, uint32_t v)
+{
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      if (d->vessel == (int32_t)v && (d->placement == SONO_AN_INTRALUMINAL || d->compresses))
+         return 1;
+   }
+   return r->vessels[v].occlusion >= 0;
+}
+
+static int fills_end(const sono_an_deposit_t *d, int side, double xe, double z0, double slope, double dia)
+{
+   if (d->from_flow_gap || d->outline_count < 3 || d->features.echo_db < END_MIN_ECHO_DB)
+      return 0;
+   double near = side < 0 ? d->x_right_m : d->x_left_m, far = side < 0 ? d->x_left_m : d->x_right_m;
+   if (fabs(near - xe) > END_GAP_M || side * (far - xe) < 1e-3)
+      return 0;
+   double xs[2] = {xe + side * 0.5e-3, 0.5 * (xe + far)};
+   for (int k = 0; k < 2; ++k) {
+      double lo, hi, zl = z0 + slope * (xs[k] - xe);
+      if (!polygon_span_at(d->outline, d->outline_count, xs[k], &lo, &hi) || hi - lo < 0.5 * dia ||
+          hi - lo > 2.0 * dia / cos(atan(slope)) || fabs(0.5 * (lo + hi) - zl) > 0.35 * dia)
+         return 0;
+   }
+   return 1;
+}
+
+/* The deposit index plugging vessel v where its flowing lumen ends, -1 none. */
+static int end_plug_of(const sono_an_context_t *c, uint32_t v)
+{
+   const sono_an_result_t *r = &c->result;
+   const sono_an_vessel_t *ves = &r->vessels[v];
+   double left = an_x(c, 0), right = an_x(c, c->nx - 1), dia = ves->diameter_m;
+   if (ves->point_count < 3 || ves->flow_length_m < 1e-3 || !(dia > 0) || lumen_stopped(r, v))
+      return -1;
+   for (int side = -1; side <= 1; side += 2) {
+      double xe, z0, slope;
+      int inside = side < 0 ? ves->points[0].x_m > left + END_EDGE_M
+                            : ves->points[ves->point_count - 1].x_m < right - END_EDGE_M;
+      if (!inside || !end_line(ves, side, &xe, &z0, &slope))
+         continue;
+      for (uint32_t i = 0; i < r->deposit_count; ++i)
+         if (fills_end(&r->deposits[i], side, xe, z0, slope, dia))
+            return (int)i;
+   }
+   return -1;
+}
+
+static void end_plugs(sono_an_context_t *c)
+{
+   sono_an_result_t *r = &c->result;
+   for (uint32_t v = 0; v < r->vessel_count; ++v) {
+      int i = end_plug_of(c, v);
+      if (i < 0)
+         continue;
+      sono_an_deposit_t *d = &r->deposits[i];
+      d->placement = SONO_AN_INTRALUMINAL;
+      d->vessel = (int32_t)v;
+      d->distance_to_lumen_m = 0;
+      d->end_plug = 1;
+   }
+}
+
 /* ---- intraluminal deposits seen only as a flow gap ---------------------------------- */
 
 static int overlaps_existing(const sono_an_result_t *r, double x0, double x1, uint32_t v)
@@ -891,4 +1022,5 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
    }
    chain_plugs(c);
    gap_deposits(c);
+   end_plugs(c);
 }

@@ -236,6 +236,11 @@ typedef struct sono_an_deposit {
     * with it; the outline holds the deposit's own echo body only, never
     * the lumen. */
    int32_t compresses;
+   /* 1: intraluminal as the plug of `vessel` where its flowing lumen ends
+    * inside the field with no lumen seen beyond it (the vessel leaves the
+    * view, or the plug reaches the field's edge): it fills the vessel's
+    * course there (clinical-spec V6, V7). */
+   int32_t end_plug;
 } sono_an_deposit_t;
 
 typedef struct sono_an_result {
