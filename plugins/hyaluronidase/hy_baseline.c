@@ -62,9 +62,29 @@ static int nearest_deposit(const sono_an_result_t *r, double x, double z, double
    return best;
 }
 
+/* How unlike a baseline deposit a deposit now is, in metres of centroid
+ * distance. A deposit keeps its material between visits and, when it
+ * migrates, its size; hyaluronidase shrinks it but does not change what it
+ * is. So a deposit of the same class and similar area a little further away
+ * is a better match than a nearer one of another material or size: each
+ * e-fold of area ratio counts as HY_MATCH_AREA_M of distance and a class
+ * change as HY_MATCH_CLASS_M (neither when a class is unknown). A 50 %
+ * shrink costs 0.7 mm, well under the 1-3 mm shifts migration means. */
+#define HY_MATCH_AREA_M 1.0e-3
+#define HY_MATCH_CLASS_M 1.0e-3
+
+static double match_cost(const hy_base_deposit_t *b, const sono_an_deposit_t *d)
+{
+   double cost = hypot(d->centroid.x_m - b->cx, d->centroid.z_m - b->cz);
+   cost += HY_MATCH_AREA_M * fabs(log(fmax(d->area_m2, 1e-12) / b->area));
+   if (b->cls != SONO_AN_UNKNOWN && d->cls != SONO_AN_UNKNOWN && b->cls != d->cls)
+      cost += HY_MATCH_CLASS_M;
+   return cost;
+}
+
 /* One-to-one matching of followed baseline deposits with deposits now, the
- * closest pair first, so two baseline deposits never claim the same deposit.
- * match[b] is the index now, or -1. */
+ * cheapest pair first (match_cost), so two baseline deposits never claim
+ * the same deposit. Only centroids within match_radius_m are candidates. */
 static void match_deposits(const hy_t *s, const sono_an_result_t *r, int *match)
 {
    int taken[SONO_AN_MAX_DEPOSITS] = {0};
@@ -72,16 +92,19 @@ static void match_deposits(const hy_t *s, const sono_an_result_t *r, int *match)
    for (uint32_t b = 0; b < SONO_AN_MAX_DEPOSITS; ++b)
       match[b] = -1;
    for (;;) {
-      double best = radius;
+      double best = INFINITY;
       int bb = -1, bk = -1;
       for (uint32_t b = 0; b < s->base.deposit_count; ++b) {
          const hy_base_deposit_t *d = &s->base.deposits[b];
          if (match[b] >= 0 || d->area < HY_MIN_BASE_AREA)
             continue;
          for (uint32_t k = 0; k < r->deposit_count; ++k) {
-            double dist = hypot(r->deposits[k].centroid.x_m - d->cx, r->deposits[k].centroid.z_m - d->cz);
-            if (!taken[k] && dist <= best) {
-               best = dist;
+            const sono_an_deposit_t *now = &r->deposits[k];
+            if (taken[k] || hypot(now->centroid.x_m - d->cx, now->centroid.z_m - d->cz) > radius)
+               continue;
+            double cost = match_cost(d, now);
+            if (cost < best) {
+               best = cost;
                bb = (int)b;
                bk = (int)k;
             }

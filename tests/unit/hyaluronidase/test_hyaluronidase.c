@@ -73,13 +73,11 @@ typedef struct run {
    cJSON *truth;
 } run_t;
 
-static void run_open(run_t *r, const char *scenario, uint32_t frames)
+static void run_open_case(run_t *r, const sono_sim_case_t *cp)
 {
    sono_error_t err;
-   sono_sim_case_t c;
+   sono_sim_case_t c = *cp;
    memset(r, 0, sizeof *r);
-   assert_int_equal(sono_sim_case_preset(&c, scenario, 1, &err), 0);
-   c.frames = frames;
    r->sim = sono_sim_create(&c, &err);
    assert_non_null(r->sim);
    r->truth = sono_sim_ground_truth(r->sim);
@@ -107,6 +105,15 @@ static void run_open(run_t *r, const char *scenario, uint32_t frames)
    r->inst = sono_host_instance_create(r->lib, NULL, NULL, &err);
    assert_non_null(r->inst);
    assert_int_equal(sono_host_instance_activate(r->inst, &r->format, &err), 0);
+}
+
+static void run_open(run_t *r, const char *scenario, uint32_t frames)
+{
+   sono_error_t err;
+   sono_sim_case_t c;
+   assert_int_equal(sono_sim_case_preset(&c, scenario, 1, &err), 0);
+   c.frames = frames;
+   run_open_case(r, &c);
 }
 
 static void run_close(run_t *r)
@@ -439,6 +446,48 @@ static void test_baseline_state(void **state)
    run_close(&b);
 }
 
+/* A deposit that moved 2.3 mm while a smaller deposit of another material
+ * now lies nearer its baseline position: the follow-up must follow the
+ * same deposit (same class, similar size), not the nearest blob. */
+static void test_migration_follows_the_same_deposit(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   assert_int_equal(sono_sim_case_preset(&c, "filler-paag", 1, &err), 0);
+   c.frames = 14;
+   assert_int_equal(c.deposit_count, 1);
+   run_t a;
+   run_open_case(&a, &c);
+   run_all(&a);
+   uint8_t *blob = NULL;
+   size_t n = 0;
+   assert_int_equal(sono_host_instance_save_state(a.inst, &blob, &n, &err), 0);
+   run_close(&a);
+
+   sono_sim_case_t moved = c;
+   moved.frames = 3;
+   moved.deposits[0].x_m += 2.3e-3;
+   sono_sim_deposit_t decoy = {.filler = SONO_SIM_PLLA, .placement = SONO_SIM_TISSUE, .vessel = -1,
+                               .x_m = c.deposits[0].x_m - 1.2e-3, .z_m = c.deposits[0].z_m,
+                               .half_width_m = 0.6e-3, .half_depth_m = 0.4e-3};
+   snprintf(decoy.id, sizeof decoy.id, "d2");
+   assert_true(sono_sim_add_deposit(&moved, &decoy) >= 0);
+   assert_int_equal(sono_sim_case_validate(&moved, &err), 0);
+   run_t b;
+   run_open_case(&b, &moved);
+   assert_int_equal(sono_host_instance_load_state(b.inst, blob, n, &err), 0);
+   run_all(&b);
+   const sono_event_finding_t *m = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
+   assert_non_null(m);
+   assert_int_equal(m->status, SONO_STATUS_DETECTED);
+   assert_true(m->region_count >= 3);
+   assert_true(inside(m->region, m->region_count, moved.deposits[0].x_m, moved.deposits[0].z_m));
+   assert_true(fabs(atof(attribute(m, "distance_mm")) - 2.3) < 0.5);
+   free(blob);
+   run_close(&b);
+}
+
 /* Migration against an intended site given as parameters. */
 static void test_migration_from_intended_site(void **state)
 {
@@ -552,6 +601,7 @@ int main(void)
       cmocka_unit_test(test_danger_zones),
       cmocka_unit_test(test_baseline_state),
       cmocka_unit_test(test_migration_from_intended_site),
+      cmocka_unit_test(test_migration_follows_the_same_deposit),
       cmocka_unit_test(test_dose_scanner_catches),
       cmocka_unit_test(test_no_dose_in_any_output),
    };
