@@ -736,38 +736,60 @@ DSP_HOT_SELECT static float max_of(const float *restrict v, size_t n, float mx)
    return mx;
 }
 
+/* Velocity and variance on W lanes for the first multiple of W depths,
+ * with exactly the operations of sono_dsp_kasai_velocity and
+ * sono_dsp_kasai_variance per lane: one definition for the 8-lane form and
+ * the 512-bit 16-lane form, so the two cannot drift apart. Returns the
+ * first depth it did not do; *mx is the largest power it saw (at least 0;
+ * the maximum is order-free). */
+#define DSP_ESTIMATE_LANES(W, VF, VI, ATTR)                                                                    \
+   ATTR static uint32_t estimate_lanes##W(const float *restrict acr, const float *restrict aci,                \
+                                          const float *restrict pw, uint32_t nz, float vn, float *restrict vel, \
+                                          float *restrict var, float *mx)                                       \
+   {                                                                                                           \
+      const float kv = -vn / DSP_PI_F;                                                                         \
+      const float ks = 2.0f * (vn / DSP_PI_F) * (vn / DSP_PI_F);                                               \
+      const VF zero = {0}, one = zero + 1.0f;                                                                  \
+      VF vmx = zero;                                                                                           \
+      uint32_t z = 0;                                                                                          \
+      for (; z + (W) <= nz; z += (W)) {                                                                        \
+         VF re, im, p, mag;                                                                                    \
+         __builtin_memcpy(&re, acr + z, sizeof re);                                                            \
+         __builtin_memcpy(&im, aci + z, sizeof im);                                                            \
+         __builtin_memcpy(&p, pw + z, sizeof p);                                                               \
+         const VF v = kv * dsp_atan2_v##W(im, re);                                                             \
+         const VF m2 = re * re + im * im;                                                                      \
+         for (int l = 0; l < (W); ++l)                                                                         \
+            mag[l] = sqrtf(m2[l]);                                                                             \
+         const VI pos = p > zero;                                                                              \
+         const VF s = dsp_sel##W(pos, ks * (1.0f - mag / dsp_sel##W(pos, p, one)), zero);                      \
+         vmx = dsp_sel##W(p > vmx, p, vmx);                                                                    \
+         __builtin_memcpy(vel + z, &v, sizeof v);                                                              \
+         __builtin_memcpy(var + z, &s, sizeof s);                                                              \
+      }                                                                                                        \
+      float m = 0.0f;                                                                                          \
+      for (int l = 0; l < (W); ++l)                                                                            \
+         m = vmx[l] > m ? vmx[l] : m;                                                                          \
+      *mx = m;                                                                                                 \
+      return z;                                                                                                \
+   }
+
+/* always_inline: it runs with the ISA of each clone of estimate_column. */
+DSP_ESTIMATE_LANES(8, dsp_v8f, dsp_v8i, inline __attribute__((always_inline)))
+
 /* Velocity, variance and the largest power of one column, in one loop over
  * its AC and power while they are in L1 (one call and one pass instead of
- * three). Each value is computed with exactly the operations of
- * sono_dsp_kasai_velocity and sono_dsp_kasai_variance (8 lanes, then the
- * scalar forms for the last nz % 8 depths), so the planes are the same bit
- * for bit; the maximum is order-free. Returns the column's largest power
- * (at least 0). */
+ * three): 8 lanes, then the scalar forms for the last nz % 8 depths, so the
+ * planes are the same bit for bit. Returns the column's largest power (at
+ * least 0). */
 DSP_HOT_SELECT static float estimate_column(const float *restrict acr, const float *restrict aci,
                                             const float *restrict pw, uint32_t nz, float vn, float *restrict vel,
                                             float *restrict var)
 {
    const float kv = -vn / DSP_PI_F;
    const float ks = 2.0f * (vn / DSP_PI_F) * (vn / DSP_PI_F);
-   const dsp_v8f zero = {0}, one = zero + 1.0f;
-   dsp_v8f mx = zero;
-   uint32_t z = 0;
-   for (; z + 8 <= nz; z += 8) {
-      dsp_v8f re, im, p, mag;
-      __builtin_memcpy(&re, acr + z, sizeof re);
-      __builtin_memcpy(&im, aci + z, sizeof im);
-      __builtin_memcpy(&p, pw + z, sizeof p);
-      const dsp_v8f v = kv * dsp_atan2_v8(im, re);
-      const dsp_v8f m2 = re * re + im * im;
-      for (int l = 0; l < 8; ++l)
-         mag[l] = sqrtf(m2[l]);
-      const dsp_v8i pos = p > zero;
-      const dsp_v8f s = dsp_sel8(pos, ks * (1.0f - mag / dsp_sel8(pos, p, one)), zero);
-      mx = dsp_sel8(p > mx, p, mx);
-      __builtin_memcpy(vel + z, &v, sizeof v);
-      __builtin_memcpy(var + z, &s, sizeof s);
-   }
-   float m = 0.0f;
+   float m;
+   uint32_t z = estimate_lanes8(acr, aci, pw, nz, vn, vel, var, &m);
    for (; z < nz; ++z) {
       vel[z] = kv * dsp_atan2f(aci[z], acr[z]);
       const float mag = sqrtf(acr[z] * acr[z] + aci[z] * aci[z]);
@@ -775,44 +797,17 @@ DSP_HOT_SELECT static float estimate_column(const float *restrict acr, const flo
       var[z] = pw[z] > 0.0f ? ks * (1.0f - mag / p) : 0.0f;
       m = pw[z] > m ? pw[z] : m;
    }
-   for (int l = 0; l < 8; ++l)
-      m = mx[l] > m ? mx[l] : m;
    return m;
 }
 
 #if DIRECT_WIDE
-/* estimate_column on 16 lanes for the first multiple of 16 depths: the same
- * operations per lane. Returns the first depth it did not do; *mx is the
- * largest power it saw (at least 0). */
-__attribute__((target("avx512f"))) static uint32_t estimate_wide(const float *restrict acr, const float *restrict aci,
-                                                               const float *restrict pw, uint32_t nz, float vn,
-                                                               float *restrict vel, float *restrict var, float *mx)
+/* estimate_column's lanes, 16 at a time where the CPU has AVX-512F. */
+DSP_ESTIMATE_LANES(16, v16f, v16i, __attribute__((target("avx512f"))))
+
+static uint32_t estimate_wide(const float *acr, const float *aci, const float *pw, uint32_t nz, float vn, float *vel,
+                              float *var, float *mx)
 {
-   const float kv = -vn / DSP_PI_F;
-   const float ks = 2.0f * (vn / DSP_PI_F) * (vn / DSP_PI_F);
-   const v16f zero = {0}, one = zero + 1.0f;
-   v16f vmx = zero;
-   uint32_t z = 0;
-   for (; z + 16 <= nz; z += 16) {
-      v16f re, im, p, mag;
-      __builtin_memcpy(&re, acr + z, sizeof re);
-      __builtin_memcpy(&im, aci + z, sizeof im);
-      __builtin_memcpy(&p, pw + z, sizeof p);
-      const v16f v = kv * dsp_atan2_v16(im, re);
-      const v16f m2 = re * re + im * im;
-      for (int l = 0; l < 16; ++l)
-         mag[l] = sqrtf(m2[l]);
-      const v16i pos = p > zero;
-      const v16f s = dsp_sel16(pos, ks * (1.0f - mag / dsp_sel16(pos, p, one)), zero);
-      vmx = dsp_sel16(p > vmx, p, vmx);
-      __builtin_memcpy(vel + z, &v, sizeof v);
-      __builtin_memcpy(var + z, &s, sizeof s);
-   }
-   float m = 0.0f;
-   for (int l = 0; l < 16; ++l)
-      m = vmx[l] > m ? vmx[l] : m;
-   *mx = m;
-   return z;
+   return estimate_lanes16(acr, aci, pw, nz, vn, vel, var, mx);
 }
 
 /* power_db on 16 lanes for the first multiple of 16 depths; returns the
