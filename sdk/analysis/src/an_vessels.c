@@ -16,10 +16,35 @@ static int lumen_candidate(const sono_an_context_t *c, const sono_an_config_t *c
    return c->anom[p] < (float)cfg->lumen_dark_db || c->flow_age[p] < c->window_frames;
 }
 
+/* The entry echo: the first row whose tissue level rises above half the
+ * brightest row's. The skin row lies 0.3 mm below it (an_find_skin). */
+static int entry_row(const sono_an_context_t *c)
+{
+   float top = 0;
+   for (uint32_t iz = 0; iz < c->nz; ++iz)
+      top = c->bg[iz] > top ? c->bg[iz] : top;
+   for (uint32_t iz = 0; iz < c->nz; ++iz)
+      if (c->bg[iz] > 0.5f * top)
+         return (int)iz;
+   return 0;
+}
+
+/* A run may start above the skin row only below the entry echo and only
+ * when colour fills most of it: a superficial vessel lying directly under
+ * the epidermis (dorsal nasal, temporal branch, or a facial artery near
+ * the skin) starts within the 0.3 mm band that the skin row leaves for the
+ * entry echo's undulation. Gel above the entry echo touches the image top
+ * or is cut off by the bright entry line, so it never reaches here. */
+static int run_below_skin(const sono_an_context_t *c, int top, int len, int flow, int entry)
+{
+   return top > c->skin_row || (top > entry && 2 * flow > len);
+}
+
 static void find_runs(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
    int min_len = (int)fmax(3.0, 0.8 * cfg->vessel_min_diameter_m / c->dz);
    int max_len = (int)(1.6 * cfg->vessel_max_diameter_m / c->dz);
+   int entry = entry_row(c);
    for (uint32_t ix = 0; ix < c->nx; ++ix) {
       an_run_t *runs = c->runs + (size_t)ix * AN_MAX_RUNS_PER_COL;
       int n = 0;
@@ -37,7 +62,7 @@ static void find_runs(sono_an_context_t *c, const sono_an_config_t *cfg)
          int len = iz - top;
          /* a run touching the top of the image or starting above the skin
           * line is gel standoff or entry echo, not lumen */
-         if (len >= min_len && len <= max_len && top > 0 && top > c->skin_row)
+         if (len >= min_len && len <= max_len && top > 0 && run_below_skin(c, top, len, flow, entry))
             runs[n++] = (an_run_t){(int16_t)top, (int16_t)(iz - 1), -1, (int16_t)flow};
       }
       c->run_count[ix] = (uint8_t)n;
