@@ -215,10 +215,21 @@ static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 /* Phantom and long-axis views show a vessel crossing the field; a trace
  * that ends more than IV_EDGE_M inside it on either side lost the vessel. */
 #define IV_EDGE_M 1e-3
+/* A vessel descending out of the view leaves through the bottom of the
+ * field: its far wall reaches the last rows at the end of the trace. */
+#define IV_BOTTOM_M 0.5e-3
+static int end_at_edge(const sono_frame_t *f, const sono_an_vessel_t *v, int side)
+{
+   const sono_an_centre_point_t *p = side < 0 ? &v->points[0] : &v->points[v->point_count - 1];
+   double left = f->grid.x0_m, right = f->grid.x0_m + (f->grid.nx - 1) * f->grid.dx_m;
+   double bottom = f->grid.z0_m + (f->grid.nz - 1) * f->grid.dz_m;
+   int lateral = side < 0 ? p->x_m <= left + IV_EDGE_M : p->x_m >= right - IV_EDGE_M;
+   return lateral || (p->bottom_z_m >= bottom - IV_BOTTOM_M && p->z_m > v->depth_m);
+}
+
 static int lost_in_field(const sono_frame_t *f, const sono_an_vessel_t *v)
 {
-   double left = f->grid.x0_m, right = f->grid.x0_m + (f->grid.nx - 1) * f->grid.dx_m;
-   return v->points[0].x_m > left + IV_EDGE_M || v->points[v->point_count - 1].x_m < right - IV_EDGE_M;
+   return !end_at_edge(f, v, -1) || !end_at_edge(f, v, +1);
 }
 
 /* The deposit that the analysis placed as the plug of vessel vi where its

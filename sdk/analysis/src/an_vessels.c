@@ -11,9 +11,47 @@
 
 /* ---- runs and chains ---------------------------------------------------------- */
 
-static int lumen_candidate(const sono_an_context_t *c, const sono_an_config_t *cfg, size_t p)
+/* A pixel of lumen: dark against its row's tissue, or flowing in the cine
+ * window, or, in a row darker than the view's tissue, darker than that
+ * tissue (`row_dark[iz]`, see dark_rows): a vessel lying nearly parallel to
+ * the probe fills most of its rows, and their background is then the lumen
+ * itself, so neither blood nor an anechoic plug stands out of it. */
+static int lumen_candidate(const sono_an_context_t *c, const sono_an_config_t *cfg, int iz, size_t p,
+                           const float *row_dark)
 {
-   return c->anom[p] < (float)cfg->lumen_dark_db || c->flow_age[p] < c->window_frames;
+   return c->anom[p] < (float)cfg->lumen_dark_db || c->flow_age[p] < c->window_frames || c->sm[p] < row_dark[iz];
+}
+
+/* Per row, the level under which a pixel is dark against the view's tissue
+ * (lumen_dark_db below the median tissue row under the skin), for the rows
+ * a lumen fills: a band of rows whose background lies under that level, no
+ * thicker than the thickest lumen run, with tissue rows deeper down. Rows below the deepest such tissue row (a
+ * bone's shadow, the noise floor at depth) and tissue rows get no level
+ * (-inf). Written into `out` (nz floats). */
+static void dark_rows(sono_an_context_t *c, const sono_an_config_t *cfg, int max_len, float *out)
+{
+   size_t n = 0;
+   for (uint32_t iz = (uint32_t)(c->skin_row > 0 ? c->skin_row : 0); iz < c->nz; ++iz)
+      c->scratch[n++] = c->bg[iz];
+   float level = n ? sono_quantile(c->scratch, n, 0.5) + (float)cfg->lumen_dark_db : -1e30f;
+   int deepest = -1;
+   for (int iz = (int)c->nz - 1; iz >= 0 && deepest < 0; --iz)
+      if (c->bg[iz] >= level)
+         deepest = iz;
+   for (int iz = 0; iz < (int)c->nz; ++iz)
+      out[iz] = -1e30f;
+   for (int iz = c->skin_row + 1; iz < deepest;) {
+      if (c->bg[iz] >= level) {
+         ++iz;
+         continue;
+      }
+      int top = iz;
+      while (iz < deepest && c->bg[iz] < level)
+         ++iz;
+      if (iz - top <= max_len)
+         for (int j = top; j < iz; ++j)
+            out[j] = level;
+   }
 }
 
 /* The entry echo: the first row whose tissue level rises above half the
@@ -45,24 +83,29 @@ static void find_runs(sono_an_context_t *c, const sono_an_config_t *cfg)
    int min_len = (int)fmax(3.0, 0.8 * cfg->vessel_min_diameter_m / c->dz);
    int max_len = (int)(1.6 * cfg->vessel_max_diameter_m / c->dz);
    int entry = entry_row(c);
+   float *row_dark = c->scratch + c->nz; /* the scratch's first nz hold dark_rows' sample */
+   dark_rows(c, cfg, max_len, row_dark);
    for (uint32_t ix = 0; ix < c->nx; ++ix) {
       an_run_t *runs = c->runs + (size_t)ix * AN_MAX_RUNS_PER_COL;
       int n = 0;
       for (int iz = 0; iz < (int)c->nz && n < AN_MAX_RUNS_PER_COL;) {
          size_t p = an_pix(c, iz, (int)ix);
-         if (!lumen_candidate(c, cfg, p)) {
+         if (!lumen_candidate(c, cfg, iz, p, row_dark)) {
             ++iz;
             continue;
          }
          int top = iz, flow = 0;
-         while (iz < (int)c->nz && lumen_candidate(c, cfg, an_pix(c, iz, (int)ix))) {
+         while (iz < (int)c->nz && lumen_candidate(c, cfg, iz, an_pix(c, iz, (int)ix), row_dark)) {
             flow += c->flow_age[an_pix(c, iz, (int)ix)] < c->window_frames;
             ++iz;
          }
          int len = iz - top;
          /* a run touching the top of the image or starting above the skin
-          * line is gel standoff or entry echo, not lumen */
-         if (len >= min_len && len <= max_len && top > 0 && run_below_skin(c, top, len, flow, entry))
+          * line is gel standoff or entry echo, not lumen; a silent run
+          * reaching the last row is the band below the deepest echo (a
+          * bone's shadow, the noise floor), which no far wall bounds */
+         int open_below = iz >= (int)c->nz && 2 * flow <= len;
+         if (len >= min_len && len <= max_len && top > 0 && !open_below && run_below_skin(c, top, len, flow, entry))
             runs[n++] = (an_run_t){(int16_t)top, (int16_t)(iz - 1), -1, (int16_t)flow};
       }
       c->run_count[ix] = (uint8_t)n;
@@ -268,6 +311,25 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
       }
 }
 
+/* Share of a chain's columns whose run is dark against its own row (mean
+ * anomaly under half lumen_dark_db). A silent lumen stands out of its rows
+ * unless it fills them; a band of dark rows (the noise floor at depth,
+ * whose rows are dark throughout) does not. */
+static double dark_share(const sono_an_context_t *c, const sono_an_config_t *cfg, const an_chain_t *ch)
+{
+   int cols = 0, dark = 0;
+   for (int ix = ch->ix0; ix <= ch->ix1; ++ix) {
+      if (ch->top[ix] < 0)
+         continue;
+      double sum = 0;
+      for (int iz = ch->top[ix]; iz <= ch->bottom[ix]; ++iz)
+         sum += c->anom[an_pix(c, iz, ix)];
+      ++cols;
+      dark += sum / (ch->bottom[ix] - ch->top[ix] + 1) < 0.5 * cfg->lumen_dark_db;
+   }
+   return cols ? (double)dark / cols : 0;
+}
+
 static int chain_is_vessel(const sono_an_context_t *c, const sono_an_config_t *cfg, const an_chain_t *ch)
 {
    if (ch->merged_into >= 0 || ch->count < 3)
@@ -284,7 +346,7 @@ static int chain_is_vessel(const sono_an_context_t *c, const sono_an_config_t *c
     * anechoic deposit is short and bulging. */
    if (flow_len >= 1e-3 && cv < 0.45)
       return 1;
-   return extent >= 0.8 * c->nx * c->dx && cv < 0.25;
+   return extent >= 0.8 * c->nx * c->dx && cv < 0.25 && dark_share(c, cfg, ch) >= 0.5;
 }
 
 /* ---- sampling a vessel ------------------------------------------------------------- */
