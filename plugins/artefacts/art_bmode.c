@@ -251,6 +251,9 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
 
 #define COMET_MAX 256     /* tails remembered per frame */
 #define COMET_BELOW_M 0.7e-3 /* the tails run up to this far below the deposit */
+#define COMET_MATRIX_DB 0.0f /* foci lie in a matrix no brighter than the tissue of their rows */
+#define COMET_LINK_M 1.0e-3  /* tails of one deposit lie within this of a neighbour */
+#define COMET_MIN_TAILS 8    /* distinct tails of one deposit */
 
 /* Copies of the focus at row iz of column c at lag L: each copy a local
  * maximum (+-1 row) >= 3 dB over the background `bg`, no brighter than the
@@ -277,14 +280,83 @@ static int comet_copies(const float *c, int nz, int iz, int lag, float bg)
    return n;
 }
 
+/* A focus already listed: one focus lights neighbouring sampled columns. */
+static int comet_seen(const art_t *a, const int32_t *tz, const int32_t *tx, int n, int iz, int ix)
+{
+   int rz = art_npx_z(a, 0.1e-3), rx = art_npx_x(a, 0.2e-3);
+   for (int t = n - 1; t >= 0; --t)
+      if (abs(tz[t] - iz) < rz && abs(tx[t] - ix) <= rx)
+         return 1;
+   return 0;
+}
+
+static int comet_root(int32_t *grp, int i)
+{
+   while (grp[i] != i)
+      i = grp[i] = grp[grp[i]];
+   return i;
+}
+
+/* Groups the tails by single linkage (COMET_LINK_M in depth and across);
+ * a group of >= COMET_MIN_TAILS is one deposit of comet-forming particles
+ * (speckle makes an isolated tail now and then, never a dense field of
+ * them). Region: the group's foci +-0.2 mm across, from 0.15 mm above the
+ * shallowest to COMET_BELOW_M below the deepest. */
+static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const int32_t *tlag, int n)
+{
+   int32_t *grp = a->stack; /* scratch: no flood fill runs here */
+   int lz = art_npx_z(a, COMET_LINK_M), lx = art_npx_x(a, COMET_LINK_M);
+   for (int i = 0; i < n; ++i)
+      grp[i] = i;
+   for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j)
+         if (abs(tz[i] - tz[j]) <= lz && abs(tx[i] - tx[j]) <= lx) {
+            int ri = comet_root(grp, i), rj = comet_root(grp, j);
+            grp[ri > rj ? ri : rj] = ri < rj ? ri : rj;
+         }
+   for (int i = 0; i < n; ++i)
+      grp[i] = comet_root(grp, i);
+   for (int g = 0; g < n; ++g) {
+      int count = 0, z0 = a->nz, z1 = 0, x0 = a->nx, x1 = 0;
+      double lag = 0;
+      for (int i = 0; i < n; ++i)
+         if (grp[i] == g) {
+            ++count;
+            lag += tlag[i];
+            z0 = tz[i] < z0 ? tz[i] : z0, z1 = tz[i] > z1 ? tz[i] : z1;
+            x0 = tx[i] < x0 ? tx[i] : x0, x1 = tx[i] > x1 ? tx[i] : x1;
+         }
+      if (count < COMET_MIN_TAILS)
+         continue;
+      lag = lag / count * a->dz;
+      int mx = art_npx_x(a, 0.2e-3);
+      int rz0 = z0 - art_npx_z(a, 0.15e-3), rz1 = z1 + art_npx_z(a, COMET_BELOW_M);
+      int rx0 = x0 - mx, rx1 = x1 + mx;
+      rz0 = rz0 < 0 ? 0 : rz0, rz1 = rz1 >= a->nz ? a->nz - 1 : rz1;
+      rx0 = rx0 < 0 ? 0 : rx0, rx1 = rx1 >= a->nx ? a->nx - 1 : rx1;
+      art_finding_t *f = art_add(a, K_COMET, (float)(0.55 + 0.03 * fmin(10.0, count - COMET_MIN_TAILS)));
+      if (!f)
+         return;
+      f->npoly = art_rect_polygon(a, rz0, rz1, rx0, rx1, f->poly);
+      snprintf(f->label, sizeof f->label, "Possible comet-tail artefact");
+      snprintf(f->basis, sizeof f->basis,
+               "%d bright point foci at %.1f-%.1f mm over %.1f mm width, each followed by fading echoes (mean "
+               "spacing %.2f mm), in a matrix no brighter than the tissue beside it",
+               count, art_mm_z(a, z0), art_mm_z(a, z1), (x1 - x0 + 1) * a->dx * 1e3, lag * 1e3);
+      snprintf(f->advice, sizeof f->advice,
+               "Comet tails mark small strong reflectors (e.g. PMMA/PCL particles, calcifications); do not read the "
+               "tail as structure");
+   }
+}
+
 /* Comet tails (A1, §7.3): bright point foci (>= reflector_db + 6 dB over the
- * columns 0.25 mm aside) inside a hypoechoic region (those columns >= 4 dB
- * under the row reference: PMMA/PCL matrix; an echogenic silicone matrix
- * does not qualify), each followed by >= 2 equally spaced fading copies at
- * a lag <= comet_max_lag_m. A bounded hypoechoic region (>= 5 dB under the
- * row reference on the smoothed image, clear of the frame's sides) holding
- * >= 3 such tails is one comet-tail finding over the region and
- * COMET_BELOW_M below it. */
+ * columns 0.25 mm aside) in a matrix no brighter than the tissue of their
+ * rows (those columns at most COMET_MATRIX_DB over the row reference:
+ * PMMA/PCL matrix; foci in an echogenic silicone or calcific matrix do not
+ * qualify), each followed by >= 2 equally spaced fading copies at a lag <=
+ * comet_max_lag_m. The particles of one deposit make a dense field of such
+ * tails, reported by comet_groups (the matrix between them is not traced:
+ * the foci and their tails break it into pieces). */
 static void detect_comets(art_t *a, int max_lag)
 {
    int off = art_npx_x(a, 0.25e-3), min_lag = art_npx_z(a, 0.08e-3), ntail = 0;
@@ -296,7 +368,7 @@ static void detect_comets(art_t *a, int max_lag)
                   *r = a->lat + art_px(a, 0, ix + off);
       for (int iz = 2; iz < a->nz - 2 && ntail < COMET_MAX; ++iz) {
          float bg = 0.5f * (l[iz] + r[iz]);
-         if (c[iz] - bg < strong || bg > a->rowref[iz] - 4.0f || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
+         if (c[iz] - bg < strong || bg > a->rowref[iz] + COMET_MATRIX_DB || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
             continue;
          int best = 0, blag = 0;
          for (int lag = min_lag; lag <= max_lag; ++lag) {
@@ -306,7 +378,7 @@ static void detect_comets(art_t *a, int max_lag)
                blag = lag;
             }
          }
-         if (best >= 2) {
+         if (best >= 2 && !comet_seen(a, tz, tx, ntail, iz, ix)) {
             tz[ntail] = iz;
             tx[ntail] = ix;
             tlag[ntail++] = blag;
@@ -314,69 +386,7 @@ static void detect_comets(art_t *a, int max_lag)
          }
       }
    }
-   if (ntail < 2)
-      return;
-   /* the hypoechoic regions are traced only around the tails (a deposit is
-    * at most a few millimetres across), which keeps the flood fill small */
-   int bx0 = a->nx, bx1 = -1, bz0 = a->nz, bz1 = -1, mx = art_npx_x(a, 3.0e-3), mz = art_npx_z(a, 2.0e-3);
-   for (int t = 0; t < ntail; ++t) {
-      bx0 = tx[t] < bx0 ? tx[t] : bx0, bx1 = tx[t] > bx1 ? tx[t] : bx1;
-      bz0 = tz[t] < bz0 ? tz[t] : bz0, bz1 = tz[t] > bz1 ? tz[t] : bz1;
-   }
-   bx0 = bx0 - mx < 0 ? 0 : bx0 - mx, bx1 = bx1 + mx >= a->nx ? a->nx - 1 : bx1 + mx;
-   bz0 = bz0 - mz < 0 ? 0 : bz0 - mz, bz1 = bz1 + mz >= a->nz ? a->nz - 1 : bz1 + mz;
-   memset(a->mask, 0, a->npix);
-   for (int ix = bx0; ix <= bx1; ++ix) {
-      const float *sm = a->sm + art_px(a, 0, ix);
-      uint8_t *m = a->mask + art_px(a, 0, ix);
-      for (int iz = bz0; iz <= bz1; ++iz)
-         m[iz] = sm[iz] <= a->rowref[iz] - 5.0f;
-   }
-   int n = art_components(a, a->mask, (int)(0.2e-6 / (a->dx * a->dz)));
-   for (int k = 0; k < n; ++k) {
-      const art_comp_t *c = &a->comps[k];
-      int hits = 0;
-      double lag = 0;
-      /* a focus interrupts the matrix: its tail counts when the region is
-       * within 0.1 mm of it */
-      int near = art_npx_z(a, 0.1e-3) + 1;
-      for (int t = 0; t < ntail; ++t) {
-         if (tx[t] < c->ix0 || tx[t] > c->ix1 || tz[t] < c->iz0 - near || tz[t] > c->iz1 + near)
-            continue;
-         int in = 0;
-         for (int dz = -near; dz <= near && !in; ++dz)
-            for (int dx = -off; dx <= off && !in; dx += off)
-               in = tz[t] + dz >= 0 && tz[t] + dz < a->nz && tx[t] + dx >= 0 && tx[t] + dx < a->nx &&
-                    a->labels[art_px(a, tz[t] + dz, tx[t] + dx)] == c->label;
-         hits += in;
-         lag += in ? tlag[t] : 0;
-      }
-      /* a region reaching the frame's sides or the traced box is not bounded */
-      if (hits < 3 || c->ix0 <= bx0 || c->ix1 >= bx1 || c->iz0 <= bz0 || c->iz1 >= bz1)
-         continue;
-      lag = lag / hits * a->dz;
-      art_finding_t *f = art_add(a, K_COMET, (float)(0.55 + 0.05 * fmin(6.0, hits - 2.0)));
-      if (!f)
-         return;
-      int np = 0, step = (c->ix1 - c->ix0) / (ART_MAX_POLY - 4) + 1, deep = c->iz1 + art_npx_z(a, COMET_BELOW_M);
-      deep = deep < a->nz ? deep : a->nz - 1;
-      for (int ix = c->ix0; ix <= c->ix1 && np < ART_MAX_POLY - 3; ix += step)
-         for (int iz = c->iz0; iz <= c->iz1; ++iz)
-            if (a->labels[art_px(a, iz, ix)] == c->label) {
-               f->poly[np++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + iz * a->dz};
-               break;
-            }
-      f->poly[np++] = (sono_point_t){a->x0 + c->ix1 * a->dx, a->z0 + deep * a->dz};
-      f->poly[np++] = (sono_point_t){a->x0 + c->ix0 * a->dx, a->z0 + deep * a->dz};
-      f->npoly = (uint32_t)np;
-      snprintf(f->label, sizeof f->label, "Possible comet-tail artefact");
-      snprintf(f->basis, sizeof f->basis,
-               "%d bright foci in a hypoechoic region at %.1f-%.1f mm, each followed by fading echoes every %.2f mm",
-               hits, art_mm_z(a, c->iz0), art_mm_z(a, c->iz1), lag * 1e3);
-      snprintf(f->advice, sizeof f->advice,
-               "Comet tails mark small strong reflectors (e.g. PMMA/PCL particles, calcifications); do not read the "
-               "tail as structure");
-   }
+   comet_groups(a, tz, tx, tlag, ntail);
 }
 
 /* ---- reverberation under an echogenic deposit (dirty shadow) ---- */
