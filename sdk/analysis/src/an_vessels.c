@@ -259,12 +259,17 @@ static double bridge_error(const sono_an_context_t *c, const an_chain_t *A, cons
    return fabs((za + sa * xm) - (zb + sb * xm));
 }
 
+#define AN_MAX_OVERLAP_M 2e-3
 static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
    /* lines are fitted over 4 mm: carried across a plug of up to 10 mm, a
     * 2 mm fit turns the bend of a lumen end into a millimetre of error */
    int max_bridge = (int)(cfg->vessel_max_bridge_m / c->dx), fit = (int)(4e-3 / c->dx), min_count = (int)(1e-3 / c->dx);
    int min_stub = (int)(0.4e-3 / c->dx);
+   /* Where a wide lumen holds two runs in some columns (an echo inside it),
+    * linking may start a second chain that overlaps the first's end by up
+    * to a couple of millimetres: the same vessel, joined like a bridge. */
+   int max_overlap = (int)(AN_MAX_OVERLAP_M / c->dx);
    for (int pass = 0; pass < 2; ++pass)
       for (int a = 0; a < c->chain_count; ++a) {
          an_chain_t *A = &c->chains[a];
@@ -276,7 +281,8 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
          for (int b = 0; b < c->chain_count; ++b) {
             an_chain_t *B = &c->chains[b];
             int b_stub = B->count < min_count;
-            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix1 || B->ix0 - A->ix1 > max_bridge ||
+            if (b == a || B->merged_into >= 0 || B->ix0 <= A->ix0 || B->ix1 <= A->ix1 ||
+                B->ix0 < A->ix1 - max_overlap || B->ix0 - A->ix1 > max_bridge ||
                 (b_stub && !edge_stub(c, B, min_stub)))
                continue;
             /* the dark core of a plug is thinner than the lumen it fills:
@@ -295,8 +301,9 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
          if (best < 0)
             continue;
          an_chain_t *B = &c->chains[best];
+         /* where they overlap, A keeps its own runs */
          for (int ix = B->ix0; ix <= B->ix1; ++ix)
-            if (B->top[ix] >= 0) {
+            if (B->top[ix] >= 0 && (ix > A->ix1 || A->top[ix] < 0)) {
                A->top[ix] = B->top[ix];
                A->bottom[ix] = B->bottom[ix];
             }
