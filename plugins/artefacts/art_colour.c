@@ -257,7 +257,61 @@ static int wrapping_columns(const art_t *a, const art_comp_t *c, int *x0, int *x
    return 1;
 }
 
-static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
+/* Least-squares line through the pixels of colour components: sums of
+ * lateral (x) and axial (z) pixel positions, relative to the frame. */
+typedef struct axis_fit {
+   double n, sx, sz, sxx, sxz;
+} axis_fit_t;
+
+static void axis_add(const art_t *a, const art_comp_t *c, axis_fit_t *f)
+{
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+      const int32_t *lab = a->labels + art_px(a, 0, ix);
+      int m = 0, zs = 0;
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         int in = lab[iz] == c->label;
+         m += in;
+         zs += in * iz;
+      }
+      f->n += m;
+      f->sx += (double)m * ix;
+      f->sxx += (double)m * ix * ix;
+      f->sz += zs;
+      f->sxz += (double)ix * zs;
+   }
+}
+
+/* Axial rise per lateral distance of the fitted line; NAN without spread. */
+static double axis_slope(const art_t *a, const axis_fit_t *f)
+{
+   if (f->n < 2)
+      return NAN;
+   double mx = f->sx / f->n, vx = f->sxx / f->n - mx * mx;
+   return vx > 1.0 ? (f->sxz / f->n - mx * (f->sz / f->n)) / vx * a->dz / a->dx : NAN;
+}
+
+/* A component at least ALIAS_AXIS_MIN_M wide and twice as wide as deep
+ * runs along its own axis; a shorter piece (a vessel cut by shadows or by
+ * the colour threshold) takes the axis of all the frame's colour regions. */
+#define ALIAS_AXIS_MIN_M 2.0e-3
+static double comp_slope(const art_t *a, const art_comp_t *c, double frame_slope)
+{
+   double w = (c->ix1 - c->ix0 + 1) * a->dx, h = (c->iz1 - c->iz0 + 1) * a->dz;
+   if (w < ALIAS_AXIS_MIN_M || w < 2 * h)
+      return frame_slope;
+   axis_fit_t f = {0, 0, 0, 0, 0};
+   axis_add(a, c, &f);
+   return axis_slope(a, &f);
+}
+
+/* A colour mosaic needs an axial flow component above VN to be aliasing:
+ * in a vessel running within ALIAS_MIN_SLOPE (2 degrees) of perpendicular
+ * to the beam the axial component is under 3.5% of the flow speed, and a
+ * mosaic there is the spectral broadening of flow crossing the beam (its
+ * Doppler spectrum spreads over both signs at a low PRF), not a wrap. */
+#define ALIAS_MIN_SLOPE 0.035
+
+static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, double frame_slope)
 {
    int pairs = 0;
    for (int ix = c->ix0; ix <= c->ix1; ++ix)
@@ -267,6 +321,8 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum)
             pairs += ((a->aflags[p] & SONO_DSP_ALIAS_DOWN) != 0) + ((a->aflags[p] & SONO_DSP_ALIAS_RIGHT) != 0);
       }
    if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS])
+      return;
+   if (fabs(comp_slope(a, c, frame_slope)) < ALIAS_MIN_SLOPE)
       return;
    /* a few wrapped pairs in a large region are the speed spread of a flow
     * near the scale, not a wrapping segment; such a region is kept aside:
@@ -467,6 +523,7 @@ typedef struct bloom_sum {
 } bloom_sum_t;
 
 #define BLOOM_SPAN 1.1 /* colour/lumen thickness for the over-tissue share alone to count */
+#define BLOOM_EXCESS_M 0.33e-3 /* colour thicker than its lumen by more than the resolution cell's blur */
 #define BLOOM_REGION 0x40u /* aflags bit: pixel of a blooming colour segment */
 
 static void check_blooming(art_t *a, const art_comp_t *c, bloom_sum_t *sum)
@@ -477,14 +534,16 @@ static void check_blooming(art_t *a, const art_comp_t *c, bloom_sum_t *sum)
    if (m.lumen_cols < art_npx_x(a, 1.0e-3) || m.ratio < 1.0 || m.over < 0.5 * a->p[P_BLOOM_OVER])
       return;
    /* clinical-spec A6: colour wider than the lumen, or colour over the
-    * tissue beside it. The over-tissue share alone needs the colour to
-    * span the lumen by BLOOM_SPAN: a small vessel's traced lumen and its
-    * colour are both blurred by the resolution cell, so its width ratio
-    * stays near 1.2 while a third of its colour lies over tissue (phantom
-    * training seeds: clean vessels whose colour spans their lumen <= 29%
-    * over tissue, blooming 31-47%). */
-   int wide = m.ratio >= a->p[P_BLOOM_RATIO] && m.over >= a->p[P_BLOOM_OVER];
-   int spread = m.ratio >= BLOOM_SPAN && m.over >= a->p[P_BLOOM_OVER_ALONE];
+    * tissue beside it, once the colour passes the walls by more than the
+    * resolution cell blurs a clean vessel's colour: a small vessel's colour
+    * spreads a fixed distance past its walls, so its width ratio is high
+    * (phantom seeds 501-502, 580-582: clean vessels 0.35-0.6 mm wide, ratio
+    * up to 1.55 and a third of their colour over tissue, yet at most 0.28 mm
+    * thicker than their lumen; blooming 0.39-1.2 mm thicker). */
+   double excess_m = (m.colour_mm - m.lumen_mm) * 1e-3;
+   int past = excess_m >= BLOOM_EXCESS_M;
+   int wide = past && m.ratio >= a->p[P_BLOOM_RATIO] && m.over >= a->p[P_BLOOM_OVER];
+   int spread = past && m.ratio >= BLOOM_SPAN && m.over >= a->p[P_BLOOM_OVER_ALONE];
    if (wide || spread) {
       if (sum->regions == 0 || m.ratio > sum->best.ratio)
          sum->best = m;
@@ -604,6 +663,11 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    sum->pairs = sum->wrapped = sum->regions = sum->toward = sum->strong = sum->nbeside = 0;
    sum->b[0] = a->nz, sum->b[1] = -1, sum->b[2] = a->nx, sum->b[3] = -1;
    bloom_sum_t bloom = {0, {0, 0, 0, 0, 0, 0}, {a->nz, -1, a->nx, -1}};
+   axis_fit_t fit = {0, 0, 0, 0, 0};
+   for (int k = 0; k < a->ncomps; ++k)
+      if (a->comps[k].count >= big && a->comps[k].count > 4)
+         axis_add(a, &a->comps[k], &fit);
+   double frame_slope = axis_slope(a, &fit);
    /* components are processed in a copy: the list is stable, labels stay */
    for (int k = 0; k < a->ncomps; ++k) {
       art_comp_t c = a->comps[k];
@@ -617,7 +681,7 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
          twinkled = 1;
          continue;
       }
-      check_aliasing(a, &c, sum);
+      check_aliasing(a, &c, sum, frame_slope);
       check_blooming(a, &c, &bloom);
    }
    report_aliasing(a, sum);

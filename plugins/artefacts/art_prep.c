@@ -369,6 +369,65 @@ static void band_power_floor(art_t *a, int z0, int nb)
    }
 }
 
+/* The noise floor of a row rises with depth no faster than the TGC that
+ * undoes the tissue's attenuation: at most FLOOR_RISE_DB_CM_MHZ (two-way,
+ * above skeletal muscle's 1.2 dB/cm/MHz one-way, the most attenuating soft
+ * tissue of the face) per cm and MHz. A row whose 10th percentile stands
+ * higher than that above its neighbours is not noise: a vessel running
+ * across the frame fills more than nine tenths of its rows, and taking its
+ * own flow power as their floor hid the middle of its lumen (phantom: the
+ * colour of a horizontal 1.8 mm artery kept only its upper and lower
+ * thirds). Lower envelope of the floors under that slope: two passes. */
+#define FLOOR_RISE_DB_CM_MHZ 3.0
+static void limit_floor_rise(const art_t *a, float *floor_db, double f0_hz)
+{
+   double mhz = f0_hz > 0 ? f0_hz * 1e-6 : 20.0;
+   const float step = (float)(FLOOR_RISE_DB_CM_MHZ * mhz * 100.0 * a->dz);
+   for (int iz = 1; iz < a->nz; ++iz)
+      if (floor_db[iz] > floor_db[iz - 1] + step)
+         floor_db[iz] = floor_db[iz - 1] + step;
+   for (int iz = a->nz - 2; iz >= 0; --iz)
+      if (floor_db[iz] > floor_db[iz + 1] + step)
+         floor_db[iz] = floor_db[iz + 1] + step;
+}
+
+/* Colour grows from the pixels that clear the noise floor by
+ * colour_snr_db into their neighbours that clear it by COLOUR_GROW_DB less
+ * (hysteresis, as flow is continuous): a vessel whose flow stands only
+ * about 20 dB over the floor (a deep or weak vessel under a noisy TGC)
+ * kept a few scattered pixels and lost its shape, while noise, spread a
+ * few dB about its floor, has no seeds to grow from. Two raster sweeps each
+ * way follow a vessel in any direction. */
+#define COLOUR_GROW_DB 10.0
+static void grow_colour(art_t *a)
+{
+   const int nz = a->nz, nx = a->nx;
+   uint8_t *cm = a->cmask;
+   const uint8_t *lo = a->mask2;
+   for (int pass = 0; pass < 2; ++pass) {
+      for (int ix = 0; ix < nx; ++ix)
+         for (int iz = 0; iz < nz; ++iz) {
+            size_t i = art_px(a, iz, ix);
+            if (cm[i] || !lo[i])
+               continue;
+            int on = (iz > 0 && cm[i - 1]) ||
+                     (ix > 0 && (cm[i - (size_t)nz] || (iz > 0 && cm[i - (size_t)nz - 1]) ||
+                                 (iz + 1 < nz && cm[i - (size_t)nz + 1])));
+            cm[i] = (uint8_t)on;
+         }
+      for (int ix = nx - 1; ix >= 0; --ix)
+         for (int iz = nz - 1; iz >= 0; --iz) {
+            size_t i = art_px(a, iz, ix);
+            if (cm[i] || !lo[i])
+               continue;
+            int on = (iz + 1 < nz && cm[i + 1]) ||
+                     (ix + 1 < nx && (cm[i + (size_t)nz] || (iz > 0 && cm[i + (size_t)nz - 1]) ||
+                                      (iz + 1 < nz && cm[i + (size_t)nz + 1])));
+            cm[i] = (uint8_t)on;
+         }
+   }
+}
+
 /* Tissue motion (pulsation, breathing) moves the tissue as one body: after
  * the wall filter its residue colours bright tissue everywhere with one and
  * the same slow velocity, which a scanner's low-velocity reject hides. When
@@ -455,25 +514,37 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
     * threshold does. The host's map is thresholded relative to the frame
     * maximum only, so it also colours noise, which rises with depth under
     * the TGC. */
-   double nsum = 0;
-   const float snr = (float)a->p[P_COLOUR_SNR_DB];
+   float *floor_db = a->col; /* per row; nz scratch, free until the detectors */
    for (int z0 = 0; z0 < a->nz; z0 += ROW_BAND) {
       int nb = a->nz - z0 < ROW_BAND ? a->nz - z0 : ROW_BAND;
       band_power_floor(a, z0, nb);
-      for (int k = 0; k < nb; ++k)
-         nsum += a->rowthr[k] += snr;
-      const float *thr = a->rowthr;
-      for (int ix = 0; ix < a->nx; ++ix) {
-         size_t i0 = art_px(a, z0, ix);
-         float *restrict vel = a->vel + i0;
-         const float *restrict pw = a->pow_db + i0;
-         uint8_t *restrict cm = a->cmask + i0;
-         for (int k = 0; k < nb; ++k) {
-            int shown = (vel[k] != 0.0f) & (pw[k] >= thr[k]); /* branch-free: noise maps are random */
-            cm[k] = (uint8_t)shown;
-            vel[k] = shown ? vel[k] : 0.0f; /* velocity 0 wherever colour is not shown */
-         }
+      memcpy(floor_db + z0, a->rowthr, sizeof(float) * (size_t)nb);
+   }
+   limit_floor_rise(a, floor_db, f->acquisition.center_frequency_hz);
+   double nsum = 0;
+   const float snr = (float)a->p[P_COLOUR_SNR_DB];
+   for (int iz = 0; iz < a->nz; ++iz)
+      nsum += floor_db[iz] += snr;
+   /* seeds clear the floor by colour_snr_db; flow continues from them
+    * down to COLOUR_GROW_DB under that (a.mask2: the lower mask) */
+   const float grow = (float)COLOUR_GROW_DB;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      size_t i0 = art_px(a, 0, ix);
+      const float *restrict vel = a->vel + i0, *restrict pw = a->pow_db + i0, *restrict thr = floor_db;
+      uint8_t *restrict cm = a->cmask + i0, *restrict lo = a->mask2 + i0;
+      for (int iz = 0; iz < a->nz; ++iz) { /* branch-free: noise maps are random */
+         int moving = vel[iz] != 0.0f;
+         cm[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz]));
+         lo[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz] - grow));
       }
+   }
+   grow_colour(a);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      size_t i0 = art_px(a, 0, ix);
+      float *restrict vel = a->vel + i0;
+      const uint8_t *restrict cm = a->cmask + i0;
+      for (int iz = 0; iz < a->nz; ++iz)
+         vel[iz] = cm[iz] ? vel[iz] : 0.0f; /* velocity 0 wherever colour is not shown */
    }
    a->noise_db = (float)(nsum / a->nz - snr);
    reject_tissue_motion(a);
