@@ -122,6 +122,10 @@ static chain_t best_chain(const art_t *a, int ix, const int *pz, const float *pv
       }
       if (r->loose && copies > 1 && col[pz[i]] - last_abs < r->min_step * (float)copies)
          continue;
+      /* the copies fade among themselves too: the parallel echoes of a
+       * fibrillar layer under a bright wall keep one level */
+      if (r->loose && copies > 1 && col[pz[j]] - last_abs < r->min_step * (float)(copies - 1))
+         continue;
       if (copies > best.copies)
          best = (chain_t){pz[i], prev + lag / 2, lag, copies, pv[i]};
    }
@@ -206,11 +210,18 @@ static int plate_line(const art_t *a, int iz, int ix)
    return 0;
 }
 
+static int striated_layer(art_t *a, int *z0, int *z1);
+
 static void report_chains(art_t *a, art_kind_t kind, int min_width)
 {
+   /* the parallel echoes of a fibrillar layer (tendon, muscle) are anatomy,
+    * equally spaced but not repeats of one reflector */
+   int fz0 = 0, fz1 = 0, margin = art_npx_z(a, 0.3e-3);
+   int fibres = striated_layer(a, &fz0, &fz1) > 0;
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
-      if (!c->count || c->ix1 - c->ix0 + 1 < min_width)
+      if (!c->count || c->ix1 - c->ix0 + 1 < min_width ||
+          (fibres && c->iz0 >= fz0 - margin && c->iz0 <= fz1 + margin))
          continue;
       double lag = 0;
       int n = 0;
