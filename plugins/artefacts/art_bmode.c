@@ -1318,51 +1318,69 @@ static double fibre_angle(const art_t *a, int z0, int z1, int ix0, int ix1, doub
    return best_deg;
 }
 
-/* Inner end of the dark plateau of prof at the dark side: from the edge
- * inwards while the mean over win columns stays under a third of the way
- * from the plateau level dark up to the bright level, and not as far
- * under it (a lumen or a shadow crossing the layer ends the plateau) once
- * past the beam's roll-off within one window of the frame edge. */
-static int plateau_end(const float *prof, int nx, int dark_right, int win, double bright, double dark)
+/* Plateau-ramp-plateau fit of a level profile: the anisotropy loss grows
+ * with the insonation angle, then saturates, so along a layer whose fibres
+ * turn away from the beam the level runs flat, falls along a ramp and runs
+ * flat again at the full loss. */
+typedef struct hinge {
+   double left, right; /* plateau levels, dB */
+   int a, b;           /* the ramp runs from column a to column b */
+} hinge_t;
+
+/* Least-squares fit over the columns [lo, hi] of prof that have a level,
+ * for every pair of knees on a grid of `step` columns with plateaus of at
+ * least min_left and min_right columns (half of them with a level) and a
+ * ramp of at least min_ramp; prefix sums over
+ * the columns make each pair O(1). s: 6 * (nx + 1) doubles of scratch.
+ * Returns 0 when no pair qualifies. */
+static int fit_hinge(const float *prof, int lo, int hi, int step, int min_left, int min_right, int min_ramp, double *s,
+                     hinge_t *out, double *sse_out)
 {
-   int dir = dark_right ? -1 : 1, last = dark_right ? nx - 1 : 0, half = win / 2;
-   const double fall = bright - dark;
-   for (int ix = last + dir * half; ix - half >= 0 && ix + half < nx; ix += dir) {
-      double m = prof_mean(prof, ix - half, ix + half + 1);
-      int inner = abs(ix - (dark_right ? nx - 1 : 0)) > win;
-      if (!isnan(m) && (m > dark + fall / 3.0 || (inner && m < dark - fall / 3.0)))
-         break;
-      last = ix;
+   int n = hi - lo + 2;
+   double *c = s, *sx = s + n, *sy = s + 2 * n, *sxy = s + 3 * n, *syy = s + 4 * n, *sxx = s + 5 * n;
+   c[0] = sx[0] = sy[0] = sxy[0] = syy[0] = sxx[0] = 0;
+   for (int i = 1; i < n; ++i) {
+      double y = prof[lo + i - 1], x = i - 1, v = !isnan(y);
+      y = v ? y : 0;
+      c[i] = c[i - 1] + v, sx[i] = sx[i - 1] + v * x, sy[i] = sy[i - 1] + y;
+      sxy[i] = sxy[i - 1] + x * y, syy[i] = syy[i - 1] + y * y, sxx[i] = sxx[i - 1] + v * x * x;
    }
-   return last;
+   double best = 1e300;
+   int found = 0;
+   for (int a = min_left; a < n - 1; a += step)
+      for (int b = a + min_ramp; b <= n - 1 - min_right; b += step) {
+         /* r: 0 left of a, (x - a) / L over the ramp, 1 from b on; model
+          * left * (1 - r) + right * r */
+         double L = b - a, nr = c[b] - c[a], xr = sx[b] - sx[a];
+         double sr = (xr - a * nr) / L + (c[n - 1] - c[b]);
+         double x2 = (sxx[b] - sxx[a] - 2.0 * a * xr + (double)a * a * nr) / (L * L);
+         double srr = x2 + (c[n - 1] - c[b]);
+         double sry = (sxy[b] - sxy[a] - a * (sy[b] - sy[a])) / L + (sy[n - 1] - sy[b]);
+         double s11 = c[n - 1] - 2 * sr + srr, s12 = sr - srr, s22 = srr;
+         double r1 = sy[n - 1] - sry, r2 = sry, det = s11 * s22 - s12 * s12;
+         if (c[a] < min_left / 2 || c[n - 1] - c[b] < min_right / 2 || det <= 1e-9)
+            continue;
+         double l = (r1 * s22 - r2 * s12) / det, r = (s11 * r2 - s12 * r1) / det;
+         double sse = syy[n - 1] - l * r1 - r * r2;
+         if (sse < best) {
+            best = sse;
+            *out = (hinge_t){l, r, lo + a, lo + b};
+            *sse_out = sse;
+            found = 1;
+         }
+      }
+   return found;
 }
 
-static int cmp_float(const void *x, const void *y)
-{
-   float a = *(const float *)x, b = *(const float *)y;
-   return (a > b) - (a < b);
-}
-
-/* Median of prof over [ix0, ix1) (NAN columns left out; tmp: scratch). */
-static double prof_median(const float *prof, int ix0, int ix1, float *tmp)
-{
-   int n = 0;
-   for (int ix = ix0; ix < ix1; ++ix)
-      if (!isnan(prof[ix]))
-         tmp[n++] = prof[ix];
-   if (!n)
-      return NAN;
-   qsort(tmp, (size_t)n, sizeof *tmp, cmp_float);
-   return n & 1 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
-}
-
+#define ANISO_BRIGHT_M 2.0e-3 /* bright reference stretch of the layer, where the fibres face the beam */
 #define ANISO_MIN_FIBRE_DEG 9.0 /* fibre angle at the dark end (sheared-striation estimate) */
 
-/* Anisotropy (A2, [S35]): a fibrillar layer (striated at its bright end)
- * whose level falls along its length by the full anisotropy loss and stays
- * down to the frame edge, while the layer above keeps its level (a lateral
- * gain trend darkens both). Reported from where the fall reaches
- * drop - 1.5 dB to the edge. */
+/* Anisotropy (A2, [S35]): a fibrillar layer (striated) whose level runs
+ * flat, falls along its length by the full anisotropy loss and stays down
+ * to the frame edge (plateau-ramp-plateau fit), with the fibres tilted at
+ * the dark end, while the layer above keeps its level (a lateral gain trend
+ * darkens both). Reported over the dark plateau, where the loss has
+ * saturated. */
 void art_detect_anisotropy(art_t *a)
 {
    int z0 = 0, z1 = 0;
@@ -1373,39 +1391,31 @@ void art_detect_anisotropy(art_t *a)
    layer_profile(a, z0, z1, prof, tmp);
    int ref = art_npx_x(a, 1.0e-3), edge = art_npx_x(a, 0.5e-3);
    /* the outer 0.5 mm at either edge is darker (the beam's lateral
-    * roll-off): each end's level is read inside it */
-   double left = prof_mean(prof, edge, edge + ref), right = prof_mean(prof, a->nx - edge - ref, a->nx - edge);
-   if (isnan(left) || isnan(right))
+    * roll-off): the fit leaves it out and the dark plateau takes it */
+   /* the bright side, where the fibres face the beam, is the reference:
+    * it runs at least ANISO_BRIGHT_M; the dark plateau at least 0.5 mm */
+   hinge_t h = {0, 0, 0, 0}, hl = h, hr = h;
+   double el = 1e300, er = 1e300;
+   int flat = art_npx_x(a, ANISO_BRIGHT_M), half = art_npx_x(a, 0.5e-3), lo = edge, hi = a->nx - 1 - edge;
+   int okr = fit_hinge(prof, lo, hi, 4, flat, half, half, (double *)a->tmp, &hr, &er) && hr.left > hr.right;
+   int okl = fit_hinge(prof, lo, hi, 4, half, flat, half, (double *)a->tmp, &hl, &el) && hl.right > hl.left;
+   if (!okr && !okl)
       return;
-   int dark_right = left > right;
-   double bright = dark_right ? left : right;
-   double dark = dark_right ? prof_mean(prof, a->nx - 2 * edge, a->nx - edge) : prof_mean(prof, edge, 2 * edge);
-   double fall = bright - dark;
-   if (isnan(fall) || fall < 0.5 * drop)
+   h = okr && (!okl || er <= el) ? hr : hl;
+   int dark_right = h.left > h.right;
+   double bright = fmax(h.left, h.right), dark = fmin(h.left, h.right), fall = bright - dark;
+   int ix0 = dark_right ? h.b : 0, ix1 = dark_right ? a->nx - 1 : h.a;
+   if (fall < 0.5 * drop || ix1 - ix0 + 1 < art_npx_x(a, 0.5e-3))
+      return;
+   /* the far end of the bright side is bright too: a layer dark at both
+    * ends around a brighter stretch is not a one-sided loss */
+   double far = dark_right ? prof_mean(prof, edge, edge + ref) : prof_mean(prof, a->nx - edge - ref, a->nx - edge);
+   if (isnan(far) || bright - far >= 0.5 * fall)
       return;
    /* the fibres tilt away from the beam's normal at the dark end */
    double score;
    double ang_d = fibre_angle(a, z0, z1, dark_right ? a->nx - ref : 0, dark_right ? a->nx - 1 : ref - 1, &score);
    if (fabs(ang_d) < ANISO_MIN_FIBRE_DEG || score < 0.5)
-      return;
-   /* extent: the dark plateau, where the loss has saturated (it grows with
-    * the insonation angle, then stays). The plateau's level starts as the
-    * median of the 2 mm at the dark edge and is re-measured as the median
-    * over the plateau found so far: the last 0.5 mm alone is one noisy
-    * sample, often darker (beam roll-off at the edge), which cut the
-    * plateau short. */
-   int span = 2 * ref < a->nx / 2 ? 2 * ref : a->nx / 2;
-   double lvl = dark_right ? prof_median(prof, a->nx - span, a->nx, tmp) : prof_median(prof, 0, span, tmp);
-   int last = plateau_end(prof, a->nx, dark_right, ref, bright, lvl);
-   for (int it = 0; it < 2 && lvl < bright; ++it) {
-      double l = dark_right ? prof_median(prof, last, a->nx, tmp) : prof_median(prof, 0, last + 1, tmp);
-      if (isnan(l) || l >= bright)
-         break;
-      lvl = l;
-      last = plateau_end(prof, a->nx, dark_right, ref, bright, lvl);
-   }
-   int ix0 = dark_right ? last : 0, ix1 = dark_right ? a->nx - 1 : last;
-   if (ix1 - ix0 + 1 < art_npx_x(a, 0.5e-3))
       return;
    /* a lateral trend (probe contact, TGC) darkens the layer above too */
    int gap = art_npx_z(a, 0.3e-3), th = z1 - z0 + 1;
@@ -1416,8 +1426,10 @@ void art_detect_anisotropy(art_t *a)
    }
    if (u1 < a->nz) {
       layer_profile(a, u0, u1, prof, tmp);
-      double l = prof_mean(prof, 0, ref), r = prof_mean(prof, a->nx - ref, a->nx);
-      if (!isnan(l) && !isnan(r) && (dark_right ? l - r : r - l) >= 0.5 * fall)
+      /* the same columns as the layer's bright and dark plateaus */
+      double b = dark_right ? prof_mean(prof, 0, h.a) : prof_mean(prof, h.b + 1, a->nx);
+      double d = prof_mean(prof, ix0, ix1 + 1);
+      if (!isnan(b) && !isnan(d) && b - d >= 0.5 * fall)
          return;
    }
    double ang_b = fibre_angle(a, z0, z1, dark_right ? 0 : a->nx - ref, dark_right ? ref - 1 : a->nx - 1, &score);
@@ -1427,10 +1439,10 @@ void art_detect_anisotropy(art_t *a)
    f->npoly = art_rect_polygon(a, z0, z1, ix0, ix1, f->poly);
    snprintf(f->label, sizeof f->label, "Possible anisotropy of a fibrillar layer");
    snprintf(f->basis, sizeof f->basis,
-            "striated layer at %.1f-%.1f mm falls %.1f dB along its length and stays down over the last %.1f mm "
-            "while the layer %s keeps its level; striation %.0f deg vs %.0f deg from horizontal",
-            art_mm_z(a, z0), art_mm_z(a, z1), fall, (ix1 - ix0 + 1) * a->dx * 1e3, u0 < z0 ? "above" : "below",
-            ang_d, ang_b);
+            "striated layer at %.1f-%.1f mm falls %.1f dB along %.1f mm of its length and stays down over the last "
+            "%.1f mm while the layer %s keeps its level; striation %.0f deg vs %.0f deg from horizontal",
+            art_mm_z(a, z0), art_mm_z(a, z1), fall, (h.b - h.a) * a->dx * 1e3, (ix1 - ix0 + 1) * a->dx * 1e3,
+            u0 < z0 ? "above" : "below", ang_d, ang_b);
    snprintf(f->advice, sizeof f->advice,
             "Angle the probe perpendicular to the structure (heel-toe) before calling it hypoechoic");
 }
