@@ -396,37 +396,9 @@ static void limit_floor_rise(const art_t *a, float *floor_db, double f0_hz)
  * (hysteresis, as flow is continuous): a vessel whose flow stands only
  * about 20 dB over the floor (a deep or weak vessel under a noisy TGC)
  * kept a few scattered pixels and lost its shape, while noise, spread a
- * few dB about its floor, has no seeds to grow from. Two raster sweeps each
- * way follow a vessel in any direction. */
+ * few dB about its floor, has no seeds to grow from. The colour is the
+ * 8-connected components of the lower mask that hold a seed. */
 #define COLOUR_GROW_DB 10.0
-static void grow_colour(art_t *a)
-{
-   const int nz = a->nz, nx = a->nx;
-   uint8_t *cm = a->cmask;
-   const uint8_t *lo = a->mask2;
-   for (int pass = 0; pass < 2; ++pass) {
-      for (int ix = 0; ix < nx; ++ix)
-         for (int iz = 0; iz < nz; ++iz) {
-            size_t i = art_px(a, iz, ix);
-            if (cm[i] || !lo[i])
-               continue;
-            int on = (iz > 0 && cm[i - 1]) ||
-                     (ix > 0 && (cm[i - (size_t)nz] || (iz > 0 && cm[i - (size_t)nz - 1]) ||
-                                 (iz + 1 < nz && cm[i - (size_t)nz + 1])));
-            cm[i] = (uint8_t)on;
-         }
-      for (int ix = nx - 1; ix >= 0; --ix)
-         for (int iz = nz - 1; iz >= 0; --iz) {
-            size_t i = art_px(a, iz, ix);
-            if (cm[i] || !lo[i])
-               continue;
-            int on = (iz + 1 < nz && cm[i + 1]) ||
-                     (ix + 1 < nx && (cm[i + (size_t)nz] || (iz > 0 && cm[i + (size_t)nz - 1]) ||
-                                      (iz + 1 < nz && cm[i + (size_t)nz + 1])));
-            cm[i] = (uint8_t)on;
-         }
-   }
-}
 
 /* Tissue motion (pulsation, breathing) moves the tissue as one body: after
  * the wall filter its residue colours bright tissue everywhere with one and
@@ -538,7 +510,7 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
          lo[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz] - grow));
       }
    }
-   grow_colour(a);
+   art_reconstruct(a, a->cmask, a->mask2);
    for (int ix = 0; ix < a->nx; ++ix) {
       size_t i0 = art_px(a, 0, ix);
       float *restrict vel = a->vel + i0;

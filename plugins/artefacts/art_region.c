@@ -247,3 +247,22 @@ void art_dilate(const art_t *a, const uint8_t *in, uint8_t *out)
          out[art_px(a, iz, ix)] = v ? 1 : 0;
       }
 }
+
+void art_reconstruct(art_t *a, uint8_t *seed, const uint8_t *grow)
+{
+   art_run_t *run = a->runs;
+   int32_t nrun = mask_runs(a, grow);
+   for (int32_t r = 0; r < nrun; ++r)
+      run[r].label = 0;
+   for (int32_t r = 0; r < nrun; ++r) {
+      const uint8_t *s = seed + art_px(a, run[r].z0, run[r].x);
+      int n = run[r].z1 - run[r].z0 + 1, any = 0;
+      for (int k = 0; k < n; ++k)
+         any |= s[k];
+      if (any)
+         run[run_root(run, r)].label = 1;
+   }
+   for (int32_t r = 0; r < nrun; ++r)
+      if (run[run_root(run, r)].label)
+         memset(seed + art_px(a, run[r].z0, run[r].x), 1, (size_t)(run[r].z1 - run[r].z0 + 1));
+}
