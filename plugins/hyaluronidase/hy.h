@@ -58,7 +58,7 @@ extern const sono_kit_param_t hy_params[P_COUNT];
 #define HY_MAX_SILENT 4
 
 typedef struct hy_base_deposit {
-   double cx, cz, area, z_top, z_bottom;
+   double cx, cz, area, z_top, z_bottom, x_left, x_right;
    int32_t cls, placement;
 } hy_base_deposit_t;
 
@@ -82,7 +82,9 @@ typedef struct hy_baseline {
 /* Serialised size bound of hy_baseline_t plus the intended site. */
 #define HY_STATE_BYTES 4096
 #define HY_STATE_MAGIC 0x48594c31u /* "HYL1" */
-#define HY_STATE_VERSION 1u
+/* 2: deposits carry their lateral extent (pieces of one deposit are
+ * recognised by their boxes); a version-1 blob is refused whole. */
+#define HY_STATE_VERSION 2u
 
 /* ---- instance ------------------------------------------------------------------- */
 

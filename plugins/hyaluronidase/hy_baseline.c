@@ -37,9 +37,9 @@ void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_
    b->timestamp_ns = timestamp_ns;
    for (uint32_t i = 0; i < r->deposit_count; ++i) {
       const sono_an_deposit_t *d = &r->deposits[i];
-      b->deposits[b->deposit_count++] = (hy_base_deposit_t){d->centroid.x_m, d->centroid.z_m, d->area_m2,
-                                                            d->z_top_m,       d->z_bottom_m,   d->cls,
-                                                            d->placement};
+      b->deposits[b->deposit_count++] =
+         (hy_base_deposit_t){d->centroid.x_m, d->centroid.z_m, d->area_m2, d->z_top_m, d->z_bottom_m,
+                             d->x_left_m,     d->x_right_m,    d->cls,     d->placement};
    }
    for (uint32_t i = 0; i < r->vessel_count; ++i)
       capture_vessel(&b->vessels[b->vessel_count++], &r->vessels[i]);
@@ -155,24 +155,102 @@ typedef struct comparison {
    sono_point_t at;
 } comparison_t;
 
+/* A deposit outlined in pieces at one visit and whole at the other (a
+ * plug split where its echo thins, microsphere clusters): an unmatched
+ * piece belongs to the matched deposit of the same visit, class and
+ * placement whose bounding box comes within HY_PIECE_GAP_M of its own (in
+ * depth and laterally), so the deposit's area is compared as a whole
+ * rather than one piece reported gone. */
+#define HY_PIECE_GAP_M 1.0e-3
+
+typedef struct box {
+   double x0, x1, z0, z1;
+} box_t;
+
+static box_t base_box(const hy_base_deposit_t *d) { return (box_t){d->x_left, d->x_right, d->z_top, d->z_bottom}; }
+static box_t now_box(const sono_an_deposit_t *d) { return (box_t){d->x_left_m, d->x_right_m, d->z_top_m, d->z_bottom_m}; }
+
+static int pieces_touch(box_t a, box_t b)
+{
+   return fmax(a.x0, b.x0) - fmin(a.x1, b.x1) <= HY_PIECE_GAP_M && fmax(a.z0, b.z0) - fmin(a.z1, b.z1) <= HY_PIECE_GAP_M;
+}
+
+/* group[b]: the matched baseline deposit that b is part of (b itself when
+ * matched), -1 for none. */
+static void group_base_pieces(const hy_baseline_t *base, const int *match, int *group)
+{
+   for (uint32_t b = 0; b < base->deposit_count; ++b)
+      group[b] = match[b] >= 0 ? (int)b : -1;
+   for (uint32_t b = 0; b < base->deposit_count; ++b) {
+      const hy_base_deposit_t *p = &base->deposits[b];
+      double best = INFINITY;
+      for (uint32_t a = 0; a < base->deposit_count && match[b] < 0 && p->area >= HY_MIN_BASE_AREA; ++a) {
+         const hy_base_deposit_t *q = &base->deposits[a];
+         double d = hypot(p->cx - q->cx, p->cz - q->cz);
+         if (match[a] >= 0 && q->cls == p->cls && q->placement == p->placement && d < best &&
+             pieces_touch(base_box(p), base_box(q))) {
+            best = d;
+            group[b] = (int)a;
+         }
+      }
+   }
+}
+
+/* owner[k]: the baseline deposit that deposit k now is part of, -1 for none. */
+static void group_now_pieces(const sono_an_result_t *r, const int *match, uint32_t base_count, int *owner)
+{
+   for (uint32_t k = 0; k < r->deposit_count; ++k)
+      owner[k] = -1;
+   for (uint32_t b = 0; b < base_count; ++b)
+      if (match[b] >= 0)
+         owner[match[b]] = (int)b;
+   for (uint32_t k = 0; k < r->deposit_count; ++k) {
+      const sono_an_deposit_t *p = &r->deposits[k];
+      double best = INFINITY;
+      int to = -1;
+      for (uint32_t j = 0; j < r->deposit_count && owner[k] < 0; ++j) {
+         const sono_an_deposit_t *q = &r->deposits[j];
+         double d = hypot(p->centroid.x_m - q->centroid.x_m, p->centroid.z_m - q->centroid.z_m);
+         if (owner[j] >= 0 && q->cls == p->cls && q->placement == p->placement && d < best &&
+             pieces_touch(now_box(p), now_box(q))) {
+            best = d;
+            to = owner[j];
+         }
+      }
+      if (to >= 0)
+         owner[k] = to;
+   }
+}
+
 static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c, const sono_output_t *out)
 {
-   int match[SONO_AN_MAX_DEPOSITS];
+   int match[SONO_AN_MAX_DEPOSITS], group[SONO_AN_MAX_DEPOSITS], owner[SONO_AN_MAX_DEPOSITS];
    match_deposits(s, r, match);
+   group_base_pieces(&s->base, match, group);
+   group_now_pieces(r, match, s->base.deposit_count, owner);
    for (uint32_t i = 0; i < s->base.deposit_count; ++i) {
       const hy_base_deposit_t *b = &s->base.deposits[i];
-      if (b->area < HY_MIN_BASE_AREA)
+      if (b->area < HY_MIN_BASE_AREA || (group[i] >= 0 && group[i] != (int)i))
          continue;
-      int k = match[i];
-      double now = k >= 0 ? r->deposits[k].area_m2 : 0.0;
+      double then = 0, now = 0;
+      int pieces_then = 0, pieces_now = 0, k = match[i];
+      for (uint32_t j = 0; j < s->base.deposit_count; ++j)
+         if (j == i || group[j] == (int)i)
+            then += s->base.deposits[j].area, pieces_then++;
+      for (uint32_t j = 0; j < r->deposit_count; ++j)
+         if (owner[j] == (int)i)
+            now += r->deposits[j].area_m2, pieces_now++;
       sono_point_t at = k >= 0 ? r->deposits[k].centroid : hy_clamp(&s->grid, b->cx, b->cz);
-      c->area_base += b->area;
+      c->area_base += then;
       c->area_now += now;
       c->deposits_followed++;
       c->at = at;
-      snprintf(s->text, sizeof s->text, "deposit area %+.0f%% vs baseline (%.2f -> %.2f mm2)%s",
-               (now - b->area) / b->area * 100.0, b->area * 1e6, now * 1e6, k >= 0 ? "" : ", not seen now");
-      hy_push_measurement(out, "deposit_area_change", (now - b->area) / b->area, "1", s->text, at);
+      char pieces[64] = "";
+      if (pieces_then > 1 || pieces_now > 1)
+         snprintf(pieces, sizeof pieces, ", outlined in %d piece(s) then and %d now", pieces_then, pieces_now);
+      snprintf(s->text, sizeof s->text, "deposit area %+.0f%% vs baseline (%.2f -> %.2f mm2)%s%s",
+               (now - then) / then * 100.0, then * 1e6, now * 1e6, k >= 0 ? "" : ", not seen now", pieces);
+      hy_push_measurement(out, "deposit_area_change", (now - then) / then, "1", s->text, at);
    }
 }
 
@@ -403,6 +481,7 @@ size_t hy_state_encode(const hy_t *s, uint8_t *buf)
    for (uint32_t i = 0; i < b->deposit_count; ++i) {
       const hy_base_deposit_t *d = &b->deposits[i];
       put_f64(&w, d->cx), put_f64(&w, d->cz), put_f64(&w, d->area), put_f64(&w, d->z_top), put_f64(&w, d->z_bottom);
+      put_f64(&w, d->x_left), put_f64(&w, d->x_right);
       put_u32(&w, (uint32_t)d->cls), put_u32(&w, (uint32_t)d->placement);
    }
    put_u32(&w, b->vessel_count);
@@ -463,8 +542,9 @@ int hy_state_decode(const uint8_t *buf, size_t size, hy_baseline_t *base, int32_
    for (uint32_t i = 0; i < b.deposit_count; ++i) {
       hy_base_deposit_t *d = &b.deposits[i];
       d->cx = get_f64(&r), d->cz = get_f64(&r), d->area = get_f64(&r), d->z_top = get_f64(&r), d->z_bottom = get_f64(&r);
+      d->x_left = get_f64(&r), d->x_right = get_f64(&r);
       d->cls = (int32_t)get_u32(&r), d->placement = (int32_t)get_u32(&r);
-      if (d->area <= 0 || d->cls < 0 || d->cls >= SONO_AN_CLASS_COUNT || d->placement < 0 || d->placement > 2)
+      if (d->area <= 0 || d->x_left > d->x_right || d->z_top > d->z_bottom || d->cls < 0 || d->cls >= SONO_AN_CLASS_COUNT || d->placement < 0 || d->placement > 2)
          r.bad = 1;
    }
    b.vessel_count = get_u32(&r);

@@ -488,6 +488,55 @@ static void test_migration_follows_the_same_deposit(void **state)
    run_close(&b);
 }
 
+/* A deposit outlined in two pieces at baseline and one now: its area is
+ * compared as a whole (both pieces then against the one now), not as one
+ * piece unchanged and the other gone. */
+static void test_area_change_of_a_deposit_in_pieces(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   assert_int_equal(sono_sim_case_preset(&c, "filler-paag", 1, &err), 0);
+   c.frames = 14;
+   sono_sim_deposit_t whole = c.deposits[0];
+   whole.half_width_m = 1.2e-3;
+   whole.x_m = -1.45e-3;
+   c.deposits[0] = whole;
+   sono_sim_deposit_t second = whole;
+   second.x_m = 1.45e-3;
+   snprintf(second.id, sizeof second.id, "d2");
+   assert_true(sono_sim_add_deposit(&c, &second) >= 0);
+   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
+   run_t a;
+   run_open_case(&a, &c);
+   run_all(&a);
+   assert_int_equal(count(&a, SONO_EVENT_FINDING, "filler_deposit") >= 2, 1);
+   uint8_t *blob = NULL;
+   size_t n = 0;
+   assert_int_equal(sono_host_instance_save_state(a.inst, &blob, &n, &err), 0);
+   run_close(&a);
+
+   sono_sim_case_t after = c;
+   after.frames = 3;
+   after.deposit_count = 1;
+   run_t b;
+   run_open_case(&b, &after);
+   assert_int_equal(sono_host_instance_load_state(b.inst, blob, n, &err), 0);
+   run_all(&b);
+   const sono_event_measurement_t *m = NULL;
+   for (uint32_t i = 0; nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i); ++i) {
+      const sono_event_measurement_t *e =
+         (const sono_event_measurement_t *)nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i);
+      if (strstr(e->label, "piece(s)"))
+         m = e;
+   }
+   assert_non_null(m);
+   assert_non_null(strstr(m->label, "2 piece(s) then"));
+   assert_true(fabs(m->value + 0.5) < 0.15);
+   free(blob);
+   run_close(&b);
+}
+
 /* Migration against an intended site given as parameters. */
 static void test_migration_from_intended_site(void **state)
 {
@@ -602,6 +651,7 @@ int main(void)
       cmocka_unit_test(test_baseline_state),
       cmocka_unit_test(test_migration_from_intended_site),
       cmocka_unit_test(test_migration_follows_the_same_deposit),
+      cmocka_unit_test(test_area_change_of_a_deposit_in_pieces),
       cmocka_unit_test(test_dose_scanner_catches),
       cmocka_unit_test(test_no_dose_in_any_output),
    };
