@@ -446,6 +446,26 @@ static void test_baseline_state(void **state)
    run_close(&b);
 }
 
+/* The follow-up visit of `before` (its whole cine captured as the
+ * baseline, the state saved) is `after`, run through a new instance that
+ * loaded that state. */
+static void run_follow_up(run_t *b, const sono_sim_case_t *before, const sono_sim_case_t *after)
+{
+   sono_error_t err;
+   run_t a;
+   run_open_case(&a, before);
+   run_all(&a);
+   assert_true(count(&a, SONO_EVENT_FINDING, "filler_deposit") >= before->deposit_count);
+   uint8_t *blob = NULL;
+   size_t n = 0;
+   assert_int_equal(sono_host_instance_save_state(a.inst, &blob, &n, &err), 0);
+   run_close(&a);
+   run_open_case(b, after);
+   assert_int_equal(sono_host_instance_load_state(b->inst, blob, n, &err), 0);
+   free(blob);
+   run_all(b);
+}
+
 /* A deposit that moved 2.3 mm while a smaller deposit of another material
  * now lies nearer its baseline position: the follow-up must follow the
  * same deposit (same class, similar size), not the nearest blob. */
@@ -457,14 +477,6 @@ static void test_migration_follows_the_same_deposit(void **state)
    assert_int_equal(sono_sim_case_preset(&c, "filler-paag", 1, &err), 0);
    c.frames = 14;
    assert_int_equal(c.deposit_count, 1);
-   run_t a;
-   run_open_case(&a, &c);
-   run_all(&a);
-   uint8_t *blob = NULL;
-   size_t n = 0;
-   assert_int_equal(sono_host_instance_save_state(a.inst, &blob, &n, &err), 0);
-   run_close(&a);
-
    sono_sim_case_t moved = c;
    moved.frames = 3;
    moved.deposits[0].x_m += 2.3e-3;
@@ -475,16 +487,13 @@ static void test_migration_follows_the_same_deposit(void **state)
    assert_true(sono_sim_add_deposit(&moved, &decoy) >= 0);
    assert_int_equal(sono_sim_case_validate(&moved, &err), 0);
    run_t b;
-   run_open_case(&b, &moved);
-   assert_int_equal(sono_host_instance_load_state(b.inst, blob, n, &err), 0);
-   run_all(&b);
+   run_follow_up(&b, &c, &moved);
    const sono_event_finding_t *m = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
    assert_non_null(m);
    assert_int_equal(m->status, SONO_STATUS_DETECTED);
    assert_true(m->region_count >= 3);
    assert_true(inside(m->region, m->region_count, moved.deposits[0].x_m, moved.deposits[0].z_m));
    assert_true(fabs(atof(attribute(m, "distance_mm")) - 2.3) < 0.5);
-   free(blob);
    run_close(&b);
 }
 
@@ -507,22 +516,11 @@ static void test_area_change_of_a_deposit_in_pieces(void **state)
    snprintf(second.id, sizeof second.id, "d2");
    assert_true(sono_sim_add_deposit(&c, &second) >= 0);
    assert_int_equal(sono_sim_case_validate(&c, &err), 0);
-   run_t a;
-   run_open_case(&a, &c);
-   run_all(&a);
-   assert_int_equal(count(&a, SONO_EVENT_FINDING, "filler_deposit") >= 2, 1);
-   uint8_t *blob = NULL;
-   size_t n = 0;
-   assert_int_equal(sono_host_instance_save_state(a.inst, &blob, &n, &err), 0);
-   run_close(&a);
-
    sono_sim_case_t after = c;
    after.frames = 3;
    after.deposit_count = 1;
    run_t b;
-   run_open_case(&b, &after);
-   assert_int_equal(sono_host_instance_load_state(b.inst, blob, n, &err), 0);
-   run_all(&b);
+   run_follow_up(&b, &c, &after);
    const sono_event_measurement_t *m = NULL;
    for (uint32_t i = 0; nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i); ++i) {
       const sono_event_measurement_t *e =
@@ -533,7 +531,6 @@ static void test_area_change_of_a_deposit_in_pieces(void **state)
    assert_non_null(m);
    assert_non_null(strstr(m->label, "2 piece(s) then"));
    assert_true(fabs(m->value + 0.5) < 0.15);
-   free(blob);
    run_close(&b);
 }
 
