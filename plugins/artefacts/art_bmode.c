@@ -1529,19 +1529,36 @@ static double sl_band_level(const art_t *a, const sl_refl_t *r, int s, double t0
    return n ? sum / n : -99;
 }
 
-/* No other bright component within 1 mm beside or 0.5 mm above or below:
- * the foci of a deposit come in clusters, a lone specular segment does not. */
-static int sl_isolated(const art_t *a, const art_comp_t *c)
+/* No other bright component within 1 mm beside or 0.5 mm above or below,
+ * unless it is SL_WEAKER_DB weaker: the foci of a deposit come in clusters
+ * of like brightness, a lone specular segment does not (its own lobe echo in
+ * a lumen beside it, or a speckle fleck, is far weaker). */
+#define SL_WEAKER_DB 10.0f
+static int sl_isolated(const art_t *a, const art_comp_t *c, const float *peak, int self)
 {
    int mx = art_npx_x(a, 1.0e-3), mz = art_npx_z(a, 0.5e-3);
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *o = &a->comps[k];
-      if (o->label == c->label)
+      if (o->label == c->label || peak[k] < peak[self] - SL_WEAKER_DB)
          continue;
       if (o->ix1 >= c->ix0 - mx && o->ix0 <= c->ix1 + mx && o->iz1 >= c->iz0 - mz && o->iz0 <= c->iz1 + mz)
          return 0;
    }
    return 1;
+}
+
+/* Peak of component c above the row reference (dB), and its row. */
+static float sl_peak(const art_t *a, const art_comp_t *c, int *row)
+{
+   float best = -1e9f;
+   *row = c->iz0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         float v = a->bm[art_px(a, iz, ix)] - a->rowref[iz];
+         if (a->labels[art_px(a, iz, ix)] == c->label && v > best)
+            best = v, *row = iz;
+      }
+   return best;
 }
 
 /* A bright segment that caps a shadow (an absorbing reflector) or lies on
@@ -1571,25 +1588,27 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
          m[iz] = c[iz] >= a->rowref[iz] + 20.0f;
    }
    art_components(a, a->mask, 3);
+   float peak[ART_MAX_COMPS];
+   int prow[ART_MAX_COMPS];
+   for (int k = 0; k < a->ncomps; ++k)
+      peak[k] = sl_peak(a, &a->comps[k], &prow[k]);
+   /* the skin: the first row of tissue under the standoff */
+   int skin = 0;
+   while (skin < a->nz && a->rowref[skin] < a->floor_db + 10.0f)
+      ++skin;
    int n = 0;
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
       double w = (c->ix1 - c->ix0 + 1) * a->dx, t = (c->iz1 - c->iz0 + 1) * a->dz;
       if (w < 0.15e-3 || w > 1.2e-3 || t > 0.3e-3)
          continue;
-      /* in tissue: a lone bright fleck of the skin entry or the standoff is
-       * no reflector with lobes in view */
-      int above = c->iz0 - art_npx_z(a, 0.3e-3);
-      if (above < 0 || a->rowref[above] < a->floor_db + 10.0f || !sl_isolated(a, c) || sl_part_of_shadow(a, c))
+      /* in tissue, under the skin: a lone bright fleck of the skin entry or
+       * the standoff is no reflector with lobes in view (a lumen or a dark
+       * layer may lie just above a reflector in tissue) */
+      if (c->iz0 - art_npx_z(a, 0.3e-3) < skin || !sl_isolated(a, c, peak, k) || sl_part_of_shadow(a, c))
          continue;
-      float best = -1e9f;
-      int bz = c->iz0;
-      for (int ix = c->ix0; ix <= c->ix1; ++ix)
-         for (int iz = c->iz0; iz <= c->iz1; ++iz) {
-            float v = a->bm[art_px(a, iz, ix)] - a->rowref[iz];
-            if (a->labels[art_px(a, iz, ix)] == c->label && v > best)
-               best = v, bz = iz;
-         }
+      float best = peak[k];
+      int bz = prow[k];
       if (best < (float)a->p[P_SL_REFLECTOR_DB])
          continue;
       sl_refl_t r = {art_mm_x(a, 0.5 * (c->ix0 + c->ix1)) * 1e-3, art_mm_z(a, bz) * 1e-3,
