@@ -249,6 +249,33 @@ static void plug_reaching_the_edge_is_detected(void **state)
    assert_true(o.occluded_length >= 1);
 }
 
+/* The occluded vessel of the nasolabial preset lying level and directly
+ * under the epidermis, its upper wall inside the 0.3 mm below the entry
+ * echo that the skin line leaves, and filling the rows it crosses: neither
+ * its blood nor the anechoic plug is dark against those rows, so the lumen
+ * is found from its flow next to the entry echo and from its darkness
+ * against the tissue of the whole view. */
+static void vessel_under_the_skin(sono_sim_case_t *c)
+{
+   sono_sim_vessel_t *v = &c->vessels[0];
+   v->depth_m = c->layers.standoff_m + 0.1e-3 + 0.5 * v->diameter_m;
+   v->tilt_rad = 0;
+   v->sag_m = 0;
+   c->deposit_count = 1; /* the intraluminal HA plug only */
+}
+
+static void occlusion_under_the_skin_is_detected(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_edited_scenario("nasolabial-ha-occlusion", vessel_under_the_skin, &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "detected");
+   assert_true(o.detected >= 1);
+   assert_true(o.occluded_length >= 1);
+   assert_true(o.vessel_diameter >= 1);
+}
+
 static void perivascular_caha_is_mapped(void **state)
 {
    (void)state;
@@ -281,6 +308,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(intraluminal_caha_is_not_missed),
       cmocka_unit_test(perivascular_caha_is_mapped),
       cmocka_unit_test(plug_reaching_the_edge_is_detected),
+      cmocka_unit_test(occlusion_under_the_skin_is_detected),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
