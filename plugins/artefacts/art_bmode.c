@@ -839,7 +839,10 @@ static void detect_enhancement(art_t *a)
       double r = band_level(a, z0, z1, c->ix1 + off, c->ix1 + flank, &nr);
       if (nin < 16 || nl < 16 || nr < 16)
          continue;
-      double side = (l * nl + r * nr) / (nl + nr), rise = in - side;
+      /* a flank under another structure's shadow (darker by the shadow
+       * drop) is no reference: the brighter flank alone is */
+      double side = fabs(l - r) >= a->p[P_SHADOW_DROP_DB] ? fmax(l, r) : (l * nl + r * nr) / (nl + nr);
+      double rise = in - side;
       if (rise < a->p[P_ENH_RISE_DB])
          continue;
       art_finding_t *f = art_add(a, K_ENHANCEMENT, (float)(0.5 + 0.08 * fmin(5.0, rise - a->p[P_ENH_RISE_DB])));

@@ -24,7 +24,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"shadow_min_depth_m", "Shadow: sustained depth", "m", SONO_PARAM_FLOAT, 0.1 * MM, 20 * MM, 1.0 * MM, NULL},
    {"shadow_min_width_m", "Shadow: minimum width", "m", SONO_PARAM_FLOAT, 0.05 * MM, 10 * MM, 0.3 * MM, NULL},
    {"reflector_db", "Reflector: level above the row reference", "dB", SONO_PARAM_FLOAT, 2, 40, 10, NULL},
-   {"enhancement_rise_db", "Enhancement: level above the row reference", "dB", SONO_PARAM_FLOAT, 1, 30, 3, NULL},
+   {"enhancement_rise_db", "Enhancement: level above the row reference", "dB", SONO_PARAM_FLOAT, 1, 30, 2, NULL},
    {"enhancement_min_depth_m", "Enhancement: sustained depth", "m", SONO_PARAM_FLOAT, 0.1 * MM, 20 * MM,
     1.0 * MM, NULL},
    {"reverb_min_copies", "Reverberation: copies after the reflector", "1", SONO_PARAM_INT, 1, 10, 3, NULL},
