@@ -10,6 +10,9 @@
 #include "an_internal.h"
 
 #define FOCUS_DB 12.0f
+/* material as dark as blood (dB re the row): lumen rather than a plug where
+ * a trace ends or is bridged (see end_plugs(), bridged_vessel()) */
+#define END_MIN_ECHO_DB -20.0f
 #define AN_MAX_COMPONENTS 64
 
 typedef struct comp {
@@ -317,13 +320,72 @@ static int accept(const sono_an_context_t *c, const sono_an_config_t *cfg, const
 
 /* ---- features --------------------------------------------------------------------- */
 
+/* A bright focus: a local maximum of the 0.1 mm-smoothed echo above
+ * FOCUS_DB. Its comet tail: the mean echo 0.1-0.45 mm below it minus that
+ * 0.3 mm to either side (a reverberation trails the focus along the beam),
+ * added to *tail when measurable. */
+static int focus_at(const sono_an_context_t *c, int iz, int ix, double *tail, int *tails)
+{
+   size_t p = an_pix(c, iz, ix);
+   float v = c->anom[p];
+   if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
+      return 0;
+   if (v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz])
+      return 0;
+   int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
+   if (iz + l2 < (int)c->nz && ix - lat >= 0 && ix + lat < (int)c->nx) {
+      double below = 0, side = 0;
+      for (int d = l1; d <= l2; ++d) {
+         below += c->anom[an_pix(c, iz + d, ix)];
+         side += 0.5 * (c->anom[an_pix(c, iz + d, ix - lat)] + c->anom[an_pix(c, iz + d, ix + lat)]);
+      }
+      *tail += (below - side) / (l2 - l1 + 1);
+      ++*tails;
+   }
+   return 1;
+}
+
+/* Foci in a band RING_M wide around the region, outside its column spans
+ * and outside lumens: PCL and PMMA (clinical-spec §7.3, F1) are bright
+ * spots with comet tails in a hypoechoic matrix, and when the outline
+ * holds the matrix alone their spots lie just outside it; integrated HA
+ * and collagen, as dark, have none. */
+#define RING_M 0.5e-3
+
+static void ring_features(const sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
+{
+   int rz = (int)lround(RING_M / c->dz), rx = (int)lround(RING_M / c->dx);
+   int x0 = k->ix0 - rx < 0 ? 0 : k->ix0 - rx, x1 = k->ix1 + rx >= (int)c->nx ? (int)c->nx - 1 : k->ix1 + rx;
+   int skin = c->skin_row + 1;
+   int foci = 0, area = 0, tails = 0;
+   double tail = 0;
+   for (int ix = x0; ix <= x1; ++ix) {
+      int top = -1, bottom = -1;
+      const int32_t *l = c->label + an_pix(c, 0, ix);
+      for (int iz = k->iz0; ix >= k->ix0 && ix <= k->ix1 && iz <= k->iz1; ++iz)
+         if (l[iz] == k->label) {
+            top = top < 0 ? iz : top;
+            bottom = iz;
+         }
+      int z0 = k->iz0 - rz < skin ? skin : k->iz0 - rz, z1 = k->iz1 + rz >= (int)c->nz ? (int)c->nz - 1 : k->iz1 + rz;
+      for (int iz = z0; iz <= z1; ++iz) {
+         if ((top >= 0 && iz >= top && iz <= bottom) || c->lumen[an_pix(c, iz, ix)])
+            continue;
+         ++area;
+         foci += focus_at(c, iz, ix, &tail, &tails);
+      }
+   }
+   double area_mm2 = area * c->dx * c->dz * 1e6;
+   f->ring_focus_density_mm2 = area_mm2 > 0 ? (float)(foci / area_mm2) : 0;
+   f->ring_tail_score = tails ? (float)(tail / tails) : 0;
+}
+
 static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    double s = 0, s2 = 0;
    int n = 0, dark = 0, foci = 0, span = 0;
    double tail = 0;
    int tails = 0;
-   int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
    for (int ix = k->ix0; ix <= k->ix1; ++ix) {
       /* Foci are sought over the column's whole span inside the outline:
        * a bright focus in a hypoechoic matrix (PMMA, PCL: clinical-spec
@@ -343,21 +405,7 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
             s += a; s2 += (double)a * a; ++n;
             dark += c->anom[p] < -20.0f;
          }
-         float v = c->anom[p];
-         if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
-            continue;
-         if (v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz])
-            continue;
-         ++foci;
-         if (iz + l2 < (int)c->nz && ix - lat >= 0 && ix + lat < (int)c->nx) {
-            double below = 0, side = 0;
-            for (int d = l1; d <= l2; ++d) {
-               below += c->anom[an_pix(c, iz + d, ix)];
-               side += 0.5 * (c->anom[an_pix(c, iz + d, ix - lat)] + c->anom[an_pix(c, iz + d, ix + lat)]);
-            }
-            tail += (below - side) / (l2 - l1 + 1);
-            ++tails;
-         }
+         foci += focus_at(c, iz, ix, &tail, &tails);
       }
    }
    double mean = n ? s / n : 0;
@@ -397,7 +445,7 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    }
    f->posterior_db = pn ? (float)(ps / pn) : 0;
    f->capsule_db = capn ? (float)(caps / capn - mean) : 0;
-   (void)cap;
+   (void)cap;   ring_features(c, k, f);
 }
 
 /* ---- outline and placement ---------------------------------------------------------- */
@@ -638,6 +686,59 @@ static void keep_side(sono_an_context_t *c, comp_t *k, const sono_an_vessel_t *v
    k->ix0 = ix0, k->ix1 = ix1, k->iz0 = iz0, k->iz1 = iz1;
 }
 
+/* Depth span (z_lo..z_hi) of the closed polygon `p` on the vertical line x;
+ * 0 when the line misses it. */
+static int polygon_span_at(const sono_point_t *p, uint32_t n, double x, double *z_lo, double *z_hi)
+{
+   int hit = 0;
+   *z_lo = 1e9;
+   *z_hi = -1e9;
+   for (uint32_t i = 0; i < n; ++i) {
+      sono_point_t a = p[i], b = p[(i + 1) % n];
+      if ((a.x_m <= x) == (b.x_m <= x) || a.x_m == b.x_m)
+         continue;
+      double z = a.z_m + (x - a.x_m) / (b.x_m - a.x_m) * (b.z_m - a.z_m);
+      *z_lo = fmin(*z_lo, z);
+      *z_hi = fmax(*z_hi, z);
+      hit = 1;
+   }
+   return hit;
+}
+
+/* A deposit against a bridged stretch of its nearest vessel: where the
+ * vessel tracing joined two lumens across material that hides the lumen
+ * (an echogenic or hypoechoic plug, clinical-spec V6), the bridged samples
+ * carry a straight line across. A deposit touching that line's lumen
+ * (within BRIDGE_TOUCH_M) along a stretch bridged over BRIDGE_SHARE of its
+ * width (and at least BRIDGE_MIN_M) is the material that hides the lumen:
+ * in it. The bridge is a straight line, the vessel is not, so the line
+ * often runs along the plug's edge instead of through it; such plugs read
+ * perivascular, 0.05-0.08 mm from the bridged lumen (training batches). A
+ * deposit pressing on a vessel from outside (V1) leaves the narrowed lumen
+ * visible beside it, so it is not bridged. Material as dark as blood
+ * beside a bridge is more often lumen the trace missed (a patent vessel,
+ * training seed 1), as at a trace's end (END_MIN_ECHO_DB). */
+#define BRIDGE_TOUCH_M 0.15e-3
+#define BRIDGE_SHARE 0.6
+#define BRIDGE_MIN_M 0.5e-3
+
+static int bridged_vessel(const sono_an_context_t *c, const sono_an_deposit_t *d)
+{
+   if (d->vessel < 0 || d->distance_to_lumen_m > BRIDGE_TOUCH_M || d->features.echo_db < END_MIN_ECHO_DB)
+      return -1;
+   const sono_an_vessel_t *ves = &c->result.vessels[d->vessel];
+   int n = 0, bridged = 0;
+   for (uint32_t i = 0; i < ves->point_count; ++i) {
+      const sono_an_centre_point_t *p = &ves->points[i];
+      if (p->x_m < d->x_left_m || p->x_m > d->x_right_m)
+         continue;
+      ++n;
+      bridged += p->interpolated;
+   }
+   double width = d->x_right_m - d->x_left_m;
+   return bridged * c->dx >= BRIDGE_MIN_M && bridged * c->dx >= BRIDGE_SHARE * width ? d->vessel : -1;
+}
+
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d);
 
 /* A deposit read as intraluminal whose body lies beside the lumen: re-
@@ -690,6 +791,7 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
       }
    }
    int plug = plugged_vessel(c, k, d);
+   plug = plug >= 0 ? plug : bridged_vessel(c, d);
    /* Material in a lumen fills its calibre; a band along the wall (the
     * echogenic wall itself, a fascia) overlaps the traced lumen edge but
     * does not cross the centreline. */
@@ -782,7 +884,6 @@ static void chain_plugs(sono_an_context_t *c)
 #define END_EDGE_M 1e-3
 #define END_FIT_M 2e-3
 #define END_GAP_M 0.6e-3
-#define END_MIN_ECHO_DB -20.0f
 
 /* Line z = z0 + slope * (x - x_end) through the last END_FIT_M of visible
  * samples at one end of the trace (side -1 left, +1 right). */
@@ -807,25 +908,6 @@ static int end_line(const sono_an_vessel_t *v, int side, double *x_end, double *
    *z0 = (sz - *slope * sx) / m;
    *x_end = xe;
    return 1;
-}
-
-/* Depth span (z_lo..z_hi) of the closed polygon `p` on the vertical line x;
- * 0 when the line misses it. */
-static int polygon_span_at(const sono_point_t *p, uint32_t n, double x, double *z_lo, double *z_hi)
-{
-   int hit = 0;
-   *z_lo = 1e9;
-   *z_hi = -1e9;
-   for (uint32_t i = 0; i < n; ++i) {
-      sono_point_t a = p[i], b = p[(i + 1) % n];
-      if ((a.x_m <= x) == (b.x_m <= x) || a.x_m == b.x_m)
-         continue;
-      double z = a.z_m + (x - a.x_m) / (b.x_m - a.x_m) * (b.z_m - a.z_m);
-      *z_lo = fmin(*z_lo, z);
-      *z_hi = fmax(*z_hi, z);
-      hit = 1;
-   }
-   return hit;
 }
 
 static int lumen_stopped(const sono_an_result_t *r, uint32_t v)
@@ -1020,7 +1102,7 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
       an_classify(&d->features, 0, d->probability, &d->cls);
       r->deposit_count++;
    }
+   end_plugs(c);
    chain_plugs(c);
    gap_deposits(c);
-   end_plugs(c);
 }

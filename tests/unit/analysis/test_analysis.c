@@ -267,7 +267,7 @@ static void gap_contents_classified_by_echo_and_texture(void **state)
  * as PAAG) is unknown; probabilities are normalised. */
 static sono_an_class_t deposit_class(float echo, float post, float dens, float tail, float het, float caps, float dark)
 {
-   sono_an_features_t f = {echo, post, dens, tail, het, caps, dark};
+   sono_an_features_t f = {echo, post, dens, tail, het, caps, dark, 0.0f, 0.0f};
    float prob[SONO_AN_CLASS_COUNT], sum = 0;
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
