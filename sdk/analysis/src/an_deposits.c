@@ -320,72 +320,13 @@ static int accept(const sono_an_context_t *c, const sono_an_config_t *cfg, const
 
 /* ---- features --------------------------------------------------------------------- */
 
-/* A bright focus: a local maximum of the 0.1 mm-smoothed echo above
- * FOCUS_DB. Its comet tail: the mean echo 0.1-0.45 mm below it minus that
- * 0.3 mm to either side (a reverberation trails the focus along the beam),
- * added to *tail when measurable. */
-static int focus_at(const sono_an_context_t *c, int iz, int ix, double *tail, int *tails)
-{
-   size_t p = an_pix(c, iz, ix);
-   float v = c->anom[p];
-   if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
-      return 0;
-   if (v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz])
-      return 0;
-   int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
-   if (iz + l2 < (int)c->nz && ix - lat >= 0 && ix + lat < (int)c->nx) {
-      double below = 0, side = 0;
-      for (int d = l1; d <= l2; ++d) {
-         below += c->anom[an_pix(c, iz + d, ix)];
-         side += 0.5 * (c->anom[an_pix(c, iz + d, ix - lat)] + c->anom[an_pix(c, iz + d, ix + lat)]);
-      }
-      *tail += (below - side) / (l2 - l1 + 1);
-      ++*tails;
-   }
-   return 1;
-}
-
-/* Foci in a band RING_M wide around the region, outside its column spans
- * and outside lumens: PCL and PMMA (clinical-spec §7.3, F1) are bright
- * spots with comet tails in a hypoechoic matrix, and when the outline
- * holds the matrix alone their spots lie just outside it; integrated HA
- * and collagen, as dark, have none. */
-#define RING_M 0.5e-3
-
-static void ring_features(const sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
-{
-   int rz = (int)lround(RING_M / c->dz), rx = (int)lround(RING_M / c->dx);
-   int x0 = k->ix0 - rx < 0 ? 0 : k->ix0 - rx, x1 = k->ix1 + rx >= (int)c->nx ? (int)c->nx - 1 : k->ix1 + rx;
-   int skin = c->skin_row + 1;
-   int foci = 0, area = 0, tails = 0;
-   double tail = 0;
-   for (int ix = x0; ix <= x1; ++ix) {
-      int top = -1, bottom = -1;
-      const int32_t *l = c->label + an_pix(c, 0, ix);
-      for (int iz = k->iz0; ix >= k->ix0 && ix <= k->ix1 && iz <= k->iz1; ++iz)
-         if (l[iz] == k->label) {
-            top = top < 0 ? iz : top;
-            bottom = iz;
-         }
-      int z0 = k->iz0 - rz < skin ? skin : k->iz0 - rz, z1 = k->iz1 + rz >= (int)c->nz ? (int)c->nz - 1 : k->iz1 + rz;
-      for (int iz = z0; iz <= z1; ++iz) {
-         if ((top >= 0 && iz >= top && iz <= bottom) || c->lumen[an_pix(c, iz, ix)])
-            continue;
-         ++area;
-         foci += focus_at(c, iz, ix, &tail, &tails);
-      }
-   }
-   double area_mm2 = area * c->dx * c->dz * 1e6;
-   f->ring_focus_density_mm2 = area_mm2 > 0 ? (float)(foci / area_mm2) : 0;
-   f->ring_tail_score = tails ? (float)(tail / tails) : 0;
-}
-
 static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    double s = 0, s2 = 0;
    int n = 0, dark = 0, foci = 0, span = 0;
    double tail = 0;
    int tails = 0;
+   int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
    for (int ix = k->ix0; ix <= k->ix1; ++ix) {
       /* Foci are sought over the column's whole span inside the outline:
        * a bright focus in a hypoechoic matrix (PMMA, PCL: clinical-spec
@@ -405,7 +346,21 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
             s += a; s2 += (double)a * a; ++n;
             dark += c->anom[p] < -20.0f;
          }
-         foci += focus_at(c, iz, ix, &tail, &tails);
+         float v = c->anom[p];
+         if (v < FOCUS_DB || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
+            continue;
+         if (v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz])
+            continue;
+         ++foci;
+         if (iz + l2 < (int)c->nz && ix - lat >= 0 && ix + lat < (int)c->nx) {
+            double below = 0, side = 0;
+            for (int d = l1; d <= l2; ++d) {
+               below += c->anom[an_pix(c, iz + d, ix)];
+               side += 0.5 * (c->anom[an_pix(c, iz + d, ix - lat)] + c->anom[an_pix(c, iz + d, ix + lat)]);
+            }
+            tail += (below - side) / (l2 - l1 + 1);
+            ++tails;
+         }
       }
    }
    double mean = n ? s / n : 0;
@@ -445,7 +400,7 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    }
    f->posterior_db = pn ? (float)(ps / pn) : 0;
    f->capsule_db = capn ? (float)(caps / capn - mean) : 0;
-   (void)cap;   ring_features(c, k, f);
+   (void)cap;
 }
 
 /* ---- outline and placement ---------------------------------------------------------- */

@@ -267,7 +267,7 @@ static void gap_contents_classified_by_echo_and_texture(void **state)
  * as PAAG) is unknown; probabilities are normalised. */
 static sono_an_class_t deposit_class(float echo, float post, float dens, float tail, float het, float caps, float dark)
 {
-   sono_an_features_t f = {echo, post, dens, tail, het, caps, dark, 0.0f, 0.0f};
+   sono_an_features_t f = {echo, post, dens, tail, het, caps, dark};
    float prob[SONO_AN_CLASS_COUNT], sum = 0;
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
@@ -287,6 +287,11 @@ static void deposit_classified_by_nearest_class(void **state)
    assert_int_equal(deposit_class(13.7f, -7.2f, 16.3f, 1.2f, 7.7f, -13.4f, 0.0f), SONO_AN_SILICONE);
    assert_int_equal(deposit_class(-23.5f, 2.2f, 0.0f, 0.0f, 8.0f, 28.2f, 0.79f), SONO_AN_PAAG);
    assert_int_equal(deposit_class(-9.3f, 1.2f, 0.0f, 0.0f, 2.1f, 5.7f, 0.0f), SONO_AN_HA_INTEGRATED);
+   /* no mode is narrower than the floor: PMMA's matrix mode, once narrower,
+    * took deposits at PCL's own median */
+   assert_int_equal(deposit_class(-7.8f, -0.2f, 0.0f, 0.0f, 1.3f, 2.7f, 0.0f), SONO_AN_PCL);
+   assert_int_equal(deposit_class(8.2f, -2.4f, 16.5f, 4.8f, 2.4f, -4.2f, 0.0f), SONO_AN_PMMA);
+   assert_int_equal(deposit_class(7.6f, -0.6f, 11.4f, 0.5f, 1.6f, -2.9f, 0.0f), SONO_AN_PLLA);
    assert_int_equal(deposit_class(40.0f, -30.0f, 60.0f, 8.0f, 20.0f, 30.0f, 0.9f), SONO_AN_UNKNOWN);
 }
 

@@ -214,8 +214,6 @@ typedef struct sono_an_features {
    float heterogeneity_db;  /* std of 0.3 mm-smoothed echo inside */
    float capsule_db;        /* rim (0.1 mm band) minus interior */
    float dark_fraction;     /* share of pixels 20 dB below background */
-   float ring_focus_density_mm2; /* bright foci per mm^2 in a 0.5 mm band around the region, outside it */
-   float ring_tail_score;   /* their comet-tail score, dB (as tail_score) */
 } sono_an_features_t;
 
 typedef struct sono_an_deposit {
