@@ -204,10 +204,10 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f);
  * a->comps (at most ART_MAX_COMPS, the largest kept); returns the count.
  * `min_count` drops components smaller than that. */
 int art_components(art_t *a, const uint8_t *mask, int min_count);
-/* Morphological reconstruction: sets in `seed` every pixel of the
- * 8-connected components of `grow` that hold a seed pixel (`seed` must lie
- * inside `grow`). Uses a->runs. */
-void art_reconstruct(art_t *a, uint8_t *seed, const uint8_t *grow);
+/* As art_components, for the 8-connected components of `grow` that hold a
+ * pixel of `seed` (which must lie inside `grow`): their pixels are also set
+ * in `seed` (hysteresis), the other components are dropped. */
+int art_components_seeded(art_t *a, uint8_t *seed, const uint8_t *grow, int min_count);
 /* Region polygon of component `c` (upper and lower envelope per column,
  * decimated), metres. Returns the point count. */
 uint32_t art_comp_polygon(const art_t *a, const art_comp_t *c, sono_point_t *poly);

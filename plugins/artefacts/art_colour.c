@@ -653,10 +653,13 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    double fill = tissue_fill(a);
   if (detect_flash(a, fill))
       return;
+   /* the colour: the seeds and the lower mask around them (art_prep.c) */
+   art_components_seeded(a, a->cmask, a->aflags, 1);
+   for (size_t i = 0; i < a->npix; ++i)
+      a->vel[i] = a->cmask[i] ? a->vel[i] : 0.0f;
    sono_dsp_alias_flags(a->vel, (size_t)a->nz, (size_t)a->nx, (size_t)a->nz, (float)a->vn,
                         (float)a->p[P_ALIAS_FRACTION], a->aflags);
    memset(a->mask2, 0, a->npix);
-   art_components(a, a->cmask, 1);
    int big = (int)(0.1e-6 / (a->dx * a->dz)), isolated = 0;
    int twinkled = 0;
    alias_sum_t sum_frame, *sum = &sum_frame;

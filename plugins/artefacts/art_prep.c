@@ -397,7 +397,8 @@ static void limit_floor_rise(const art_t *a, float *floor_db, double f0_hz)
  * about 20 dB over the floor (a deep or weak vessel under a noisy TGC)
  * kept a few scattered pixels and lost its shape, while noise, spread a
  * few dB about its floor, has no seeds to grow from. The colour is the
- * 8-connected components of the lower mask that hold a seed. */
+ * 8-connected components of the lower mask that hold a seed
+ * (art_components_seeded, in art_detect_colour; flash reads the seeds). */
 #define COLOUR_GROW_DB 10.0
 
 /* Tissue motion (pulsation, breathing) moves the tissue as one body: after
@@ -436,10 +437,14 @@ static void reject_tissue_motion(art_t *a)
    uint8_t *restrict cm = a->cmask;
    float *restrict vel = a->vel;
    const size_t n = a->npix; /* a local: a byte store could alias a->npix */
+   uint8_t *restrict lo = a->aflags; /* the lower colour mask (art_prepare_colour) */
+   for (size_t i = 0; i < n; ++i) {
+      uint8_t keep = (uint8_t)(fabsf(vel[i] - vmode) > tol);
+      cm[i] = (uint8_t)(cm[i] & keep);
+      lo[i] = (uint8_t)(lo[i] & keep);
+   }
    for (size_t i = 0; i < n; ++i)
-      cm[i] = (uint8_t)(cm[i] & (fabsf(vel[i] - vmode) > tol));
-   for (size_t i = 0; i < n; ++i)
-      vel[i] = cm[i] ? vel[i] : 0.0f;
+      vel[i] = lo[i] ? vel[i] : 0.0f;
    a->tissue_motion = vmode;
 }
 
@@ -498,25 +503,21 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
    for (int iz = 0; iz < a->nz; ++iz)
       nsum += floor_db[iz] += snr;
    /* seeds clear the floor by colour_snr_db; flow continues from them
-    * down to COLOUR_GROW_DB under that (a.mask2: the lower mask) */
+    * down to COLOUR_GROW_DB under that: the lower mask is kept in a.aflags
+    * (free until art_detect_colour, which grows the colour from its seeds
+    * while it labels the colour regions) */
    const float grow = (float)COLOUR_GROW_DB;
    for (int ix = 0; ix < a->nx; ++ix) {
       size_t i0 = art_px(a, 0, ix);
-      const float *restrict vel = a->vel + i0, *restrict pw = a->pow_db + i0, *restrict thr = floor_db;
-      uint8_t *restrict cm = a->cmask + i0, *restrict lo = a->mask2 + i0;
+      float *restrict vel = a->vel + i0;
+      const float *restrict pw = a->pow_db + i0, *restrict thr = floor_db;
+      uint8_t *restrict cm = a->cmask + i0, *restrict lo = a->aflags + i0;
       for (int iz = 0; iz < a->nz; ++iz) { /* branch-free: noise maps are random */
          int moving = vel[iz] != 0.0f;
          cm[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz]));
          lo[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz] - grow));
+         vel[iz] = lo[iz] ? vel[iz] : 0.0f; /* velocity 0 wherever colour cannot be shown */
       }
-   }
-   art_reconstruct(a, a->cmask, a->mask2);
-   for (int ix = 0; ix < a->nx; ++ix) {
-      size_t i0 = art_px(a, 0, ix);
-      float *restrict vel = a->vel + i0;
-      const uint8_t *restrict cm = a->cmask + i0;
-      for (int iz = 0; iz < a->nz; ++iz)
-         vel[iz] = cm[iz] ? vel[iz] : 0.0f; /* velocity 0 wherever colour is not shown */
    }
    a->noise_db = (float)(nsum / a->nz - snr);
    reject_tissue_motion(a);

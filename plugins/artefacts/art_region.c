@@ -248,7 +248,7 @@ void art_dilate(const art_t *a, const uint8_t *in, uint8_t *out)
       }
 }
 
-void art_reconstruct(art_t *a, uint8_t *seed, const uint8_t *grow)
+int art_components_seeded(art_t *a, uint8_t *seed, const uint8_t *grow, int min_count)
 {
    art_run_t *run = a->runs;
    int32_t nrun = mask_runs(a, grow);
@@ -260,9 +260,38 @@ void art_reconstruct(art_t *a, uint8_t *seed, const uint8_t *grow)
       for (int k = 0; k < n; ++k)
          any |= s[k];
       if (any)
-         run[run_root(run, r)].label = 1;
+         run[run_root(run, r)].label = -1;
    }
-   for (int32_t r = 0; r < nrun; ++r)
-      if (run[run_root(run, r)].label)
-         memset(seed + art_px(a, run[r].z0, run[r].x), 1, (size_t)(run[r].z1 - run[r].z0 + 1));
+   /* the runs of seeded components, numbered as art_components does */
+   art_comp_t *all = a->run_comps;
+   int32_t lab = 0;
+   memset(a->labels, 0, sizeof(int32_t) * a->npix);
+   for (int32_t r = 0; r < nrun; ++r) {
+      int32_t root = run_root(run, r);
+      if (run[root].label == 0)
+         continue;
+      if (root == r) {
+         run[r].label = ++lab;
+         all[lab - 1] = (art_comp_t){a->nz, -1, a->nx, -1, 0, lab};
+      } else {
+         run[r].label = run[root].label;
+      }
+      art_comp_t *c = &all[run[r].label - 1];
+      c->count += run[r].z1 - run[r].z0 + 1;
+      if (run[r].z0 < c->iz0) c->iz0 = run[r].z0;
+      if (run[r].z1 > c->iz1) c->iz1 = run[r].z1;
+      if (run[r].x < c->ix0) c->ix0 = run[r].x;
+      if (run[r].x > c->ix1) c->ix1 = run[r].x;
+      int32_t *l = a->labels + art_px(a, 0, run[r].x);
+      uint8_t *m = seed + art_px(a, 0, run[r].x);
+      for (int iz = run[r].z0; iz <= run[r].z1; ++iz) {
+         l[iz] = run[r].label;
+         m[iz] = 1;
+      }
+   }
+   a->ncomps = 0;
+   for (int32_t k = 0; k < lab; ++k)
+      if (all[k].count >= min_count)
+         keep_component(a, &all[k]);
+   return a->ncomps;
 }
