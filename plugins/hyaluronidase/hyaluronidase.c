@@ -248,11 +248,7 @@ static const sono_plugin_state_t state_ext = {state_save, state_load};
 static const void *hy_get_extension(const sono_plugin_t *p, const char *id)
 {
    (void)p;
-   if (strcmp(id, SONO_EXT_PARAMS) == 0)
-      return &params_ext;
-   if (strcmp(id, SONO_EXT_STATE) == 0)
-      return &state_ext;
-   return NULL;
+   return sono_kit_extension(id, &params_ext, &state_ext);
 }
 
 static const sono_plugin_t *hy_create(const sono_host_t *host)

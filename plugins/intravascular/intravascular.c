@@ -518,7 +518,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, params, P_COUNT, values_of);
 static const void *iv_get_extension(const sono_plugin_t *p, const char *id)
 {
    (void)p;
-   return strcmp(id, SONO_EXT_PARAMS) == 0 ? &params_ext : NULL;
+   return sono_kit_extension(id, &params_ext, NULL);
 }
 
 static const sono_plugin_t *iv_create(const sono_host_t *host)

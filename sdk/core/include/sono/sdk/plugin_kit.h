@@ -5,6 +5,7 @@
  *  - a table-driven implementation of sono.params/1 (range and type checks);
  *  - a framed, checksummed state blob for sono.state/1 that tolerates streams
  *    delivering a few bytes at a time and refuses foreign or truncated bytes;
+ *  - sono_kit_extension(): get_extension over the params and state extensions;
  *  - SONO_KIT_DEFINE_ENTRY(): sono_entry and the factory of a one-plugin binary.
  *
  * Everything here is linked statically into the plugin; nothing allocates
@@ -180,6 +181,22 @@ bool sono_kit_params_state_save(const sono_ostream_t *s, uint32_t magic, uint32_
                                 uint32_t count);
 bool sono_kit_params_state_load(const sono_istream_t *s, uint32_t magic, uint32_t version, const sono_kit_param_t *defs,
                                 uint32_t count, double *values);
+
+/* ---- extensions --------------------------------------------------------- */
+
+/* The body of get_extension for a plugin whose extensions are among
+ * sono.params/1 and sono.state/1: the one named `id`, or NULL (also for
+ * one the plugin passes as NULL, i.e. does not implement). The structs are
+ * the plugin's static objects; nothing is copied. */
+static inline const void *sono_kit_extension(const char *id, const sono_plugin_params_t *params,
+                                             const sono_plugin_state_t *state)
+{
+   if (params && strcmp(id, SONO_EXT_PARAMS) == 0)
+      return params;
+   if (state && strcmp(id, SONO_EXT_STATE) == 0)
+      return state;
+   return NULL;
+}
 
 /* ---- entry point -------------------------------------------------------- */
 
