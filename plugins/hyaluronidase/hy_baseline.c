@@ -64,19 +64,22 @@ static int nearest_deposit(const sono_an_result_t *r, double x, double z, double
 
 /* How unlike a baseline deposit a deposit now is, in metres of centroid
  * distance. A deposit keeps its material between visits and, when it
- * migrates, its size; hyaluronidase shrinks it but does not change what it
- * is. So a deposit of the same class and similar area a little further away
- * is a better match than a nearer one of another material or size: each
- * e-fold of area ratio counts as HY_MATCH_AREA_M of distance and a class
- * change as HY_MATCH_CLASS_M (neither when a class is unknown). A 50 %
+ * migrates, its size; hyaluronidase or resorption shrink it, nothing makes
+ * it grow. So a deposit of the same class and similar area a little further
+ * away is a better match than a nearer one of another material or size:
+ * each e-fold of shrinkage counts as HY_MATCH_SHRINK_M of distance, each
+ * e-fold of growth as HY_MATCH_GROWTH_M (growth is only outline noise), a
+ * class change as HY_MATCH_CLASS_M (none when a class is unknown). A 50 %
  * shrink costs 0.7 mm, well under the 1-3 mm shifts migration means. */
-#define HY_MATCH_AREA_M 1.0e-3
+#define HY_MATCH_SHRINK_M 1.0e-3
+#define HY_MATCH_GROWTH_M 2.0e-3
 #define HY_MATCH_CLASS_M 1.0e-3
 
 static double match_cost(const hy_base_deposit_t *b, const sono_an_deposit_t *d)
 {
    double cost = hypot(d->centroid.x_m - b->cx, d->centroid.z_m - b->cz);
-   cost += HY_MATCH_AREA_M * fabs(log(fmax(d->area_m2, 1e-12) / b->area));
+   double change = log(fmax(d->area_m2, 1e-12) / b->area);
+   cost += change > 0 ? HY_MATCH_GROWTH_M * change : -HY_MATCH_SHRINK_M * change;
    if (b->cls != SONO_AN_UNKNOWN && d->cls != SONO_AN_UNKNOWN && b->cls != d->cls)
       cost += HY_MATCH_CLASS_M;
    return cost;
