@@ -2,6 +2,8 @@
  * that outlines each one; the per-frame finding list. */
 #include <string.h>
 
+#include <sono/sdk/union_find.h>
+
 #include "art.h"
 
 static const char *const kind_names[K_COUNT] = {
@@ -36,24 +38,7 @@ art_finding_t *art_add(art_t *a, art_kind_t k, float confidence)
  * pixel scan with a flood fill finds them. A mask costs one pass over its
  * bytes plus work per run instead of eight neighbour tests per set pixel. */
 
-static int32_t run_root(art_run_t *r, int32_t i)
-{
-   while (r[i].parent != i) {
-      r[i].parent = r[r[i].parent].parent; /* path halving */
-      i = r[i].parent;
-   }
-   return i;
-}
-
-static void run_join(art_run_t *r, int32_t i, int32_t j)
-{
-   i = run_root(r, i);
-   j = run_root(r, j);
-   if (i < j)
-      r[j].parent = i;
-   else if (j < i)
-      r[i].parent = j;
-}
+SONO_UNION_FIND(run, art_run_t, parent)
 
 #define ONES8 0x0101010101010101ull
 #define HIGH8 0x8080808080808080ull

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sono/sdk/union_find.h>
+
 #include "an_internal.h"
 
 #define FOCUS_DB 12.0f
@@ -82,22 +84,7 @@ typedef struct run {
    int32_t patent;                   /* dark run touching the lumen of a patent vessel: no gap joins */
 } run_t;
 
-static int32_t find_root(run_t *r, int32_t i)
-{
-   while (r[i].parent != i) {
-      r[i].parent = r[r[i].parent].parent; /* path halving */
-      i = r[i].parent;
-   }
-   return i;
-}
-
-static void join(run_t *r, int32_t a, int32_t b)
-{
-   a = find_root(r, a);
-   b = find_root(r, b);
-   if (a != b)
-      r[a > b ? a : b].parent = a < b ? a : b; /* the earlier run stays the root: deterministic ids */
-}
+SONO_UNION_FIND(run, run_t, parent) /* the earlier run stays the root: deterministic ids */
 
 /* Runs of each column, appended to `runs`; col_start[ix] indexes the first
  * run of column ix (col_start[nx] = total). Returns the run count. */
@@ -225,7 +212,7 @@ static void join_runs(const sono_an_context_t *c, run_t *runs, const int32_t *co
                   continue;
                int touching = k == 1 && b->bottom >= a->top && b->top <= a->bottom;
                if (va != 1 || touching || gap_join_allowed(c, a, b))
-                  join(runs, i, j);
+                  run_join(runs, i, j);
             }
          }
          /* dark runs of one column separated by a short gap */
@@ -233,7 +220,7 @@ static void join_runs(const sono_an_context_t *c, run_t *runs, const int32_t *co
             for (int32_t j = i + 1; j < col_start[ix + 1] && runs[j].top - a->bottom - 1 <= gz; ++j)
                if (c->mask[an_pix(c, runs[j].top, a->col)] == 1) {
                   if (gap_join_allowed(c, &runs[j], a))
-                     join(runs, i, j);
+                     run_join(runs, i, j);
                   break;
                }
       }
@@ -255,10 +242,10 @@ static int label_components(sono_an_context_t *c, comp_t *comps, size_t min_px)
    for (int32_t i = 0; i < n; ++i)
       count[i] = 0, id[i] = -1;
    for (int32_t i = 0; i < n; ++i)
-      count[find_root(runs, i)] += runs[i].bottom - runs[i].top + 1;
+      count[run_root(runs, i)] += runs[i].bottom - runs[i].top + 1;
    int nc = 0;
    for (int32_t i = 0; i < n; ++i) {
-      int32_t r = find_root(runs, i);
+      int32_t r = run_root(runs, i);
       if (id[r] == -1) {
          if ((size_t)count[r] >= min_px && nc < AN_MAX_COMPONENTS) {
             id[r] = nc;
