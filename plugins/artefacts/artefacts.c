@@ -91,19 +91,12 @@ static bool art_init(const sono_plugin_t *p)
 
 static void free_buffers(art_t *a)
 {
-   void *bufs[] = {a->bm,   a->sm,    a->lat, a->wide,   a->prev_bm, a->prev_nf, a->rowref, a->tmp,    a->mask,
-                   a->mask2, a->labels, a->stack, a->col,    a->colz,    a->colv,   a->vel,    a->pow_db,
-                   a->var,  a->cmask, a->aflags};
-   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; ++i)
-      free(bufs[i]);
-   free(a->runs);
-   free(a->run_comps);
-   a->runs = NULL;
-   a->run_comps = NULL;
-   a->bm = a->sm = a->lat = a->wide = a->prev_bm = a->prev_nf = a->rowref = a->tmp = a->col = a->colv = NULL;
-   a->vel = a->pow_db = a->var = NULL;
-   a->mask = a->mask2 = a->cmask = a->aflags = NULL;
-   a->labels = a->stack = a->colz = NULL;
+   SONO_KIT_FREE(a->bm), SONO_KIT_FREE(a->sm), SONO_KIT_FREE(a->lat), SONO_KIT_FREE(a->wide);
+   SONO_KIT_FREE(a->prev_bm), SONO_KIT_FREE(a->prev_nf), SONO_KIT_FREE(a->rowref), SONO_KIT_FREE(a->tmp);
+   SONO_KIT_FREE(a->mask), SONO_KIT_FREE(a->mask2), SONO_KIT_FREE(a->labels), SONO_KIT_FREE(a->stack);
+   SONO_KIT_FREE(a->col), SONO_KIT_FREE(a->colz), SONO_KIT_FREE(a->colv), SONO_KIT_FREE(a->vel);
+   SONO_KIT_FREE(a->pow_db), SONO_KIT_FREE(a->var), SONO_KIT_FREE(a->cmask), SONO_KIT_FREE(a->aflags);
+   SONO_KIT_FREE(a->runs), SONO_KIT_FREE(a->run_comps);
    a->cap = 0;
 }
 
@@ -297,11 +290,7 @@ static const sono_plugin_state_t state_ext = {state_save, state_load};
 static const void *art_get_extension(const sono_plugin_t *p, const char *id)
 {
    (void)p;
-   if (strcmp(id, SONO_EXT_PARAMS) == 0)
-      return &params_ext;
-   if (strcmp(id, SONO_EXT_STATE) == 0)
-      return &state_ext;
-   return NULL;
+   return sono_kit_extension(id, &params_ext, &state_ext);
 }
 
 static const sono_plugin_t *art_create(const sono_host_t *host)

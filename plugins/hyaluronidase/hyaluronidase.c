@@ -98,16 +98,8 @@ static void hy_deactivate(const sono_plugin_t *p)
    hy_t *s = self_of(p);
    sono_an_destroy(s->an);
    s->an = NULL;
-   free(s->pts);
-   s->pts = NULL;
-   free(s->cand);
-   s->cand = NULL;
-   free(s->blood_dist);
-   s->blood_dist = NULL;
-   free(s->blood_src);
-   s->blood_src = NULL;
-   free(s->flow);
-   s->flow = NULL;
+   SONO_KIT_FREE(s->pts), SONO_KIT_FREE(s->cand), SONO_KIT_FREE(s->flow);
+   SONO_KIT_FREE(s->blood_dist), SONO_KIT_FREE(s->blood_src);
 }
 
 static void hy_destroy(const sono_plugin_t *p)

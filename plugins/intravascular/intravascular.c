@@ -104,8 +104,7 @@ static void iv_deactivate(const sono_plugin_t *p)
    iv_t *s = self_of(p);
    sono_an_destroy(s->an);
    s->an = NULL;
-   free(s->pts);
-   s->pts = NULL;
+   SONO_KIT_FREE(s->pts);
 }
 
 static void iv_destroy(const sono_plugin_t *p)

@@ -5,6 +5,7 @@
  *  - a table-driven implementation of sono.params/1 (range and type checks);
  *  - a framed, checksummed state blob for sono.state/1 that tolerates streams
  *    delivering a few bytes at a time and refuses foreign or truncated bytes;
+ *  - SONO_KIT_FREE(): free a buffer and clear its pointer (deactivate may run twice);
  *  - sono_kit_extension(): get_extension over the params and state extensions;
  *  - SONO_KIT_DEFINE_ENTRY(): sono_entry and the factory of a one-plugin binary.
  *
@@ -17,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sono/sono.h>
 
@@ -181,6 +183,12 @@ bool sono_kit_params_state_save(const sono_ostream_t *s, uint32_t magic, uint32_
                                 uint32_t count);
 bool sono_kit_params_state_load(const sono_istream_t *s, uint32_t magic, uint32_t version, const sono_kit_param_t *defs,
                                 uint32_t count, double *values);
+
+/* ---- buffers ------------------------------------------------------------ */
+
+/* free(p), then p = NULL: a deactivate() that frees its buffers this way
+ * may run again (destroy() after deactivate()) without a double free. */
+#define SONO_KIT_FREE(p) (free(p), (p) = NULL)
 
 /* ---- extensions --------------------------------------------------------- */
 
