@@ -109,37 +109,52 @@ static void keep_component(art_t *a, const art_comp_t *c)
       a->comps[smallest] = *c;
 }
 
-int art_components(art_t *a, const uint8_t *mask, int min_count)
+/* Labels run r of root `root`: a new component when it is the root (a
+ * root is its set's earliest run, so components are numbered in scan
+ * order), else its root's component; that component's pixel count and
+ * bounds grow by the run. Returns the label. */
+static int32_t label_run(art_t *a, int32_t r, int32_t root, int32_t *lab)
 {
    art_run_t *run = a->runs;
    art_comp_t *all = a->run_comps;
-   int32_t nrun = mask_runs(a, mask), lab = 0;
-   for (int32_t r = 0; r < nrun; ++r) {
-      int32_t root = run_root(run, r);
-      if (root == r) {
-         run[r].label = ++lab;
-         all[lab - 1] = (art_comp_t){a->nz, -1, a->nx, -1, 0, lab};
-      } else {
-         run[r].label = run[root].label; /* the root is an earlier run */
-      }
-      art_comp_t *c = &all[run[r].label - 1];
-      c->count += run[r].z1 - run[r].z0 + 1;
-      if (run[r].z0 < c->iz0) c->iz0 = run[r].z0;
-      if (run[r].z1 > c->iz1) c->iz1 = run[r].z1;
-      if (run[r].x < c->ix0) c->ix0 = run[r].x;
-      if (run[r].x > c->ix1) c->ix1 = run[r].x;
+   if (root == r) {
+      run[r].label = ++*lab;
+      all[*lab - 1] = (art_comp_t){a->nz, -1, a->nx, -1, 0, *lab};
+   } else {
+      run[r].label = run[root].label;
    }
+   art_comp_t *c = &all[run[r].label - 1];
+   c->count += run[r].z1 - run[r].z0 + 1;
+   if (run[r].z0 < c->iz0) c->iz0 = run[r].z0;
+   if (run[r].z1 > c->iz1) c->iz1 = run[r].z1;
+   if (run[r].x < c->ix0) c->ix0 = run[r].x;
+   if (run[r].x > c->ix1) c->ix1 = run[r].x;
+   return run[r].label;
+}
+
+/* The first `lab` components of at least min_count pixels into a->comps. */
+static int keep_components(art_t *a, int32_t lab, int min_count)
+{
+   a->ncomps = 0;
+   for (int32_t k = 0; k < lab; ++k)
+      if (a->run_comps[k].count >= min_count)
+         keep_component(a, &a->run_comps[k]);
+   return a->ncomps;
+}
+
+int art_components(art_t *a, const uint8_t *mask, int min_count)
+{
+   art_run_t *run = a->runs;
+   int32_t nrun = mask_runs(a, mask), lab = 0;
+   for (int32_t r = 0; r < nrun; ++r)
+      label_run(a, r, run_root(run, r), &lab);
    memset(a->labels, 0, sizeof(int32_t) * a->npix);
    for (int32_t r = 0; r < nrun; ++r) {
       int32_t *l = a->labels + art_px(a, 0, run[r].x);
       for (int iz = run[r].z0; iz <= run[r].z1; ++iz)
          l[iz] = run[r].label;
    }
-   a->ncomps = 0;
-   for (int32_t k = 0; k < lab; ++k)
-      if (all[k].count >= min_count)
-         keep_component(a, &all[k]);
-   return a->ncomps;
+   return keep_components(a, lab, min_count);
 }
 
 static sono_point_t pt(const art_t *a, double iz, double ix)
@@ -248,35 +263,19 @@ int art_components_seeded(art_t *a, uint8_t *seed, const uint8_t *grow, int min_
          run[run_root(run, r)].label = -1;
    }
    /* the runs of seeded components, numbered as art_components does */
-   art_comp_t *all = a->run_comps;
    int32_t lab = 0;
    memset(a->labels, 0, sizeof(int32_t) * a->npix);
    for (int32_t r = 0; r < nrun; ++r) {
       int32_t root = run_root(run, r);
       if (run[root].label == 0)
          continue;
-      if (root == r) {
-         run[r].label = ++lab;
-         all[lab - 1] = (art_comp_t){a->nz, -1, a->nx, -1, 0, lab};
-      } else {
-         run[r].label = run[root].label;
-      }
-      art_comp_t *c = &all[run[r].label - 1];
-      c->count += run[r].z1 - run[r].z0 + 1;
-      if (run[r].z0 < c->iz0) c->iz0 = run[r].z0;
-      if (run[r].z1 > c->iz1) c->iz1 = run[r].z1;
-      if (run[r].x < c->ix0) c->ix0 = run[r].x;
-      if (run[r].x > c->ix1) c->ix1 = run[r].x;
+      int32_t label = label_run(a, r, root, &lab);
       int32_t *l = a->labels + art_px(a, 0, run[r].x);
       uint8_t *m = seed + art_px(a, 0, run[r].x);
       for (int iz = run[r].z0; iz <= run[r].z1; ++iz) {
-         l[iz] = run[r].label;
+         l[iz] = label;
          m[iz] = 1;
       }
    }
-   a->ncomps = 0;
-   for (int32_t k = 0; k < lab; ++k)
-      if (all[k].count >= min_count)
-         keep_component(a, &all[k]);
-   return a->ncomps;
+   return keep_components(a, lab, min_count);
 }
