@@ -148,6 +148,38 @@ static double reperfused_length(const sono_an_vessel_t *v, double x0, double x1)
    return len;
 }
 
+/* An intraluminal deposit no longer outlined: a plug shorter than the
+ * analysis's shortest segment is not reported as a deposit, yet its
+ * centreline samples stay without flow. The share of the deposit's
+ * baseline extent along its vessel whose samples still show no flow
+ * (flow fraction under the analysis's absent threshold) scales its
+ * baseline area. Returns the share and the lengths (m), or -1 when no
+ * vessel at its depth is traced over most of that extent. */
+static double silent_share(const hy_t *s, const sono_an_result_t *r, const hy_base_deposit_t *b, double *silent,
+                           double *span)
+{
+   int k = nearest_vessel(r, b->cz);
+   if (k < 0)
+      return -1;
+   const sono_an_vessel_t *v = &r->vessels[k];
+   double absent = s->cfg.absent_flow_fraction, covered = 0;
+   *silent = *span = 0;
+   for (uint32_t i = 1; i < v->point_count; ++i) {
+      const sono_an_centre_point_t *p = &v->points[i - 1], *q = &v->points[i];
+      double xm = 0.5 * (p->x_m + q->x_m);
+      if (xm < b->x_left || xm > b->x_right)
+         continue;
+      double d = hypot(q->x_m - p->x_m, q->z_m - p->z_m);
+      covered += q->x_m - p->x_m;
+      *span += d;
+      if (p->flow_fraction < absent && q->flow_fraction < absent)
+         *silent += d;
+   }
+   if (covered < 0.8 * (b->x_right - b->x_left) || *span <= 0)
+      return -1;
+   return *silent / *span;
+}
+
 /* ---- comparison -------------------------------------------------------------------- */
 
 typedef struct comparison {
@@ -244,6 +276,17 @@ static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c
          if (owner[j] == (int)i)
             now += r->deposits[j].area_m2, pieces_now++;
       sono_point_t at = k >= 0 ? r->deposits[k].centroid : hy_clamp(&s->grid, b->cx, b->cz);
+      char seen[160] = ", not seen now";
+      double silent, span, share = -1;
+      if (k < 0 && pieces_now == 0 && b->placement == SONO_AN_INTRALUMINAL)
+         share = silent_share(s, r, b, &silent, &span);
+      if (k >= 0)
+         seen[0] = 0;
+      else if (share >= 0) {
+         now = share * then;
+         snprintf(seen, sizeof seen, ", not outlined now: from the %.1f of %.1f mm of its lumen still without flow",
+                  silent * 1e3, span * 1e3);
+      }
       c->area_base += then;
       c->area_now += now;
       c->deposits_followed++;
@@ -252,7 +295,7 @@ static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c
       if (pieces_then > 1 || pieces_now > 1)
          snprintf(pieces, sizeof pieces, ", outlined in %d piece(s) then and %d now", pieces_then, pieces_now);
       snprintf(s->text, sizeof s->text, "deposit area %+.0f%% vs baseline (%.2f -> %.2f mm2)%s%s",
-               (now - then) / then * 100.0, then * 1e6, now * 1e6, k >= 0 ? "" : ", not seen now", pieces);
+               (now - then) / then * 100.0, then * 1e6, now * 1e6, seen, pieces);
       hy_push_measurement(out, "deposit_area_change", (now - then) / then, "1", s->text, at);
    }
 }

@@ -534,6 +534,41 @@ static void test_area_change_of_a_deposit_in_pieces(void **state)
    run_close(&b);
 }
 
+/* A plug shrunk to 0.5 mm after treatment, shorter than the analysis's
+ * shortest segment, is no longer outlined; its area change comes from the
+ * share of its baseline extent still without flow, not "-100 %, gone". */
+static void test_area_change_of_a_plug_too_short_to_outline(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 1, &err), 0);
+   c.frames = 14;
+   int plug = -1;
+   for (uint32_t k = 0; k < c.deposit_count; ++k)
+      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL)
+         plug = (int)k;
+   assert_true(plug >= 0);
+   sono_sim_case_t after = c;
+   after.frames = 14;
+   double before_w = c.deposits[plug].half_width_m;
+   after.deposits[plug].half_width_m = 0.25e-3;
+   assert_int_equal(sono_sim_case_validate(&after, &err), 0);
+   run_t b;
+   run_follow_up(&b, &c, &after);
+   const sono_event_measurement_t *m = NULL;
+   for (uint32_t i = 0; nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i); ++i) {
+      const sono_event_measurement_t *e =
+         (const sono_event_measurement_t *)nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i);
+      if (strstr(e->label, "not outlined now"))
+         m = e;
+   }
+   assert_non_null(m);
+   double truth = 0.25e-3 / before_w - 1.0;
+   assert_true(fabs(m->value - truth) < 0.15);
+   run_close(&b);
+}
+
 /* Migration against an intended site given as parameters. */
 static void test_migration_from_intended_site(void **state)
 {
@@ -649,6 +684,7 @@ int main(void)
       cmocka_unit_test(test_migration_from_intended_site),
       cmocka_unit_test(test_migration_follows_the_same_deposit),
       cmocka_unit_test(test_area_change_of_a_deposit_in_pieces),
+      cmocka_unit_test(test_area_change_of_a_plug_too_short_to_outline),
       cmocka_unit_test(test_dose_scanner_catches),
       cmocka_unit_test(test_no_dose_in_any_output),
    };
