@@ -466,6 +466,16 @@ static void run_follow_up(run_t *b, const sono_sim_case_t *before, const sono_si
    run_all(b);
 }
 
+/* The deposit_area_change measurement whose label holds `text`, or NULL. */
+static const sono_event_measurement_t *area_change_saying(const run_t *r, const char *text)
+{
+   const sono_event_header_t *h;
+   for (uint32_t i = 0; (h = nth(r, SONO_EVENT_MEASUREMENT, "deposit_area_change", i)); ++i)
+      if (strstr(((const sono_event_measurement_t *)h)->label, text))
+         return (const sono_event_measurement_t *)h;
+   return NULL;
+}
+
 /* A deposit that moved 2.3 mm while a smaller deposit of another material
  * now lies nearer its baseline position: the follow-up must follow the
  * same deposit (same class, similar size), not the nearest blob. */
@@ -521,13 +531,7 @@ static void test_area_change_of_a_deposit_in_pieces(void **state)
    after.deposit_count = 1;
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = NULL;
-   for (uint32_t i = 0; nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i); ++i) {
-      const sono_event_measurement_t *e =
-         (const sono_event_measurement_t *)nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i);
-      if (strstr(e->label, "piece(s)"))
-         m = e;
-   }
+   const sono_event_measurement_t *m = area_change_saying(&b, "piece(s)");
    assert_non_null(m);
    assert_non_null(strstr(m->label, "2 piece(s) then"));
    assert_true(fabs(m->value + 0.5) < 0.15);
@@ -556,13 +560,7 @@ static void test_area_change_of_a_plug_too_short_to_outline(void **state)
    assert_int_equal(sono_sim_case_validate(&after, &err), 0);
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = NULL;
-   for (uint32_t i = 0; nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i); ++i) {
-      const sono_event_measurement_t *e =
-         (const sono_event_measurement_t *)nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i);
-      if (strstr(e->label, "not outlined now"))
-         m = e;
-   }
+   const sono_event_measurement_t *m = area_change_saying(&b, "not outlined now");
    assert_non_null(m);
    double truth = 0.25e-3 / before_w - 1.0;
    assert_true(fabs(m->value - truth) < 0.15);
