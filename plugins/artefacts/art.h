@@ -53,6 +53,11 @@ enum {
    P_SL_REFLECTOR_DB,    /* side lobe: lone specular reflector, peak above the row reference */
    P_SL_MIN_DEG,         /* side lobe: smallest lobe angle of the probe */
    P_SL_MAX_DEG,         /* side lobe: largest lobe angle of the probe */
+   P_COMET_MIN_TAILS,    /* comet tail: linked tails that make one deposit's field */
+   P_COMET_LINK_M,       /* comet tail: tails of one field lie within this of a neighbour */
+   P_ALIAS_MIN_SLOPE,    /* aliasing: axial rise per lateral distance of the vessel axis */
+   P_BLOOM_EXCESS_M,     /* blooming: colour thicker than its lumen by at least this */
+   P_COLOUR_GROW_DB,     /* colour grows from its seeds into neighbours this much weaker */
    P_COUNT
 };
 

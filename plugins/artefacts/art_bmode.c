@@ -263,8 +263,6 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
 #define COMET_MAX 256     /* tails remembered per frame */
 #define COMET_BELOW_M 0.7e-3 /* the tails run up to this far below the deposit */
 #define COMET_MATRIX_DB 0.0f /* foci lie in a matrix no brighter than the tissue of their rows */
-#define COMET_LINK_M 1.0e-3  /* tails of one deposit lie within this of a neighbour */
-#define COMET_MIN_TAILS 8    /* distinct tails of one deposit */
 
 /* Copies of the focus at row iz of column c at lag L: each copy a local
  * maximum (+-1 row) >= 3 dB over the background `bg`, no brighter than the
@@ -308,15 +306,15 @@ static int comet_root(int32_t *grp, int i)
    return i;
 }
 
-/* Groups the tails by single linkage (COMET_LINK_M in depth and across);
- * a group of >= COMET_MIN_TAILS is one deposit of comet-forming particles
+/* Groups the tails by single linkage (comet_link_m in depth and across);
+ * a group of >= comet_min_tails is one deposit of comet-forming particles
  * (speckle makes an isolated tail now and then, never a dense field of
  * them). Region: the group's foci +-0.2 mm across, from 0.15 mm above the
  * shallowest to COMET_BELOW_M below the deepest. */
 static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const int32_t *tlag, int n)
 {
    int32_t *grp = a->stack; /* scratch: no flood fill runs here */
-   int lz = art_npx_z(a, COMET_LINK_M), lx = art_npx_x(a, COMET_LINK_M);
+   int lz = art_npx_z(a, a->p[P_COMET_LINK_M]), lx = art_npx_x(a, a->p[P_COMET_LINK_M]);
    for (int i = 0; i < n; ++i)
       grp[i] = i;
    for (int i = 0; i < n; ++i)
@@ -337,7 +335,7 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
             z0 = tz[i] < z0 ? tz[i] : z0, z1 = tz[i] > z1 ? tz[i] : z1;
             x0 = tx[i] < x0 ? tx[i] : x0, x1 = tx[i] > x1 ? tx[i] : x1;
          }
-      if (count < COMET_MIN_TAILS)
+      if (count < (int)a->p[P_COMET_MIN_TAILS])
          continue;
       lag = lag / count * a->dz;
       int mx = art_npx_x(a, 0.2e-3);
@@ -345,7 +343,8 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
       int rx0 = x0 - mx, rx1 = x1 + mx;
       rz0 = rz0 < 0 ? 0 : rz0, rz1 = rz1 >= a->nz ? a->nz - 1 : rz1;
       rx0 = rx0 < 0 ? 0 : rx0, rx1 = rx1 >= a->nx ? a->nx - 1 : rx1;
-      art_finding_t *f = art_add(a, K_COMET, (float)(0.55 + 0.03 * fmin(10.0, count - COMET_MIN_TAILS)));
+      double extra = count - a->p[P_COMET_MIN_TAILS];
+      art_finding_t *f = art_add(a, K_COMET, (float)(0.55 + 0.03 * fmin(10.0, extra)));
       if (!f)
          return;
       f->npoly = art_rect_polygon(a, rz0, rz1, rx0, rx1, f->poly);

@@ -305,11 +305,10 @@ static double comp_slope(const art_t *a, const art_comp_t *c, double frame_slope
 }
 
 /* A colour mosaic needs an axial flow component above VN to be aliasing:
- * in a vessel running within ALIAS_MIN_SLOPE (2 degrees) of perpendicular
+ * in a vessel running within alias_min_axis_slope (0.035: 2 degrees) of perpendicular
  * to the beam the axial component is under 3.5% of the flow speed, and a
  * mosaic there is the spectral broadening of flow crossing the beam (its
  * Doppler spectrum spreads over both signs at a low PRF), not a wrap. */
-#define ALIAS_MIN_SLOPE 0.035
 
 static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, double frame_slope)
 {
@@ -322,7 +321,7 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, doub
       }
    if (pairs < (int)a->p[P_ALIAS_MIN_PAIRS])
       return;
-   if (fabs(comp_slope(a, c, frame_slope)) < ALIAS_MIN_SLOPE)
+   if (fabs(comp_slope(a, c, frame_slope)) < a->p[P_ALIAS_MIN_SLOPE])
       return;
    /* a few wrapped pairs in a large region are the speed spread of a flow
     * near the scale, not a wrapping segment; such a region is kept aside:
@@ -523,7 +522,6 @@ typedef struct bloom_sum {
 } bloom_sum_t;
 
 #define BLOOM_SPAN 1.1 /* colour/lumen thickness for the over-tissue share alone to count */
-#define BLOOM_EXCESS_M 0.33e-3 /* colour thicker than its lumen by more than the resolution cell's blur */
 #define BLOOM_REGION 0x40u /* aflags bit: pixel of a blooming colour segment */
 
 static void check_blooming(art_t *a, const art_comp_t *c, bloom_sum_t *sum)
@@ -541,7 +539,7 @@ static void check_blooming(art_t *a, const art_comp_t *c, bloom_sum_t *sum)
     * up to 1.55 and a third of their colour over tissue, yet at most 0.28 mm
     * thicker than their lumen; blooming 0.39-1.2 mm thicker). */
    double excess_m = (m.colour_mm - m.lumen_mm) * 1e-3;
-   int past = excess_m >= BLOOM_EXCESS_M;
+   int past = excess_m >= a->p[P_BLOOM_EXCESS_M]; /* past the resolution cell's blur */
    int wide = past && m.ratio >= a->p[P_BLOOM_RATIO] && m.over >= a->p[P_BLOOM_OVER];
    int spread = past && m.ratio >= BLOOM_SPAN && m.over >= a->p[P_BLOOM_OVER_ALONE];
    if (wide || spread) {

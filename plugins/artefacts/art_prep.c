@@ -392,14 +392,13 @@ static void limit_floor_rise(const art_t *a, float *floor_db, double f0_hz)
 }
 
 /* Colour grows from the pixels that clear the noise floor by
- * colour_snr_db into their neighbours that clear it by COLOUR_GROW_DB less
+ * colour_snr_db into their neighbours that clear it by colour_grow_db less
  * (hysteresis, as flow is continuous): a vessel whose flow stands only
  * about 20 dB over the floor (a deep or weak vessel under a noisy TGC)
  * kept a few scattered pixels and lost its shape, while noise, spread a
  * few dB about its floor, has no seeds to grow from. The colour is the
  * 8-connected components of the lower mask that hold a seed
  * (art_components_seeded, in art_detect_colour; flash reads the seeds). */
-#define COLOUR_GROW_DB 10.0
 
 /* Tissue motion (pulsation, breathing) moves the tissue as one body: after
  * the wall filter its residue colours bright tissue everywhere with one and
@@ -503,10 +502,10 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
    for (int iz = 0; iz < a->nz; ++iz)
       nsum += floor_db[iz] += snr;
    /* seeds clear the floor by colour_snr_db; flow continues from them
-    * down to COLOUR_GROW_DB under that: the lower mask is kept in a.aflags
+    * down to colour_grow_db under that: the lower mask is kept in a.aflags
     * (free until art_detect_colour, which grows the colour from its seeds
     * while it labels the colour regions) */
-   const float grow = (float)COLOUR_GROW_DB;
+   const float grow = (float)a->p[P_COLOUR_GROW_DB];
    for (int ix = 0; ix < a->nx; ++ix) {
       size_t i0 = art_px(a, 0, ix);
       float *restrict vel = a->vel + i0;

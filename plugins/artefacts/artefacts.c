@@ -63,6 +63,16 @@ const sono_kit_param_t art_params[P_COUNT] = {
     26, NULL},
    {"side_lobe_min_deg", "Side lobe: smallest lobe angle of the probe", "deg", SONO_PARAM_FLOAT, 1, 80, 18, NULL},
    {"side_lobe_max_deg", "Side lobe: largest lobe angle of the probe", "deg", SONO_PARAM_FLOAT, 1, 80, 37, NULL},
+   {"comet_min_tails", "Comet tail: linked tails that make one deposit's field", "1", SONO_PARAM_INT, 2, 100, 8,
+    NULL},
+   {"comet_link_m", "Comet tail: tails of one field lie within this of a neighbour", "m", SONO_PARAM_FLOAT,
+    0.2 * MM, 5 * MM, 1.0 * MM, NULL},
+   {"alias_min_axis_slope", "Aliasing: smallest axial rise per lateral distance of the vessel axis (0.035: 2 deg)",
+    "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.035, NULL},
+   {"bloom_excess_m", "Blooming: colour thicker than its B-mode lumen by at least", "m", SONO_PARAM_FLOAT, 0.0,
+    3 * MM, 0.33e-3, NULL},
+   {"colour_grow_db", "Colour grows from its seeds into neighbours weaker by up to", "dB", SONO_PARAM_FLOAT, 0, 30,
+    10, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -271,8 +281,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
 /* The blob is the parameter table in order: a new or removed parameter
  * changes its layout, so it bumps the version and an older blob is refused
  * as a whole rather than read into the wrong parameters (4: side-lobe
- * reflector level and angle band). */
-#define ART_STATE_VERSION 4u
+ * reflector level and angle band; 5: comet field, aliasing axis, blooming
+ * excess and colour growth). */
+#define ART_STATE_VERSION 5u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
