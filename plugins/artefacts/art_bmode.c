@@ -44,6 +44,24 @@ static int comp_width(const art_t *a, const art_comp_t *c)
    return best;
 }
 
+/* Band of reverberant echoes under a reflector: the reflector's edge row per
+ * column (edge[ix] < 0: none), every col_step-th column of [ix0, ix1]
+ * thinned to fit ART_MAX_POLY, closed by the two corners at row `bottom`
+ * (clamped to the frame). Returns the point count. */
+static uint32_t edge_band_polygon(const art_t *a, const int32_t *edge, int ix0, int ix1, int col_step, int bottom,
+                                  sono_point_t *poly)
+{
+   uint32_t n = 0;
+   int step = col_step * ((ix1 - ix0) / (col_step * (ART_MAX_POLY - 4)) + 1);
+   for (int ix = ix0; ix <= ix1 && n < ART_MAX_POLY - 3; ix += step)
+      if (edge[ix] >= 0)
+         poly[n++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + edge[ix] * a->dz};
+   bottom = bottom < a->nz ? bottom : a->nz - 1;
+   poly[n++] = (sono_point_t){a->x0 + ix1 * a->dx, a->z0 + bottom * a->dz};
+   poly[n++] = (sono_point_t){a->x0 + ix0 * a->dx, a->z0 + bottom * a->dz};
+   return n;
+}
+
 /* ---- reverberation and comet tail ---------------------------------------- */
 
 #define MAX_PEAKS 128
@@ -448,15 +466,8 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
    art_finding_t *f = art_add(a, K_REVERB, (float)(0.55 + 0.03 * fmin(10.0, r->fade - SIL_FADE_DB)));
    if (!f)
       return;
-   int n = 0, step = 2 * ((r->ix1 - r->ix0) / (2 * (ART_MAX_POLY - 4)) + 1);
-   for (int ix = r->ix0; ix <= r->ix1 && n < ART_MAX_POLY - 3; ix += step)
-      if (edge[ix] >= 0)
-         f->poly[n++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + edge[ix] * a->dz};
-   int bottom = r->deep + art_npx_z(a, SIL_TAIL_M);
-   bottom = bottom < a->nz ? bottom : a->nz - 1;
-   f->poly[n++] = (sono_point_t){a->x0 + r->ix1 * a->dx, a->z0 + bottom * a->dz};
-   f->poly[n++] = (sono_point_t){a->x0 + r->ix0 * a->dx, a->z0 + bottom * a->dz};
-   f->npoly = (uint32_t)n;
+   /* sil_columns reads every second column */
+   f->npoly = edge_band_polygon(a, edge, r->ix0, r->ix1, 2, r->deep + art_npx_z(a, SIL_TAIL_M), f->poly);
    snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
    snprintf(f->basis, sizeof f->basis,
             "echogenic deposit %.0f dB above the tissue beside it at %.1f-%.1f mm, %.1f mm wide; echoes below it fade "
@@ -694,18 +705,13 @@ static void report_dirt(art_t *a, const art_comp_t *c, const float *refl_z, doub
    art_finding_t *f = art_add(a, K_REVERB, (float)(0.55 + 0.2 * fmin(1.0, dirt_m / 1.0e-3)));
    if (!f)
       return;
-   int deep = 0, n = 0;
-   for (int ix = c->ix0; ix <= c->ix1; ++ix)
-      deep = refl_z[ix] > deep ? (int)refl_z[ix] : deep;
-   int bottom = deep + art_npx_z(a, DIRTY_TAIL_M);
-   bottom = bottom < a->nz ? bottom : a->nz - 1;
-   int step = (c->ix1 - c->ix0) / (ART_MAX_POLY - 4) + 1;
-   for (int ix = c->ix0; ix <= c->ix1 && n < ART_MAX_POLY - 3; ix += step)
-      if (refl_z[ix] >= 0)
-         f->poly[n++] = (sono_point_t){a->x0 + ix * a->dx, a->z0 + refl_z[ix] * a->dz};
-   f->poly[n++] = (sono_point_t){a->x0 + c->ix1 * a->dx, a->z0 + bottom * a->dz};
-   f->poly[n++] = (sono_point_t){a->x0 + c->ix0 * a->dx, a->z0 + bottom * a->dz};
-   f->npoly = (uint32_t)n;
+   int32_t *edge = a->stack; /* free until art_comp_polygon */
+   int deep = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+      edge[ix] = refl_z[ix] >= 0 ? (int32_t)lroundf(refl_z[ix]) : -1;
+      deep = edge[ix] > deep ? edge[ix] : deep;
+   }
+   f->npoly = edge_band_polygon(a, edge, c->ix0, c->ix1, 1, deep + art_npx_z(a, DIRTY_TAIL_M), f->poly);
    snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
    snprintf(f->basis, sizeof f->basis,
             "echo-filled band %.1f mm deep between a bright reflector at %.1f mm and the shadow below it, over "
