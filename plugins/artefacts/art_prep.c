@@ -506,16 +506,18 @@ void art_prepare_colour(art_t *a, const sono_frame_t *f)
     * (free until art_detect_colour, which grows the colour from its seeds
     * while it labels the colour regions) */
    const float grow = (float)a->p[P_COLOUR_GROW_DB];
+   const int nz = a->nz; /* a local: the byte stores below could alias a->nz, which kept the loop scalar */
    for (int ix = 0; ix < a->nx; ++ix) {
       size_t i0 = art_px(a, 0, ix);
       float *restrict vel = a->vel + i0;
       const float *restrict pw = a->pow_db + i0, *restrict thr = floor_db;
       uint8_t *restrict cm = a->cmask + i0, *restrict lo = a->aflags + i0;
-      for (int iz = 0; iz < a->nz; ++iz) { /* branch-free: noise maps are random */
-         int moving = vel[iz] != 0.0f;
+      for (int iz = 0; iz < nz; ++iz) { /* branch-free: noise maps are random */
+         float vv = vel[iz];
+         int moving = vv != 0.0f, low = moving & (pw[iz] >= thr[iz] - grow);
          cm[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz]));
-         lo[iz] = (uint8_t)(moving & (pw[iz] >= thr[iz] - grow));
-         vel[iz] = lo[iz] ? vel[iz] : 0.0f; /* velocity 0 wherever colour cannot be shown */
+         lo[iz] = (uint8_t)low;
+         vel[iz] = low ? vv : 0.0f; /* velocity 0 wherever colour cannot be shown */
       }
    }
    a->noise_db = (float)(nsum / a->nz - snr);
