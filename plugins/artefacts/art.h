@@ -58,6 +58,7 @@ enum {
    P_ALIAS_MIN_SLOPE,    /* aliasing: axial rise per lateral distance of the vessel axis */
    P_BLOOM_EXCESS_M,     /* blooming: colour thicker than its lumen by at least this */
    P_COLOUR_GROW_DB,     /* colour grows from its seeds into neighbours this much weaker */
+   P_BLOOM_OVER_SMALL,   /* blooming: over-tissue fraction that suffices without bloom_excess_m */
    P_COUNT
 };
 

@@ -73,6 +73,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     3 * MM, 0.33e-3, NULL},
    {"colour_grow_db", "Colour grows from its seeds into neighbours weaker by up to", "dB", SONO_PARAM_FLOAT, 0, 30,
     10, NULL},
+   {"bloom_over_small", "Blooming: colour over tissue that suffices without the thickness excess", "1",
+    SONO_PARAM_FLOAT, 0.0, 1.0, 0.36, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -282,8 +284,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * changes its layout, so it bumps the version and an older blob is refused
  * as a whole rather than read into the wrong parameters (4: side-lobe
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
- * excess and colour growth). */
-#define ART_STATE_VERSION 5u
+ * excess and colour growth; 6: blooming over-tissue share without the
+ * excess). */
+#define ART_STATE_VERSION 6u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
