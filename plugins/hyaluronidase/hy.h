@@ -46,6 +46,8 @@ enum {
    P_MIN_DIAMETER,
    P_SCALE_FACTOR,
    P_EXPECTED_PSV,
+   P_REMEASURE_TISSUE,
+   P_REMEASURE_SIGNIFICANCE,
    P_COUNT
 };
 
@@ -56,10 +58,14 @@ extern const sono_kit_param_t hy_params[P_COUNT];
 /* ---- baseline (the sono.state/1 payload) ---------------------------------------- */
 
 #define HY_MAX_SILENT 4
+#define HY_BASE_OUTLINE 24 /* outline points kept per baseline deposit */
 
 typedef struct hy_base_deposit {
    double cx, cz, area, z_top, z_bottom, x_left, x_right;
+   double echo_db;               /* mean echo re the tissue at its depth: the side it stands out on */
    int32_t cls, placement;
+   uint32_t outline_count;       /* 0, or >= 3 points of the outline, in order */
+   sono_point_t outline[HY_BASE_OUTLINE];
 } hy_base_deposit_t;
 
 typedef struct hy_base_vessel {
@@ -80,11 +86,12 @@ typedef struct hy_baseline {
 } hy_baseline_t;
 
 /* Serialised size bound of hy_baseline_t plus the intended site. */
-#define HY_STATE_BYTES 4096
+#define HY_STATE_BYTES 8192
 #define HY_STATE_MAGIC 0x48594c31u /* "HYL1" */
 /* 2: deposits carry their lateral extent (pieces of one deposit are
- * recognised by their boxes); a version-1 blob is refused whole. */
-#define HY_STATE_VERSION 2u
+ * recognised by their boxes). 3: and their echo and outline (a deposit no
+ * longer outlined is re-measured inside it). An older blob is refused whole. */
+#define HY_STATE_VERSION 3u
 
 /* ---- instance ------------------------------------------------------------------- */
 
@@ -126,6 +133,9 @@ typedef struct hy {
    uint32_t target_count;
    int involved[SONO_AN_MAX_VESSELS];
    int eligible[SONO_AN_MAX_DEPOSITS]; /* deposit may hold targets (this frame) */
+   float *rm_echo;               /* max_nz * max_nx: echo (dB) averaged over the cine window (hy_remeasure.c) */
+   float *rm_scratch;            /* max_nz * max_nx: tissue echo samples for their median */
+   uint32_t rm_frames[SONO_AN_MAX_DEPOSITS]; /* frames averaged per baseline deposit */
    sono_grid_t grid;
    /* per-frame text, reused */
    char label[HY_TEXT], basis[HY_TEXT], text[HY_TEXT];
@@ -175,13 +185,39 @@ int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0,
 
 /* Replaces the baseline with this frame's; timestamp_ns starts the re-scan timer. */
 void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns);
-void hy_push_comparison(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns, const sono_output_t *out);
+void hy_push_comparison(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, const sono_output_t *out);
 void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
 /* Serialises baseline + intended site into buf (HY_STATE_BYTES); returns the size. */
 size_t hy_state_encode(const hy_t *s, uint8_t *buf);
 /* Decodes into base/intended; 0 on success, -1 when the payload is malformed. */
 int hy_state_decode(const uint8_t *buf, size_t size, hy_baseline_t *base, int32_t *has_intended, double *ix,
                     double *iz);
+
+/* ---- hy_remeasure.c -------------------------------------------------------------- */
+
+typedef enum {
+   HY_RM_SEEN,         /* material stands out of the tissue inside the baseline outline */
+   HY_RM_GONE,         /* nothing beyond remeasure_significance spreads of the tissue's own crossings */
+   HY_RM_AMBIGUOUS,    /* the excess is within twice the significance limit */
+   HY_RM_OUT_OF_FIELD  /* the baseline box, or the tissue beside it, is not in this frame */
+} hy_rm_status_t;
+
+typedef struct hy_remeasure {
+   hy_rm_status_t status;
+   double area_m2;       /* area standing out of the tissue, speckle crossings removed */
+   double contrast_db;   /* mean echo of the crossing pixels re the tissue median */
+   double tissue_db;     /* the tissue median (dB, frame reference) */
+   double tissue_share;  /* share of the tissue beside it that crosses the threshold */
+   sono_point_t at;      /* centroid of the crossing pixels */
+} hy_remeasure_t;
+
+/* Re-measures baseline deposit `b` inside its baseline outline on this
+ * frame (s->grid), its echo averaged over the frames it was re-measured in
+ * (one cine window). Allocates nothing. */
+void hy_remeasure(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, uint32_t b, hy_remeasure_t *out);
+/* The echo (dB re the tissue beside it) a pixel must cross to count as
+ * what is left of deposit b: negative for a dark deposit. */
+float hy_remeasure_threshold(const hy_base_deposit_t *b, const sono_an_config_t *cfg);
 
 /* snprintf-append that never overruns (returns chars that would be written). */
 int hy_append(char *buf, size_t size, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -28,6 +28,19 @@ static void capture_vessel(hy_base_vessel_t *b, const sono_an_vessel_t *v)
    }
 }
 
+/* The outline is kept at HY_BASE_OUTLINE evenly spaced vertices: enough to
+ * tell the deposit from the tissue in its box when it is re-measured. */
+static void capture_deposit(hy_base_deposit_t *b, const sono_an_deposit_t *d)
+{
+   *b = (hy_base_deposit_t){d->centroid.x_m, d->centroid.z_m, d->area_m2, d->z_top_m, d->z_bottom_m,
+                            d->x_left_m,     d->x_right_m,    d->features.echo_db, d->cls, d->placement,
+                            0,               {{0, 0}}};
+   uint32_t n = d->outline_count < 3 ? 0 : d->outline_count;
+   b->outline_count = n < HY_BASE_OUTLINE ? n : HY_BASE_OUTLINE;
+   for (uint32_t j = 0; j < b->outline_count; ++j)
+      b->outline[j] = d->outline[(size_t)j * n / b->outline_count];
+}
+
 void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns)
 {
    hy_baseline_t *b = &s->base;
@@ -35,12 +48,9 @@ void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_
    b->present = 1;
    b->this_session = 1;
    b->timestamp_ns = timestamp_ns;
-   for (uint32_t i = 0; i < r->deposit_count; ++i) {
-      const sono_an_deposit_t *d = &r->deposits[i];
-      b->deposits[b->deposit_count++] =
-         (hy_base_deposit_t){d->centroid.x_m, d->centroid.z_m, d->area_m2, d->z_top_m, d->z_bottom_m,
-                             d->x_left_m,     d->x_right_m,    d->cls,     d->placement};
-   }
+   for (uint32_t i = 0; i < r->deposit_count; ++i)
+      capture_deposit(&b->deposits[b->deposit_count++], &r->deposits[i]);
+   memset(s->rm_frames, 0, sizeof s->rm_frames);
    for (uint32_t i = 0; i < r->vessel_count; ++i)
       capture_vessel(&b->vessels[b->vessel_count++], &r->vessels[i]);
 }
@@ -187,6 +197,8 @@ typedef struct comparison {
    double area_base, area_now;     /* matched baseline deposits, summed */
    double silent, reperfused;      /* lengths over the previously silent segments */
    int vessels_followed;
+   int indeterminate;              /* deposits neither outlined nor re-measurable in this frame */
+   const char *why;                /* the last one's reason */
    sono_point_t at;
 } comparison_t;
 
@@ -257,7 +269,36 @@ static void group_now_pieces(const sono_an_result_t *r, const int *match, uint32
    }
 }
 
-static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c, const sono_output_t *out)
+/* A tissue or perivascular deposit no longer outlined, re-measured inside
+ * its baseline outline (hy_remeasure.c). Returns 0 when its area now is
+ * indeterminate (out of the field, or an ambiguous contrast): it is then
+ * not counted, and c says why. */
+static int remeasured_area(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, uint32_t i, comparison_t *c,
+                           double *now, sono_point_t *at, char *seen, size_t size)
+{
+   hy_remeasure_t m;
+   hy_remeasure(s, r, frame, i, &m);
+   const char *side = s->base.deposits[i].echo_db < 0 ? "below" : "above";
+   double threshold = hy_remeasure_threshold(&s->base.deposits[i], &s->cfg);
+   if (m.status == HY_RM_OUT_OF_FIELD || m.status == HY_RM_AMBIGUOUS) {
+      c->indeterminate++;
+      c->why = m.status == HY_RM_OUT_OF_FIELD ? "its baseline region is not wholly in the field"
+                                              : "its contrast against the tissue beside it is ambiguous";
+      return 0;
+   }
+   *now = m.status == HY_RM_SEEN ? m.area_m2 : 0.0;
+   if (m.status == HY_RM_SEEN) {
+      *at = m.at;
+      snprintf(seen, size, ", not outlined now: re-measured inside the baseline outline: %.2f mm2, contrast %+.0f dB",
+               m.area_m2 * 1e6, m.contrast_db);
+   } else
+      snprintf(seen, size, ", not seen now: nothing inside the baseline outline stands %.0f dB %s the tissue beside "
+               "it beyond the %.0f%% of that tissue's own speckle", fabs(threshold), side, m.tissue_share * 100.0);
+   return 1;
+}
+
+static void compare_deposits(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, comparison_t *c,
+                             const sono_output_t *out)
 {
    int match[SONO_AN_MAX_DEPOSITS], group[SONO_AN_MAX_DEPOSITS], owner[SONO_AN_MAX_DEPOSITS];
    match_deposits(s, r, match);
@@ -276,7 +317,7 @@ static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c
          if (owner[j] == (int)i)
             now += r->deposits[j].area_m2, pieces_now++;
       sono_point_t at = k >= 0 ? r->deposits[k].centroid : hy_clamp(&s->grid, b->cx, b->cz);
-      char seen[160] = ", not seen now";
+      char seen[192] = ", not seen now";
       double silent, span, share = -1;
       if (k < 0 && pieces_now == 0 && b->placement == SONO_AN_INTRALUMINAL)
          share = silent_share(s, r, b, &silent, &span);
@@ -286,7 +327,9 @@ static void compare_deposits(hy_t *s, const sono_an_result_t *r, comparison_t *c
          now = share * then;
          snprintf(seen, sizeof seen, ", not outlined now: from the %.1f of %.1f mm of its lumen still without flow",
                   silent * 1e3, span * 1e3);
-      }
+      } else if (pieces_now == 0 && b->placement != SONO_AN_INTRALUMINAL &&
+                 !remeasured_area(s, r, frame, i, c, &now, &at, seen, sizeof seen))
+         continue;
       c->area_base += then;
       c->area_now += now;
       c->deposits_followed++;
@@ -344,6 +387,9 @@ static void comparison_text(hy_t *s, const sono_an_result_t *r, const comparison
                 c->deposits_followed);
    else
       hy_append(s->basis, sizeof s->basis, &len, "No baseline deposit to follow");
+   if (c->indeterminate)
+      hy_append(s->basis, sizeof s->basis, &len, "; %d deposit(s) not outlined now and indeterminate: %s",
+                c->indeterminate, c->why);
    if (!r->cine_ready)
       hy_append(s->basis, sizeof s->basis, &len, "; flow not yet assessable (cine %u frames)", r->cine_frames);
    else if (c->vessels_followed)
@@ -358,13 +404,14 @@ static void comparison_text(hy_t *s, const sono_an_result_t *r, const comparison
       hy_append(s->basis, sizeof s->basis, &len, "; baseline from a saved earlier visit");
 }
 
-void hy_push_comparison(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns, const sono_output_t *out)
+void hy_push_comparison(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, const sono_output_t *out)
 {
    if (!s->base.present)
       return;
+   uint64_t timestamp_ns = frame->timestamp_ns;
    comparison_t c = {0};
    c.at = hy_clamp(&s->grid, 0, 0);
-   compare_deposits(s, r, &c, out);
+   compare_deposits(s, r, frame, &c, out);
    if (r->cine_ready)
       compare_vessels(s, r, &c, out);
    comparison_text(s, r, &c, timestamp_ns);
@@ -527,8 +574,10 @@ size_t hy_state_encode(const hy_t *s, uint8_t *buf)
    for (uint32_t i = 0; i < b->deposit_count; ++i) {
       const hy_base_deposit_t *d = &b->deposits[i];
       put_f64(&w, d->cx), put_f64(&w, d->cz), put_f64(&w, d->area), put_f64(&w, d->z_top), put_f64(&w, d->z_bottom);
-      put_f64(&w, d->x_left), put_f64(&w, d->x_right);
-      put_u32(&w, (uint32_t)d->cls), put_u32(&w, (uint32_t)d->placement);
+      put_f64(&w, d->x_left), put_f64(&w, d->x_right), put_f64(&w, d->echo_db);
+      put_u32(&w, (uint32_t)d->cls), put_u32(&w, (uint32_t)d->placement), put_u32(&w, d->outline_count);
+      for (uint32_t j = 0; j < d->outline_count; ++j)
+         put_f64(&w, d->outline[j].x_m), put_f64(&w, d->outline[j].z_m);
    }
    put_u32(&w, b->vessel_count);
    for (uint32_t i = 0; i < b->vessel_count; ++i) {
@@ -588,8 +637,12 @@ int hy_state_decode(const uint8_t *buf, size_t size, hy_baseline_t *base, int32_
    for (uint32_t i = 0; i < b.deposit_count; ++i) {
       hy_base_deposit_t *d = &b.deposits[i];
       d->cx = get_f64(&r), d->cz = get_f64(&r), d->area = get_f64(&r), d->z_top = get_f64(&r), d->z_bottom = get_f64(&r);
-      d->x_left = get_f64(&r), d->x_right = get_f64(&r);
-      d->cls = (int32_t)get_u32(&r), d->placement = (int32_t)get_u32(&r);
+      d->x_left = get_f64(&r), d->x_right = get_f64(&r), d->echo_db = get_f64(&r);
+      d->cls = (int32_t)get_u32(&r), d->placement = (int32_t)get_u32(&r), d->outline_count = get_u32(&r);
+      if (d->outline_count > HY_BASE_OUTLINE || d->outline_count == 1 || d->outline_count == 2)
+         return -1;
+      for (uint32_t j = 0; j < d->outline_count; ++j)
+         d->outline[j].x_m = get_f64(&r), d->outline[j].z_m = get_f64(&r);
       if (d->area <= 0 || d->x_left > d->x_right || d->z_top > d->z_bottom || d->cls < 0 || d->cls >= SONO_AN_CLASS_COUNT || d->placement < 0 || d->placement > 2)
          r.bad = 1;
    }

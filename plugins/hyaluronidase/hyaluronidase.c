@@ -66,6 +66,10 @@ const sono_kit_param_t hy_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
    {"expected_psv_m_s", "Lowest expected PSV, used when it cannot be measured (V9)", "m/s", SONO_PARAM_FLOAT, 0.05,
     1.0, 0.092, NULL},
+   {"remeasure_tissue_m", "Deposit no longer outlined: tissue reference up to this far beside its baseline box", "m",
+    SONO_PARAM_FLOAT, 1.0e-3, 5e-3, 1.5e-3, NULL},
+   {"remeasure_significance", "Deposit no longer outlined: seen when its area exceeds this many spreads of the "
+    "tissue's own threshold crossings (up to twice that: indeterminate)", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
 };
 
 static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }
@@ -100,6 +104,7 @@ static void hy_deactivate(const sono_plugin_t *p)
    s->an = NULL;
    SONO_KIT_FREE(s->pts), SONO_KIT_FREE(s->cand), SONO_KIT_FREE(s->flow);
    SONO_KIT_FREE(s->blood_dist), SONO_KIT_FREE(s->blood_src);
+   SONO_KIT_FREE(s->rm_echo), SONO_KIT_FREE(s->rm_scratch);
 }
 
 static void hy_destroy(const sono_plugin_t *p)
@@ -127,7 +132,10 @@ static sono_status_t hy_activate(const sono_plugin_t *p, const sono_frame_format
    s->blood_dist = malloc(np * sizeof *s->blood_dist);
    s->blood_src = malloc(np * sizeof *s->blood_src);
    s->flow = malloc(np);
-   if (!s->an || !s->pts || !s->cand || !s->blood_dist || !s->blood_src || !s->flow) {
+   s->rm_echo = malloc(np * sizeof *s->rm_echo);
+   s->rm_scratch = malloc(np * sizeof *s->rm_scratch);
+   memset(s->rm_frames, 0, sizeof s->rm_frames);
+   if (!s->an || !s->pts || !s->cand || !s->blood_dist || !s->blood_src || !s->flow || !s->rm_echo || !s->rm_scratch) {
       hy_deactivate(p);
       return SONO_ERROR;
    }
@@ -186,7 +194,7 @@ static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *fram
    hy_push_grid(s, r, out);
    maybe_capture(s, r, frame);
    if (s->base.present && !s->capturing)
-      hy_push_comparison(s, r, frame->timestamp_ns, out);
+      hy_push_comparison(s, r, frame, out);
    hy_push_migration(s, r, out);
    return SONO_OK;
 }
@@ -232,6 +240,7 @@ static bool state_load(const sono_plugin_t *p, const sono_istream_t *stream)
    s->intended_z = z;
    s->capture_pending = 0;
    s->capturing = 0;
+   memset(s->rm_frames, 0, sizeof s->rm_frames);
    return true;
 }
 

@@ -426,6 +426,12 @@ static void test_baseline_state(void **state)
    assert_non_null(strstr(err.message, "refused"));
    assert_int_equal(sono_host_instance_load_state(b.inst, s1, n1 - 9, &err), -1);
    assert_non_null(strstr(err.message, "refused"));
+   /* a blob of payload version 2 (no deposit outlines) is refused whole */
+   memcpy(bad, s1, n1);
+   assert_int_equal(bad[12], 3);
+   bad[12] = 2;
+   assert_int_equal(sono_host_instance_load_state(b.inst, bad, n1, &err), -1);
+   assert_non_null(strstr(err.message, "refused"));
    run_frame(&b, 0);
    assert_null(nth(&b, SONO_EVENT_FINDING, "baseline_comparison", 0)); /* nothing loaded, no baseline yet */
    assert_int_equal(sono_host_instance_load_state(b.inst, s1, n1, &err), 0);
@@ -541,6 +547,12 @@ static void test_area_change_of_a_deposit_in_pieces(void **state)
 /* A plug shrunk to 0.5 mm after treatment, shorter than the analysis's
  * shortest segment, is no longer outlined; its area change comes from the
  * share of its baseline extent still without flow, not "-100 %, gone". */
+static int inside_ellipse(const sono_sim_deposit_t *d, double x, double z)
+{
+   double u = (x - d->x_m) / d->half_width_m, v = (z - d->z_m) / d->half_depth_m;
+   return u * u + v * v <= 1.0;
+}
+
 static void test_area_change_of_a_plug_too_short_to_outline(void **state)
 {
    (void)state;
@@ -564,6 +576,53 @@ static void test_area_change_of_a_plug_too_short_to_outline(void **state)
    assert_non_null(m);
    double truth = 0.25e-3 / before_w - 1.0;
    assert_true(fabs(m->value - truth) < 0.15);
+   run_close(&b);
+}
+
+/* The fresh-HA preset reduced to its first deposit, made an ellipse. */
+static void one_ha_deposit(sono_sim_case_t *c)
+{
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(c, "filler-ha-fresh", 1, &err), 0);
+   c->frames = 14;
+   c->deposit_count = 1;
+   c->deposits[0].pearls = 0;
+   c->deposits[0].half_width_m = 1.0e-3;
+   c->deposits[0].half_depth_m = 0.6e-3;
+   assert_int_equal(sono_sim_case_validate(c, &err), 0);
+}
+
+/* A tissue deposit shrunk below what the analysis outlines is still there:
+ * its area now is re-measured inside its baseline outline against the
+ * tissue beside it, not reported "-100 %, not seen now"; and a deposit
+ * that is gone is reported so. */
+static void test_area_change_of_a_deposit_too_small_to_outline(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   one_ha_deposit(&c);
+   sono_sim_case_t after = c;
+   after.frames = 14;
+   after.deposits[0].half_width_m = 0.30e-3;
+   after.deposits[0].half_depth_m = 0.30e-3;
+   assert_int_equal(sono_sim_case_validate(&after, &err), 0);
+   run_t b;
+   run_follow_up(&b, &c, &after);
+   const sono_event_measurement_t *m = area_change_saying(&b, "re-measured inside the baseline outline");
+   assert_non_null(m);
+   assert_non_null(strstr(m->label, "contrast -"));
+   double truth = (0.30e-3 * 0.30e-3) / (1.0e-3 * 0.6e-3) - 1.0;
+   assert_true(fabs(m->value - truth) < 0.10);
+   assert_true(inside_ellipse(&after.deposits[0], m->at.x_m, m->at.z_m));
+   run_close(&b);
+
+   after.deposit_count = 0;
+   run_follow_up(&b, &c, &after);
+   m = area_change_saying(&b, "not seen now");
+   assert_non_null(m);
+   assert_non_null(strstr(m->label, "nothing inside the baseline outline stands "));
+   assert_true(m->value == -1.0);
    run_close(&b);
 }
 
@@ -683,6 +742,7 @@ int main(void)
       cmocka_unit_test(test_migration_follows_the_same_deposit),
       cmocka_unit_test(test_area_change_of_a_deposit_in_pieces),
       cmocka_unit_test(test_area_change_of_a_plug_too_short_to_outline),
+      cmocka_unit_test(test_area_change_of_a_deposit_too_small_to_outline),
       cmocka_unit_test(test_dose_scanner_catches),
       cmocka_unit_test(test_no_dose_in_any_output),
    };
