@@ -624,13 +624,13 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
    /* reverberant echoes under a gas-like or oily reflector (silicone) fill
     * up to about a millimetre before the shadow sets in: a dirty shadow */
    int far_gap = art_npx_z(a, DIRTY_MAX_GAP_M);
-   int marked = 0, refl = -1;
+   int marked = 0, refl = -1, from = -1;
    for (int iz = 1; iz < a->nz; ++iz) {
       if (dlat(a, iz, ix) >= (float)a->p[P_REFLECTOR_DB] && a->lat[art_px(a, iz, ix)] >= a->p95) {
-         refl = iz;
+         refl = from = iz;
          continue;
       }
-      if (refl < 0 || iz - refl > far_gap || dsm(a, iz, ix) > -drop)
+      if (refl < 0 || iz - from > far_gap || dsm(a, iz, ix) > -drop)
          continue;
       int end = iz, miss = 0;
       for (int jz = iz; jz < a->nz; ++jz) {
@@ -662,11 +662,16 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
          for (int jz = refl + 1; jz <= end; ++jz)
             a->mask[art_px(a, jz, ix)] = 1;
          refl_z[ix] = (float)refl;
-         dirt[ix] = (float)(iz - refl > gap ? iz - refl : 0);
+         /* echoes fill the gap only when no dark run broke it */
+         dirt[ix] = (float)(from == refl && iz - refl > gap ? iz - refl : 0);
          marked += end - refl;
+         refl = -1;
       }
-      iz = end;
-      refl = -1;
+      /* a dark run too short to be the shadow (its onset broken by
+       * speckle, or a lumen under the reflector whose wall interrupts the
+       * dark path) leaves the reflector in charge of a dark run starting
+       * within far_gap of its end */
+      iz = from = end;
    }
    return marked;
 }

@@ -181,6 +181,33 @@ static void test_bone_shadow(void **state)
    cJSON_Delete(res);
 }
 
+/* Undiluted CaHA 5 mm wide (x -2.5..2.4 mm): its shadow sets in under a
+ * speckle-broken onset in some columns; one shadow spans the deposit. */
+static void test_caha_shadow_whole(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("filler-caha");
+   double x0, x1, z0;
+   assert_int_equal(count_kind(frame_at(res, 0), "acoustic_shadow"), 1);
+   assert_true(finding_x_range(frame_at(res, 0), "acoustic_shadow", &x0, &x1, &z0));
+   assert_true(x1 - x0 > 4.0e-3);
+   cJSON_Delete(res);
+}
+
+/* CaHA inside the facial artery (x -1.6..1.6 mm): the lumen under the
+ * deposit breaks the dark path to the shadow; the shadow still spans the
+ * deposit, and the dark lumen is no echo-filled (reverberant) gap. */
+static void test_shadow_through_lumen(void **state)
+{
+   (void)state;
+   cJSON *res = run_preset("intraluminal-caha");
+   double x0, x1, z0;
+   assert_true(finding_x_range(frame_at(res, 0), "acoustic_shadow", &x0, &x1, &z0));
+   assert_true(x1 - x0 > 2.5e-3);
+   assert_int_equal(count_kind(frame_at(res, 0), "reverberation"), 0);
+   cJSON_Delete(res);
+}
+
 static void test_colour_noise(void **state)
 {
    (void)state;
@@ -234,6 +261,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_reverberation),
       cmocka_unit_test(test_shadow),
       cmocka_unit_test(test_bone_shadow),
+      cmocka_unit_test(test_caha_shadow_whole),
+      cmocka_unit_test(test_shadow_through_lumen),
       cmocka_unit_test(test_colour_noise),
       cmocka_unit_test(test_blooming_small_vessel),
       cmocka_unit_test(test_clean_cheek),
