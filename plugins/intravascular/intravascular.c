@@ -32,7 +32,7 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -56,6 +56,11 @@ static const sono_kit_param_t params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.8e-3, 3e-3, 1.2e-3, NULL},
    {"expected_psv_large_m_s", "Lowest expected PSV above large_calibre_m, used when it cannot be measured", "m/s",
     SONO_PARAM_FLOAT, 0.05, 1.0, 0.20, NULL},
+   {"course_contrast_db",
+    "Contrast against the tissue above and below that a vessel's silent, filled course must keep to be traced (0: off)",
+    "dB", SONO_PARAM_FLOAT, 0.0, 20.0, 3.0, NULL},
+   {"flash_share", "Share of the view with colour over tissue-level echo above which a frame is a flash, left out (0: off)",
+    "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.03, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -495,6 +500,8 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    s->cfg.absent_flow_fraction = s->values[P_ABSENT_FRACTION];
    s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];
    s->cfg.perivascular_m = s->values[P_PERIVASCULAR];
+   s->cfg.course_contrast_db = s->values[P_COURSE_CONTRAST];
+   s->cfg.flash_share = s->values[P_FLASH_SHARE];
    sono_error_t err;
    const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)

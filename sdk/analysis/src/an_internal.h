@@ -32,6 +32,7 @@ typedef struct an_chain {
    int flow_cols;           /* columns whose run carries flow */
    int last_top, last_bottom;
    double slope;            /* rows per column, running estimate */
+   int course_left, course_right; /* columns carried on along a filled course at each end (no lumen seen) */
    int16_t *top, *bottom;   /* per column (-1 = none), views into ctx storage */
 } an_chain_t;
 

@@ -318,6 +318,166 @@ static void bridge_chains(sono_an_context_t *c, const sono_an_config_t *cfg)
       }
 }
 
+/* ---- following a vessel through its filled course ------------------------------
+ * A plug that is neither anechoic (followed as dark lumen) nor bounded by
+ * lumen on its far side (bridged) ends the trace of the flowing lumen inside
+ * the field: a long plug reaching the field's edge, or one beyond which the
+ * vessel's flowing stub is too short to fit. What a sonographer follows
+ * there is the vessel's course: a band of the lumen's calibre, on the line
+ * the lumen was running, whose contents differ from the tissue above and
+ * below it (material filling the lumen between its walls) and carry no
+ * colour. The trace is carried on along that course; its samples then show
+ * the absent flow that the perfusion states and rule V9 judge as anywhere
+ * else in the lumen. */
+#define AN_COURSE_FIT_M 2e-3     /* the line is carried on from the last 2 mm of lumen */
+#define AN_COURSE_SMOOTH_M 0.25e-3 /* contrast averaged over +-0.25 mm of columns (speckle) */
+#define AN_COURSE_MISS_M 0.5e-3  /* a break in the contrast longer than this ends the course */
+#define AN_COURSE_START_M 0.5e-3 /* the material starts within this of the trace's end */
+#define AN_COURSE_MIN_M 1e-3     /* shortest course carried on */
+#define AN_COURSE_WALL_M 0.15e-3 /* the wall echo, skipped between the lumen and the tissue bands */
+#define AN_COURSE_EDGE_M 1e-3    /* a trace ending this near the field's side left the view there */
+
+/* Mean 0.1 mm-smoothed echo over rows [z0, z1] of column ix; 0 when the band
+ * leaves the image (callers keep bands inside it). */
+static double band_mean(const sono_an_context_t *c, int ix, double z0, double z1)
+{
+   int a = (int)ceil(z0), b = (int)floor(z1);
+   a = a < 0 ? 0 : a;
+   b = b >= (int)c->nz ? (int)c->nz - 1 : b;
+   double s = 0;
+   for (int iz = a; iz <= b; ++iz)
+      s += c->sm[an_pix(c, iz, ix)];
+   return b >= a ? s / (b - a + 1) : 0;
+}
+
+/* The central 60 % of the predicted lumen (rows, centre zc, thickness t)
+ * against tissue bands above and below it beyond the wall: the smaller
+ * difference when it is brighter than both, the smaller magnitude (negative)
+ * when darker than both, else 0. */
+static double course_contrast(const sono_an_context_t *c, int ix, double zc, double t, double w, double h)
+{
+   double in = band_mean(c, ix, zc - 0.3 * t, zc + 0.3 * t);
+   double up = in - band_mean(c, ix, zc - 0.5 * t - w - h, zc - 0.5 * t - w);
+   double dn = in - band_mean(c, ix, zc + 0.5 * t + w, zc + 0.5 * t + w + h);
+   return up > 0 && dn > 0 ? fmin(up, dn) : up < 0 && dn < 0 ? fmax(up, dn) : 0;
+}
+
+/* Whether the predicted lumen rows [top, bottom] of column ix hold another
+ * chain's flowing run: the lumen resumes there (bridging's case). Silent
+ * dark runs there are parts of the plug itself (textured material). */
+static int course_blocked(const sono_an_context_t *c, int self, int ix, int top, int bottom)
+{
+   const an_run_t *runs = c->runs + (size_t)ix * AN_MAX_RUNS_PER_COL;
+   for (int r = 0; r < c->run_count[ix]; ++r)
+      if (runs[r].chain != self && 2 * runs[r].flow > runs[r].bottom - runs[r].top + 1 &&
+          overlap(runs[r].top, runs[r].bottom, top, bottom) > 0.4 * (bottom - top + 1))
+         return 1;
+   return 0;
+}
+
+/* Whether colour flowed in the cine window over at least the absent-flow
+ * share of the predicted lumen rows: not a silent course there. */
+static int course_flows(const sono_an_context_t *c, const sono_an_config_t *cfg, int ix, int top, int bottom)
+{
+   int n = 0, fl = 0;
+   for (int iz = top; iz <= bottom; ++iz, ++n)
+      fl += c->flow_age[an_pix(c, iz, ix)] < c->window_frames;
+   return n == 0 || fl >= cfg->absent_flow_fraction * n;
+}
+
+/* Carries chain k on beyond its end on side dir (+1 right, -1 left) along
+ * its filled course; returns the columns added. */
+static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int k, int dir)
+{
+   an_chain_t *ch = &c->chains[k];
+   int end = dir > 0 ? ch->ix1 : ch->ix0, edge = (int)(AN_COURSE_EDGE_M / c->dx);
+   int span = dir > 0 ? (int)c->nx - 1 - end : end;
+   if (span <= edge)
+      return 0;
+   int fit = (int)(AN_COURSE_FIT_M / c->dx);
+   int a = dir > 0 ? (end - fit > ch->ix0 ? end - fit : ch->ix0) : end;
+   int b = dir > 0 ? end : (end + fit < ch->ix1 ? end + fit : ch->ix1);
+   double z0, slope, t = 0;
+   int nt = 0;
+   if (!chain_line(ch, a, b, &z0, &slope))
+      return 0;
+   for (int ix = a; ix <= b; ++ix)
+      if (ch->top[ix] >= 0) {
+         t += ch->bottom[ix] - ch->top[ix] + 1;
+         ++nt;
+      }
+   t /= nt;
+   double w = AN_COURSE_WALL_M / c->dz, h = fmax(0.5 * t, 0.2e-3 / c->dz);
+   float *con = c->scratch;
+   int n = 0;
+   for (; n < span; ++n) {
+      int ix = end + dir * (n + 1);
+      double zc = z0 + slope * ix;
+      int top = (int)lround(zc - 0.5 * (t - 1)), bottom = top + (int)lround(t) - 1;
+      if (zc - 0.5 * t - w - h < c->skin_row || zc + 0.5 * t + w + h > c->nz - 1 ||
+          course_blocked(c, k, ix, top, bottom))
+         break;
+      con[n] = course_flows(c, cfg, ix, top, bottom) ? 0.0f : (float)course_contrast(c, ix, zc, t, w, h);
+   }
+   int r = (int)lround(AN_COURSE_SMOOTH_M / c->dx), miss_max = (int)(AN_COURSE_MISS_M / c->dx);
+   int last = 0, first = 0, miss = 0, sign = 0;
+   for (int i = 0; i < n && miss <= miss_max; ++i) {
+      double s = 0;
+      int m = 0;
+      for (int j = i - r; j <= i + r; ++j)
+         if (j >= 0 && j < n) {
+            s += con[j];
+            ++m;
+         }
+      s /= m;
+      int filled = fabs(s) >= cfg->course_contrast_db && (sign == 0 || s * sign > 0);
+      if (!filled) {
+         ++miss;
+         continue;
+      }
+      sign = s > 0 ? 1 : -1;
+      first = first ? first : i + 1;
+      last = i + 1;
+      miss = 0;
+   }
+   if (!last || first * c->dx > AN_COURSE_START_M || (last - first + 1) * c->dx < AN_COURSE_MIN_M)
+      return 0;
+   for (int i = 1; i <= last; ++i) {
+      int ix = end + dir * i;
+      double zc = z0 + slope * ix;
+      int top = (int)lround(zc - 0.5 * (t - 1)), bottom = top + (int)lround(t) - 1;
+      ch->top[ix] = (int16_t)top;
+      ch->bottom[ix] = (int16_t)bottom;
+      ch->count++;
+      ch->sum_thick += bottom - top + 1;
+      ch->sum_thick2 += (double)(bottom - top + 1) * (bottom - top + 1);
+   }
+   if (dir > 0) {
+      ch->ix1 = end + last;
+      ch->course_right = last;
+   } else {
+      ch->ix0 = end - last;
+      ch->course_left = last;
+   }
+   return last;
+}
+
+/* Every flowing chain (at least 1 mm of flowing columns) that ends inside
+ * the field is carried on along its filled course, on both sides. */
+static void follow_filled_courses(sono_an_context_t *c, const sono_an_config_t *cfg)
+{
+   if (!(cfg->course_contrast_db > 0))
+      return;
+   int min_cols = (int)(1e-3 / c->dx);
+   for (int k = 0; k < c->chain_count; ++k) {
+      an_chain_t *ch = &c->chains[k];
+      if (ch->merged_into >= 0 || ch->flow_cols < min_cols || ch->count < min_cols)
+         continue;
+      extend_course(c, cfg, k, +1);
+      extend_course(c, cfg, k, -1);
+   }
+}
+
 /* Share of a chain's columns whose run is dark against its own row (mean
  * anomaly under half lumen_dark_db). A silent lumen stands out of its rows
  * unless it fills them; a band of dark rows (the noise floor at depth,
@@ -366,10 +526,14 @@ static void sample_points(sono_an_context_t *c, const an_chain_t *ch, sono_an_ce
       sono_an_centre_point_t *p = &pts[n++];
       memset(p, 0, sizeof *p);
       p->x_m = (float)an_x(c, ix);
+      /* a filled course is traced, but its lumen is not seen: like a
+       * bridged plug, its samples are interpolated */
+      int course = ix < ch->ix0 + ch->course_left || ix > ch->ix1 - ch->course_right;
       if (ch->top[ix] >= 0) {
          p->top_z_m = (float)an_z(c, ch->top[ix] - 0.5);
          p->bottom_z_m = (float)an_z(c, ch->bottom[ix] + 0.5);
-         prev = ix;
+         p->interpolated = (uint8_t)course;
+         prev = course ? prev : ix;
          continue;
       }
       int next = ix + 1;
@@ -495,7 +659,12 @@ static void build_segments(sono_an_context_t *c, const sono_an_config_t *cfg, so
       while (j + 1 < n && pts[j + 1].perfusion == pts[i].perfusion)
          ++j;
       double len = (pts[j].x_m - pts[i].x_m) * sqrt(1 + pow(tan(v->angle_rad), 2)) + c->dx;
-      if (v->segment_count > 0 && (len < cfg->min_segment_m || v->segment_count == SONO_AN_MAX_SEGMENTS)) {
+      /* a short run merged into the segment before it leaves the run after
+       * it next to a segment of its own state: one segment, not two (an
+       * occlusion split in two by a blip of colour measured as two short
+       * gaps, each under min_occlusion) */
+      int same = v->segment_count > 0 && v->segments[v->segment_count - 1].perfusion == pts[i].perfusion;
+      if (v->segment_count > 0 && (same || len < cfg->min_segment_m || v->segment_count == SONO_AN_MAX_SEGMENTS)) {
          sono_an_segment_t *prev = &v->segments[v->segment_count - 1];
          for (uint32_t k = i; k <= j; ++k)
             pts[k].perfusion = (uint8_t)prev->perfusion;
@@ -711,11 +880,14 @@ static void vessel_summary(sono_an_context_t *c, sono_an_vessel_t *v, const sono
    v->flow_length_m = (float)(fl * c->dx / cos(v->angle_rad));
 }
 
+
+
 void an_vessels_find(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_input_t *in)
 {
    find_runs(c, cfg);
    link_chains(c);
    bridge_chains(c, cfg);
+   follow_filled_courses(c, cfg);
    sono_an_result_t *r = &c->result;
    /* longest accepted chains first */
    int order[AN_MAX_CHAINS], k = 0;

@@ -136,6 +136,17 @@ typedef struct sono_an_config {
     * colour stands some 23 dB above the floor; clutter that strong would
     * also be fast or echogenic, which the other tests reject. */
    double flow_strong_power_db;
+   /* tracing through a filled course: where a flowing lumen's trace ends
+    * inside the field, the vessel's course carried on from its last 2 mm
+    * is followed while the band it occupies differs from the tissue just
+    * above AND just below it by at least this much, in the same sense
+    * (3 dB): material filling the lumen (an echogenic or hypoechoic plug)
+    * between walls of tissue, with no colour in it. <= 0 disables. */
+   double course_contrast_db;
+   /* a frame whose colour over tissue-level echo covers more than this
+    * share of the view below the skin is a flash (tissue or probe motion):
+    * its colour is left out of the cine window (0.03; <= 0 disables) */
+   double flash_share;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
@@ -257,6 +268,9 @@ typedef struct sono_an_result {
     * patches (isolated noise pixels excluded): a vessel in view that could
     * not be traced, so "nothing found" does not cover the whole view. */
    float untraced_flow_m2;
+   /* frames since the last reset whose colour was left out as a flash
+    * (config flash_share) */
+   uint32_t flash_frames;
 } sono_an_result_t;
 
 /* ---- lifecycle ----------------------------------------------------------------- */
