@@ -59,6 +59,8 @@ enum {
    P_BLOOM_EXCESS_M,     /* blooming: colour thicker than its lumen by at least this */
    P_COLOUR_GROW_DB,     /* colour grows from its seeds into neighbours this much weaker */
    P_BLOOM_OVER_SMALL,   /* blooming: over-tissue fraction that suffices without bloom_excess_m */
+   P_REVERB_PLATE_COPIES, /* reverberation: copies of a plate seen in its own columns */
+   P_REVERB_PLATE_DB,     /* reverberation: plate level above the columns beside it */
    P_COUNT
 };
 

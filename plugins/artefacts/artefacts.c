@@ -75,6 +75,10 @@ const sono_kit_param_t art_params[P_COUNT] = {
     10, NULL},
    {"bloom_over_small", "Blooming: colour over tissue that suffices without the thickness excess", "1",
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.36, NULL},
+   {"reverb_plate_copies", "Reverberation: copies of a plate seen in its own columns", "1", SONO_PARAM_INT, 1, 6, 2,
+    NULL},
+   {"reverb_plate_db", "Reverberation: plate level above the tissue beside it", "dB", SONO_PARAM_FLOAT, 2, 40, 12,
+    NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -285,8 +289,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * as a whole rather than read into the wrong parameters (4: side-lobe
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
  * excess and colour growth; 6: blooming over-tissue share without the
- * excess). */
-#define ART_STATE_VERSION 6u
+ * excess; 7: reverberation plate copies and level). */
+#define ART_STATE_VERSION 7u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
