@@ -15,6 +15,7 @@
 
 static float dsm(const art_t *a, int iz, int ix) { return a->sm[art_px(a, iz, ix)] - a->rowref[iz]; }
 static float dlat(const art_t *a, int iz, int ix) { return a->lat[art_px(a, iz, ix)] - a->rowref[iz]; }
+static int in_kind_box(const art_t *a, art_kind_t k, int iz, int ix);
 
 /* Mean of `img` - rowref over the pixels of component c (label image). */
 static double comp_mean_delta(const art_t *a, const art_comp_t *c, const float *img)
@@ -240,6 +241,9 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
       const art_comp_t *c = &a->comps[k];
       if (!c->count || c->ix1 - c->ix0 + 1 < min_width ||
           (fibres && c->iz0 >= fz0 - margin && c->iz0 <= fz1 + margin))
+         continue;
+      /* already reported as a plate or under a deposit */
+      if (kind == K_REVERB && in_kind_box(a, K_REVERB, c->iz0, (c->ix0 + c->ix1) / 2))
          continue;
       double lag = 0;
       int n = 0;
@@ -594,14 +598,200 @@ static void detect_dirty_reverb(art_t *a)
    }
 }
 
+/* ---- reverberation under a plate: the reflector's own columns ---- */
+
+#define REVERB_MAX_LAG_M 1.1e-3 /* copies of a plate are 0.4-1 mm apart */
+#define PLATE_MAX 8          /* plate candidates examined per frame (the brightest) */
+#define PLATE_MAX_COPIES 6
+#define PLATE_THICK_M 0.5e-3 /* a plate line is thin; a thicker bright band is a layer */
+#define PLATE_GAP_M 0.3e-3   /* lateral reference columns: this far beside the plate ... */
+#define PLATE_SIDE_M 1.0e-3  /* ... and this wide */
+#define PLATE_SIDE_MIN_M 0.5e-3 /* (at least this wide at the frame edge) */
+#define PLATE_MIN_WIDTH_M 0.8e-3 /* specular: five beam widths and more */
+#define PLATE_STEP_DB 2.0f   /* mean fade per copy, as for the chains */
+#define PLATE_DIP 0.5f       /* between copies the level falls half way to the tissue beside */
+
+typedef struct plate {
+   int ix0, ix1, iz;  /* columns, reflector row */
+   int lag, copies;   /* rows between copies, copies found */
+   float bright;      /* reflector on the 0.5 mm lateral mean over the row reference (dB) */
+   float refl, last;  /* reflector and last copy: contrast over the columns beside (dB) */
+   float fade;        /* reflector level over the last copy's (dB) */
+} plate_t;
+
+/* Mean of `img` over columns [ix0, ix1] at row iz. */
+static float row_mean(const art_t *a, const float *img, int iz, int ix0, int ix1)
+{
+   float s = 0;
+   for (int ix = ix0; ix <= ix1; ++ix)
+      s += img[art_px(a, iz, ix)];
+   return s / (float)(ix1 - ix0 + 1);
+}
+
+/* Level of row iz in the plate's columns over the columns beside them (the
+ * lateral reference of A6, on both sides: a copy of the plate is as wide as
+ * the plate, an anatomical layer runs on beside it, and one side alone at
+ * the frame edge is darkened by the beam's roll-off). NAN when a side has
+ * less than PLATE_SIDE_MIN_M of columns in the frame. */
+static float plate_contrast(const art_t *a, int iz, int ix0, int ix1, float *in_level)
+{
+   int g = art_npx_x(a, PLATE_GAP_M), w = art_npx_x(a, PLATE_SIDE_M), wmin = art_npx_x(a, PLATE_SIDE_MIN_M);
+   int l0 = ix0 - g - w < 0 ? 0 : ix0 - g - w, r1 = ix1 + g + w >= a->nx ? a->nx - 1 : ix1 + g + w;
+   *in_level = row_mean(a, a->lat, iz, ix0, ix1);
+   if (ix0 - g - l0 < wmin || r1 - (ix1 + g) < wmin)
+      return NAN;
+   /* against the brighter side: a shadow or a lumen may lie on the other */
+   return *in_level - fmaxf(row_mean(a, a->lat, iz, l0, ix0 - g), row_mean(a, a->lat, iz, ix1 + g, r1));
+}
+
+/* Row of the strongest contrast within +-tol of row z (-1 outside the frame). */
+static int plate_peak(const art_t *a, const float *prof, int z, int tol)
+{
+   int best = -1;
+   for (int j = z - tol; j <= z + tol; ++j)
+      if (j >= 0 && j < a->nz && !isnan(prof[j]) && (best < 0 || prof[j] > prof[best]))
+         best = j;
+   return best;
+}
+
+/* Copies of a plate at lag L: each a peak of the contrast profile at k*L
+ * (+-1 row) at least copy_db over the columns beside, with a dip of >= 3
+ * dB before it (separate lines, not one bright band), and in level no
+ * brighter than the echo before + 1 dB (the reflector itself may clip at
+ * the top of the display range; the columns beside may be brighter at its
+ * depth than deeper down, so the fade is read on the level itself). */
+static int plate_copies(const art_t *a, const float *prof, const float *level, int iz, int lag, float copy_db, float *last,
+                        float *last_level)
+{
+   int n = 0, prev = iz;
+   float before = level[iz];
+   *last = prof[iz];
+   for (int k = 1; k <= PLATE_MAX_COPIES; ++k) {
+      int z = plate_peak(a, prof, prev + lag, 1);
+      if (z < 0 || prof[z] < copy_db || level[z] > before + 1.0f)
+         break;
+      float dip = prof[z];
+      for (int j = prev + 2; j <= z - 2; ++j)
+         dip = fminf(dip, prof[j]);
+      if (prof[z] - dip < fmaxf(3.0f, PLATE_DIP * prof[z]))
+         break;
+      *last = prof[z];
+      *last_level = before = level[z];
+      prev = z;
+      ++n;
+   }
+   return n;
+}
+
+/* Thin bright segments on the 0.5 mm lateral mean (a plate, laterally
+ * extended), as wide as reverb chains must be and narrower than half the
+ * frame (the row reference holds); the brightest PLATE_MAX. */
+static int plate_candidates(art_t *a, plate_t *out)
+{
+   float thr = (float)a->p[P_REFLECTOR_DB];
+   for (int ix = 0; ix < a->nx; ++ix) {
+      const float *w = a->wide + art_px(a, 0, ix);
+      uint8_t *m = a->mask + art_px(a, 0, ix);
+      for (int iz = 0; iz < a->nz; ++iz)
+         m[iz] = w[iz] - a->rowref[iz] >= thr;
+   }
+   art_components(a, a->mask, 6);
+   int n = 0, minw = art_npx_x(a, PLATE_MIN_WIDTH_M), thick = art_npx_z(a, PLATE_THICK_M);
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      int w = c->ix1 - c->ix0 + 1;
+      if (w < minw || 2 * w > a->nx || c->iz1 - c->iz0 + 1 > thick)
+         continue;
+      /* the reflector row: the brightest row of the segment's columns */
+      int iz = c->iz0;
+      for (int jz = c->iz0; jz <= c->iz1; ++jz)
+         iz = row_mean(a, a->lat, jz, c->ix0, c->ix1) > row_mean(a, a->lat, iz, c->ix0, c->ix1) ? jz : iz;
+      plate_t p = {c->ix0, c->ix1, iz, 0, 0, row_mean(a, a->wide, iz, c->ix0, c->ix1) - a->rowref[iz], 0, 0, 0};
+      int at = n < PLATE_MAX ? n++ : PLATE_MAX;
+      if (at == PLATE_MAX) { /* full: replace the weakest when brighter */
+         int lo = 0;
+         for (int i = 1; i < PLATE_MAX; ++i)
+            lo = out[i].bright < out[lo].bright ? i : lo;
+         if (out[lo].bright >= p.bright)
+            continue;
+         at = lo;
+      }
+      out[at] = p;
+   }
+   return n;
+}
+
+/* Region: the plate's columns from the reflector to one lag below the last
+ * copy seen (the next, fainter copy still adds to the speckle there). */
+static void plate_report(art_t *a, const plate_t *p)
+{
+   int z0 = p->iz - p->lag / 4, z1 = p->iz + (p->copies + 1) * p->lag;
+   z0 = z0 < 0 ? 0 : z0, z1 = z1 < a->nz ? z1 : a->nz - 1;
+   art_finding_t *f = art_add(a, K_REVERB, (float)(0.6 + 0.08 * fmin(4.0, p->copies - 1.0)));
+   if (!f)
+      return;
+   f->npoly = art_rect_polygon(a, z0, z1, p->ix0, p->ix1, f->poly);
+   snprintf(f->label, sizeof f->label, "Possible reverberation artefact");
+   snprintf(f->basis, sizeof f->basis,
+            "reflector %.1f mm wide at %.1f mm, %.0f dB above the tissue beside it, repeated %d times every %.2f mm in "
+            "its own columns, fading to %.0f dB above the tissue beside them",
+            (p->ix1 - p->ix0 + 1) * a->dx * 1e3, art_mm_z(a, p->iz), p->refl, p->copies, p->lag * a->dz * 1e3, p->last);
+   snprintf(f->advice, sizeof f->advice,
+            "Change the probe angle or pressure; echoes below the reflector are repeats, not anatomy");
+}
+
+/* A plate (A6): a strong laterally extended reflector followed, in its own
+ * columns, by >= 2 equally spaced copies that fade and stand above the
+ * columns beside it. Fast-fading plates show only two copies above the
+ * speckle; averaging the plate's columns lifts them out of it. */
+static void detect_plates(art_t *a, int min_lag, int max_lag)
+{
+   plate_t cand[PLATE_MAX];
+   int n = plate_candidates(a, cand);
+   for (int i = 1; i < n; ++i) /* shallowest first: a plate before its copies */
+      for (int j = i; j > 0 && cand[j].iz < cand[j - 1].iz; --j) {
+         plate_t t = cand[j];
+         cand[j] = cand[j - 1], cand[j - 1] = t;
+      }
+   float *prof = a->col, *level = a->col + a->nz; /* col holds 4 * max(nz, nx) floats */
+   float copy_db = 2.0f * (float)a->p[P_REVERB_PEAK_DB];
+   for (int k = 0; k < n; ++k) {
+      plate_t *p = &cand[k];
+      int z1 = p->iz + (PLATE_MAX_COPIES + 1) * max_lag;
+      z1 = z1 < a->nz ? z1 : a->nz - 1;
+      for (int iz = p->iz; iz <= z1; ++iz)
+         prof[iz] = plate_contrast(a, iz, p->ix0, p->ix1, &level[iz]);
+      if (isnan(prof[p->iz]))
+         continue;
+      for (int lag = min_lag; lag <= max_lag; ++lag) {
+         float last, last_level = 0;
+         int c = plate_copies(a, prof, level, p->iz, lag, copy_db, &last, &last_level);
+         if (c > p->copies || (c == p->copies && c > 0 && last > p->last))
+            p->copies = c, p->lag = lag, p->last = last, p->fade = level[p->iz] - last_level;
+      }
+      p->refl = prof[p->iz];
+      /* decaying copies: >= PLATE_STEP_DB per copy in level on the whole (an
+       * enhanced band under a capsule or a fibrillar layer keeps its level) */
+      if (p->copies < (int)a->p[P_REVERB_PLATE_COPIES] || p->refl < (float)a->p[P_REVERB_PLATE_DB] ||
+          p->fade < PLATE_STEP_DB * (float)p->copies)
+         continue;
+      /* a copy of a reported plate is no plate of its own */
+      int mid = (p->ix0 + p->ix1) / 2;
+      if (in_kind_box(a, K_REVERB, p->iz, mid))
+         continue;
+      plate_report(a, p);
+   }
+}
+
 void art_detect_reverberation(art_t *a)
 {
    detect_dirty_reverb(a);
    int comet_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
+   detect_plates(a, comet_lag + 1, art_npx_z(a, REVERB_MAX_LAG_M));
    /* reverberation: laterally extended lines, seen on the 0.5 mm lateral mean */
    /* speckle on the 0.5 mm mean rarely stands 2 x reverb_peak_db above its
     * row; copies of a specular plate do, and are 0.4-1 mm apart */
-   chain_rule_t rev = {a->wide, comet_lag + 1, art_npx_z(a, 1.1e-3), 2.0f, (float)a->p[P_REFLECTOR_DB], 0, 1,
+   chain_rule_t rev = {a->wide, comet_lag + 1, art_npx_z(a, REVERB_MAX_LAG_M), 2.0f, (float)a->p[P_REFLECTOR_DB], 0, 1,
                        2.0f * (float)a->p[P_REVERB_PEAK_DB]};
    mark_chains(a, &rev, 2); /* the 0.5 mm lateral mean: neighbouring columns agree */
    art_components(a, a->mask, 6);
@@ -1182,7 +1372,6 @@ void art_detect_mirror(art_t *a)
 
 /* ---- anisotropy ----------------------------------------------------------------- */
 
-static int in_kind_box(const art_t *a, art_kind_t k, int iz, int ix);
 
 /* Per-row striation of the 0.5 mm lateral mean over columns [ix0, ix1), dB:
  * mean |w(z) - w(z+h)| - |w(z) - w(z+2h)| at h = 0.15 mm, half the 0.3 mm

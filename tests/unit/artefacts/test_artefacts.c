@@ -1,6 +1,7 @@
 /* org.sonoplug.artefacts on phantom recordings (libsono_sim), run through
  * the host's session API exactly as sono-host runs it.
  * argv[1]: folder of built plugins; argv[2]: scratch folder. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +157,31 @@ static int finding_x_range(const cJSON *frame, const char *kind, double *x0, dou
    return 0;
 }
 
+/* A plate whose copies fade by 6 dB each (amplitude x0.5): only two copies
+ * stand above the speckle on single columns; the plate's columns averaged
+ * show them, and the region covers the plate's columns. */
+static void test_reverberation_fast_fading(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(&c, "artefact-reverberation", 3, &err), 0);
+   assert_int_equal((int)c.artefact_count, 1);
+   c.artefacts[0].decay = 0.5;
+   c.artefacts[0].lag_m = 0.45e-3;
+   cJSON *res = run_case(&c, "reverberation-fast-fading");
+   check_well_formed(res);
+   double x0 = 0, x1 = 0, z0 = 0, xa = c.artefacts[0].x_m - 0.5 * c.artefacts[0].width_m;
+   double xb = c.artefacts[0].x_m + 0.5 * c.artefacts[0].width_m;
+   for (int i = 0; i < (int)c.frames; ++i) {
+      assert_true(finding_x_range(frame_at(res, i), "reverberation", &x0, &x1, &z0));
+      assert_true(x0 < xa + 0.3e-3 && x1 > xb - 0.3e-3);
+      assert_true(fabs(z0 - c.artefacts[0].z_m) < 0.2e-3);
+   }
+   cJSON_Delete(res);
+}
+
+
 /* The preset's reflector spans x -0.25..1.25 mm at 3 mm depth. */
 static void test_shadow(void **state)
 {
@@ -259,6 +285,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_gain_normal),
       cmocka_unit_test(test_flash_frames),
       cmocka_unit_test(test_reverberation),
+      cmocka_unit_test(test_reverberation_fast_fading),
       cmocka_unit_test(test_shadow),
       cmocka_unit_test(test_bone_shadow),
       cmocka_unit_test(test_caha_shadow_whole),
