@@ -7,6 +7,7 @@
  * the same depth" of the rule table as long as an artefact covers less than
  * half of the width. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,22 @@ static uint32_t edge_band_polygon(const art_t *a, const int32_t *edge, int ix0, 
    poly[n++] = (sono_point_t){a->x0 + ix1 * a->dx, a->z0 + bottom * a->dz};
    poly[n++] = (sono_point_t){a->x0 + ix0 * a->dx, a->z0 + bottom * a->dz};
    return n;
+}
+
+/* Slot for a candidate of level v in a list of at most cap items (n of them
+ * used) that keeps the brightest: the next free one, else the weakest when
+ * v is brighter, else -1. The level is the float at byte offset `off` of
+ * each item of `size` bytes. */
+static int brightest_slot(const void *items, size_t size, size_t off, int *n, int cap, float v)
+{
+   if (*n < cap)
+      return (*n)++;
+   const char *b = items;
+   int lo = 0;
+   for (int i = 1; i < cap; ++i)
+      if (*(const float *)(b + i * size + off) < *(const float *)(b + lo * size + off))
+         lo = i;
+   return *(const float *)(b + lo * size + off) < v ? lo : -1;
 }
 
 /* ---- reverberation and comet tail ---------------------------------------- */
@@ -619,13 +636,19 @@ typedef struct plate {
    float fade;        /* reflector level over the last copy's (dB) */
 } plate_t;
 
-/* Mean of `img` over columns [ix0, ix1] at row iz. */
-static float row_mean(const art_t *a, const float *img, int iz, int ix0, int ix1)
+/* Mean level of row iz over columns [ix0, ix1], from samples of the
+ * 3-column mean one kernel apart (the kernels tile the span; the last one
+ * is set against its end): a third of the reads of a per-column mean. */
+static float span_mean(const art_t *a, int iz, int ix0, int ix1)
 {
+   const float *l = a->lat + art_px(a, iz, 0);
    float s = 0;
-   for (int ix = ix0; ix <= ix1; ++ix)
-      s += img[art_px(a, iz, ix)];
-   return s / (float)(ix1 - ix0 + 1);
+   int n = 0, c = ix0 + 1;
+   for (; c + 1 <= ix1; c += 3, ++n)
+      s += l[c * (ptrdiff_t)a->nz];
+   if (c - 1 <= ix1) /* the columns left over: one more kernel ending at ix1 */
+      s += l[(ix1 - 1 > ix0 ? ix1 - 1 : ix1) * (ptrdiff_t)a->nz], ++n;
+   return s / (float)n;
 }
 
 /* Level of row iz in the plate's columns over the columns beside them (the
@@ -637,11 +660,11 @@ static float plate_contrast(const art_t *a, int iz, int ix0, int ix1, float *in_
 {
    int g = art_npx_x(a, PLATE_GAP_M), w = art_npx_x(a, PLATE_SIDE_M), wmin = art_npx_x(a, PLATE_SIDE_MIN_M);
    int l0 = ix0 - g - w < 0 ? 0 : ix0 - g - w, r1 = ix1 + g + w >= a->nx ? a->nx - 1 : ix1 + g + w;
-   *in_level = row_mean(a, a->lat, iz, ix0, ix1);
+   *in_level = span_mean(a, iz, ix0, ix1);
    if (ix0 - g - l0 < wmin || r1 - (ix1 + g) < wmin)
       return NAN;
    /* against the brighter side: a shadow or a lumen may lie on the other */
-   return *in_level - fmaxf(row_mean(a, a->lat, iz, l0, ix0 - g), row_mean(a, a->lat, iz, ix1 + g, r1));
+   return *in_level - fmaxf(span_mean(a, iz, l0, ix0 - g), span_mean(a, iz, ix1 + g, r1));
 }
 
 /* Row of the strongest contrast within +-tol of row z (-1 outside the frame). */
@@ -689,11 +712,13 @@ static int plate_copies(const art_t *a, const float *prof, const float *level, i
 static int plate_candidates(art_t *a, plate_t *out)
 {
    float thr = (float)a->p[P_REFLECTOR_DB];
+   const float *restrict ref = a->rowref;
+   const int nz = a->nz; /* locals and restrict: the loop vectorises */
    for (int ix = 0; ix < a->nx; ++ix) {
-      const float *w = a->wide + art_px(a, 0, ix);
-      uint8_t *m = a->mask + art_px(a, 0, ix);
-      for (int iz = 0; iz < a->nz; ++iz)
-         m[iz] = w[iz] - a->rowref[iz] >= thr;
+      const float *restrict w = a->wide + art_px(a, 0, ix);
+      uint8_t *restrict m = a->mask + art_px(a, 0, ix);
+      for (int iz = 0; iz < nz; ++iz)
+         m[iz] = w[iz] - ref[iz] >= thr;
    }
    art_components(a, a->mask, 6);
    int n = 0, minw = art_npx_x(a, PLATE_MIN_WIDTH_M), thick = art_npx_z(a, PLATE_THICK_M);
@@ -705,18 +730,11 @@ static int plate_candidates(art_t *a, plate_t *out)
       /* the reflector row: the brightest row of the segment's columns */
       int iz = c->iz0;
       for (int jz = c->iz0; jz <= c->iz1; ++jz)
-         iz = row_mean(a, a->lat, jz, c->ix0, c->ix1) > row_mean(a, a->lat, iz, c->ix0, c->ix1) ? jz : iz;
-      plate_t p = {c->ix0, c->ix1, iz, 0, 0, row_mean(a, a->wide, iz, c->ix0, c->ix1) - a->rowref[iz], 0, 0, 0};
-      int at = n < PLATE_MAX ? n++ : PLATE_MAX;
-      if (at == PLATE_MAX) { /* full: replace the weakest when brighter */
-         int lo = 0;
-         for (int i = 1; i < PLATE_MAX; ++i)
-            lo = out[i].bright < out[lo].bright ? i : lo;
-         if (out[lo].bright >= p.bright)
-            continue;
-         at = lo;
-      }
-      out[at] = p;
+         iz = span_mean(a, jz, c->ix0, c->ix1) > span_mean(a, iz, c->ix0, c->ix1) ? jz : iz;
+      plate_t p = {c->ix0, c->ix1, iz, 0, 0, span_mean(a, iz, c->ix0, c->ix1) - a->rowref[iz], 0, 0, 0};
+      int at = brightest_slot(out, sizeof *out, offsetof(plate_t, bright), &n, PLATE_MAX, p.bright);
+      if (at >= 0)
+         out[at] = p;
    }
    return n;
 }
@@ -759,10 +777,12 @@ static void detect_plates(art_t *a, int min_lag, int max_lag)
       plate_t *p = &cand[k];
       int z1 = p->iz + (PLATE_MAX_COPIES + 1) * max_lag;
       z1 = z1 < a->nz ? z1 : a->nz - 1;
-      for (int iz = p->iz; iz <= z1; ++iz)
-         prof[iz] = plate_contrast(a, iz, p->ix0, p->ix1, &level[iz]);
-      if (isnan(prof[p->iz]))
+      /* a copy of a reported plate is no plate of its own; a weak one none */
+      prof[p->iz] = plate_contrast(a, p->iz, p->ix0, p->ix1, &level[p->iz]);
+      if (!(prof[p->iz] >= (float)a->p[P_REVERB_PLATE_DB]) || in_kind_box(a, K_REVERB, p->iz, (p->ix0 + p->ix1) / 2))
          continue;
+      for (int iz = p->iz + 1; iz <= z1; ++iz)
+         prof[iz] = plate_contrast(a, iz, p->ix0, p->ix1, &level[iz]);
       for (int lag = min_lag; lag <= max_lag; ++lag) {
          float last, last_level = 0;
          int c = plate_copies(a, prof, level, p->iz, lag, copy_db, &last, &last_level);
@@ -772,14 +792,8 @@ static void detect_plates(art_t *a, int min_lag, int max_lag)
       p->refl = prof[p->iz];
       /* decaying copies: >= PLATE_STEP_DB per copy in level on the whole (an
        * enhanced band under a capsule or a fibrillar layer keeps its level) */
-      if (p->copies < (int)a->p[P_REVERB_PLATE_COPIES] || p->refl < (float)a->p[P_REVERB_PLATE_DB] ||
-          p->fade < PLATE_STEP_DB * (float)p->copies)
-         continue;
-      /* a copy of a reported plate is no plate of its own */
-      int mid = (p->ix0 + p->ix1) / 2;
-      if (in_kind_box(a, K_REVERB, p->iz, mid))
-         continue;
-      plate_report(a, p);
+      if (p->copies >= (int)a->p[P_REVERB_PLATE_COPIES] && p->fade >= PLATE_STEP_DB * (float)p->copies)
+         plate_report(a, p);
    }
 }
 
@@ -1815,16 +1829,9 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
          continue;
       sl_refl_t r = {art_mm_x(a, 0.5 * (c->ix0 + c->ix1)) * 1e-3, art_mm_z(a, bz) * 1e-3,
                      art_clampf((float)(0.5 * (w - SL_PSF_X_M)), 0.1e-3f, 0.4e-3f), best};
-      int at = n < SL_MAX_CAND ? n++ : SL_MAX_CAND;
-      if (at == SL_MAX_CAND) {
-         int lo = 0;
-         for (int i = 1; i < SL_MAX_CAND; ++i)
-            lo = out[i].peak < out[lo].peak ? i : lo;
-         if (out[lo].peak >= r.peak)
-            continue;
-         at = lo;
-      }
-      out[at] = r;
+      int at = brightest_slot(out, sizeof *out, offsetof(sl_refl_t, peak), &n, SL_MAX_CAND, r.peak);
+      if (at >= 0)
+         out[at] = r;
    }
    return n;
 }
