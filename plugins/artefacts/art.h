@@ -61,6 +61,7 @@ enum {
    P_BLOOM_OVER_SMALL,   /* blooming: over-tissue fraction that suffices without bloom_excess_m */
    P_REVERB_PLATE_COPIES, /* reverberation: copies of a plate seen in its own columns */
    P_REVERB_PLATE_DB,     /* reverberation: plate level above the columns beside it */
+   P_ALIAS_FAST_SHARE,   /* aliasing: share of a wrapping segment's colour at or above VN / 2 */
    P_COUNT
 };
 

@@ -310,6 +310,33 @@ static double comp_slope(const art_t *a, const art_comp_t *c, double frame_slope
  * mosaic there is the spectral broadening of flow crossing the beam (its
  * Doppler spectrum spreads over both signs at a low PRF), not a wrap. */
 
+/* Share of the colour of component c in columns x0..x1 at or above half
+ * the Nyquist velocity. A wrap means the core's flow passes VN, and the
+ * lumen's velocity profile rises continuously from the walls to it: in a
+ * parabolic profile peaking at VN or more, at least sqrt(1/2) = 71% of the
+ * diameter flows at VN / 2 or faster (more when the peak passes VN, and the
+ * wrapped core itself reads near +-VN). A mosaic of mostly slow colour with
+ * scattered opposite pixels is noise or the spectral broadening of flow
+ * crossing the beam, not a wrap (phantom seeds 501, 502: wrapping frames
+ * 0.43-0.84, mosaics of frames without a wrap down to 0.26);
+ * alias_fast_share (0.45) leaves room for the colour's blur past the
+ * walls, which is slow. */
+static double fast_share(const art_t *a, const art_comp_t *c, int x0, int x1)
+{
+   const float half = 0.5f * (float)a->vn;
+   int n = 0, fast = 0;
+   for (int ix = x0; ix <= x1; ++ix) {
+      const int32_t *lab = a->labels + art_px(a, 0, ix);
+      const float *v = a->vel + art_px(a, 0, ix);
+      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+         int in = lab[iz] == c->label;
+         n += in;
+         fast += in & (fabsf(v[iz]) >= half);
+      }
+   }
+   return n ? (double)fast / n : 0.0;
+}
+
 static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, double frame_slope)
 {
    int pairs = 0;
@@ -345,7 +372,7 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, doub
    if (n < 0.5 * a->p[P_ALIAS_AREA] * c->count || n * a->dx * a->dz < ALIAS_MIN_CORE_M2)
       return;
    int x0, x1;
-   if (!wrapping_columns(a, c, &x0, &x1, INFINITY))
+   if (!wrapping_columns(a, c, &x0, &x1, INFINITY) || fast_share(a, c, x0, x1) < a->p[P_ALIAS_FAST_SHARE])
       return;
    sum->regions++;
    sum->strong += n >= a->p[P_ALIAS_AREA] * c->count;

@@ -79,6 +79,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     NULL},
    {"reverb_plate_db", "Reverberation: plate level above the tissue beside it", "dB", SONO_PARAM_FLOAT, 2, 40, 12,
     NULL},
+   {"alias_fast_share", "Aliasing: share of a wrapping segment's colour at or above half the Nyquist velocity", "1",
+    SONO_PARAM_FLOAT, 0.0, 1.0, 0.45, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -289,8 +291,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * as a whole rather than read into the wrong parameters (4: side-lobe
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
  * excess and colour growth; 6: blooming over-tissue share without the
- * excess; 7: reverberation plate copies and level). */
-#define ART_STATE_VERSION 7u
+ * excess; 7: reverberation plate copies and level; 8: aliasing fast share). */
+#define ART_STATE_VERSION 8u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
