@@ -116,6 +116,10 @@ void an_vessels_find(struct sono_an_context *c, const sono_an_config_t *cfg, con
 void an_deposits_find(struct sono_an_context *c, const sono_an_config_t *cfg);
 /* skin_row from the row background: vessels and deposits lie below it. */
 void an_find_skin(struct sono_an_context *c);
+/* The deposit (index into c->result.deposits) that plugs vessel v where its
+ * flowing lumen ends inside the field, -1 none (the end-plug rule, exposed
+ * for its unit test). */
+int an_end_plug_of(const struct sono_an_context *c, uint32_t v);
 
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);

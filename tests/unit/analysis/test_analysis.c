@@ -295,11 +295,116 @@ static void deposit_classified_by_nearest_class(void **state)
    assert_int_equal(deposit_class(40.0f, -30.0f, 60.0f, 8.0f, 20.0f, 30.0f, 0.9f), SONO_AN_UNKNOWN);
 }
 
+/* ---- the end-plug rule on a drawn scene ----------------------------------------------
+ * A 0.92 mm vessel 1.5 mm deep, horizontal, traced with flow from the left
+ * edge of a 12.8 mm field to x = -3 mm, where its flowing lumen ends; one
+ * echogenic (+11 dB) region beyond that end, drawn into the 0.1 mm-smoothed
+ * echo (dB re the row) and outlined as a rectangle (the smoothed mask's
+ * outline). */
+enum { SC_NZ = 120, SC_NX = 256 };
+#define SC_DX 50e-6
+#define SC_DZ 25e-6
+#define SC_X0 (-6.4e-3)
+#define SC_DIA 0.92e-3
+#define SC_DEPTH 1.5e-3
+#define SC_END (-3.0e-3)
+
+typedef struct scene {
+   sono_an_context_t *c;
+   sono_an_centre_point_t pts[SC_NX];
+} scene_t;
+
+static void scene_vessel(scene_t *s)
+{
+   sono_error_t err;
+   sono_an_context_t *c = s->c = sono_an_create(SC_NZ, SC_NX, &err);
+   assert_non_null(c);
+   c->nz = SC_NZ, c->nx = SC_NX, c->dx = SC_DX, c->dz = SC_DZ, c->x0 = SC_X0, c->z0 = 0;
+   for (size_t p = 0; p < (size_t)SC_NZ * SC_NX; ++p)
+      c->anom[p] = 0.0f;
+   memset(&c->result, 0, sizeof c->result);
+   sono_an_vessel_t *v = &c->result.vessels[0];
+   uint32_t n = (uint32_t)lround((SC_END - SC_X0) / SC_DX) + 1;
+   for (uint32_t i = 0; i < n; ++i)
+      s->pts[i] = (sono_an_centre_point_t){.x_m = SC_X0 + i * SC_DX, .z_m = SC_DEPTH, .top_z_m = SC_DEPTH - 0.5 * SC_DIA,
+                                           .bottom_z_m = SC_DEPTH + 0.5 * SC_DIA, .diameter_m = (float)SC_DIA};
+   v->points = s->pts;
+   v->point_count = n;
+   v->diameter_m = (float)SC_DIA;
+   v->flow_length_m = (n - 1) * SC_DX;
+   v->occlusion = -1;
+   c->result.vessel_count = 1;
+}
+
+/* Adds a region outlined over x0..x1 (m) and z0..z1 whose echo body
+ * (+11 dB) fills rows body_z0..body_z1 of its columns. */
+static void scene_region(scene_t *s, double x0, double x1, double z0, double z1, double body_z0, double body_z1)
+{
+   sono_an_context_t *c = s->c;
+   sono_an_deposit_t *d = &c->result.deposits[c->result.deposit_count++];
+   memset(d, 0, sizeof *d);
+   uint32_t half = 8;
+   for (uint32_t i = 0; i < half; ++i)
+      d->outline[i] = (sono_point_t){x0 + (x1 - x0) * i / (half - 1), z0};
+   for (uint32_t i = 0; i < half; ++i)
+      d->outline[half + i] = (sono_point_t){x1 - (x1 - x0) * i / (half - 1), z1};
+   d->outline_count = 2 * half;
+   d->x_left_m = x0, d->x_right_m = x1, d->z_top_m = z0, d->z_bottom_m = z1;
+   d->centroid = (sono_point_t){0.5 * (x0 + x1), 0.5 * (z0 + z1)};
+   d->area_m2 = (x1 - x0) * (z1 - z0);
+   d->features.echo_db = 11.0f;
+   d->placement = SONO_AN_TISSUE;
+   d->vessel = -1;
+   for (uint32_t ix = 0; ix < SC_NX; ++ix) {
+      double x = SC_X0 + ix * SC_DX;
+      for (uint32_t iz = 0; iz < SC_NZ && x >= x0 && x <= x1; ++iz)
+         if (iz * SC_DZ >= body_z0 && iz * SC_DZ <= body_z1)
+            c->anom[iz + (size_t)SC_NZ * ix] = 11.0f;
+   }
+}
+
+/* Echogenic material filling the lumen's course beyond the end: a plug,
+ * also when it runs on to the field's edge at the lumen's calibre. */
+static void echogenic_plug_ends_the_lumen(void **state)
+{
+   (void)state;
+   scene_t s;
+   scene_vessel(&s);
+   scene_region(&s, SC_END + 0.1e-3, 0.0, 1.0e-3, 2.0e-3, 1.05e-3, 1.95e-3);
+   assert_int_equal(an_end_plug_of(s.c, 0), 0);
+   sono_an_destroy(s.c);
+   scene_vessel(&s);
+   scene_region(&s, SC_END + 0.1e-3, 6.4e-3, 1.0e-3, 2.0e-3, 1.05e-3, 1.95e-3);
+   assert_int_equal(an_end_plug_of(s.c, 0), 0);
+   sono_an_destroy(s.c);
+}
+
+/* The dermis band over the vessel, 7.8 x 0.6 mm at +11 dB: its outline
+ * (smoothed mask) reaches down to the line carried from the trace's end,
+ * but its echo lies above the lumen's top edge; the same band drawn lower,
+ * over the lumen's core, thinner than the calibre and running on to the
+ * field's edge parallel to the skin, is a layer. Neither is a plug. */
+static void layer_over_the_vessel_is_no_plug(void **state)
+{
+   (void)state;
+   scene_t s;
+   scene_vessel(&s);
+   scene_region(&s, SC_END + 0.1e-3, SC_END + 0.1e-3 + 7.8e-3, 0.95e-3, 1.55e-3, 0.95e-3, 1.05e-3);
+   assert_int_equal(an_end_plug_of(s.c, 0), -1);
+   sono_an_destroy(s.c);
+   scene_vessel(&s);
+   scene_region(&s, SC_END + 0.1e-3, 6.4e-3, 1.2e-3, 1.8e-3, 1.2e-3, 1.8e-3);
+   assert_int_equal(an_end_plug_of(s.c, 0), -1);
+   sono_an_destroy(s.c);
+}
+
 int main(void)
 {
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(gap_contents_classified_by_echo_and_texture),
       cmocka_unit_test(deposit_classified_by_nearest_class),
+      cmocka_unit_test(echogenic_plug_ends_the_lumen),
+      cmocka_unit_test(layer_over_the_vessel_is_no_plug),
       cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
