@@ -81,6 +81,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     NULL},
    {"alias_fast_share", "Aliasing: share of a wrapping segment's colour at or above half the Nyquist velocity", "1",
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.45, NULL},
+   {"comet_min_narrow", "Comet tail: linked narrow tails (3 copies, the first 6 dB over the tissue beside) that make "
+    "one deposit's field", "1", SONO_PARAM_INT, 2, 100, 3, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -291,8 +293,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * as a whole rather than read into the wrong parameters (4: side-lobe
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
  * excess and colour growth; 6: blooming over-tissue share without the
- * excess; 7: reverberation plate copies and level; 8: aliasing fast share). */
-#define ART_STATE_VERSION 8u
+ * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails). */
+#define ART_STATE_VERSION 9u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
