@@ -302,6 +302,8 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
 #define COMET_MAX 256     /* tails remembered per frame */
 #define COMET_BELOW_M 0.7e-3 /* the tails run up to this far below the deposit */
 #define COMET_MATRIX_DB 0.0f /* foci lie in a matrix no brighter than the tissue of their rows */
+#define COMET_NARROW_COPIES 3 /* a narrow tail: >= 3 copies ... */
+#define COMET_COPY_DB 6.0f    /* ... the first >= 6 dB over the columns beside it */
 
 /* Copies of the focus at row iz of column c at lag L: each copy a local
  * maximum (+-1 row) >= 3 dB over the background `bg`, no brighter than the
@@ -328,6 +330,18 @@ static int comet_copies(const float *c, int nz, int iz, int lag, float bg)
    return n;
 }
 
+/* The first copy of a tail, the brightest row within +-1 of row z, over
+ * the columns 0.25 mm to either side at its own depth (dB): the tail of a
+ * particle is a narrow column under it, where a speckle run or a fibre's
+ * parallel echo is as wide as the tissue beside it. */
+static float comet_copy_contrast(const float *c, const float *l, const float *r, int nz, int z)
+{
+   int zp = z;
+   for (int j = z - 1; j <= z + 1; ++j)
+      zp = j >= 0 && j < nz && c[j] > c[zp] ? j : zp;
+   return c[zp] - 0.5f * (l[zp] + r[zp]);
+}
+
 /* A focus already listed: one focus lights neighbouring sampled columns. */
 static int comet_seen(const art_t *a, const int32_t *tz, const int32_t *tx, int n, int iz, int ix)
 {
@@ -348,9 +362,11 @@ static int comet_root(int32_t *grp, int i)
 /* Groups the tails by single linkage (comet_link_m in depth and across);
  * a group of >= comet_min_tails is one deposit of comet-forming particles
  * (speckle makes an isolated tail now and then, never a dense field of
- * them). Region: the group's foci +-0.2 mm across, from 0.15 mm above the
+ * them), and so is a group holding >= comet_min_narrow narrow tails (a
+ * small deposit has few particles, but their tails are clear). Region: the group's foci +-0.2 mm across, from 0.15 mm above the
  * shallowest to COMET_BELOW_M below the deepest. */
-static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const int32_t *tlag, int n)
+static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const int32_t *tlag, const uint8_t *narrow,
+                         int n)
 {
    int32_t *grp = a->stack; /* scratch: no flood fill runs here */
    int lz = art_npx_z(a, a->p[P_COMET_LINK_M]), lx = art_npx_x(a, a->p[P_COMET_LINK_M]);
@@ -365,16 +381,17 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
    for (int i = 0; i < n; ++i)
       grp[i] = comet_root(grp, i);
    for (int g = 0; g < n; ++g) {
-      int count = 0, z0 = a->nz, z1 = 0, x0 = a->nx, x1 = 0;
+      int count = 0, nnarrow = 0, z0 = a->nz, z1 = 0, x0 = a->nx, x1 = 0;
       double lag = 0;
       for (int i = 0; i < n; ++i)
          if (grp[i] == g) {
             ++count;
+            nnarrow += narrow[i];
             lag += tlag[i];
             z0 = tz[i] < z0 ? tz[i] : z0, z1 = tz[i] > z1 ? tz[i] : z1;
             x0 = tx[i] < x0 ? tx[i] : x0, x1 = tx[i] > x1 ? tx[i] : x1;
          }
-      if (count < (int)a->p[P_COMET_MIN_TAILS])
+      if (count < (int)a->p[P_COMET_MIN_TAILS] && nnarrow < (int)a->p[P_COMET_MIN_NARROW])
          continue;
       lag = lag / count * a->dz;
       int mx = art_npx_x(a, 0.2e-3);
@@ -410,6 +427,7 @@ static void detect_comets(art_t *a, int max_lag)
 {
    int off = art_npx_x(a, 0.25e-3), min_lag = art_npx_z(a, 0.08e-3), ntail = 0;
    int32_t tz[COMET_MAX], tx[COMET_MAX], tlag[COMET_MAX];
+   uint8_t narrow[COMET_MAX];
    float strong = (float)a->p[P_REFLECTOR_DB] + 6.0f;
    min_lag = min_lag < 2 ? 2 : min_lag;
    for (int ix = off; ix < a->nx - off && ntail < COMET_MAX; ix += 2) {
@@ -430,12 +448,13 @@ static void detect_comets(art_t *a, int max_lag)
          if (best >= 2 && !comet_seen(a, tz, tx, ntail, iz, ix)) {
             tz[ntail] = iz;
             tx[ntail] = ix;
+            narrow[ntail] = best >= COMET_NARROW_COPIES && comet_copy_contrast(c, l, r, a->nz, iz + blag) >= COMET_COPY_DB;
             tlag[ntail++] = blag;
             iz += best * blag;
          }
       }
    }
-   comet_groups(a, tz, tx, tlag, ntail);
+   comet_groups(a, tz, tx, tlag, narrow, ntail);
 }
 
 /* ---- reverberation under an echogenic deposit (dirty shadow) ---- */

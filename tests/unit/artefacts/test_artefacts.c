@@ -157,6 +157,26 @@ static int finding_x_range(const cJSON *frame, const char *kind, double *x0, dou
    return 0;
 }
 
+/* A small PCL deposit (case 17 of training batch seed 501: about 1 x 1.3 mm)
+ * holds too few particles for a dense field of tails, but their tails are
+ * narrow columns under the foci: three such tails linked make the finding,
+ * over the deposit. */
+static void test_comet_small_deposit(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 501, 17);
+   assert_int_equal((int)c.deposit_count, 1);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_PCL);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "comet-small-deposit");
+   check_well_formed(res);
+   double x0 = 0, x1 = 0, z0 = 0, xd = c.deposits[0].x_m, hw = c.deposits[0].half_width_m;
+   assert_true(finding_x_range(frame_at(res, 0), "comet_tail", &x0, &x1, &z0));
+   assert_true(x0 < xd + hw && x1 > xd - hw);
+   cJSON_Delete(res);
+}
+
 /* A plate whose copies fade by 6 dB each (amplitude x0.5): only two copies
  * stand above the speckle on single columns; the plate's columns averaged
  * show them, and the region covers the plate's columns. */
@@ -301,6 +321,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_flash_frames),
       cmocka_unit_test(test_reverberation),
       cmocka_unit_test(test_reverberation_fast_fading),
+      cmocka_unit_test(test_comet_small_deposit),
       cmocka_unit_test(test_shadow),
       cmocka_unit_test(test_bone_shadow),
       cmocka_unit_test(test_caha_shadow_whole),
