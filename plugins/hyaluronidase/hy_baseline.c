@@ -95,9 +95,23 @@ static double match_cost(const hy_base_deposit_t *b, const sono_an_deposit_t *d)
    return cost;
 }
 
+/* A deposit keeps its material, so its echo stays on the same side of the
+ * tissue: one clearly darker than the tissue (beyond half the analysis's
+ * dark threshold) never becomes one clearly brighter (beyond half its
+ * bright threshold), or the reverse. Such a pair is two different deposits
+ * (held-out-like training pairs: a shrunk integrated-HA deposit, no longer
+ * outlined, was matched with a bright PLLA-like blob 3.4 mm away and read
+ * as -81 % and a 3.4 mm migration). */
+static int opposite_echo(const hy_base_deposit_t *b, const sono_an_deposit_t *d, const sono_an_config_t *cfg)
+{
+   double dark = 0.5 * cfg->deposit_dark_db, bright = 0.5 * cfg->deposit_bright_db;
+   return (b->echo_db <= dark && d->features.echo_db >= bright) || (b->echo_db >= bright && d->features.echo_db <= dark);
+}
+
 /* One-to-one matching of followed baseline deposits with deposits now, the
  * cheapest pair first (match_cost), so two baseline deposits never claim
- * the same deposit. Only centroids within match_radius_m are candidates. */
+ * the same deposit. Only centroids within match_radius_m whose echo lies
+ * on the same side of the tissue (opposite_echo) are candidates. */
 static void match_deposits(const hy_t *s, const sono_an_result_t *r, int *match)
 {
    int taken[SONO_AN_MAX_DEPOSITS] = {0};
@@ -113,7 +127,8 @@ static void match_deposits(const hy_t *s, const sono_an_result_t *r, int *match)
             continue;
          for (uint32_t k = 0; k < r->deposit_count; ++k) {
             const sono_an_deposit_t *now = &r->deposits[k];
-            if (taken[k] || hypot(now->centroid.x_m - d->cx, now->centroid.z_m - d->cz) > radius)
+            if (taken[k] || hypot(now->centroid.x_m - d->cx, now->centroid.z_m - d->cz) > radius ||
+                opposite_echo(d, now, &s->cfg))
                continue;
             double cost = match_cost(d, now);
             if (cost < best) {

@@ -626,6 +626,46 @@ static void test_area_change_of_a_deposit_too_small_to_outline(void **state)
    run_close(&b);
 }
 
+/* A dark deposit gone at follow-up while a bright deposit lies 3 mm away:
+ * material keeps its echo, so the bright one is another deposit, not the
+ * dark one shrunk and migrated. */
+static void test_dark_deposit_is_not_followed_into_a_bright_one(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   one_ha_deposit(&c);
+   c.deposits[0].filler = SONO_SIM_COLLAGEN; /* hypoechoic without posterior enhancement, which is bright */
+   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
+   sono_sim_case_t after = c;
+   after.frames = 14;
+   after.deposit_count = 0;
+   sono_sim_deposit_t bright = {.filler = SONO_SIM_PLLA, .placement = SONO_SIM_TISSUE, .vessel = -1,
+                                .x_m = c.deposits[0].x_m + 3.0e-3, .z_m = c.deposits[0].z_m,
+                                .half_width_m = 0.6e-3, .half_depth_m = 0.4e-3};
+   snprintf(bright.id, sizeof bright.id, "d2");
+   assert_true(sono_sim_add_deposit(&after, &bright) >= 0);
+   assert_int_equal(sono_sim_case_validate(&after, &err), 0);
+   run_t b;
+   run_follow_up(&b, &c, &after);
+   /* no area change is measured on the bright deposit, and no migration
+    * starts from the dark deposit's baseline position */
+   const sono_event_header_t *h;
+   for (uint32_t i = 0; (h = nth(&b, SONO_EVENT_MEASUREMENT, "deposit_area_change", i)); ++i) {
+      const sono_event_measurement_t *m = (const sono_event_measurement_t *)h;
+      assert_true(hypot(m->at.x_m - bright.x_m, m->at.z_m - bright.z_m) > 1.0e-3);
+   }
+   for (uint32_t i = 0; (h = nth(&b, SONO_EVENT_FINDING, "migration", i)); ++i) {
+      const sono_event_finding_t *f = (const sono_event_finding_t *)h;
+      double cx = 0, cz = 0;
+      for (uint32_t k = 0; k < f->region_count; ++k)
+         cx += f->region[k].x_m / f->region_count, cz += f->region[k].z_m / f->region_count;
+      double from_x = cx - atof(attribute(f, "dx_mm")) * 1e-3, from_z = cz - atof(attribute(f, "dz_mm")) * 1e-3;
+      assert_true(hypot(from_x - c.deposits[0].x_m, from_z - c.deposits[0].z_m) > 0.5e-3);
+   }
+   run_close(&b);
+}
+
 /* Migration against an intended site given as parameters. */
 static void test_migration_from_intended_site(void **state)
 {
@@ -743,6 +783,7 @@ int main(void)
       cmocka_unit_test(test_area_change_of_a_deposit_in_pieces),
       cmocka_unit_test(test_area_change_of_a_plug_too_short_to_outline),
       cmocka_unit_test(test_area_change_of_a_deposit_too_small_to_outline),
+      cmocka_unit_test(test_dark_deposit_is_not_followed_into_a_bright_one),
       cmocka_unit_test(test_dose_scanner_catches),
       cmocka_unit_test(test_no_dose_in_any_output),
    };
