@@ -974,7 +974,10 @@ static void close_shadow_gaps(art_t *a, int span, float *refl_z, float *dirt, fl
 }
 
 /* A shadow whose columns run into the bone shadow or the dark bottom band
- * reaches the frame bottom: its lower edge moves there. */
+ * reaches the frame bottom: its lower edge moves there. The mask of each
+ * column stops 0.4 mm above its own bone row, so the lower edge follows
+ * the bone line's undulation: all of it moves (the second half of the
+ * points of art_comp_polygon's region), not only its deepest points. */
 static void extend_to_bottom(const art_t *a, const art_comp_t *c, const float *deep, art_finding_t *f)
 {
    int n = 0;
@@ -982,10 +985,9 @@ static void extend_to_bottom(const art_t *a, const art_comp_t *c, const float *d
       n += deep[ix] > 0;
    if (2 * n < c->ix1 - c->ix0 + 1)
       return;
-   double zlow = a->z0 + (c->iz1 - 1) * a->dz, zend = a->z0 + (a->nz - 1) * a->dz;
-   for (uint32_t j = 0; j < f->npoly; ++j)
-      if (f->poly[j].z_m >= zlow)
-         f->poly[j].z_m = zend;
+   double zend = a->z0 + (a->nz - 1) * a->dz;
+   for (uint32_t j = f->npoly / 2; j < f->npoly; ++j)
+      f->poly[j].z_m = zend;
 }
 
 static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)

@@ -254,6 +254,43 @@ static void test_shadow_through_lumen(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 593 case 12: a CaHA deposit (x -1.6..3.3 mm, lower edge at
+ * 5.5-6.2 mm) over a bone line at about 8.6 mm that undulates, the image
+ * 15.9 mm deep. The deposit's shadow runs into the bone shadow, so its
+ * region reaches the frame bottom along its whole width, not only where
+ * the bone line lies deepest (its lower edge had stayed at 8.1 mm, and
+ * the region matched neither the deposit's shadow nor the bone's). */
+static void test_deposit_shadow_to_bottom(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 593, 12);
+   cJSON *res = run_case(&c, "batch-593-12");
+   const cJSON *f, *p, *frame = frame_at(res, 0);
+   int deposit_shadows = 0;
+   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame, "findings")) {
+      const cJSON *k = cJSON_GetObjectItemCaseSensitive(f, "kind");
+      if (!cJSON_IsString(k) || strcmp(k->valuestring, "acoustic_shadow") != 0)
+         continue;
+      double x0 = 1, x1 = -1, zmax = 0;
+      cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "region_m")) {
+         double x = cJSON_GetArrayItem(p, 0)->valuedouble, z = cJSON_GetArrayItem(p, 1)->valuedouble;
+         x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1, zmax = z > zmax ? z : zmax;
+      }
+      if (x1 - x0 > 8e-3 || x1 < 0 || x0 > 1e-3) /* the bone's own shadow, or another deposit's */
+         continue;
+      ++deposit_shadows;
+      assert_true(zmax > 15e-3);
+      /* no point of its lower edge stops between the deposit and the bottom */
+      cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "region_m")) {
+         double z = cJSON_GetArrayItem(p, 1)->valuedouble;
+         assert_false(z > 7.0e-3 && z < zmax - 0.1e-3);
+      }
+   }
+   assert_int_equal(deposit_shadows, 1);
+   cJSON_Delete(res);
+}
+
 static void test_colour_noise(void **state)
 {
    (void)state;
@@ -326,6 +363,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_bone_shadow),
       cmocka_unit_test(test_caha_shadow_whole),
       cmocka_unit_test(test_shadow_through_lumen),
+      cmocka_unit_test(test_deposit_shadow_to_bottom),
       cmocka_unit_test(test_colour_noise),
       cmocka_unit_test(test_blooming_small_vessel),
       cmocka_unit_test(test_slow_mosaic_not_aliasing),
