@@ -353,12 +353,18 @@ static double band_mean(const sono_an_context_t *c, int ix, double z0, double z1
 /* The central 60 % of the predicted lumen (rows, centre zc, thickness t)
  * against tissue bands above and below it beyond the wall: the smaller
  * difference when it is brighter than both, the smaller magnitude (negative)
- * when darker than both, else 0. */
-static double course_contrast(const sono_an_context_t *c, int ix, double zc, double t, double w, double h)
+ * when darker than both, else 0. A deep vessel's lower band may fall below
+ * the image (`below` = 0), a superficial one's upper band into the skin
+ * (`above` = 0): the tissue on the other side is then the only wall seen,
+ * and the contrast is against that band alone. */
+static double course_contrast(const sono_an_context_t *c, int ix, double zc, double t, double w, double h, int above,
+                              int below)
 {
    double in = band_mean(c, ix, zc - 0.3 * t, zc + 0.3 * t);
-   double up = in - band_mean(c, ix, zc - 0.5 * t - w - h, zc - 0.5 * t - w);
-   double dn = in - band_mean(c, ix, zc + 0.5 * t + w, zc + 0.5 * t + w + h);
+   double up = above ? in - band_mean(c, ix, zc - 0.5 * t - w - h, zc - 0.5 * t - w) : 0;
+   double dn = below ? in - band_mean(c, ix, zc + 0.5 * t + w, zc + 0.5 * t + w + h) : 0;
+   if (!above || !below)
+      return above ? up : dn;
    return up > 0 && dn > 0 ? fmin(up, dn) : up < 0 && dn < 0 ? fmax(up, dn) : 0;
 }
 
@@ -385,12 +391,68 @@ static int course_flows(const sono_an_context_t *c, const sono_an_config_t *cfg,
    return n == 0 || fl >= cfg->absent_flow_fraction * n;
 }
 
-/* Carries chain k on beyond its end on side dir (+1 right, -1 left) along
- * its filled course; returns the columns added. */
+/* Share of the rows [top, bottom] of column ix with flow in the cine window. */
+static double column_flow_share(const sono_an_context_t *c, int ix, int top, int bottom)
+{
+   int fl = 0;
+   for (int iz = top; iz <= bottom; ++iz)
+      fl += c->flow_age[an_pix(c, iz, ix)] < c->window_frames;
+   return bottom >= top ? (double)fl / (bottom - top + 1) : 0;
+}
+
+/* Where the flowing lumen of chain ch ends on side dir: the chain's end, or,
+ * when the chain runs on past its last flowing column as silent pieces
+ * thinner on average than AN_COURSE_THIN x the flowing calibre, that last
+ * flowing column. The darker parts of a hypoechoic plug link to the lumen
+ * as thin dark runs; they are the plug, not the lumen, and a course fitted
+ * on them takes their calibre and line. */
+#define AN_COURSE_THIN 0.7
+static int flowing_end(sono_an_context_t *c, const an_chain_t *ch, int dir)
+{
+   int end = dir > 0 ? ch->ix1 : ch->ix0, last_flow = -1;
+   size_t n = 0;
+   for (int ix = ch->ix0; ix <= ch->ix1; ++ix)
+      if (ch->top[ix] >= 0 && column_flow_share(c, ix, ch->top[ix], ch->bottom[ix]) >= 0.5)
+         c->scratch[n++] = (float)(ch->bottom[ix] - ch->top[ix] + 1);
+   if (n < 3)
+      return end;
+   double calibre = sono_quantile(c->scratch, n, 0.5), sum = 0;
+   for (int ix = end; ix >= ch->ix0 && ix <= ch->ix1 && last_flow < 0; ix -= dir)
+      if (ch->top[ix] >= 0 && column_flow_share(c, ix, ch->top[ix], ch->bottom[ix]) >= 0.5)
+         last_flow = ix;
+   int m = 0;
+   for (int ix = last_flow + dir; last_flow >= 0 && ix != end + dir; ix += dir)
+      if (ch->top[ix] >= 0) {
+         sum += ch->bottom[ix] - ch->top[ix] + 1;
+         ++m;
+      }
+   return m > 0 && sum / m < AN_COURSE_THIN * calibre ? last_flow : end;
+}
+
+/* Removes chain columns strictly beyond `end` on side dir (the thin silent
+ * pieces a filled course replaces). */
+static void cut_chain(an_chain_t *ch, int end, int dir)
+{
+   for (int ix = end + dir; ix >= ch->ix0 && ix <= ch->ix1; ix += dir)
+      if (ch->top[ix] >= 0) {
+         double t = ch->bottom[ix] - ch->top[ix] + 1;
+         ch->count--;
+         ch->sum_thick -= t;
+         ch->sum_thick2 -= t * t;
+         ch->top[ix] = ch->bottom[ix] = -1;
+      }
+   if (dir > 0)
+      ch->ix1 = end;
+   else
+      ch->ix0 = end;
+}
+
+/* Carries chain k on beyond the end of its flowing lumen on side dir (+1
+ * right, -1 left) along its filled course; returns the columns added. */
 static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int k, int dir)
 {
    an_chain_t *ch = &c->chains[k];
-   int end = dir > 0 ? ch->ix1 : ch->ix0, edge = (int)(AN_COURSE_EDGE_M / c->dx);
+   int end = flowing_end(c, ch, dir), edge = (int)(AN_COURSE_EDGE_M / c->dx);
    int span = dir > 0 ? (int)c->nx - 1 - end : end;
    if (span <= edge)
       return 0;
@@ -414,10 +476,10 @@ static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int 
       int ix = end + dir * (n + 1);
       double zc = z0 + slope * ix;
       int top = (int)lround(zc - 0.5 * (t - 1)), bottom = top + (int)lround(t) - 1;
-      if (zc - 0.5 * t - w - h < c->skin_row || zc + 0.5 * t + w + h > c->nz - 1 ||
-          course_blocked(c, k, ix, top, bottom))
+      int above = zc - 0.5 * t - w - h >= c->skin_row, below = zc + 0.5 * t + w + h <= c->nz - 1;
+      if (top <= c->skin_row || bottom > (int)c->nz - 1 || !(above || below) || course_blocked(c, k, ix, top, bottom))
          break;
-      con[n] = course_flows(c, cfg, ix, top, bottom) ? 0.0f : (float)course_contrast(c, ix, zc, t, w, h);
+      con[n] = course_flows(c, cfg, ix, top, bottom) ? 0.0f : (float)course_contrast(c, ix, zc, t, w, h, above, below);
    }
    int r = (int)lround(AN_COURSE_SMOOTH_M / c->dx), miss_max = (int)(AN_COURSE_MISS_M / c->dx);
    int last = 0, first = 0, miss = 0, sign = 0;
@@ -442,6 +504,7 @@ static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int 
    }
    if (!last || first * c->dx > AN_COURSE_START_M || (last - first + 1) * c->dx < AN_COURSE_MIN_M)
       return 0;
+   cut_chain(ch, end, dir);
    for (int i = 1; i <= last; ++i) {
       int ix = end + dir * i;
       double zc = z0 + slope * ix;

@@ -17,6 +17,8 @@
 
 #include <sono/analysis/analysis.h>
 
+#include "synthetic_frame.h"
+
 #define NZ 200
 #define NX 256
 #define DZ 25e-6
@@ -63,17 +65,12 @@ static const sono_an_result_t *run(planes_t *p, int gap, int frames, int flash_a
    assert_non_null(ctx);
    sono_an_config_t cfg;
    sono_an_config_default(&cfg);
-   sono_grid_t g = {.nz = NZ, .nx = NX, .dz_m = DZ, .dx_m = DX, .x0_m = -0.5 * NX * DX};
-   sono_acquisition_t a = {.frame_rate_hz = 5.0, .nyquist_velocity_m_s = VN};
-   sono_plane_t b = {sizeof b, SONO_PLANE_BMODE, SONO_DTYPE_UINT8, {NZ, NX, 1}, {1, NZ, NZ * NX}, p->bmode};
-   sono_plane_t v = {sizeof v, SONO_PLANE_VELOCITY, SONO_DTYPE_FLOAT32, {NZ, NX, 1}, {1, NZ, NZ * NX}, p->velocity};
-   sono_plane_t w = {sizeof w, SONO_PLANE_POWER, SONO_DTYPE_FLOAT32, {NZ, NX, 1}, {1, NZ, NZ * NX}, p->power};
-   sono_plane_t s = {sizeof s, SONO_PLANE_VARIANCE, SONO_DTYPE_FLOAT32, {NZ, NX, 1}, {1, NZ, NZ * NX}, p->variance};
-   sono_an_input_t in = {&g, &a, &b, NULL, &v, &w, &s};
+   syn_frame_t fr;
+   syn_frame_init(&fr, NZ, NX, DZ, DX, VN, p->bmode, p->velocity, p->power, p->variance);
    const sono_an_result_t *r = NULL;
    for (int f = 0; f < frames; ++f) {
       draw(p, gap, f == flash_at);
-      r = sono_an_analyse(ctx, &cfg, &in, &err);
+      r = sono_an_analyse(ctx, &cfg, &fr.in, &err);
       if (!r)
          fail_msg("%s", err.message);
    }
