@@ -287,18 +287,21 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    }
    if (v->axial_peak_m_s > 0)
       append(s->basis, sizeof s->basis, &len, "; peak axial flow speed %.3f m/s", v->axial_peak_m_s);
+   /* the V9 margin guards "not detected" only; a seen gap or plug is held
+    * back by the plain limits (see sono_an_rule_v9), and the basis names
+    * the PSV that decided */
+   int seen = gap || plug;
+   int large = seen ? rule.large_calibre_positive : rule.large_calibre;
    append(s->basis, sizeof s->basis, &len, "; velocity scale %.3f m/s vs %s PSV %.2f m/s", vn,
-          rule.psv_measured    ? "measured (less the margin)"
-          : rule.large_calibre ? "lowest expected (facial-artery calibre)"
-                               : "lowest expected",
-          rule.expected_psv_m_s);
+          rule.psv_measured ? "measured (less the margin)"
+          : large           ? "lowest expected (facial-artery calibre)"
+                            : "lowest expected",
+          seen ? rule.expected_psv_positive_m_s : rule.expected_psv_m_s);
    if (rule.small && v->diameter_m >= s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]))
       append(s->basis, sizeof s->basis, &len, "; %.0f%% of the visible lumen narrower than %.2f mm", rule.small_share * 100,
              s->values[P_MIN_DIAMETER] * (1.0 + s->values[P_V9_MARGIN]) * 1e3);
-   /* the V9 margin guards "not detected" only; a seen gap or plug is held
-    * back by the plain limits (see sono_an_rule_v9) */
-   int seen = gap || plug;
    int small = seen ? rule.small_plain : rule.small;
+   int high_scale = seen ? rule.high_scale_positive : rule.high_scale;
    if ((seen ? rule.applies_positive : rule.applies) || no_flow) {
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.5f;
@@ -308,7 +311,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
                rule.unmeasurable ? " (vessel size or velocity scale not measurable)"
                : small && v->diameter_m < s->values[P_MIN_DIAMETER] ? " (vessel under 0.8 mm)"
                : small           ? " (vessel calibre within the measurement margin of 0.8 mm)"
-               : rule.high_scale ? " (velocity scale too high)"
+               : high_scale      ? " (velocity scale too high)"
                                  : " (no flow seen)");
    } else if (gap && r->cine_ready) {
       status = SONO_STATUS_DETECTED;

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include <sono/analysis/analysis.h>
+#include <sono/sdk/select.h>
 
 void sono_an_v9_limits_default(sono_an_v9_limits_t *l)
 {
@@ -14,8 +15,34 @@ void sono_an_v9_limits_default(sono_an_v9_limits_t *l)
    l->large_expected_psv_m_s = 0.20;
 }
 
-/* Share of the visible (not bridged) centreline samples narrower than
- * `limit`; 1 when none is visible. */
+/* Running median of the visible calibre over +-AN_NARROW_HALF_M along x
+ * (at most AN_NARROW_MAX samples each side): speckle and edge noise dip the
+ * lumen edges over a fraction of a millimetre, while a sub-millimetre vessel
+ * stays narrow along stretches of its course (blooming widens whole
+ * stretches next to a bright wall, not every other column). */
+#define AN_NARROW_HALF_M 0.5e-3
+#define AN_NARROW_MAX 32
+static float visible_median(const sono_an_vessel_t *v, uint32_t i)
+{
+   float w[2 * AN_NARROW_MAX + 1];
+   int n = 0;
+   const sono_an_centre_point_t *p = v->points;
+   for (int64_t j = (int64_t)i - 1, k = 0; j >= 0 && k < AN_NARROW_MAX && p[i].x_m - p[j].x_m <= AN_NARROW_HALF_M; --j)
+      if (!p[j].interpolated) {
+         w[n++] = p[j].diameter_m;
+         ++k;
+      }
+   w[n++] = p[i].diameter_m;
+   for (uint32_t j = i + 1, k = 0; j < v->point_count && k < AN_NARROW_MAX && p[j].x_m - p[i].x_m <= AN_NARROW_HALF_M; ++j)
+      if (!p[j].interpolated) {
+         w[n++] = p[j].diameter_m;
+         ++k;
+      }
+   return sono_select_kth(w, (size_t)n, (size_t)n / 2);
+}
+
+/* Share of the visible (not bridged) centreline samples whose running
+ * median calibre is narrower than `limit`; 1 when none is visible. */
 static double share_narrower(const sono_an_vessel_t *v, double limit, uint32_t *visible)
 {
    uint32_t n = 0, below = 0;
@@ -23,7 +50,7 @@ static double share_narrower(const sono_an_vessel_t *v, double limit, uint32_t *
       if (v->points[i].interpolated)
          continue;
       ++n;
-      below += v->points[i].diameter_m < limit;
+      below += visible_median(v, i) < limit;
    }
    *visible = n;
    return n ? (double)below / n : 1.0;
@@ -52,7 +79,14 @@ sono_an_v9_t sono_an_rule_v9(const sono_an_vessel_t *v, double vn, int flow_avai
    r.high_scale = !(vn <= lim->scale_factor * r.expected_psv_m_s * (1.0 - m));
    r.unmeasurable = !flow_available || !(vn > 0) || visible < 3;
    r.applies = r.small || r.high_scale || r.unmeasurable;
-   r.applies_positive = r.small_plain || r.high_scale || r.unmeasurable;
+   /* a seen gap or plug: the calibre class by the plain limit, as the
+    * calibre itself (the margin guards the negative answer only) */
+   r.large_calibre_positive = !r.psv_measured && lim->large_calibre_m > 0 && v->diameter_m > lim->large_calibre_m;
+   r.expected_psv_positive_m_s = r.psv_measured            ? r.expected_psv_m_s
+                                 : r.large_calibre_positive ? lim->large_expected_psv_m_s
+                                                            : lim->expected_psv_m_s;
+   r.high_scale_positive = !(vn <= lim->scale_factor * r.expected_psv_positive_m_s * (1.0 - m));
+   r.applies_positive = r.small_plain || r.high_scale_positive || r.unmeasurable;
    return r;
 }
 

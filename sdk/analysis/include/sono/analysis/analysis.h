@@ -335,7 +335,9 @@ void sono_an_flow_seen(const sono_an_context_t *ctx, uint32_t iz0, uint32_t ix0,
  *  - a vessel is small when its median diameter is under the limit raised by
  *    the margin, OR when more than a fifth of its visible lumen is (a lumen
  *    widened by blooming or a wall echo in part of its course must not hide a
- *    sub-millimetre vessel);
+ *    sub-millimetre vessel), each sample judged by the running median of the
+ *    visible calibre over +-0.5 mm (speckle dips of the edges are shorter; a
+ *    narrow vessel stays narrow along stretches of its course);
  *  - without a measured PSV the scale is compared with the LOWEST expected PSV
  *    of the vessels the calibre allows, never a typical one: 9.2 cm/s for any
  *    vessel up to 1.2 mm (periorbital and nasal arteries, N4, N8), 20 cm/s
@@ -351,7 +353,10 @@ void sono_an_flow_seen(const sono_an_context_t *ctx, uint32_t iz0, uint32_t ix0,
  * calibre where blood flows (`small_plain`, `applies_positive`; no narrow
  * share, which speckle on a 0.82 mm lumen always exceeds): raising the limit
  * there would turn a visible occlusion of a 0.85 mm vessel into
- * "indeterminate" for no safety gain. */
+ * "indeterminate" for no safety gain. Its scale test takes the calibre class
+ * (facial-artery calibre or not) by the plain large_calibre_m as well
+ * (`high_scale_positive`): a gap seen in a 1.24 mm vessel at a scale of
+ * 0.17 m/s, under the slowest facial-artery PSV, is not held back. */
 typedef struct sono_an_v9_limits {
    double min_diameter_m;    /* 0.8 mm */
    double scale_factor;      /* 2: scale above 2x the expected PSV */
@@ -363,7 +368,7 @@ typedef struct sono_an_v9_limits {
 
 typedef struct sono_an_v9 {
    int applies;              /* absence of flow is uninformative: indeterminate */
-   int applies_positive;     /* a seen gap or plug is uninformative too (plain diameter limit) */
+   int applies_positive;     /* a seen gap or plug is uninformative too (plain calibre limits) */
    int small;
    int small_plain;          /* median calibre (where blood flows) under min_diameter_m, no margin */
    int high_scale;
@@ -373,6 +378,10 @@ typedef struct sono_an_v9 {
    int large_calibre;        /* expected_psv_m_s is the large-calibre one */
    double small_share;       /* share of visible lumen samples under the limit */
    double diameter_limit_m;  /* min_diameter_m raised by the margin */
+   /* the scale test of a positive answer (applies_positive): */
+   int high_scale_positive;
+   double expected_psv_positive_m_s; /* the PSV it compared the scale with */
+   int large_calibre_positive;       /* median calibre over the plain large_calibre_m */
 } sono_an_v9_t;
 
 void sono_an_v9_limits_default(sono_an_v9_limits_t *limits);
