@@ -120,6 +120,16 @@ void an_find_skin(struct sono_an_context *c);
  * flowing lumen ends inside the field, -1 none (the end-plug rule, exposed
  * for its unit test). */
 int an_end_plug_of(const struct sono_an_context *c, uint32_t v);
+/* Row where a deposit's echo body starts in column ix, searched from row iz
+ * in direction dir (+1 deeper) between rows lo..hi: the first row at `half`
+ * (dB re the row; below it when half < 0), moved on past a thin bright line
+ * that tissue separates from the body; -1 when not reached (exposed for its
+ * unit test). */
+int an_echo_edge_row(const struct sono_an_context *c, int ix, int iz, int dir, float half, int lo, int hi);
+/* The vessel whose bridged or filled-course lumen the deposit d (pixels
+ * labelled `label` in columns ix0..ix1) hides, -1 none (exposed for its unit
+ * test). */
+int an_bridged_vessel(const struct sono_an_context *c, int32_t label, int ix0, int ix1, const sono_an_deposit_t *d);
 
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);

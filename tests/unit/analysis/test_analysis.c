@@ -398,6 +398,54 @@ static void layer_over_the_vessel_is_no_plug(void **state)
    sono_an_destroy(s.c);
 }
 
+/* A bright deposit's body starts where its echo does, not at a thin bright
+ * line over it with tissue between them (a septum joined to its mask):
+ * column 100 holds a 0.1 mm line at +11 dB (rows 40-43), tissue at -1 dB
+ * (rows 44-51, 0.2 mm) and the body at +11 dB from row 52. A dip that stays
+ * above the tissue's level (+3 dB) is texture within one body. */
+static void edge_skips_a_line_over_the_body(void **state)
+{
+   (void)state;
+   scene_t s;
+   scene_vessel(&s);
+   float *col = s.c->anom + (size_t)SC_NZ * 100;
+   for (int z = 40; z < 80; ++z)
+      col[z] = z < 44 || z >= 52 ? 11.0f : -1.0f;
+   assert_int_equal(an_echo_edge_row(s.c, 100, 36, +1, 5.5f, 30, 90), 52);
+   for (int z = 44; z < 52; ++z)
+      col[z] = 3.0f;
+   assert_int_equal(an_echo_edge_row(s.c, 100, 36, +1, 5.5f, 30, 90), 40);
+   sono_an_destroy(s.c);
+}
+
+/* The trace followed a filled course for its last 1 mm (samples
+ * interpolated) and ends in a 5 mm echogenic plug that runs on past the
+ * end: the plug covers the lumen's line, carried on from the end, over its
+ * whole width, so it hides that lumen although only 1 mm of it is bridged.
+ * The same region lying below the line does not. */
+static void filled_course_ending_in_a_plug(void **state)
+{
+   (void)state;
+   const int32_t label = 7;
+   for (int below = 0; below <= 1; ++below) {
+      scene_t s;
+      scene_vessel(&s);
+      sono_an_vessel_t *v = &s.c->result.vessels[0];
+      for (uint32_t i = 0; i < v->point_count; ++i)
+         s.pts[i].interpolated = s.pts[i].x_m >= SC_END - 1.0e-3 - 1e-9;
+      double z0 = below ? SC_DEPTH + 0.55 * SC_DIA : SC_DEPTH - 0.5 * SC_DIA;
+      scene_region(&s, SC_END - 1.0e-3, SC_END + 4.0e-3, z0, z0 + SC_DIA, z0, z0 + SC_DIA);
+      sono_an_deposit_t *d = &s.c->result.deposits[0];
+      d->vessel = 0;
+      int ix0 = (int)lround((d->x_left_m - SC_X0) / SC_DX), ix1 = (int)lround((d->x_right_m - SC_X0) / SC_DX);
+      for (int ix = 0; ix < SC_NX; ++ix)
+         for (int iz = 0; iz < SC_NZ; ++iz)
+            s.c->label[iz + (size_t)SC_NZ * ix] = ix >= ix0 && ix <= ix1 && iz * SC_DZ >= z0 && iz * SC_DZ <= z0 + SC_DIA ? label : -1;
+      assert_int_equal(an_bridged_vessel(s.c, label, ix0, ix1, d), below ? -1 : 0);
+      sono_an_destroy(s.c);
+   }
+}
+
 /* Probabilities stay honest where classes overlap (cross-seed accuracy
  * 0.64): a CaHA deposit at its median is not certain (silicone shares its
  * shadow and foci), and CaHA diluted at its median leaves PLLA, the class
@@ -430,6 +478,8 @@ int main(void)
       cmocka_unit_test(overlapping_classes_share_the_probability),
       cmocka_unit_test(echogenic_plug_ends_the_lumen),
       cmocka_unit_test(layer_over_the_vessel_is_no_plug),
+      cmocka_unit_test(edge_skips_a_line_over_the_body),
+      cmocka_unit_test(filled_course_ending_in_a_plug),
       cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
