@@ -566,6 +566,28 @@ static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int
    }
 }
 
+/* First row of the dark bottom band (deep to bone, or past the depth of
+ * penetration): rows whose median lies within the shadow drop of the display
+ * floor down to the last row. That band is dark across the frame; a deposit
+ * wider than half the frame darkens the rows' median with its own shadow
+ * while the tissue beside it stays lit, and then there is no band (nz). A
+ * band thinner than the gap to the deep band read under a deposit is kept:
+ * it leaves that band room above it anyway. */
+#define SIL_DARK_SHARE 0.8 /* of the columns dark under a frame-wide band */
+static int sil_dark_band(const art_t *a)
+{
+   float drop = (float)a->p[P_SHADOW_DROP_DB];
+   int dark = a->nz;
+   while (dark > 0 && a->rowref[dark - 1] - a->floor_db < drop)
+      --dark;
+   if (a->nz - dark < art_npx_z(a, SIL_DEEP0_M))
+      return dark;
+   int n = 0, lit = 0;
+   for (int ix = 0; ix < a->nx; ix += 2, ++n)
+      lit += sil_mean(a, dark, a->nz, ix, ix) - a->floor_db >= drop;
+   return lit > (1.0 - SIL_DARK_SHARE) * n ? a->nz : dark;
+}
+
 /* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
  * under an echogenic deposit (>= SIL_BRIGHT_DB over the frame's tissue
  * level, >= 0.4 mm thick) echoes fill the first half millimetre and fade
@@ -576,9 +598,7 @@ static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int
  * deposit's lower edge to SIL_TAIL_M below its deepest point. */
 static void detect_dirty_reverb(art_t *a)
 {
-   int dark = a->nz;
-   while (dark > 0 && a->rowref[dark - 1] - a->floor_db < (float)a->p[P_SHADOW_DROP_DB])
-      --dark;
+   int dark = sil_dark_band(a);
    /* the skin's bright layers (entry echo, dermis) span the frame: there a
     * deposit stands out from its own rows; deeper down from the tissue level
     * (the lesser of the row and frame medians, so that a deposit wider than

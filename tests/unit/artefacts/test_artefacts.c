@@ -291,6 +291,38 @@ static void test_deposit_shadow_to_bottom(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 501 case 12: a silicone deposit 8.5 mm wide (x -4.2..4.3 mm,
+ * lower edge at 6-7.5 mm) in a frame 12.8 mm wide: its own shadow darkens
+ * the rows' median below it while the tissue beside it stays lit. That is
+ * no dark band deep to bone, so the fading echoes under the deposit are
+ * read against the shadow below them and reported as a dirty shadow. */
+static void test_dirty_shadow_wide_deposit(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 501, 12);
+   assert_int_equal((int)c.deposit_count, 1);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_SILICONE);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "batch-501-12");
+   check_well_formed(res);
+   const cJSON *f, *p;
+   int wide = 0;
+   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame_at(res, 0), "findings")) {
+      const cJSON *k = cJSON_GetObjectItemCaseSensitive(f, "kind");
+      if (!cJSON_IsString(k) || strcmp(k->valuestring, "reverberation") != 0)
+         continue;
+      double x0 = 1, x1 = -1, z0 = 1;
+      cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "region_m")) {
+         double x = cJSON_GetArrayItem(p, 0)->valuedouble, z = cJSON_GetArrayItem(p, 1)->valuedouble;
+         x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1, z0 = z < z0 ? z : z0;
+      }
+      wide += x1 - x0 >= 3e-3 && x0 > -4.5e-3 && x1 < 4.6e-3 && z0 > 5e-3;
+   }
+   assert_int_equal(wide, 1);
+   cJSON_Delete(res);
+}
+
 static void test_colour_noise(void **state)
 {
    (void)state;
@@ -364,6 +396,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_caha_shadow_whole),
       cmocka_unit_test(test_shadow_through_lumen),
       cmocka_unit_test(test_deposit_shadow_to_bottom),
+      cmocka_unit_test(test_dirty_shadow_wide_deposit),
       cmocka_unit_test(test_colour_noise),
       cmocka_unit_test(test_blooming_small_vessel),
       cmocka_unit_test(test_slow_mosaic_not_aliasing),
