@@ -63,6 +63,7 @@ enum {
    P_REVERB_PLATE_DB,     /* reverberation: plate level above the columns beside it */
    P_ALIAS_FAST_SHARE,   /* aliasing: share of a wrapping segment's colour at or above VN / 2 */
    P_COMET_MIN_NARROW,    /* comet tail: linked narrow tails that make one deposit's field */
+   P_ALIAS_CINE_S,       /* aliasing: the wrap regions of this much of the cine make one region */
    P_COUNT
 };
 

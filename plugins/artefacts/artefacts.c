@@ -83,6 +83,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.45, NULL},
    {"comet_min_narrow", "Comet tail: linked narrow tails (3 copies, the first 6 dB over the tissue beside) that make "
     "one deposit's field", "1", SONO_PARAM_INT, 2, 100, 3, NULL},
+   {"alias_cine_s", "Aliasing: the wrapping segments seen over this much of the cine make one region (0: this frame "
+    "only)", "s", SONO_PARAM_FLOAT, 0.0, 2.0, 1.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -293,8 +295,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * as a whole rather than read into the wrong parameters (4: side-lobe
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
  * excess and colour growth; 6: blooming over-tissue share without the
- * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails). */
-#define ART_STATE_VERSION 9u
+ * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails;
+ * 10: aliasing cine window). */
+#define ART_STATE_VERSION 10u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
