@@ -132,6 +132,7 @@ typedef struct art_run {
 #define ART_ROW_BAND 16    /* rows whose histograms are built in one pass */
 #define ART_HIST_BINS 320  /* bins of a display-dB histogram */
 #define ART_MIN_GRID 8 /* smaller frames are passed without assessment */
+#define ART_CINE_FRAMES 32 /* frames of the aliasing cine memory (alias_cine_s is also capped by it) */
 
 typedef struct art {
    sono_plugin_t plugin; /* first member: the host holds &plugin */
@@ -192,6 +193,17 @@ typedef struct art {
    double last_prf;        /* PRF of the last frame with twinkling */
    int twinkle_seen;       /* twinkling seen at last_prf */
    uint64_t last_sequence;
+   /* aliasing cine memory: the wrapping segments of the last frames of one
+    * cardiac cycle (art_colour.c); reset on a gap, a new grid, PRF or scale */
+   uint32_t *alias_seen;  /* per pixel: cine frame that last reported it as wrapping (0: never) */
+   uint32_t cine_frame;   /* counter of the current frame; a reset jumps it past the window */
+   uint32_t cine_start;   /* first frame of the current cine */
+   uint64_t cine_ts[ART_CINE_FRAMES];   /* timestamp of frame k at [k % ART_CINE_FRAMES] */
+   uint8_t cine_wrap[ART_CINE_FRAMES];  /* aliasing reported on that frame */
+   int cine_box[6];       /* iz0, iz1, ix0, ix1 of every pixel stamped in this cine; its nz, nx */
+   int cine_valid;        /* 0: the next frame starts a new cine */
+   double cine_vn, cine_prf;
+   uint64_t cine_seq;
 
    /* findings of this frame */
    art_finding_t found[ART_MAX_FINDINGS];

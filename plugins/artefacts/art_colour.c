@@ -222,7 +222,15 @@ typedef struct alias_sum {
    int b[4];               /* iz0, iz1, ix0, ix1 of the wrapping regions */
    int nbeside;            /* regions with wrapped pairs but no core of their own */
    art_comp_t beside[ALIAS_MAX_BESIDE];
+   int nlabels;            /* colour components holding a wrapping segment */
+   int32_t labels[ALIAS_MAX_BESIDE * 2];
 } alias_sum_t;
+
+static void note_label(alias_sum_t *sum, int32_t label)
+{
+   if (sum->nlabels < (int)(sizeof sum->labels / sizeof sum->labels[0]))
+      sum->labels[sum->nlabels++] = label;
+}
 
 #define ALIAS_REGION 0x80u /* aflags bit: pixel of a wrapping colour segment */
 #define ALIAS_MIN_CORE_M2 0.2e-6 /* smallest opposite-colour core of a wrapping segment */
@@ -384,6 +392,7 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, doub
             z0 = iz < z0 ? iz : z0;
             z1 = iz > z1 ? iz : z1;
          }
+   note_label(sum, c->label);
    sum->pairs += pairs;
    sum->wrapped += n;
    sum->toward += sign > 0 ? n : -n;
@@ -420,6 +429,7 @@ static void add_beside(art_t *a, alias_sum_t *sum)
       int x0, x1, z0 = a->nz, z1 = -1;
       if (!wrapping_columns(a, c, &x0, &x1, fast))
          continue;
+      note_label(sum, c->label);
       for (int ix = x0; ix <= x1; ++ix)
          for (int iz = c->iz0; iz <= c->iz1; ++iz)
             if (a->labels[art_px(a, iz, ix)] == c->label) {
@@ -434,11 +444,115 @@ static void add_beside(art_t *a, alias_sum_t *sum)
    }
 }
 
+/* ---- aliasing over the cine --------------------------------------------------- */
+
+/* A stretch of vessel that wraps at systole is aliasing in the whole cycle
+ * for the clinician reading the cine, while one frame shows the wrap over
+ * the part of the stretch that passes the scale at that instant (phantom
+ * training seeds: the single-frame segment often covers under a third of
+ * the stretch that wraps over the cycle). The plugin therefore keeps, per
+ * pixel, the last frame whose aliasing region held it, and a frame that
+ * reports aliasing outlines the pixels of its wrapping vessels that wrapped
+ * within the last alias_cine_s (1 s: one cardiac cycle at 60 bpm). A gap
+ * in the sequence, a new grid, or a change of PRF or velocity scale starts
+ * a new cine: the old wrap says nothing about the new scale. */
+
+static int cine_same(const art_t *a, const sono_frame_t *fr)
+{
+   return a->cine_valid && fr->sequence == a->cine_seq + 1 && fabs(a->vn - a->cine_vn) <= 1e-3 * a->cine_vn &&
+          fabs(fr->acquisition.prf_hz - a->cine_prf) <= 1e-3 * a->cine_prf && a->cine_box[4] == a->nz &&
+          a->cine_box[5] == a->nx;
+}
+
+/* Advances the cine by this frame (every assessed frame, with or without
+ * colour), starting a new one when the acquisition changed. */
+static void cine_advance(art_t *a, const sono_frame_t *fr)
+{
+   if (!cine_same(a, fr)) {
+      a->cine_frame += ART_CINE_FRAMES + 1; /* every older stamp falls outside the window */
+      a->cine_start = a->cine_frame;
+      a->cine_box[0] = a->nz, a->cine_box[1] = -1, a->cine_box[2] = a->nx, a->cine_box[3] = -1;
+      a->cine_box[4] = a->nz, a->cine_box[5] = a->nx;
+      a->cine_vn = a->vn;
+      a->cine_prf = fr->acquisition.prf_hz;
+      a->cine_valid = 1;
+   } else {
+      a->cine_frame++;
+   }
+   a->cine_seq = fr->sequence;
+   a->cine_ts[a->cine_frame % ART_CINE_FRAMES] = fr->timestamp_ns;
+   a->cine_wrap[a->cine_frame % ART_CINE_FRAMES] = 0;
+}
+
+/* Frames of the current cine within alias_cine_s of this one (this one
+ * included). */
+static uint32_t cine_window(const art_t *a)
+{
+   uint64_t now = a->cine_ts[a->cine_frame % ART_CINE_FRAMES], span = (uint64_t)(a->p[P_ALIAS_CINE_S] * 1e9);
+   uint32_t n = 1;
+   while (n < ART_CINE_FRAMES && a->cine_frame - n >= a->cine_start) {
+      uint64_t t = a->cine_ts[(a->cine_frame - n) % ART_CINE_FRAMES];
+      if (t > now || now - t > span)
+         break;
+      ++n;
+   }
+   return n;
+}
+
+static int wrapping_label(const alias_sum_t *sum, int32_t label)
+{
+   for (int k = 0; k < sum->nlabels; ++k)
+      if (sum->labels[k] == label)
+         return 1;
+   return 0;
+}
+
+/* Stamps this frame's wrapping segment, then adds to it the pixels of the
+ * same vessels (colour components holding a wrapping segment now) that
+ * wrapped earlier in the window. Returns the frames of the window with
+ * aliasing reported (this one included); *nwin is the window's length. */
+static int cine_union(art_t *a, alias_sum_t *sum, int *nwin)
+{
+   uint32_t now = a->cine_frame, n = a->p[P_ALIAS_CINE_S] > 0 ? cine_window(a) : 1;
+   int *cb = a->cine_box, *b = sum->b;
+   for (int ix = b[2]; ix <= b[3]; ++ix)
+      for (int iz = b[0]; iz <= b[1]; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (a->aflags[p] & ALIAS_REGION)
+            a->alias_seen[p] = now;
+      }
+   if (b[0] < cb[0]) cb[0] = b[0];
+   if (b[1] > cb[1]) cb[1] = b[1];
+   if (b[2] < cb[2]) cb[2] = b[2];
+   if (b[3] > cb[3]) cb[3] = b[3];
+   a->cine_wrap[now % ART_CINE_FRAMES] = 1;
+   int frames = 0;
+   for (uint32_t k = 0; k < n; ++k)
+      frames += a->cine_wrap[(now - k) % ART_CINE_FRAMES];
+   *nwin = (int)n;
+   if (frames < 2)
+      return frames;
+   for (int ix = cb[2]; ix <= cb[3]; ++ix)
+      for (int iz = cb[0]; iz <= cb[1]; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         uint32_t seen = a->alias_seen[p];
+         if (seen == 0 || now - seen >= n || (a->aflags[p] & ALIAS_REGION) || !wrapping_label(sum, a->labels[p]))
+            continue;
+         a->aflags[p] |= ALIAS_REGION;
+         if (iz < b[0]) b[0] = iz;
+         if (iz > b[1]) b[1] = iz;
+         if (ix < b[2]) b[2] = ix;
+         if (ix > b[3]) b[3] = ix;
+      }
+   return frames;
+}
+
 static void report_aliasing(art_t *a, alias_sum_t *sum)
 {
    if (sum->strong == 0)
       return;
    add_beside(a, sum);
+   int nwin = 1, frames = cine_union(a, sum, &nwin);
    art_finding_t *f = art_add(a, K_ALIASING, (float)(0.6 + 0.35 * fmin(1.0, sum->pairs / 60.0)));
    if (!f)
       return;
@@ -451,6 +565,10 @@ static void report_aliasing(art_t *a, alias_sum_t *sum)
             sum->pairs, 1e3 * a->p[P_ALIAS_FRACTION] * a->vn, 1e3 * a->p[P_ALIAS_FRACTION] * a->vn,
             100 * a->p[P_ALIAS_FRACTION], 1e3 * a->vn, sum->wrapped * a->dx * a->dz * 1e6, count * a->dx * a->dz * 1e6,
             sum->toward >= 0 ? "toward" : "away from");
+   size_t len = strlen(f->basis);
+   if (frames >= 2 && len < sizeof f->basis)
+      snprintf(f->basis + len, sizeof f->basis - len, "; wrap seen in %d of the last %d frames, region over %.1f mm",
+               frames, nwin, (sum->b[3] - sum->b[2] + 1) * a->dx * 1e3);
    snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
 }
 
@@ -678,12 +796,13 @@ static int check_twinkling(art_t *a, const art_comp_t *c, double prf)
 
 void art_detect_colour(art_t *a, const sono_frame_t *fr)
 {
+   cine_advance(a, fr);
    if (!a->has_colour) {
       a->fill_run = 0;
       return;
    }
    double fill = tissue_fill(a);
-  if (detect_flash(a, fill))
+   if (detect_flash(a, fill))
       return;
    /* the colour: the seeds and the lower mask around them (art_prep.c) */
    art_components_seeded(a, a->cmask, a->aflags, 1);
@@ -695,7 +814,7 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    int big = (int)(0.1e-6 / (a->dx * a->dz)), isolated = 0;
    int twinkled = 0;
    alias_sum_t sum_frame, *sum = &sum_frame;
-   sum->pairs = sum->wrapped = sum->regions = sum->toward = sum->strong = sum->nbeside = 0;
+   sum->pairs = sum->wrapped = sum->regions = sum->toward = sum->strong = sum->nbeside = sum->nlabels = 0;
    sum->b[0] = a->nz, sum->b[1] = -1, sum->b[2] = a->nx, sum->b[3] = -1;
    bloom_sum_t bloom = {0, {0, 0, 0, 0, 0, 0}, {a->nz, -1, a->nx, -1}};
    axis_fit_t fit = {0, 0, 0, 0, 0};

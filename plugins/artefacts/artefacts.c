@@ -118,7 +118,7 @@ static void free_buffers(art_t *a)
    SONO_KIT_FREE(a->mask), SONO_KIT_FREE(a->mask2), SONO_KIT_FREE(a->labels), SONO_KIT_FREE(a->stack);
    SONO_KIT_FREE(a->col), SONO_KIT_FREE(a->colz), SONO_KIT_FREE(a->colv), SONO_KIT_FREE(a->vel);
    SONO_KIT_FREE(a->pow_db), SONO_KIT_FREE(a->var), SONO_KIT_FREE(a->cmask), SONO_KIT_FREE(a->aflags);
-   SONO_KIT_FREE(a->runs), SONO_KIT_FREE(a->run_comps);
+   SONO_KIT_FREE(a->runs), SONO_KIT_FREE(a->run_comps), SONO_KIT_FREE(a->alias_seen);
    a->cap = 0;
 }
 
@@ -160,9 +160,10 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    a->col = malloc((nz > nx ? nz : nx) * sizeof(float) * 4);
    a->colz = malloc((nx + nz + 4) * sizeof(int32_t));
    a->colv = malloc((nx + nz + 4) * sizeof(float) * 2);
+   a->alias_seen = calloc(n, sizeof(uint32_t));
    if (!a->bm || !a->sm || !a->lat || !a->wide || !a->prev_bm || !a->tmp || !a->vel || !a->pow_db || !a->var || !a->mask ||
        !a->mask2 || !a->cmask || !a->aflags || !a->labels || !a->stack || !a->rowref || !a->prev_nf || !a->col ||
-       !a->colz || !a->colv || !a->runs || !a->run_comps) {
+       !a->colz || !a->colv || !a->runs || !a->run_comps || !a->alias_seen) {
       free_buffers(a);
       return SONO_ERROR;
    }
@@ -172,6 +173,8 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    a->fill_run = 0;
    a->twinkle_seen = 0;
    a->last_prf = 0;
+   a->cine_valid = 0;
+   a->cine_frame = 0;
    return SONO_OK;
 }
 
