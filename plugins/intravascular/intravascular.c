@@ -32,7 +32,7 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -61,6 +61,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     "dB", SONO_PARAM_FLOAT, 0.0, 20.0, 3.0, NULL},
    {"flash_share", "Share of the view with colour over tissue-level echo above which a frame is a flash, left out (0: off)",
     "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.03, NULL},
+   {"shadow_db",
+    "Posterior level of a deposit above a silent segment at or below which the silence may be its acoustic shadow "
+    "(indeterminate)",
+    "dB", SONO_PARAM_FLOAT, -40.0, 0.0, -6.0, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -189,6 +193,26 @@ static const sono_an_deposit_t *deposit_in_segment(const sono_an_result_t *r, ui
    return NULL;
 }
 
+/* A deposit outside the lumen, above it, whose posterior level is at or
+ * below shadow_db and which spans at least half of segment g: the beam
+ * reaches the lumen there through an acoustic shadow, and colour fades for
+ * want of echo as much as for want of flow. NULL when none. */
+static const sono_an_deposit_t *shadowing_deposit(const iv_t *s, const sono_an_result_t *r, const sono_an_vessel_t *v,
+                                                  const sono_an_segment_t *g)
+{
+   double x0 = v->points[g->first].x_m, x1 = v->points[g->last].x_m, top = 1e9;
+   for (uint32_t i = g->first; i <= g->last; ++i)
+      top = fmin(top, v->points[i].top_z_m);
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      const sono_an_deposit_t *d = &r->deposits[i];
+      double over = fmin(x1, d->x_right_m) - fmax(x0, d->x_left_m);
+      if (d->placement != SONO_AN_INTRALUMINAL && d->features.posterior_db <= s->values[P_SHADOW_DB] &&
+          d->z_bottom_m <= top && over >= 0.5 * (x1 - x0))
+         return d;
+   }
+   return NULL;
+}
+
 /* An echogenic deposit seen inside (or plugging) the lumen of vessel vi. */
 static const sono_an_deposit_t *visible_plug(const sono_an_result_t *r, uint32_t vi)
 {
@@ -255,6 +279,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    sono_an_v9_t rule = rule_v9(s, v, vn, r->flow_available);
    const sono_an_segment_t *occ = v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
    int gap = occ && occ->length_m >= s->values[P_MIN_OCCLUSION];
+   const sono_an_deposit_t *shadow = gap ? shadowing_deposit(s, r, v, occ) : NULL;
    int end_i = gap ? -1 : end_plug(r, vi);
    const sono_an_deposit_t *plug = gap ? NULL : end_i >= 0 ? &r->deposits[end_i] : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
@@ -313,6 +338,16 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
                : small           ? " (vessel calibre within the measurement margin of 0.8 mm)"
                : high_scale      ? " (velocity scale too high)"
                                  : " (no flow seen)");
+   } else if (shadow && r->cine_ready) {
+      /* a silence the shadow explains as well as an occlusion: neither
+       * reassure nor alert, ask for another window */
+      status = SONO_STATUS_INDETERMINATE;
+      conf = 0.5f;
+      snprintf(s->label, sizeof s->label,
+               "Possible intravascular filler; the segment without flow lies in the acoustic shadow of a deposit, "
+               "review recommended");
+      append(s->basis, sizeof s->basis, &len, "; %s deposit above the segment, posterior %+.0f dB re surrounding tissue",
+             sono_an_class_label(shadow->cls), shadow->features.posterior_db);
    } else if (gap && r->cine_ready) {
       status = SONO_STATUS_DETECTED;
       conf = (float)fmin(0.95, 0.6 + 0.05 * fmin(occ->length_m * 1e3, 4.0) + (v->psv_measurable && v->ri >= 0.9 ? 0.1 : 0.0) +
@@ -375,6 +410,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    fi.basis = s->basis;
    fi.caveat = IV_CAVEAT;
    fi.advice = status == SONO_STATUS_DETECTED ? "Review the segment in several planes; correlate clinically."
+               : status == SONO_STATUS_INDETERMINATE && shadow && r->cine_ready && !(seen ? rule.applies_positive : rule.applies)
+                   ? "Image the segment through a window beside the deposit, out of its shadow, and review its flow."
                : status == SONO_STATUS_INDETERMINATE ? "Lower the velocity scale and wall filter, or use a more sensitive flow mode."
                                                      : NULL;
    sono_kit_push(out, &fi);

@@ -30,6 +30,7 @@ typedef struct outcome {
    int occluded_length, vessel_diameter, deposit_area, deposit_depth;
    int flow_ends;                             /* detected as flow ending at material in the vessel's course */
    int gap;                                   /* detected from a segment without colour (basis) */
+   int shadowed;                              /* indeterminate: the silent segment lies in a deposit's shadow */
    char expect[24];
 } outcome_t;
 
@@ -56,6 +57,7 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
             o->detected += f->status == SONO_STATUS_DETECTED;
             o->flow_ends += f->status == SONO_STATUS_DETECTED && has_word(f->label, "flow ends at material");
             o->gap += f->status == SONO_STATUS_DETECTED && has_word(f->basis, "no colour signal over");
+            o->shadowed += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "acoustic shadow");
             o->not_detected += f->status == SONO_STATUS_NOT_DETECTED;
             o->indeterminate += f->status == SONO_STATUS_INDETERMINATE;
             o->caveat_ok &= f->caveat && strcmp(f->caveat, CAVEAT) == 0;
@@ -318,6 +320,22 @@ static void plug_filling_the_course_is_traced(void **state)
    assert_true(o.occluded_length >= 1);
 }
 
+/* Batch 102, case 19: a patent 1.89 mm facial artery at 7.8 mm under a
+ * silicone deposit (posterior -8 dB) 0.9 mm above it; at 16 dB SNR its
+ * colour fades over 3.3 mm beneath the deposit. Before, that silence was
+ * reported as an occluded segment (detected); it is the deposit's shadow as
+ * much as an occlusion, so indeterminate, never not_detected. */
+static void silence_in_a_shadow_is_indeterminate(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_batch_case(102, 19, &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "not_detected");
+   assert_int_equal(o.detected, 0);
+   assert_true(o.shadowed >= 1);
+}
+
 static void perivascular_caha_is_mapped(void **state)
 {
    (void)state;
@@ -352,6 +370,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(plug_reaching_the_edge_is_detected),
       cmocka_unit_test(occlusion_under_the_skin_is_detected),
       cmocka_unit_test(plug_filling_the_course_is_traced),
+      cmocka_unit_test(silence_in_a_shadow_is_indeterminate),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
