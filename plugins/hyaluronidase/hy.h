@@ -93,6 +93,22 @@ typedef struct hy_baseline {
  * longer outlined is re-measured inside it). An older blob is refused whole. */
 #define HY_STATE_VERSION 3u
 
+typedef enum {
+   HY_RM_SEEN,         /* material stands out of the tissue inside the baseline outline */
+   HY_RM_GONE,         /* nothing beyond remeasure_significance spreads of the tissue's own crossings */
+   HY_RM_AMBIGUOUS,    /* the excess is within twice the significance limit */
+   HY_RM_OUT_OF_FIELD  /* the baseline box, or the tissue beside it, is not in this frame */
+} hy_rm_status_t;
+
+typedef struct hy_remeasure {
+   hy_rm_status_t status;
+   double area_m2;       /* area standing out of the tissue, speckle crossings removed */
+   double contrast_db;   /* mean echo of the crossing pixels re the tissue median */
+   double tissue_db;     /* the tissue median (dB, frame reference) */
+   double tissue_share;  /* share of the tissue beside it that crosses the threshold */
+   sono_point_t at;      /* centroid of the crossing pixels */
+} hy_remeasure_t;
+
 /* ---- instance ------------------------------------------------------------------- */
 
 #define HY_MAX_POINTS 1024        /* overlay point buffer */
@@ -136,6 +152,10 @@ typedef struct hy {
    float *rm_echo;               /* max_nz * max_nx: echo (dB) averaged over the cine window (hy_remeasure.c) */
    float *rm_scratch;            /* max_nz * max_nx: tissue echo samples for their median */
    uint32_t rm_frames[SONO_AN_MAX_DEPOSITS]; /* frames averaged per baseline deposit */
+   /* this frame's deposit matching against the baseline (hy_match_baseline) */
+   int match[SONO_AN_MAX_DEPOSITS];          /* deposit now of each baseline deposit, -1 none */
+   int rm_done[SONO_AN_MAX_DEPOSITS];        /* re-measured in place on this frame: rm[] holds it */
+   hy_remeasure_t rm[SONO_AN_MAX_DEPOSITS];
    sono_grid_t grid;
    /* per-frame text, reused */
    char label[HY_TEXT], basis[HY_TEXT], text[HY_TEXT];
@@ -185,6 +205,10 @@ int hy_hypoperfused_extent(const hy_t *s, const sono_an_result_t *r, double *x0,
 
 /* Replaces the baseline with this frame's; timestamp_ns starts the re-scan timer. */
 void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_ns);
+/* Matches this frame's deposits with the baseline's into s->match, once per
+ * frame before the comparison and the migration (it re-measures in place,
+ * which averages the echo over frames). */
+void hy_match_baseline(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame);
 void hy_push_comparison(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, const sono_output_t *out);
 void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *out);
 /* Serialises baseline + intended site into buf (HY_STATE_BYTES); returns the size. */
@@ -195,21 +219,6 @@ int hy_state_decode(const uint8_t *buf, size_t size, hy_baseline_t *base, int32_
 
 /* ---- hy_remeasure.c -------------------------------------------------------------- */
 
-typedef enum {
-   HY_RM_SEEN,         /* material stands out of the tissue inside the baseline outline */
-   HY_RM_GONE,         /* nothing beyond remeasure_significance spreads of the tissue's own crossings */
-   HY_RM_AMBIGUOUS,    /* the excess is within twice the significance limit */
-   HY_RM_OUT_OF_FIELD  /* the baseline box, or the tissue beside it, is not in this frame */
-} hy_rm_status_t;
-
-typedef struct hy_remeasure {
-   hy_rm_status_t status;
-   double area_m2;       /* area standing out of the tissue, speckle crossings removed */
-   double contrast_db;   /* mean echo of the crossing pixels re the tissue median */
-   double tissue_db;     /* the tissue median (dB, frame reference) */
-   double tissue_share;  /* share of the tissue beside it that crosses the threshold */
-   sono_point_t at;      /* centroid of the crossing pixels */
-} hy_remeasure_t;
 
 /* Re-measures baseline deposit `b` inside its baseline outline on this
  * frame (s->grid), its echo averaged over the frames it was re-measured in

@@ -57,6 +57,13 @@ void hy_baseline_capture(hy_t *s, const sono_an_result_t *r, uint64_t timestamp_
 
 /* ---- matching ---------------------------------------------------------------------- */
 
+typedef struct box {
+   double x0, x1, z0, z1;
+} box_t;
+
+static box_t base_box(const hy_base_deposit_t *d) { return (box_t){d->x_left, d->x_right, d->z_top, d->z_bottom}; }
+static box_t now_box(const sono_an_deposit_t *d) { return (box_t){d->x_left_m, d->x_right_m, d->z_top_m, d->z_bottom_m}; }
+
 static int nearest_deposit(const sono_an_result_t *r, double x, double z, double radius, double *dist)
 {
    int best = -1;
@@ -145,6 +152,45 @@ static void match_deposits(const hy_t *s, const sono_an_result_t *r, int *match)
    }
 }
 
+static int boxes_overlap(box_t a, box_t b)
+{
+   return fmax(a.x0, b.x0) <= fmin(a.x1, b.x1) && fmax(a.z0, b.z0) <= fmin(a.z1, b.z1);
+}
+
+/* A tissue or perivascular deposit matched with one whose box does not
+ * overlap its baseline box is first re-measured in place (hy_remeasure.c).
+ * A deposit that migrated has left its baseline outline, where nothing then
+ * stands out of the tissue; material still there means the deposit shrank
+ * below what is outlined and stayed, and the far deposit is another one of
+ * the same echo side (training pairs: integrated HA with 0.42 mm2 left in
+ * place was matched with a -9 dB speck 4.8 mm away and read as -74 % and a
+ * 4.8 mm migration). The far match is then dropped; the comparison uses the
+ * in-place area and no migration starts from it. */
+static void keep_deposits_left_in_place(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame)
+{
+   for (uint32_t b = 0; b < s->base.deposit_count; ++b) {
+      const hy_base_deposit_t *d = &s->base.deposits[b];
+      int k = s->match[b];
+      if (k < 0 || d->placement == SONO_AN_INTRALUMINAL || boxes_overlap(base_box(d), now_box(&r->deposits[k])))
+         continue;
+      hy_remeasure(s, r, frame, b, &s->rm[b]);
+      s->rm_done[b] = 1;
+      if (s->rm[b].status == HY_RM_SEEN)
+         s->match[b] = -1;
+   }
+}
+
+void hy_match_baseline(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame)
+{
+   memset(s->rm_done, 0, sizeof s->rm_done);
+   for (uint32_t b = 0; b < SONO_AN_MAX_DEPOSITS; ++b)
+      s->match[b] = -1;
+   if (!s->base.present || s->capturing)
+      return;
+   match_deposits(s, r, s->match);
+   keep_deposits_left_in_place(s, r, frame);
+}
+
 static int nearest_vessel(const sono_an_result_t *r, double depth)
 {
    int best = -1;
@@ -225,13 +271,6 @@ typedef struct comparison {
  * rather than one piece reported gone. */
 #define HY_PIECE_GAP_M 1.0e-3
 
-typedef struct box {
-   double x0, x1, z0, z1;
-} box_t;
-
-static box_t base_box(const hy_base_deposit_t *d) { return (box_t){d->x_left, d->x_right, d->z_top, d->z_bottom}; }
-static box_t now_box(const sono_an_deposit_t *d) { return (box_t){d->x_left_m, d->x_right_m, d->z_top_m, d->z_bottom_m}; }
-
 static int pieces_touch(box_t a, box_t b)
 {
    return fmax(a.x0, b.x0) - fmin(a.x1, b.x1) <= HY_PIECE_GAP_M && fmax(a.z0, b.z0) - fmin(a.z1, b.z1) <= HY_PIECE_GAP_M;
@@ -292,7 +331,10 @@ static int remeasured_area(hy_t *s, const sono_an_result_t *r, const sono_frame_
                            double *now, sono_point_t *at, char *seen, size_t size)
 {
    hy_remeasure_t m;
-   hy_remeasure(s, r, frame, i, &m);
+   if (s->rm_done[i])
+      m = s->rm[i]; /* re-measured already on this frame (keep_deposits_left_in_place) */
+   else
+      hy_remeasure(s, r, frame, i, &m);
    const char *side = s->base.deposits[i].echo_db < 0 ? "below" : "above";
    double threshold = hy_remeasure_threshold(&s->base.deposits[i], &s->cfg);
    if (m.status == HY_RM_OUT_OF_FIELD || m.status == HY_RM_AMBIGUOUS) {
@@ -315,8 +357,8 @@ static int remeasured_area(hy_t *s, const sono_an_result_t *r, const sono_frame_
 static void compare_deposits(hy_t *s, const sono_an_result_t *r, const sono_frame_t *frame, comparison_t *c,
                              const sono_output_t *out)
 {
-   int match[SONO_AN_MAX_DEPOSITS], group[SONO_AN_MAX_DEPOSITS], owner[SONO_AN_MAX_DEPOSITS];
-   match_deposits(s, r, match);
+   int group[SONO_AN_MAX_DEPOSITS], owner[SONO_AN_MAX_DEPOSITS];
+   const int *match = s->match;
    group_base_pieces(&s->base, match, group);
    group_now_pieces(r, match, s->base.deposit_count, owner);
    for (uint32_t i = 0; i < s->base.deposit_count; ++i) {
@@ -544,11 +586,9 @@ void hy_push_migration(hy_t *s, const sono_an_result_t *r, const sono_output_t *
    }
    if (!s->base.present || s->base.this_session)
       return;
-   int match[SONO_AN_MAX_DEPOSITS];
-   match_deposits(s, r, match);
    for (uint32_t i = 0; i < s->base.deposit_count; ++i)
-      if (match[i] >= 0)
-         push_migration(s, &r->deposits[match[i]], s->base.deposits[i].cx, s->base.deposits[i].cz,
+      if (s->match[i] >= 0)
+         push_migration(s, &r->deposits[s->match[i]], s->base.deposits[i].cx, s->base.deposits[i].cz,
                         "its position at baseline", out);
 }
 

@@ -193,6 +193,7 @@ static sono_status_t hy_process(const sono_plugin_t *p, const sono_frame_t *fram
    hy_push_targets(s, r, out);
    hy_push_grid(s, r, out);
    maybe_capture(s, r, frame);
+   hy_match_baseline(s, r, frame);
    if (s->base.present && !s->capturing)
       hy_push_comparison(s, r, frame, out);
    hy_push_migration(s, r, out);

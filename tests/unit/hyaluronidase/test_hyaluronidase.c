@@ -666,6 +666,52 @@ static void test_dark_deposit_is_not_followed_into_a_bright_one(void **state)
    run_close(&b);
 }
 
+/* A dark deposit shrunk in place below what is outlined, while another
+ * dark deposit lies 3.5 mm away: the far one is not the shrunk deposit
+ * migrated. What is left is re-measured inside the baseline outline, and
+ * no migration starts from the baseline position; a deposit that did move
+ * 3.5 mm (nothing left in place) is still reported as migrated. */
+static void test_deposit_left_in_place_is_not_followed_far(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   one_ha_deposit(&c);
+   sono_sim_case_t after = c;
+   after.frames = 14;
+   after.deposits[0].half_width_m = 0.30e-3;
+   after.deposits[0].half_depth_m = 0.30e-3;
+   sono_sim_deposit_t far = c.deposits[0];
+   far.x_m += 3.5e-3;
+   far.half_width_m = 0.6e-3;
+   far.half_depth_m = 0.4e-3;
+   snprintf(far.id, sizeof far.id, "d2");
+   assert_true(sono_sim_add_deposit(&after, &far) >= 0);
+   assert_int_equal(sono_sim_case_validate(&after, &err), 0);
+   run_t b;
+   run_follow_up(&b, &c, &after);
+   const sono_event_measurement_t *m = area_change_saying(&b, "re-measured inside the baseline outline");
+   assert_non_null(m);
+   double truth = (0.30e-3 * 0.30e-3) / (1.0e-3 * 0.6e-3) - 1.0;
+   assert_true(fabs(m->value - truth) < 0.10);
+   assert_true(inside_ellipse(&after.deposits[0], m->at.x_m, m->at.z_m));
+   const sono_event_finding_t *f = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
+   assert_true(f == NULL || f->status != SONO_STATUS_DETECTED);
+   run_close(&b);
+
+   /* the same deposit moved whole by 3.5 mm: nothing left in place */
+   after.deposit_count = 1;
+   after.deposits[0] = c.deposits[0];
+   after.deposits[0].x_m += 3.5e-3;
+   assert_int_equal(sono_sim_case_validate(&after, &err), 0);
+   run_follow_up(&b, &c, &after);
+   f = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
+   assert_non_null(f);
+   assert_int_equal(f->status, SONO_STATUS_DETECTED);
+   assert_true(fabs(atof(attribute(f, "distance_mm")) - 3.5) < 0.5);
+   run_close(&b);
+}
+
 /* Migration against an intended site given as parameters. */
 static void test_migration_from_intended_site(void **state)
 {
@@ -784,6 +830,7 @@ int main(void)
       cmocka_unit_test(test_area_change_of_a_plug_too_short_to_outline),
       cmocka_unit_test(test_area_change_of_a_deposit_too_small_to_outline),
       cmocka_unit_test(test_dark_deposit_is_not_followed_into_a_bright_one),
+      cmocka_unit_test(test_deposit_left_in_place_is_not_followed_far),
       cmocka_unit_test(test_dose_scanner_catches),
       cmocka_unit_test(test_no_dose_in_any_output),
    };
