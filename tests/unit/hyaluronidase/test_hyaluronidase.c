@@ -592,6 +592,30 @@ static void one_ha_deposit(sono_sim_case_t *c)
    assert_int_equal(sono_sim_case_validate(c, &err), 0);
 }
 
+/* c: one_ha_deposit(); `after`: its deposit shrunk to a 0.3 mm disc, below
+ * what the analysis outlines, in place. */
+static void shrunk_to_a_speck(sono_sim_case_t *c, sono_sim_case_t *after)
+{
+   one_ha_deposit(c);
+   *after = *c;
+   after->frames = 14;
+   after->deposits[0].half_width_m = 0.30e-3;
+   after->deposits[0].half_depth_m = 0.30e-3;
+}
+
+/* The speck of shrunk_to_a_speck() re-measured inside its baseline outline,
+ * at its true area change and place. */
+static const sono_event_measurement_t *assert_speck_remeasured(const run_t *b, const sono_sim_case_t *after)
+{
+   const sono_event_measurement_t *m = area_change_saying(b, "re-measured inside the baseline outline");
+   assert_non_null(m);
+   assert_non_null(strstr(m->label, "contrast -"));
+   double truth = (0.30e-3 * 0.30e-3) / (1.0e-3 * 0.6e-3) - 1.0;
+   assert_true(fabs(m->value - truth) < 0.10);
+   assert_true(inside_ellipse(&after->deposits[0], m->at.x_m, m->at.z_m));
+   return m;
+}
+
 /* A tissue deposit shrunk below what the analysis outlines is still there:
  * its area now is re-measured inside its baseline outline against the
  * tissue beside it, not reported "-100 %, not seen now"; and a deposit
@@ -601,20 +625,12 @@ static void test_area_change_of_a_deposit_too_small_to_outline(void **state)
    (void)state;
    sono_error_t err;
    sono_sim_case_t c;
-   one_ha_deposit(&c);
-   sono_sim_case_t after = c;
-   after.frames = 14;
-   after.deposits[0].half_width_m = 0.30e-3;
-   after.deposits[0].half_depth_m = 0.30e-3;
+   sono_sim_case_t after;
+   shrunk_to_a_speck(&c, &after);
    assert_int_equal(sono_sim_case_validate(&after, &err), 0);
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = area_change_saying(&b, "re-measured inside the baseline outline");
-   assert_non_null(m);
-   assert_non_null(strstr(m->label, "contrast -"));
-   double truth = (0.30e-3 * 0.30e-3) / (1.0e-3 * 0.6e-3) - 1.0;
-   assert_true(fabs(m->value - truth) < 0.10);
-   assert_true(inside_ellipse(&after.deposits[0], m->at.x_m, m->at.z_m));
+   const sono_event_measurement_t *m = assert_speck_remeasured(&b, &after);
    run_close(&b);
 
    after.deposit_count = 0;
@@ -676,11 +692,8 @@ static void test_deposit_left_in_place_is_not_followed_far(void **state)
    (void)state;
    sono_error_t err;
    sono_sim_case_t c;
-   one_ha_deposit(&c);
-   sono_sim_case_t after = c;
-   after.frames = 14;
-   after.deposits[0].half_width_m = 0.30e-3;
-   after.deposits[0].half_depth_m = 0.30e-3;
+   sono_sim_case_t after;
+   shrunk_to_a_speck(&c, &after);
    sono_sim_deposit_t far = c.deposits[0];
    far.x_m += 3.5e-3;
    far.half_width_m = 0.6e-3;
@@ -690,11 +703,7 @@ static void test_deposit_left_in_place_is_not_followed_far(void **state)
    assert_int_equal(sono_sim_case_validate(&after, &err), 0);
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = area_change_saying(&b, "re-measured inside the baseline outline");
-   assert_non_null(m);
-   double truth = (0.30e-3 * 0.30e-3) / (1.0e-3 * 0.6e-3) - 1.0;
-   assert_true(fabs(m->value - truth) < 0.10);
-   assert_true(inside_ellipse(&after.deposits[0], m->at.x_m, m->at.z_m));
+   assert_speck_remeasured(&b, &after);
    const sono_event_finding_t *f = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
    assert_true(f == NULL || f->status != SONO_STATUS_DETECTED);
    run_close(&b);
