@@ -495,10 +495,11 @@ static int plugged_vessel(const sono_an_context_t *c, const comp_t *k, const son
  * the tissue, it made their distance to a lumen read 1.14-1.18 mm as
  * 0.9 mm (training seeds 1 and 101). Where the echo falls below the
  * body's level (the half level that defines the edge) over at least
- * EDGE_SEPARATION_M (a speckle cell, the smoothing scale), down to the
- * tissue's own level (0 dB re the row) on the way, before reaching the
- * level again, the body starts at that second reach. Bright deposits only: a septum is bright, it
- * joins no dark deposit's mask. */
+ * EDGE_SEPARATION_M (a speckle cell, the smoothing scale) before reaching
+ * the level again, the body starts at that second reach; the 0.1 mm box
+ * fills the gap between a +24 dB line and the body to +4 dB, so the gap is
+ * judged against the body's level, not the tissue's. Bright deposits only:
+ * a septum is bright, it joins no dark deposit's mask. */
 #define EDGE_SEPARATION_M 0.1e-3
 
 static int reaches(float v, float level) { return level > 0 ? v >= level : v <= level; }
@@ -506,7 +507,7 @@ static int reaches(float v, float level) { return level > 0 ? v >= level : v <= 
 int an_echo_edge_row(const sono_an_context_t *c, int ix, int iz, int dir, float half, int lo, int hi)
 {
    int reach = (int)lround(EDGE_SEARCH_M / c->dz), sep = (int)lround(EDGE_SEPARATION_M / c->dz);
-   int edge = -1, gap = 0, tissue = 0;
+   int edge = -1, gap = 0;
    lo = lo > 0 ? lo : 0;
    hi = hi < (int)c->nz - 1 ? hi : (int)c->nz - 1;
    const float *col = c->anom + an_pix(c, 0, ix);
@@ -522,12 +523,11 @@ int an_echo_edge_row(const sono_an_context_t *c, int ix, int iz, int dir, float 
          break;
       if (!reaches(col[z], half)) {
          ++gap;
-         tissue |= col[z] <= 0.0f;
          continue;
       }
-      if (gap >= sep && tissue)
+      if (gap >= sep)
          edge = z;
-      gap = tissue = 0;
+      gap = 0;
    }
    return edge;
 }

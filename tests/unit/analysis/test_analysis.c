@@ -400,9 +400,10 @@ static void layer_over_the_vessel_is_no_plug(void **state)
 
 /* A bright deposit's body starts where its echo does, not at a thin bright
  * line over it with tissue between them (a septum joined to its mask):
- * column 100 holds a 0.1 mm line at +11 dB (rows 40-43), tissue at -1 dB
- * (rows 44-51, 0.2 mm) and the body at +11 dB from row 52. A dip that stays
- * above the tissue's level (+3 dB) is texture within one body. */
+ * column 100 holds a 0.1 mm line at +11 dB (rows 40-43), a gap under half
+ * the level (rows 44-51, 0.2 mm; -1 dB, then +3 dB as the smoothing fills
+ * it) and the body at +11 dB from row 52. A dip shorter than a speckle
+ * cell (0.05 mm) is texture within one body. */
 static void edge_skips_a_line_over_the_body(void **state)
 {
    (void)state;
@@ -414,6 +415,9 @@ static void edge_skips_a_line_over_the_body(void **state)
    assert_int_equal(an_echo_edge_row(s.c, 100, 36, +1, 5.5f, 30, 90), 52);
    for (int z = 44; z < 52; ++z)
       col[z] = 3.0f;
+   assert_int_equal(an_echo_edge_row(s.c, 100, 36, +1, 5.5f, 30, 90), 52);
+   for (int z = 44; z < 52; ++z)
+      col[z] = z < 46 ? 3.0f : 11.0f;
    assert_int_equal(an_echo_edge_row(s.c, 100, 36, +1, 5.5f, 30, 90), 40);
    sono_an_destroy(s.c);
 }
