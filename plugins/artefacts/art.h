@@ -32,6 +32,7 @@ enum {
    P_MIRROR_NCC,         /* mirror: normalised cross-correlation */
    P_ANISO_DROP_DB,      /* anisotropy: fall along a layer */
    P_ANISO_STRIATION_DB, /* anisotropy: fibre striation of the bright end */
+   P_ANISO_PLATEAU_M,    /* anisotropy: shortest dark plateau seen inside the field (saturation seen) */
    P_SATURATED_FRACTION, /* gain too high: saturated pixels */
    P_GAIN_LOW_DBFS,      /* gain too low: median |IQ| under this, dB re full scale */
    P_GAIN_HIGH_DBFS,     /* gain too high: median |IQ| over this */

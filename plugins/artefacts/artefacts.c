@@ -36,6 +36,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"anisotropy_drop_db", "Anisotropy: fall along a layer", "dB", SONO_PARAM_FLOAT, 1, 30, 6, NULL},
    {"anisotropy_striation_db", "Anisotropy: fibre striation of the bright end", "dB", SONO_PARAM_FLOAT, 0, 20, 3,
     NULL},
+   {"anisotropy_plateau_m", "Anisotropy: shortest dark plateau seen inside the field", "m", SONO_PARAM_FLOAT, 0.0002,
+    0.005, 0.001, NULL},
    {"gain_saturated_fraction", "Gain too high: saturated pixels", "1", SONO_PARAM_FLOAT, 0.001, 0.5, 0.02, NULL},
    {"gain_low_dbfs", "Gain too low: median |IQ| below", "dB", SONO_PARAM_FLOAT, -120, 0, -42, NULL},
    {"gain_high_dbfs", "Gain too high: median |IQ| above", "dB", SONO_PARAM_FLOAT, -120, 0, -20, NULL},
@@ -299,8 +301,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
  * excess and colour growth; 6: blooming over-tissue share without the
  * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails;
- * 10: aliasing cine window). */
-#define ART_STATE_VERSION 10u
+ * 10: aliasing cine window; 11: anisotropy dark plateau). */
+#define ART_STATE_VERSION 11u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
