@@ -1664,6 +1664,12 @@ void art_detect_anisotropy(art_t *a)
    int ix0 = dark_right ? h.b : 0, ix1 = dark_right ? a->nx - 1 : h.a;
    if (fall < 0.5 * drop || ix1 - ix0 + 1 < art_npx_x(a, 0.5e-3))
       return;
+   /* the loss must be seen to saturate: a knee within anisotropy_plateau_m
+    * of the field's edge (outer roll-off band aside) is a fall still running
+    * out of the field, which a plateau that short cannot tell from the
+    * speckle's own 0.5-1 mm swings of the layer's level */
+   if ((dark_right ? hi - h.b : h.a - lo) + 1 < art_npx_x(a, a->p[P_ANISO_PLATEAU_M]))
+      return;
    /* the far end of the bright side is bright too: a layer dark at both
     * ends around a brighter stretch is not a one-sided loss */
    double far = dark_right ? prof_mean(prof, edge, edge + ref) : prof_mean(prof, a->nx - edge - ref, a->nx - edge);
