@@ -70,6 +70,8 @@ const sono_kit_param_t hy_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 1.0e-3, 5e-3, 1.5e-3, NULL},
    {"remeasure_significance", "Deposit no longer outlined: seen when its area exceeds this many spreads of the "
     "tissue's own threshold crossings (up to twice that: indeterminate)", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
+   {"migrated_area_share", "A deposit matched beyond its baseline box with at least this share of its baseline area "
+    "is taken as moved; a smaller one only when nothing is left in place", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.5, NULL},
 };
 
 static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }

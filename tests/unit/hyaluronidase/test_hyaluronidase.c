@@ -686,7 +686,7 @@ static void test_dark_deposit_is_not_followed_into_a_bright_one(void **state)
  * dark deposit lies 3.5 mm away: the far one is not the shrunk deposit
  * migrated. What is left is re-measured inside the baseline outline, and
  * no migration starts from the baseline position; a deposit that did move
- * 3.5 mm (nothing left in place) is still reported as migrated. */
+ * 3.5 mm, keeping its size, is still reported as migrated. */
 static void test_deposit_left_in_place_is_not_followed_far(void **state)
 {
    (void)state;
@@ -714,6 +714,22 @@ static void test_deposit_left_in_place_is_not_followed_far(void **state)
    after.deposits[0].x_m += 3.5e-3;
    assert_int_equal(sono_sim_case_validate(&after, &err), 0);
    run_follow_up(&b, &c, &after);
+   f = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
+   assert_non_null(f);
+   assert_int_equal(f->status, SONO_STATUS_DETECTED);
+   assert_true(fabs(atof(attribute(f, "distance_mm")) - 3.5) < 0.5);
+   run_close(&b);
+
+   /* moved whole by 3.5 mm, its size kept, while a dark speck lies at the
+    * old place: a deposit of the baseline size far away is the deposit
+    * moved, whatever the old place holds */
+   sono_sim_case_t speck;
+   shrunk_to_a_speck(&c, &speck);
+   sono_sim_deposit_t whole = after.deposits[0];
+   snprintf(whole.id, sizeof whole.id, "d2");
+   assert_true(sono_sim_add_deposit(&speck, &whole) >= 0);
+   assert_int_equal(sono_sim_case_validate(&speck, &err), 0);
+   run_follow_up(&b, &c, &speck);
    f = (const sono_event_finding_t *)nth(&b, SONO_EVENT_FINDING, "migration", 0);
    assert_non_null(f);
    assert_int_equal(f->status, SONO_STATUS_DETECTED);
