@@ -1838,17 +1838,35 @@ static int sl_part_of_shadow(const art_t *a, const art_comp_t *c)
    return below < a->nz && in_kind_box(a, K_SHADOW, below, mid);
 }
 
+/* A reflector 30 dB over the tissue clips at the top of the display range
+ * when the row sits higher than the range minus its contrast: in such rows
+ * a pixel within SL_CLIP_DB of the top stands for it, as long as the row
+ * leaves SL_HEADROOM_DB of headroom (speckle maxima reach ~12 dB over the
+ * row median; over-gained rows clip everywhere). */
+#define SL_CLIP_DB 1.0f
+#define SL_HEADROOM_DB 15.0f
+#define SL_TISSUE_DB 3.0f /* rows at the tissue level: the skin's bright layers clip by themselves */
+#define SL_CLIP_MIN_W_M 0.3e-3 /* a clipped speckle grain spans one beam width (0.16 mm), a segment more */
+static int sl_clipped_row(const art_t *a, int iz)
+{
+   float room = (float)a->p[P_DR_DB] - SL_CLIP_DB - a->rowref[iz];
+   return room < 20.0f && room >= SL_HEADROOM_DB && a->rowref[iz] <= a->p50 + SL_TISSUE_DB;
+}
+
 /* Bright, short specular segments (the lobes' source): components of the
  * working image >= 20 dB above the row reference, 0.15-1.2 mm wide and at
  * most 0.3 mm thick, peaking >= side_lobe_reflector_db above the row; the
  * brightest SL_MAX_CAND. */
 static int sl_reflectors(art_t *a, sl_refl_t *out)
 {
+   float *thr = a->col, top = (float)a->p[P_DR_DB] - SL_CLIP_DB;
+   for (int iz = 0; iz < a->nz; ++iz)
+      thr[iz] = sl_clipped_row(a, iz) ? top : a->rowref[iz] + 20.0f;
    for (int ix = 0; ix < a->nx; ++ix) {
       const float *c = a->bm + art_px(a, 0, ix);
       uint8_t *m = a->mask + art_px(a, 0, ix);
       for (int iz = 0; iz < a->nz; ++iz)
-         m[iz] = c[iz] >= a->rowref[iz] + 20.0f;
+         m[iz] = c[iz] >= thr[iz];
    }
    art_components(a, a->mask, 3);
    float peak[ART_MAX_COMPS];
@@ -1872,7 +1890,11 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
          continue;
       float best = peak[k];
       int bz = prow[k];
-      if (best < (float)a->p[P_SL_REFLECTOR_DB])
+      /* clipped at the top of the display, its peak is at least that high */
+      float need = (float)a->p[P_SL_REFLECTOR_DB];
+      if (sl_clipped_row(a, bz) && a->bm[art_px(a, bz, (c->ix0 + c->ix1) / 2)] >= thr[bz] && w >= SL_CLIP_MIN_W_M)
+         need = thr[bz] - a->rowref[bz];
+      if (best < need)
          continue;
       sl_refl_t r = {art_mm_x(a, 0.5 * (c->ix0 + c->ix1)) * 1e-3, art_mm_z(a, bz) * 1e-3,
                      art_clampf((float)(0.5 * (w - SL_PSF_X_M)), 0.1e-3f, 0.4e-3f), best};
