@@ -65,6 +65,7 @@ enum {
    P_ALIAS_FAST_SHARE,   /* aliasing: share of a wrapping segment's colour at or above VN / 2 */
    P_COMET_MIN_NARROW,    /* comet tail: linked narrow tails that make one deposit's field */
    P_ALIAS_CINE_S,       /* aliasing: the wrap regions of this much of the cine make one region */
+   P_BLOOM_SMALL_SYMMETRY, /* blooming: smaller over larger spill above / below the lumen for bloom_over_small */
    P_COUNT
 };
 

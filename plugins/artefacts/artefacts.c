@@ -87,6 +87,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "one deposit's field", "1", SONO_PARAM_INT, 2, 100, 3, NULL},
    {"alias_cine_s", "Aliasing: the wrapping segments seen over this much of the cine make one region (0: this frame "
     "only)", "s", SONO_PARAM_FLOAT, 0.0, 2.0, 1.0, NULL},
+   {"bloom_small_symmetry", "Blooming: colour over tissue on both sides of the lumen (smaller over larger side) for "
+    "bloom_over_small", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.8, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -301,8 +303,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * reflector level and angle band; 5: comet field, aliasing axis, blooming
  * excess and colour growth; 6: blooming over-tissue share without the
  * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails;
- * 10: aliasing cine window; 11: anisotropy dark plateau). */
-#define ART_STATE_VERSION 11u
+ * 10: aliasing cine window; 11: anisotropy dark plateau; 12: blooming spill
+ * symmetry). */
+#define ART_STATE_VERSION 12u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
