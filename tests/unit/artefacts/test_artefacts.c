@@ -409,6 +409,21 @@ static void test_blooming_small_vessel(void **state)
    cJSON_Delete(res);
 }
 
+/* A clean small vessel (0.68 mm lumen; phantom batch seed 597, case 36)
+ * whose colour lies over tissue on one side of its traced lumen only: not
+ * blooming, which spills past both walls. */
+static void test_small_vessel_one_sided_spill(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 597, 36);
+   cJSON *res = run_case(&c, "batch-597-36");
+   check_well_formed(res);
+   for (int i = 0; i < 5; ++i)
+      assert_int_equal(count_kind(frame_at(res, i), "colour_blooming"), 0);
+   cJSON_Delete(res);
+}
+
 /* A superficial vessel under a low velocity scale whose colour is a mosaic
  * of mostly slow flow with scattered opposite pixels (phantom batch seed
  * 502, case 17, frame 3: its flow stays under the scale there): not a
@@ -501,6 +516,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_colour_noise),
       cmocka_unit_test(test_blooming_small_vessel),
+      cmocka_unit_test(test_small_vessel_one_sided_spill),
       cmocka_unit_test(test_slow_mosaic_not_aliasing),
       cmocka_unit_test(test_aliasing_over_the_cine),
       cmocka_unit_test(test_clean_cheek),
