@@ -647,7 +647,11 @@ static void detect_dirty_reverb(art_t *a)
       b1 = b1 < dark ? b1 : dark;
       double lat = b1 - b0 >= art_npx_z(a, 0.3e-3) ? sil_lateral(a, r.ix0, r.ix1, b0, b1) : NAN;
       r.shadow = r.shadow / n - (isnan(lat) ? rows / n : fmax(lat, rows / n));
-      r.bright = dep / n - sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
+      /* in the skin's bright rows the dermis beside it is no tissue level:
+       * there the deposit is read against the frame's tissue level when that
+       * is lower (silicone is +18 dB over fat, the dermis itself brighter) */
+      double side = sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
+      r.bright = dep / n - (r.deep < skin ? fmin(side, a->p50) : side);
       if (!(r.bright >= SIL_DEPOSIT_DB) || !(r.shadow <= -SIL_SHADOW_DB))
          continue;
       sil_report(a, &r, edge);

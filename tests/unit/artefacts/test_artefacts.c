@@ -353,6 +353,25 @@ static void test_anisotropy_needs_seen_plateau(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 501 case 18: a silicone deposit in the skin's bright rows
+ * (x -2.3..0.2 mm, 1.3-2.0 mm deep) stands 11 dB over the dermis beside it
+ * but well over the frame's tissue level: it is read against the latter,
+ * and its fading echoes are a dirty shadow under it. */
+static void test_dirty_shadow_in_skin_rows(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 501, 18);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_SILICONE);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "batch-501-18");
+   check_well_formed(res);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
+   assert_true(x0 < -1.5e-3 && x1 > -0.5e-3 && z0 > 1.0e-3 && z0 < 2.5e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 590 case 15: a side-lobe reflector 0.4 mm wide at 5.3 mm in
  * rows whose tissue sits 22 dB up a 40 dB display: the reflector clips at
  * the top of the range, 18 dB over its row, short of the 20 dB asked of an
@@ -513,6 +532,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_deposit_shadow_to_bottom),
       cmocka_unit_test(test_dirty_shadow_wide_deposit),
       cmocka_unit_test(test_anisotropy_needs_seen_plateau),
+      cmocka_unit_test(test_dirty_shadow_in_skin_rows),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_colour_noise),
       cmocka_unit_test(test_blooming_small_vessel),
