@@ -66,6 +66,11 @@ enum {
    P_COMET_MIN_NARROW,    /* comet tail: linked narrow tails that make one deposit's field */
    P_ALIAS_CINE_S,       /* aliasing: the wrap regions of this much of the cine make one region */
    P_BLOOM_SMALL_SYMMETRY, /* blooming: smaller over larger spill above / below the lumen for bloom_over_small */
+   P_SIL_DARK_SHARE,     /* reverberation: share of the columns dark for a frame-wide dark band under silicone */
+   P_SL_CLIP_DB,         /* side lobe: a source reflector within this of the display top is clipped */
+   P_SL_HEADROOM_DB,     /* side lobe: headroom of a row under the display top for a clipped source */
+   P_SL_TISSUE_DB,       /* side lobe: a clipped source's row at most this over the frame median */
+   P_SL_CLIP_MIN_W_M,    /* side lobe: narrowest clipped source segment */
    P_COUNT
 };
 

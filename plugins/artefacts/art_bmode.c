@@ -573,7 +573,6 @@ static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int
  * while the tissue beside it stays lit, and then there is no band (nz). A
  * band thinner than the gap to the deep band read under a deposit is kept:
  * it leaves that band room above it anyway. */
-#define SIL_DARK_SHARE 0.8 /* of the columns dark under a frame-wide band */
 static int sil_dark_band(const art_t *a)
 {
    float drop = (float)a->p[P_SHADOW_DROP_DB];
@@ -585,7 +584,7 @@ static int sil_dark_band(const art_t *a)
    int n = 0, lit = 0;
    for (int ix = 0; ix < a->nx; ix += 2, ++n)
       lit += sil_mean(a, dark, a->nz, ix, ix) - a->floor_db >= drop;
-   return lit > (1.0 - SIL_DARK_SHARE) * n ? a->nz : dark;
+   return lit > (1.0 - a->p[P_SIL_DARK_SHARE]) * n ? a->nz : dark;
 }
 
 /* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
@@ -1844,17 +1843,13 @@ static int sl_part_of_shadow(const art_t *a, const art_comp_t *c)
 
 /* A reflector 30 dB over the tissue clips at the top of the display range
  * when the row sits higher than the range minus its contrast: in such rows
- * a pixel within SL_CLIP_DB of the top stands for it, as long as the row
- * leaves SL_HEADROOM_DB of headroom (speckle maxima reach ~12 dB over the
+ * a pixel within sl_clip_db of the top stands for it, as long as the row
+ * leaves sl_headroom_db of headroom (speckle maxima reach ~12 dB over the
  * row median; over-gained rows clip everywhere). */
-#define SL_CLIP_DB 1.0f
-#define SL_HEADROOM_DB 15.0f
-#define SL_TISSUE_DB 3.0f /* rows at the tissue level: the skin's bright layers clip by themselves */
-#define SL_CLIP_MIN_W_M 0.3e-3 /* a clipped speckle grain spans one beam width (0.16 mm), a segment more */
 static int sl_clipped_row(const art_t *a, int iz)
 {
-   float room = (float)a->p[P_DR_DB] - SL_CLIP_DB - a->rowref[iz];
-   return room < 20.0f && room >= SL_HEADROOM_DB && a->rowref[iz] <= a->p50 + SL_TISSUE_DB;
+   float room = (float)(a->p[P_DR_DB] - a->p[P_SL_CLIP_DB]) - a->rowref[iz];
+   return room < 20.0f && room >= (float)a->p[P_SL_HEADROOM_DB] && a->rowref[iz] <= a->p50 + (float)a->p[P_SL_TISSUE_DB];
 }
 
 /* Bright, short specular segments (the lobes' source): components of the
@@ -1863,7 +1858,7 @@ static int sl_clipped_row(const art_t *a, int iz)
  * brightest SL_MAX_CAND. */
 static int sl_reflectors(art_t *a, sl_refl_t *out)
 {
-   float *thr = a->col, top = (float)a->p[P_DR_DB] - SL_CLIP_DB;
+   float *thr = a->col, top = (float)(a->p[P_DR_DB] - a->p[P_SL_CLIP_DB]);
    for (int iz = 0; iz < a->nz; ++iz)
       thr[iz] = sl_clipped_row(a, iz) ? top : a->rowref[iz] + 20.0f;
    for (int ix = 0; ix < a->nx; ++ix) {
@@ -1896,7 +1891,7 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
       int bz = prow[k];
       /* clipped at the top of the display, its peak is at least that high */
       float need = (float)a->p[P_SL_REFLECTOR_DB];
-      if (sl_clipped_row(a, bz) && a->bm[art_px(a, bz, (c->ix0 + c->ix1) / 2)] >= thr[bz] && w >= SL_CLIP_MIN_W_M)
+      if (sl_clipped_row(a, bz) && a->bm[art_px(a, bz, (c->ix0 + c->ix1) / 2)] >= thr[bz] && w >= a->p[P_SL_CLIP_MIN_W_M])
          need = thr[bz] - a->rowref[bz];
       if (best < need)
          continue;

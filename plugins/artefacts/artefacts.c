@@ -89,6 +89,16 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "only)", "s", SONO_PARAM_FLOAT, 0.0, 2.0, 1.0, NULL},
    {"bloom_small_symmetry", "Blooming: colour over tissue on both sides of the lumen (smaller over larger side) for "
     "bloom_over_small", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.8, NULL},
+   {"sil_dark_share", "Reverberation: share of the columns dark for the band under a silicone deposit to be the frame's "
+    "dark bottom band", "1", SONO_PARAM_FLOAT, 0.5, 1.0, 0.8, NULL},
+   {"sl_clip_db", "Side lobe: a source reflector reaching within this of the display top is taken as clipped", "dB",
+    SONO_PARAM_FLOAT, 0.0, 6.0, 1.0, NULL},
+   {"sl_headroom_db", "Side lobe: smallest headroom of a row under the display top for a clipped source (speckle "
+    "maxima reach about 12 dB over the row)", "dB", SONO_PARAM_FLOAT, 5.0, 20.0, 15.0, NULL},
+   {"sl_tissue_db", "Side lobe: a clipped source's row lies at most this over the frame's median level", "dB",
+    SONO_PARAM_FLOAT, 0.0, 20.0, 3.0, NULL},
+   {"sl_clip_min_w_m", "Side lobe: narrowest clipped source segment (a clipped speckle grain spans one beam width)",
+    "m", SONO_PARAM_FLOAT, 0.1e-3, 2e-3, 0.3e-3, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -304,8 +314,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * excess and colour growth; 6: blooming over-tissue share without the
  * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails;
  * 10: aliasing cine window; 11: anisotropy dark plateau; 12: blooming spill
- * symmetry). */
-#define ART_STATE_VERSION 12u
+ * symmetry; 13: silicone dark band share and clipped side-lobe sources). */
+#define ART_STATE_VERSION 13u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
