@@ -207,7 +207,8 @@ typedef struct art {
    uint32_t cine_start;   /* first frame of the current cine */
    uint64_t cine_ts[ART_CINE_FRAMES];   /* timestamp of frame k at [k % ART_CINE_FRAMES] */
    uint8_t cine_wrap[ART_CINE_FRAMES];  /* aliasing reported on that frame */
-   int cine_box[6];       /* iz0, iz1, ix0, ix1 of every pixel stamped in this cine; its nz, nx */
+   int cine_box[4];       /* iz0, iz1, ix0, ix1 of every pixel stamped in this cine */
+   int cine_nz, cine_nx;  /* the grid this cine was stamped on */
    int cine_valid;        /* 0: the next frame starts a new cine */
    double cine_vn, cine_prf;
    uint64_t cine_seq;

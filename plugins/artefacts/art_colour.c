@@ -460,8 +460,8 @@ static void add_beside(art_t *a, alias_sum_t *sum)
 static int cine_same(const art_t *a, const sono_frame_t *fr)
 {
    return a->cine_valid && fr->sequence == a->cine_seq + 1 && fabs(a->vn - a->cine_vn) <= 1e-3 * a->cine_vn &&
-          fabs(fr->acquisition.prf_hz - a->cine_prf) <= 1e-3 * a->cine_prf && a->cine_box[4] == a->nz &&
-          a->cine_box[5] == a->nx;
+          fabs(fr->acquisition.prf_hz - a->cine_prf) <= 1e-3 * a->cine_prf && a->cine_nz == a->nz &&
+          a->cine_nx == a->nx;
 }
 
 /* Advances the cine by this frame (every assessed frame, with or without
@@ -472,7 +472,7 @@ static void cine_advance(art_t *a, const sono_frame_t *fr)
       a->cine_frame += ART_CINE_FRAMES + 1; /* every older stamp falls outside the window */
       a->cine_start = a->cine_frame;
       a->cine_box[0] = a->nz, a->cine_box[1] = -1, a->cine_box[2] = a->nx, a->cine_box[3] = -1;
-      a->cine_box[4] = a->nz, a->cine_box[5] = a->nx;
+      a->cine_nz = a->nz, a->cine_nx = a->nx;
       a->cine_vn = a->vn;
       a->cine_prf = fr->acquisition.prf_hz;
       a->cine_valid = 1;
