@@ -71,6 +71,7 @@ enum {
    P_SL_HEADROOM_DB,     /* side lobe: headroom of a row under the display top for a clipped source */
    P_SL_TISSUE_DB,       /* side lobe: a clipped source's row at most this over the frame median */
    P_SL_CLIP_MIN_W_M,    /* side lobe: narrowest clipped source segment */
+   P_ALIAS_GAP_M,        /* aliasing: wrapping stretches further apart than this are separate findings */
    P_COUNT
 };
 
