@@ -101,6 +101,9 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "m", SONO_PARAM_FLOAT, 0.1e-3, 2e-3, 0.3e-3, NULL},
    {"alias_gap_m", "Aliasing: wrapping stretches of colour further apart than this across the frame are separate "
     "findings (a deposit's shadow cuts a vessel over less)", "m", SONO_PARAM_FLOAT, 0.5e-3, 20e-3, 3e-3, NULL},
+   {"anisotropy_fibre_deg",
+    "Anisotropy: fibre tilt from the beam's normal (structure tensor along the layer) over the dark, saturated stretch",
+    "deg", SONO_PARAM_FLOAT, 2.0, 30.0, 10.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -317,8 +320,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails;
  * 10: aliasing cine window; 11: anisotropy dark plateau; 12: blooming spill
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
- * separate findings). */
-#define ART_STATE_VERSION 14u
+ * separate findings; 15: anisotropy fibre tilt). */
+#define ART_STATE_VERSION 15u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
