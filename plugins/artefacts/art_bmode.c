@@ -330,6 +330,30 @@ static int comet_copies(const float *c, int nz, int iz, int lag, float bg)
    return n;
 }
 
+/* Most copies of the focus at row iz of column c over the lags
+ * min_lag..max_lag (comet_copies), and the lag that gives them. */
+static int comet_best_lag(const float *c, int nz, int iz, int min_lag, int max_lag, float bg, int *blag)
+{
+   int best = 0;
+   *blag = 0;
+   for (int lag = min_lag; lag <= max_lag; ++lag) {
+      int n = comet_copies(c, nz, iz, lag, bg);
+      if (n > best) {
+         best = n;
+         *blag = lag;
+      }
+   }
+   return best;
+}
+
+/* Shortest comet lag in pixels: 0.08 mm, at least 2 rows (a copy must be
+ * resolved from the focus before it). */
+static int comet_min_lag(const art_t *a)
+{
+   int min_lag = art_npx_z(a, 0.08e-3);
+   return min_lag < 2 ? 2 : min_lag;
+}
+
 /* The first copy of a tail, the brightest row within +-1 of row z, over
  * the columns 0.25 mm to either side at its own depth (dB): the tail of a
  * particle is a narrow column under it, where a speckle run or a fibre's
@@ -425,11 +449,10 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
  * the foci and their tails break it into pieces). */
 static void detect_comets(art_t *a, int max_lag)
 {
-   int off = art_npx_x(a, 0.25e-3), min_lag = art_npx_z(a, 0.08e-3), ntail = 0;
+   int off = art_npx_x(a, 0.25e-3), min_lag = comet_min_lag(a), ntail = 0;
    int32_t tz[COMET_MAX], tx[COMET_MAX], tlag[COMET_MAX];
    uint8_t narrow[COMET_MAX];
    float strong = (float)a->p[P_REFLECTOR_DB] + 6.0f;
-   min_lag = min_lag < 2 ? 2 : min_lag;
    for (int ix = off; ix < a->nx - off && ntail < COMET_MAX; ix += 2) {
       const float *c = a->lat + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix - off),
                   *r = a->lat + art_px(a, 0, ix + off);
@@ -437,14 +460,7 @@ static void detect_comets(art_t *a, int max_lag)
          float bg = 0.5f * (l[iz] + r[iz]);
          if (c[iz] - bg < strong || bg > a->rowref[iz] + COMET_MATRIX_DB || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
             continue;
-         int best = 0, blag = 0;
-         for (int lag = min_lag; lag <= max_lag; ++lag) {
-            int n = comet_copies(c, a->nz, iz, lag, bg);
-            if (n > best) {
-               best = n;
-               blag = lag;
-            }
-         }
+         int blag, best = comet_best_lag(c, a->nz, iz, min_lag, max_lag, bg, &blag);
          if (best >= 2 && !comet_seen(a, tz, tx, ntail, iz, ix)) {
             tz[ntail] = iz;
             tx[ntail] = ix;
@@ -1841,6 +1857,22 @@ static int sl_part_of_shadow(const art_t *a, const art_comp_t *c)
    return below < a->nz && in_kind_box(a, K_SHADOW, below, mid);
 }
 
+/* A particle, not a specular segment: a focus of a PMMA/PCL deposit is a
+ * strong point too, but the sound ringing inside it writes a comet tail
+ * under it (>= 2 equally spaced fading copies, the comet rule's own test,
+ * on the 3-column mean against the columns 0.25 mm aside), while a
+ * specular reflector returns one echo. Training batches: the foci taken as
+ * lobe sources had 2-3 copies, 0.15 mm wide; the lobe sources none. */
+static int sl_comet_focus(const art_t *a, const art_comp_t *c, int row)
+{
+   int ix = (c->ix0 + c->ix1) / 2, off = art_npx_x(a, 0.25e-3), lag;
+   if (ix - off < 0 || ix + off >= a->nx)
+      return 0;
+   float bg = 0.5f * (a->lat[art_px(a, row, ix - off)] + a->lat[art_px(a, row, ix + off)]);
+   int max_lag = art_npx_z(a, a->p[P_COMET_MAX_LAG_M]);
+   return comet_best_lag(a->lat + art_px(a, 0, ix), a->nz, row, comet_min_lag(a), max_lag, bg, &lag) >= 2;
+}
+
 /* A reflector 30 dB over the tissue clips at the top of the display range
  * when the row sits higher than the range minus its contrast: in such rows
  * a pixel within sl_clip_db of the top stands for it, as long as the row
@@ -1893,7 +1925,7 @@ static int sl_reflectors(art_t *a, sl_refl_t *out)
       float need = (float)a->p[P_SL_REFLECTOR_DB];
       if (sl_clipped_row(a, bz) && a->bm[art_px(a, bz, (c->ix0 + c->ix1) / 2)] >= thr[bz] && w >= a->p[P_SL_CLIP_MIN_W_M])
          need = thr[bz] - a->rowref[bz];
-      if (best < need)
+      if (best < need || sl_comet_focus(a, c, bz))
          continue;
       sl_refl_t r = {art_mm_x(a, 0.5 * (c->ix0 + c->ix1)) * 1e-3, art_mm_z(a, bz) * 1e-3,
                      art_clampf((float)(0.5 * (w - SL_PSF_X_M)), 0.1e-3f, 0.4e-3f), best};
