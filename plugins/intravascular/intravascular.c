@@ -213,13 +213,29 @@ static const sono_an_deposit_t *shadowing_deposit(const iv_t *s, const sono_an_r
    return NULL;
 }
 
+/* Whether some segment of vessel v beside deposit d (over its lateral
+ * extent) is not perfused: material filling a lumen stops or slows the flow
+ * there. Where colour flows at full speed all along it, the material lies
+ * beside the lumen (a wall echo, a septum, a bright layer over a superficial
+ * vessel), not in it. */
+static int flow_held_at(const sono_an_vessel_t *v, const sono_an_deposit_t *d)
+{
+   for (uint32_t k = 0; k < v->segment_count; ++k) {
+      const sono_an_segment_t *g = &v->segments[k];
+      if (g->perfusion != SONO_AN_PERFUSED && v->points[g->first].x_m <= d->x_right_m &&
+          v->points[g->last].x_m >= d->x_left_m)
+         return 1;
+   }
+   return 0;
+}
+
 /* An echogenic deposit seen inside (or plugging) the lumen of vessel vi. */
 static const sono_an_deposit_t *visible_plug(const sono_an_result_t *r, uint32_t vi)
 {
    for (uint32_t i = 0; i < r->deposit_count; ++i) {
       const sono_an_deposit_t *d = &r->deposits[i];
       if (d->vessel == (int32_t)vi && d->placement == SONO_AN_INTRALUMINAL && !d->from_flow_gap &&
-          d->outline_count >= 3)
+          d->outline_count >= 3 && flow_held_at(&r->vessels[vi], d))
          return d;
    }
    return NULL;

@@ -928,17 +928,15 @@ static void upstream_waveform(sono_an_context_t *c, const sono_an_input_t *in, s
 #define AN_PROFILE_REACH_M 0.25e-3 /* the wall peak is sought this far past the traced edge */
 #define AN_PROFILE_MIN_RATIO 2.0   /* wall peak over lumen floor (6 dB), else no wall is seen */
 #define AN_PROFILE_MAX_SHIFT_M 0.15e-3 /* a profile further from the trace is not this lumen's wall */
+#define AN_PROFILE_SAMPLES 64      /* columns averaged at most (speckle averages out well before) */
 
-/* Echo amplitude of column ix at fractional row z (linear between rows);
- * -1 off the image. */
-static double amplitude_at(const sono_an_context_t *c, int ix, double z)
+/* Echo amplitude (linear) of rows [r0, r1] of column ix into amp[0..]:
+ * each row converted once, the bins interpolate between them. */
+static void column_amplitude(const sono_an_context_t *c, int ix, int r0, int r1, float *amp)
 {
-   int a = (int)floor(z);
-   if (a < 0 || a + 1 >= (int)c->nz)
-      return -1;
-   double t = z - a;
-   double ea = c->db[an_pix(c, a, ix)], eb = c->db[an_pix(c, a + 1, ix)];
-   return (1 - t) * pow(10.0, ea / 20.0) + t * pow(10.0, eb / 20.0);
+   const float k = 0.11512925f; /* ln(10) / 20 */
+   for (int iz = r0; iz <= r1; ++iz)
+      amp[iz - r0] = expf(k * c->db[an_pix(c, iz, ix)]);
 }
 
 /* Highest value of profile p over bins (mid, end] on side dir. */
@@ -970,25 +968,40 @@ static double profile_calibre(sono_an_context_t *c, const sono_an_centre_point_t
 {
    double step = 0.5 * c->dz;
    int mid = (int)ceil((0.5 * traced + AN_PROFILE_REACH_M) / step), nb = 2 * mid + 1;
-   double *sum = (double *)c->tmp; /* free after smoothing; nb doubles and nb counts fit easily */
+   /* tmp is free after smoothing: nb sums, nb counts, then one column's rows */
+   double *sum = (double *)c->tmp;
    int *cnt = (int *)(sum + nb);
-   if ((size_t)nb * (sizeof(double) + sizeof(int)) > (size_t)c->nz * c->nx * sizeof(float))
+   float *amp = (float *)(cnt + nb + 1);
+   if ((size_t)nb * (sizeof(double) + sizeof(int)) + (c->nz + 2) * sizeof(float) > (size_t)c->nz * c->nx * sizeof(float))
       return -1;
    for (int b = 0; b < nb; ++b)
       sum[b] = cnt[b] = 0;
+   uint32_t used = 0;
+   for (uint32_t i = 0; i < n; ++i)
+      used += use[i] != 0;
+   /* AN_PROFILE_SAMPLES columns, spread along the course, average speckle out */
+   uint32_t stride = used > AN_PROFILE_SAMPLES ? (used + AN_PROFILE_SAMPLES - 1) / AN_PROFILE_SAMPLES : 1, seen = 0;
    int half = (int)fmax(2.0, 0.5e-3 / c->dx);
    for (uint32_t i = 0; i < n; ++i) {
-      if (!use[i])
+      if (!use[i] || seen++ % stride)
          continue;
       int ix = (int)lround((pts[i].x_m - c->x0) / c->dx);
-      double s = local_slope(pts, n, i, half), cosang = 1.0 / sqrt(1 + s * s);
-      double zc = (pts[i].z_m - c->z0) / c->dz;
+      double sl = local_slope(pts, n, i, half), per_bin = step * sqrt(1 + sl * sl) / c->dz;
+      double zc = (pts[i].z_m - c->z0) / c->dz, z_first = zc - mid * per_bin;
+      int r0 = (int)floor(z_first), r1 = (int)ceil(zc + mid * per_bin);
+      r0 = r0 < 0 ? 0 : r0;
+      r1 = r1 > (int)c->nz - 1 ? (int)c->nz - 1 : r1;
+      if (r1 <= r0)
+         continue;
+      column_amplitude(c, ix, r0, r1, amp);
       for (int b = 0; b < nb; ++b) {
-         double a = amplitude_at(c, ix, zc + (b - mid) * step / cosang / c->dz);
-         if (a >= 0) {
-            sum[b] += a;
-            cnt[b]++;
-         }
+         double z = z_first + b * per_bin;
+         int a = (int)floor(z);
+         if (a < r0 || a + 1 > r1)
+            continue;
+         double t = z - a;
+         sum[b] += (1 - t) * amp[a - r0] + t * amp[a + 1 - r0];
+         cnt[b]++;
       }
    }
    for (int b = 0; b < nb; ++b) {

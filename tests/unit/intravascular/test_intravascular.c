@@ -336,6 +336,22 @@ static void silence_in_a_shadow_is_indeterminate(void **state)
    assert_true(o.shadowed >= 1);
 }
 
+/* Batch 103, case 30: a patent 0.98 mm temporal branch 1.9 mm under the
+ * skin, colour along its whole 12.8 mm course at 16 dB SNR; a bright band
+ * along its upper wall (5.8 x 0.6 mm, +11 dB) was placed in the lumen and
+ * reported as echogenic material in it (detected). Material filling a lumen
+ * stops or slows the flow beside it; with full flow all along, it is not
+ * the finding's plug. */
+static void bright_band_over_a_flowing_lumen_is_no_plug(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_batch_case(103, 30, &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "not_detected");
+   assert_int_equal(o.detected, 0);
+}
+
 static void perivascular_caha_is_mapped(void **state)
 {
    (void)state;
@@ -371,6 +387,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(occlusion_under_the_skin_is_detected),
       cmocka_unit_test(plug_filling_the_course_is_traced),
       cmocka_unit_test(silence_in_a_shadow_is_indeterminate),
+      cmocka_unit_test(bright_band_over_a_flowing_lumen_is_no_plug),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
