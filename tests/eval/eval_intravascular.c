@@ -10,9 +10,10 @@
  *   class / placement accuracy over truth deposits matched to a reported
  *   filler_deposit (centroid of one inside the other's polygon).
  * --dump-features FILE appends one line per matched deposit (seed, case,
- * true class and placement, reported class and placement, the p_<class>
- * probabilities as reported, then the basis) for fitting the classifier
- * across seeds; the file is emptied at the start. */
+ * true class and placement, reported class and placement, true and
+ * reported area in mm^2, their IoU, the reported outline's centroid x and
+ * z in mm, the p_<class> probabilities as reported, then the basis) for
+ * fitting the classifier across seeds; the file is emptied at the start. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,11 +137,28 @@ static void print_reasons(const cJSON *frame)
 static int size_bin(double d) { return d < 0.8e-3 ? 0 : d <= 1.2e-3 ? 1 : 2; }
 static int snr_bin(double s) { return s < 22 ? 0 : s <= 28 ? 1 : 2; }
 
-/* One line per matched deposit for --dump-features (see the header). */
-static void dump_deposit(FILE *o, uint64_t seed, uint32_t i, const char *tc, const char *tp, const cJSON *m)
+/* Area of a simple polygon (shoelace), m^2. */
+static double polygon_area(const evalkit_pt_t *p, int n)
+{
+   double a = 0;
+   for (int i = 0, j = n - 1; i < n; j = i++)
+      a += (p[j].x + p[i].x) * (p[j].z - p[i].z);
+   return fabs(0.5 * a);
+}
+
+/* One line per matched deposit for --dump-features (see the header): the
+ * areas and overlap tell an outline that covers only part of the deposit
+ * (or a neighbour) from features that overlap between classes. */
+static void dump_deposit(FILE *o, uint64_t seed, uint32_t i, const char *tc, const char *tp, const evalkit_pt_t *truth,
+                         int nt, const cJSON *m)
 {
    const char *pc = str(m, "class"), *pp = str(m, "placement"), *basis = str(m, "basis");
-   fprintf(o, "D %llu %u %s %s %s %s", (unsigned long long)seed, i, tc, tp, pc ? pc : "?", pp ? pp : "?");
+   evalkit_pt_t pts[128];
+   int n = evalkit_points(cJSON_GetObjectItemCaseSensitive(m, "region_m"), pts, 128);
+   evalkit_pt_t c = evalkit_centroid(pts, n);
+   fprintf(o, "D %llu %u %s %s %s %s %.3f %.3f %.3f %.3f %.3f", (unsigned long long)seed, i, tc, tp, pc ? pc : "?",
+           pp ? pp : "?", polygon_area(truth, nt) * 1e6, polygon_area(pts, n) * 1e6,
+           evalkit_polygon_iou(truth, nt, pts, n), c.x * 1e3, c.z * 1e3);
    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(m, "attributes");
    for (int k = 0; k < CLASSES; ++k) {
       char key[32];
@@ -206,7 +224,7 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
          evalkit_rate_add(&ts[j]->placement, ok_p);
       }
       if (dump)
-         dump_deposit(dump, seed, i, tc, tp, m);
+         dump_deposit(dump, seed, i, tc, tp, poly, n, m);
       if (verbose)
          printf("  case %u deposit %s/%s -> %s/%s | %s\n", i, tc, tp, pc ? pc : "?", pp ? pp : "?",
                 str(m, "basis") ? str(m, "basis") : "");
