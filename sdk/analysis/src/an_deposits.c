@@ -783,6 +783,52 @@ static void separate_compression(sono_an_context_t *c, const sono_an_config_t *c
    d->compresses = 1;
 }
 
+/* ---- compression seen on the lumen ------------------------------------------------------
+ * formats.md §2: perivascular is "compressing or within 1 mm of a lumen".
+ * A deposit pressing on a vessel (V1) narrows the lumen beside it, while a
+ * deposit in the tissue near a vessel leaves it round. The outline of a
+ * deposit pressing on a lumen can sit well off the wall it presses on (the
+ * narrowed, slow lumen joins the dark tissue between; training seed 101:
+ * lumen narrowed to 0.38 of the vessel's calibre beside a deposit read
+ * 1.8 mm away), so within COMPRESS_NARROW_REACH x perivascular_m a deposit
+ * beside which the lumen narrows to COMPRESS_NARROW_SHARE of the vessel's
+ * own median calibre or less is perivascular. The share is the narrowest
+ * calibre averaged over NARROW_RUN_M (one noisy sample does not count);
+ * lumens traced beside tissue deposits kept >= 0.8 of their calibre on the
+ * training batches (the lowest on a 0.36 mm vessel, 0.3 mm of pixels). */
+#define COMPRESS_NARROW_SHARE 0.7
+#define COMPRESS_NARROW_REACH 2.0
+#define NARROW_RUN_M 0.2e-3
+
+static double calibre_share_beside(const sono_an_context_t *c, const sono_an_deposit_t *d, const sono_an_vessel_t *v)
+{
+   int run = (int)lround(NARROW_RUN_M / c->dx);
+   run = run > 1 ? run : 1;
+   double narrowest = 1e9;
+   for (uint32_t i = 0; i + (uint32_t)run <= v->point_count; ++i) {
+      double sum = 0;
+      int n = 0;
+      for (int j = 0; j < run; ++j) {
+         const sono_an_centre_point_t *p = &v->points[i + (uint32_t)j];
+         if (p->interpolated || p->x_m < d->x_left_m || p->x_m > d->x_right_m)
+            break;
+         sum += p->diameter_m;
+         ++n;
+      }
+      if (n == run && sum / n < narrowest)
+         narrowest = sum / n;
+   }
+   return narrowest < 1e9 && v->diameter_m > 0 ? narrowest / v->diameter_m : 1.0;
+}
+
+int an_perivascular(const sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_deposit_t *d)
+{
+   if (d->vessel < 0 || d->distance_to_lumen_m > COMPRESS_NARROW_REACH * cfg->perivascular_m)
+      return 0;
+   return d->distance_to_lumen_m <= cfg->perivascular_m ||
+          calibre_share_beside(c, d, &c->result.vessels[d->vessel]) <= COMPRESS_NARROW_SHARE;
+}
+
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
 {
    int inside = 0;
@@ -825,7 +871,7 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
       d->distance_to_lumen_m = 0;
       if (plug >= 0)
          d->vessel = plug;
-   } else if (d->vessel >= 0 && d->distance_to_lumen_m <= cfg->perivascular_m) {
+   } else if (an_perivascular(c, cfg, d)) {
       d->placement = SONO_AN_PERIVASCULAR;
    } else {
       d->placement = SONO_AN_TISSUE;

@@ -131,6 +131,12 @@ int an_echo_edge_row(const struct sono_an_context *c, int ix, int iz, int dir, f
  * test). */
 int an_bridged_vessel(const struct sono_an_context *c, int32_t label, int ix0, int ix1, const sono_an_deposit_t *d);
 
+/* 1 when deposit d (not intraluminal, its nearest vessel and distance
+ * set) is perivascular: within perivascular_m of the lumen, or pressing on
+ * it (the lumen beside it narrowed against the vessel's own calibre, formats.md
+ * §2 "compressing or within 1 mm"); exposed for its unit test. */
+int an_perivascular(const struct sono_an_context *c, const sono_an_config_t *cfg, const sono_an_deposit_t *d);
+
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);
 

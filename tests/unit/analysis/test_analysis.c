@@ -465,6 +465,38 @@ static void filled_course_ending_in_a_plug(void **state)
    }
 }
 
+/* A deposit 1.5 mm from the lumen (beyond perivascular_m) beside which the
+ * lumen narrows to half its calibre over 0.5 mm presses on the vessel
+ * (formats.md §2: compressing); beside a round lumen it is tissue, and so
+ * it is where a single sample reads narrow (noise, not a narrowing) or
+ * when it lies 2.5 mm away. Within 1 mm it is perivascular either way. */
+static void narrowed_lumen_beside_is_compression(void **state)
+{
+   (void)state;
+   sono_an_config_t cfg;
+   sono_an_config_default(&cfg);
+   scene_t s;
+   scene_vessel(&s);
+   scene_region(&s, -5.5e-3, -4.5e-3, 2.0e-3, 2.6e-3, 2.0e-3, 2.6e-3);
+   sono_an_deposit_t *d = &s.c->result.deposits[0];
+   d->vessel = 0;
+   d->distance_to_lumen_m = 1.5e-3;
+   assert_false(an_perivascular(s.c, &cfg, d));
+   s.pts[20].diameter_m = 0.5f * (float)SC_DIA; /* x = -5.4 mm: one sample */
+   assert_false(an_perivascular(s.c, &cfg, d));
+   for (uint32_t i = 0; i < s.c->result.vessels[0].point_count; ++i)
+      if (s.pts[i].x_m >= -5.3e-3 && s.pts[i].x_m <= -4.8e-3)
+         s.pts[i].diameter_m = 0.5f * (float)SC_DIA;
+   assert_true(an_perivascular(s.c, &cfg, d));
+   d->distance_to_lumen_m = 2.5e-3;
+   assert_false(an_perivascular(s.c, &cfg, d));
+   for (uint32_t i = 0; i < s.c->result.vessels[0].point_count; ++i)
+      s.pts[i].diameter_m = (float)SC_DIA;
+   d->distance_to_lumen_m = 0.8e-3;
+   assert_true(an_perivascular(s.c, &cfg, d));
+   sono_an_destroy(s.c);
+}
+
 /* Probabilities stay honest where classes overlap (cross-seed accuracy
  * 0.74): a CaHA deposit at its median is not certain (silicone shares its
  * shadow and foci), and CaHA diluted at its median leaves PLLA, the class
@@ -500,6 +532,7 @@ int main(void)
       cmocka_unit_test(layer_over_the_vessel_is_no_plug),
       cmocka_unit_test(edge_skips_a_line_over_the_body),
       cmocka_unit_test(filled_course_ending_in_a_plug),
+      cmocka_unit_test(narrowed_lumen_beside_is_compression),
       cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),
