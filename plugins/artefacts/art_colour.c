@@ -280,16 +280,24 @@ typedef struct axis_fit {
    double n, sx, sz, sxx, sxz;
 } axis_fit_t;
 
+/* Pixels of component c in column ix; *zs gets the sum of their rows. */
+static int column_pixels(const art_t *a, const art_comp_t *c, int ix, int *zs)
+{
+   const int32_t *lab = a->labels + art_px(a, 0, ix);
+   int m = 0, z = 0;
+   for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+      int in = lab[iz] == c->label;
+      m += in;
+      z += in * iz;
+   }
+   *zs = z;
+   return m;
+}
+
 static void axis_add(const art_t *a, const art_comp_t *c, axis_fit_t *f)
 {
    for (int ix = c->ix0; ix <= c->ix1; ++ix) {
-      const int32_t *lab = a->labels + art_px(a, 0, ix);
-      int m = 0, zs = 0;
-      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
-         int in = lab[iz] == c->label;
-         m += in;
-         zs += in * iz;
-      }
+      int zs, m = column_pixels(a, c, ix, &zs);
       f->n += m;
       f->sx += (double)m * ix;
       f->sxx += (double)m * ix * ix;
@@ -354,6 +362,37 @@ static double fast_share(const art_t *a, const art_comp_t *c, int x0, int x1)
    return n ? (double)fast / n : 0.0;
 }
 
+/* Per column of component c: mean row of its colour into centre[ix]
+ * (NAN where it has none). */
+static void column_centres(const art_t *a, const art_comp_t *c, float *centre)
+{
+   for (int ix = c->ix0; ix <= c->ix1; ++ix) {
+      int zs, m = column_pixels(a, c, ix, &zs);
+      centre[ix] = m ? (float)zs / (float)m : NAN;
+   }
+}
+
+/* A curved vessel runs steeper to the beam in some columns than in
+ * others, and its flow can pass the scale only where the beam sees enough
+ * of it: a column whose local axis (the colour centres ALIAS_LOCAL_M
+ * either side) lies within alias_min_axis_slope of perpendicular shows
+ * the mosaic of flow crossing the beam, not a wrap, even when the vessel
+ * as a whole runs steeper. A stretch too short to fit is kept. */
+#define ALIAS_LOCAL_M 1.0e-3
+static int steep_column(const art_t *a, const art_comp_t *c, const float *centre, int ix)
+{
+   int w = art_npx_x(a, ALIAS_LOCAL_M);
+   int l = ix - w < c->ix0 ? c->ix0 : ix - w, r = ix + w > c->ix1 ? c->ix1 : ix + w;
+   while (l < ix && isnan(centre[l]))
+      ++l;
+   while (r > ix && isnan(centre[r]))
+      --r;
+   if (r - l < w)
+      return 1;
+   double slope = (centre[r] - centre[l]) / (r - l) * a->dz / a->dx;
+   return fabs(slope) >= a->p[P_ALIAS_MIN_SLOPE];
+}
+
 static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, double frame_slope)
 {
    int pairs = 0;
@@ -394,8 +433,12 @@ static void check_aliasing(art_t *a, const art_comp_t *c, alias_sum_t *sum, doub
    sum->regions++;
    sum->strong += n >= a->p[P_ALIAS_AREA] * c->count;
    int z0 = a->nz, z1 = -1;
+   double w = (c->ix1 - c->ix0 + 1) * a->dx, h = (c->iz1 - c->iz0 + 1) * a->dz;
+   int own_axis = w >= ALIAS_AXIS_MIN_M && w >= 2 * h;
+   if (own_axis)
+      column_centres(a, c, a->colv);
    for (int ix = x0; ix <= x1; ++ix) /* mark the segment for report_aliasing() */
-      for (int iz = c->iz0; iz <= c->iz1; ++iz)
+      for (int iz = own_axis && !steep_column(a, c, a->colv, ix) ? c->iz1 + 1 : c->iz0; iz <= c->iz1; ++iz)
          if (a->labels[art_px(a, iz, ix)] == c->label) {
             a->aflags[art_px(a, iz, ix)] |= ALIAS_REGION;
             z0 = iz < z0 ? iz : z0;
