@@ -72,7 +72,7 @@ enum {
    P_SL_TISSUE_DB,       /* side lobe: a clipped source's row at most this over the frame median */
    P_SL_CLIP_MIN_W_M,    /* side lobe: narrowest clipped source segment */
    P_ALIAS_GAP_M,        /* aliasing: wrapping stretches further apart than this are separate findings */
-   P_ANISO_FIBRE_DEG,    /* anisotropy: fibre tilt from the beam's normal over the dark (saturated) stretch */
+   P_ANISO_FIBRE_DEG,    /* anisotropy: fibre tilt from the beam's normal at the layer's dark end */
    P_COUNT
 };
 

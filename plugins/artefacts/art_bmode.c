@@ -1561,14 +1561,17 @@ static double prof_mean(const float *prof, int ix0, int ix1)
 
 /* Fibre angle (degrees from horizontal) of the stripes of rows [z0, z1] in
  * columns [ix0, ix1]: the slope along which the stripes survive a lateral
- * mean best (striation score as in row_striation on the sheared mean). */
+ * mean best (striation score as in row_striation on the sheared mean).
+ * Searched over +-30 deg: a muscle turning away from the beam draws its
+ * stripes well past 12 deg (a search stopping there read every steep layer
+ * at its limit, so the basis could not say how far the fibres had turned). */
 static double fibre_angle(const art_t *a, int z0, int z1, int ix0, int ix1, double *score)
 {
    int h = art_npx_z(a, 0.15e-3), xc = (ix0 + ix1) / 2;
    h = h < 1 ? 1 : h;
    double best = -1e9, best_deg = 0;
    float *p = a->colv + a->nx; /* nz floats */
-   for (int deg = -12; deg <= 12; ++deg) {
+   for (int deg = -30; deg <= 30; ++deg) {
       double t = tan(deg * M_PI / 180.0) * a->dx / a->dz;
       int n = 0;
       for (int iz = z0; iz <= z1; ++iz)
@@ -1649,7 +1652,6 @@ static int fit_hinge(const float *prof, int lo, int hi, int step, int min_left, 
 }
 
 #define ANISO_BRIGHT_M 2.0e-3 /* bright reference stretch of the layer, where the fibres face the beam */
-#define ANISO_MIN_FIBRE_DEG 9.0 /* fibre angle at the dark end (sheared-striation estimate) */
 
 /* Anisotropy (A2, [S35]): a fibrillar layer (striated) whose level runs
  * flat, falls along its length by the full anisotropy loss and stays down
@@ -1697,7 +1699,7 @@ void art_detect_anisotropy(art_t *a)
    /* the fibres tilt away from the beam's normal at the dark end */
    double score;
    double ang_d = fibre_angle(a, z0, z1, dark_right ? a->nx - ref : 0, dark_right ? a->nx - 1 : ref - 1, &score);
-   if (fabs(ang_d) < ANISO_MIN_FIBRE_DEG || score < 0.5)
+   if (fabs(ang_d) < a->p[P_ANISO_FIBRE_DEG] || score < 0.5)
       return;
    /* a lateral trend (probe contact, TGC) darkens the layer above too */
    int gap = art_npx_z(a, 0.3e-3), th = z1 - z0 + 1;

@@ -102,8 +102,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"alias_gap_m", "Aliasing: wrapping stretches of colour further apart than this across the frame are separate "
     "findings (a deposit's shadow cuts one wrapping stretch over less)", "m", SONO_PARAM_FLOAT, 0.5e-3, 20e-3, 6e-3, NULL},
    {"anisotropy_fibre_deg",
-    "Anisotropy: fibre tilt from the beam's normal (structure tensor along the layer) over the dark, saturated stretch",
-    "deg", SONO_PARAM_FLOAT, 2.0, 30.0, 10.0, NULL},
+    "Anisotropy: fibre tilt from the beam's normal at the layer's dark end (slope along which its stripes hold best)",
+    "deg", SONO_PARAM_FLOAT, 2.0, 30.0, 9.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }

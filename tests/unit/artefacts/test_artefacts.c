@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -494,6 +495,29 @@ static double finding_width_mm(const cJSON *frame, const char *kind, const char 
    return 0;
 }
 
+/* Batch seed 501 case 15: the muscle's fibres turn to 9 deg at the right
+ * edge, and the phantom's stripes there stand about 17 deg from horizontal
+ * (each stripe follows x tan(angle(x)), twice the angle's slope). The
+ * anisotropy finding's basis reports the fibre angle at the dark end as
+ * measured, past the 12 deg where the slope search used to stop. */
+static void test_anisotropy_fibre_angle_measured(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 501, 15);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "batch-501-15");
+   check_well_formed(res);
+   const char *basis = "";
+   assert_true(finding_width_mm(frame_at(res, 0), "anisotropy", &basis) > 0);
+   const char *at = strstr(basis, "striation ");
+   assert_non_null(at);
+   int dark = (int)strtol(at + strlen("striation "), NULL, 10);
+   print_message("anisotropy basis: %s\n", basis);
+   assert_true(dark >= 14 && dark <= 22);
+   cJSON_Delete(res);
+}
+
 /* A vessel whose flow wraps over a stretch that moves along it during
  * systole (phantom batch seed 501, case 18: the truth is the 12.8 mm
  * stretch that wraps in any frame; frame 3 alone wraps over its left
@@ -634,6 +658,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_mosaic_across_beam_not_aliasing),
       cmocka_unit_test(test_aliasing_at_the_steep_end),
       cmocka_unit_test(test_aliasing_across_a_shadow),
+      cmocka_unit_test(test_anisotropy_fibre_angle_measured),
       cmocka_unit_test(test_clean_cheek),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
