@@ -71,16 +71,48 @@ static int clear_of_protected(const hy_t *s, const sono_an_result_t *r, const so
    return 1;
 }
 
-/* A deposit outlined from an absent-flow lumen segment ends where colour
- * resumes, not where the material ends: stagnant blood beside a plug is as
- * silent as the plug (on held-out pairs the outline ran up to 0.5 mm past
- * the true end). Its targets keep this distance from both ends along the
- * vessel, on top of the inset from the outline. */
+/* Inside a lumen, material is evidenced by its echo or by the flow it
+ * stops, never by silence alone: stagnant or slow blood beside a plug is as
+ * silent as the plug, and anechoic HA looks like that blood on B-mode. A
+ * deposit outlined from an absent-flow segment ends where colour resumes,
+ * not where the material ends (validation seed 23, pair 0: the silent
+ * segment ran 1.26 mm past the plug's end, where colour beside the gap is
+ * sparse), and an intraluminal deposit darker than the tissue ends where its
+ * darkness meets lumen that is just as dark. For both, the span along the
+ * vessel that may be material is the deposit's extent within the silent
+ * segment, and its ends are uncertain: targets keep this distance from both
+ * ends, and are ranked by their distance from the nearer end added to
+ * their distance from the outline, so they gather on the centreline at the
+ * middle of the span, where the material surely is. An intraluminal deposit brighter than the tissue (an
+ * echogenic plug) is evidenced by its echo and keeps its outline. */
 #define HY_GAP_END_INSET_M 1.0e-3
 
-static int clear_of_gap_ends(const sono_an_deposit_t *d, double x)
+static int silent_span(const sono_an_result_t *r, const sono_an_deposit_t *d, double *a, double *b)
 {
-   return !d->from_flow_gap || (x - d->x_left_m >= HY_GAP_END_INSET_M && d->x_right_m - x >= HY_GAP_END_INSET_M);
+   if (d->placement != SONO_AN_INTRALUMINAL || (!d->from_flow_gap && d->features.echo_db >= 0.0f))
+      return 0;
+   *a = d->x_left_m;
+   *b = d->x_right_m;
+   if (d->from_flow_gap || d->vessel < 0 || (uint32_t)d->vessel >= r->vessel_count)
+      return 1;
+   const sono_an_vessel_t *v = &r->vessels[d->vessel];
+   if (v->occlusion < 0)
+      return 1;
+   const sono_an_segment_t *g = &v->segments[v->occlusion];
+   double ga = v->points[g->first].x_m, gb = v->points[g->last].x_m;
+   if (ga < *b && gb > *a) {
+      *a = fmax(*a, ga);
+      *b = fmin(*b, gb);
+   }
+   return 1;
+}
+
+/* Distance from the nearer uncertain end of the span beyond the inset;
+ * INFINITY for a deposit whose outline is evidenced all round (then unused
+ * in the score). */
+static double end_clearance(int has_span, double a, double b, double x)
+{
+   return has_span ? fmin(x - a, b - x) - HY_GAP_END_INSET_M : INFINITY;
 }
 
 /* Candidate points on a lattice over the deposit's bounding box, kept when
@@ -92,15 +124,18 @@ static uint32_t collect_candidates(hy_t *s, const sono_an_result_t *r, const son
    double w = d->x_right_m - d->x_left_m, h = d->z_bottom_m - d->z_top_m;
    double step = fmax(25e-6, sqrt(w * h / (HY_MAX_CANDIDATES * 0.9)));
    double inset = s->values[P_TARGET_INSET], margin = s->values[P_TARGET_MARGIN];
+   double a = 0, b = 0;
+   int span = silent_span(r, d, &a, &b);
    uint32_t n = 0;
    for (double z = d->z_top_m + step / 2; z < d->z_bottom_m && n < HY_MAX_CANDIDATES; z += step)
       for (double x = d->x_left_m + step / 2; x < d->x_right_m && n < HY_MAX_CANDIDATES; x += step) {
-         if (!hy_point_in_polygon(d->outline, d->outline_count, x, z))
+         double ends = end_clearance(span, a, b, x);
+         if (ends < 0 || !hy_point_in_polygon(d->outline, d->outline_count, x, z))
             continue;
          double edge = hy_distance_to_edges(d->outline, d->outline_count, x, z);
-         if (edge < inset || !clear_of_gap_ends(d, x) || !clear_of_protected(s, r, d, x, z, margin))
+         if (edge < inset || !clear_of_protected(s, r, d, x, z, margin))
             continue;
-         s->cand[n++] = (hy_candidate_t){(float)x, (float)z, (float)edge};
+         s->cand[n++] = (hy_candidate_t){(float)x, (float)z, (float)(span ? edge + ends : edge)};
       }
    return n;
 }

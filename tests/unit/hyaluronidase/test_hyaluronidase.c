@@ -317,6 +317,53 @@ static void test_overlay_on_occlusion(void **state)
    run_close(&r);
 }
 
+/* A silent lumen segment may hold blood beyond the plug (its ends are where
+ * colour resumes, not where the material ends). The case of sono-eval
+ * hyaluronidase seed 23, pair 0: the silent segment runs 1.3 mm past the
+ * plug's left end, and a target ranked by its distance from the outline
+ * alone sat 1.15 mm inside that end, in blood, on every frame. The targets
+ * now gather at the middle of the silent segment, clear of both ends by
+ * 1 mm, and every one lies inside the true plug. */
+static void test_plug_targets_keep_to_the_middle_of_the_silent_segment(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 23000, &err), 0);
+   c.threads = 1;
+   for (uint32_t k = 0; k < c.deposit_count; ++k)
+      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL) {
+         c.deposits[k].x_m = -0.466978461e-3;
+         c.deposits[k].half_width_m = 2.9882663e-3;
+      }
+   run_t r;
+   run_open_case(&r, &c);
+   sono_point_t truth[512];
+   uint32_t nt = true_intraluminal(&r, truth, 512), frames_checked = 0;
+   assert_true(nt >= 3);
+   for (uint32_t f = 0; f < c.frames; ++f) {
+      run_frame(&r, f);
+      const sono_event_overlay_t *occ = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "occluded-segment", 0);
+      uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
+      if (!targets)
+         continue;
+      assert_non_null(occ);
+      double a = INFINITY, b = -INFINITY, mean = 0;
+      for (uint32_t i = 0; i < occ->point_count; ++i)
+         a = fmin(a, occ->points[i].x_m), b = fmax(b, occ->points[i].x_m);
+      for (uint32_t t = 0; t < targets; ++t) {
+         const sono_point_t p = ((const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "target", t))->points[0];
+         assert_true(inside(truth, nt, p.x_m, p.z_m));
+         assert_true(p.x_m - a >= 1e-3 - 0.1e-3 && b - p.x_m >= 1e-3 - 0.1e-3);
+         mean += p.x_m / targets;
+      }
+      assert_true(fabs(mean - 0.5 * (a + b)) <= 0.5e-3);
+      frames_checked++;
+   }
+   assert_true(frames_checked >= 3);
+   run_close(&r);
+}
+
 /* Targets per deposit follow the parameter. */
 static void test_target_count(void **state)
 {
@@ -845,6 +892,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parameters),
       cmocka_unit_test(test_overlay_on_occlusion),
+      cmocka_unit_test(test_plug_targets_keep_to_the_middle_of_the_silent_segment),
       cmocka_unit_test(test_target_count),
       cmocka_unit_test(test_needling_grid_region),
       cmocka_unit_test(test_danger_zones),
