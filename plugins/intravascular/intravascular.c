@@ -32,7 +32,7 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -65,6 +65,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     "Posterior level of a deposit above a silent segment at or below which the silence may be its acoustic shadow "
     "(indeterminate)",
     "dB", SONO_PARAM_FLOAT, -40.0, 0.0, -6.0, NULL},
+   {"compress_reach_m", "Distance to a lumen within which a deposit narrowing that lumen is perivascular", "m",
+    SONO_PARAM_FLOAT, 0.1e-3, 5e-3, 2e-3, NULL},
+   {"compress_share", "Lumen calibre beside a deposit, as a share of the vessel's median, at or below which it is "
+    "compressed (0: off)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.7, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -558,6 +562,8 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    s->cfg.perivascular_m = s->values[P_PERIVASCULAR];
    s->cfg.course_contrast_db = s->values[P_COURSE_CONTRAST];
    s->cfg.flash_share = s->values[P_FLASH_SHARE];
+   s->cfg.compress_reach_m = s->values[P_COMPRESS_REACH];
+   s->cfg.compress_share = s->values[P_COMPRESS_SHARE];
    sono_error_t err;
    const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)

@@ -790,14 +790,12 @@ static void separate_compression(sono_an_context_t *c, const sono_an_config_t *c
  * deposit pressing on a lumen can sit well off the wall it presses on (the
  * narrowed, slow lumen joins the dark tissue between; training seed 101:
  * lumen narrowed to 0.38 of the vessel's calibre beside a deposit read
- * 1.8 mm away), so within COMPRESS_NARROW_REACH x perivascular_m a deposit
- * beside which the lumen narrows to COMPRESS_NARROW_SHARE of the vessel's
+ * 1.8 mm away), so within compress_reach_m of a lumen a deposit
+ * beside which the lumen narrows to compress_share of the vessel's
  * own median calibre or less is perivascular. The share is the narrowest
  * calibre averaged over NARROW_RUN_M (one noisy sample does not count);
  * lumens traced beside tissue deposits kept >= 0.8 of their calibre on the
  * training batches (the lowest on a 0.36 mm vessel, 0.3 mm of pixels). */
-#define COMPRESS_NARROW_SHARE 0.7
-#define COMPRESS_NARROW_REACH 2.0
 #define NARROW_RUN_M 0.2e-3
 
 static double calibre_share_beside(const sono_an_context_t *c, const sono_an_deposit_t *d, const sono_an_vessel_t *v)
@@ -823,10 +821,10 @@ static double calibre_share_beside(const sono_an_context_t *c, const sono_an_dep
 
 int an_perivascular(const sono_an_context_t *c, const sono_an_config_t *cfg, const sono_an_deposit_t *d)
 {
-   if (d->vessel < 0 || d->distance_to_lumen_m > COMPRESS_NARROW_REACH * cfg->perivascular_m)
+   if (d->vessel < 0 || d->distance_to_lumen_m > cfg->compress_reach_m)
       return 0;
    return d->distance_to_lumen_m <= cfg->perivascular_m ||
-          calibre_share_beside(c, d, &c->result.vessels[d->vessel]) <= COMPRESS_NARROW_SHARE;
+          calibre_share_beside(c, d, &c->result.vessels[d->vessel]) <= cfg->compress_share;
 }
 
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)

@@ -469,7 +469,8 @@ static void filled_course_ending_in_a_plug(void **state)
  * lumen narrows to half its calibre over 0.5 mm presses on the vessel
  * (formats.md §2: compressing); beside a round lumen it is tissue, and so
  * it is where a single sample reads narrow (noise, not a narrowing) or
- * when it lies 2.5 mm away. Within 1 mm it is perivascular either way. */
+ * when it lies 2.5 mm away. Within 1 mm it is perivascular either way.
+ * compress_share 0 turns the test off; compress_reach_m bounds it. */
 static void narrowed_lumen_beside_is_compression(void **state)
 {
    (void)state;
@@ -488,6 +489,12 @@ static void narrowed_lumen_beside_is_compression(void **state)
       if (s.pts[i].x_m >= -5.3e-3 && s.pts[i].x_m <= -4.8e-3)
          s.pts[i].diameter_m = 0.5f * (float)SC_DIA;
    assert_true(an_perivascular(s.c, &cfg, d));
+   cfg.compress_share = 0.0; /* the parameter turns the test off */
+   assert_false(an_perivascular(s.c, &cfg, d));
+   cfg.compress_share = 0.7;
+   cfg.compress_reach_m = 1.2e-3; /* and sets how far it reaches */
+   assert_false(an_perivascular(s.c, &cfg, d));
+   cfg.compress_reach_m = 2e-3;
    d->distance_to_lumen_m = 2.5e-3;
    assert_false(an_perivascular(s.c, &cfg, d));
    for (uint32_t i = 0; i < s.c->result.vessels[0].point_count; ++i)

@@ -147,6 +147,13 @@ typedef struct sono_an_config {
     * share of the view below the skin is a flash (tissue or probe motion):
     * its colour is left out of the cine window (0.03; <= 0 disables) */
    double flash_share;
+   /* compression seen on the lumen (formats.md §2 "compressing or within
+    * 1 mm", V1): within compress_reach_m of a lumen, a deposit beside which
+    * the lumen narrows to compress_share of the vessel's own median calibre
+    * or less is perivascular (2 mm, 0.7; lumens beside tissue deposits kept
+    * >= 0.8 of their calibre on the training batches) */
+   double compress_reach_m;
+   double compress_share;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
