@@ -304,6 +304,9 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
 #define COMET_MATRIX_DB 0.0f /* foci lie in a matrix no brighter than the tissue of their rows */
 #define COMET_NARROW_COPIES 3 /* a narrow tail: >= 3 copies ... */
 #define COMET_COPY_DB 6.0f    /* ... the first >= 6 dB over the columns beside it */
+#define COMET_SATELLITE 3     /* tails of a group that a field within twice the link distance takes in */
+#define COMET_LUMEN_M 0.5e-3  /* an anechoic band this tall right above a focus ... */
+#define COMET_LUMEN_DB 10.0   /* ... this far under the row reference is a lumen over its far wall */
 
 /* Copies of the focus at row iz of column c at lag L: each copy a local
  * maximum (+-1 row) >= 3 dB over the background `bg`, no brighter than the
@@ -383,7 +386,44 @@ static int comet_root(int32_t *grp, int i)
    return i;
 }
 
+static int comet_field(const art_t *a, int count, int nnarrow)
+{
+   return count >= (int)a->p[P_COMET_MIN_TAILS] || nnarrow >= (int)a->p[P_COMET_MIN_NARROW];
+}
+
+/* A field (comet_field) takes in a smaller group of >= COMET_SATELLITE tails
+ * within twice the link distance (lz, lx): the particles of one deposit
+ * thin out where the deposit narrows (a slender cast along an oblique
+ * vessel), which breaks its field into pieces; speckle makes isolated
+ * tails, not groups of three beside a deposit. grp holds roots. */
+static void comet_absorb_satellites(const art_t *a, const int32_t *tz, const int32_t *tx, const uint8_t *narrow,
+                                    int32_t *grp, int n, int lz, int lx)
+{
+   int16_t count[COMET_MAX] = {0}, nnarrow[COMET_MAX] = {0};
+   for (int i = 0; i < n; ++i) {
+      ++count[grp[i]];
+      nnarrow[grp[i]] += narrow[i];
+   }
+   for (int i = 0; i < n; ++i) {
+      int gi = grp[i];
+      if (!comet_field(a, count[gi], nnarrow[gi]))
+         continue;
+      for (int j = 0; j < n; ++j) {
+         int gj = grp[j];
+         if (gj == gi || abs(tz[i] - tz[j]) > lz || abs(tx[i] - tx[j]) > lx || count[gj] < COMET_SATELLITE ||
+             comet_field(a, count[gj], nnarrow[gj]))
+            continue;
+         for (int k = 0; k < n; ++k)
+            grp[k] = grp[k] == gj ? gi : grp[k];
+         count[gi] += count[gj];
+         nnarrow[gi] += nnarrow[gj];
+         count[gj] = nnarrow[gj] = 0;
+      }
+   }
+}
+
 /* Groups the tails by single linkage (comet_link_m in depth and across);
+ * then smaller groups join a field nearby (comet_absorb_satellites);
  * a group of >= comet_min_tails is one deposit of comet-forming particles
  * (speckle makes an isolated tail now and then, never a dense field of
  * them), and so is a group holding >= comet_min_narrow narrow tails (a
@@ -404,6 +444,7 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
          }
    for (int i = 0; i < n; ++i)
       grp[i] = comet_root(grp, i);
+   comet_absorb_satellites(a, tz, tx, narrow, grp, n, 2 * lz, 2 * lx);
    for (int g = 0; g < n; ++g) {
       int count = 0, nnarrow = 0, z0 = a->nz, z1 = 0, x0 = a->nx, x1 = 0;
       double lag = 0;
@@ -415,7 +456,7 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
             z0 = tz[i] < z0 ? tz[i] : z0, z1 = tz[i] > z1 ? tz[i] : z1;
             x0 = tx[i] < x0 ? tx[i] : x0, x1 = tx[i] > x1 ? tx[i] : x1;
          }
-      if (count < (int)a->p[P_COMET_MIN_TAILS] && nnarrow < (int)a->p[P_COMET_MIN_NARROW])
+      if (!comet_field(a, count, nnarrow))
          continue;
       lag = lag / count * a->dz;
       int mx = art_npx_x(a, 0.2e-3);
@@ -439,13 +480,33 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
    }
 }
 
+/* A focus right under an anechoic band (COMET_LUMEN_M above it, on the
+ * 3-column mean COMET_LUMEN_DB under the row reference: blood) is the far
+ * wall of a lumen, whose specular echo rings in the wall, not a particle in
+ * a deposit, where the matrix and the tails of the foci above fill the
+ * rows over a focus. Along an oblique vessel such wall foci chain into a
+ * field that joined a deposit's and stretched its region (training: wall
+ * foci 11-12.5 dB under the row, with or without colour in the lumen; a
+ * PCL deposit's foci -7 to +7 dB). */
+static int comet_under_lumen(const art_t *a, int iz, int ix)
+{
+   int h = art_npx_z(a, COMET_LUMEN_M);
+   if (iz - h < 0)
+      return 0;
+   double level = 0;
+   for (int z = iz - h; z < iz - 2; ++z) /* the focus's own pulse reaches 2 rows up */
+      level += a->lat[art_px(a, z, ix)] - a->rowref[z];
+   return level <= -COMET_LUMEN_DB * (h - 2);
+}
+
 /* Comet tails (A1, §7.3): bright point foci (>= reflector_db + 6 dB over the
  * columns 0.25 mm aside) in a matrix no brighter than the tissue of their
  * rows (those columns at most COMET_MATRIX_DB over the row reference:
  * PMMA/PCL matrix; foci in an echogenic silicone or calcific matrix do not
  * qualify), each followed by >= 2 equally spaced fading copies at a lag <=
- * comet_max_lag_m. The particles of one deposit make a dense field of such
- * tails, reported by comet_groups (the matrix between them is not traced:
+ * comet_max_lag_m, and not the far wall of a lumen (comet_under_lumen).
+ * The particles of one deposit make a dense field of such tails, reported
+ * by comet_groups (the matrix between them is not traced:
  * the foci and their tails break it into pieces). */
 static void detect_comets(art_t *a, int max_lag)
 {
@@ -461,7 +522,7 @@ static void detect_comets(art_t *a, int max_lag)
          if (c[iz] - bg < strong || bg > a->rowref[iz] + COMET_MATRIX_DB || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
             continue;
          int blag, best = comet_best_lag(c, a->nz, iz, min_lag, max_lag, bg, &blag);
-         if (best >= 2 && !comet_seen(a, tz, tx, ntail, iz, ix)) {
+         if (best >= 2 && !comet_seen(a, tz, tx, ntail, iz, ix) && !comet_under_lumen(a, iz, ix)) {
             tz[ntail] = iz;
             tx[ntail] = ix;
             narrow[ntail] = best >= COMET_NARROW_COPIES && comet_copy_contrast(c, l, r, a->nz, iz + blag) >= COMET_COPY_DB;

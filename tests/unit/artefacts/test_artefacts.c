@@ -190,6 +190,29 @@ static void test_comet_small_deposit(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 502 case 3: a PMMA cast along an oblique angular artery
+ * (x -2.2..3.5 mm, sloping from 4 to 7 mm deep). The far wall of the
+ * perfused artery upstream (x < -2.2 mm, under the anechoic lumen) rings
+ * like a focus; those wall foci are not particles and do not stretch the
+ * field along the artery. The cast's deep end (x 2.2..4 mm), a few tails
+ * linked among themselves, belongs to the field. */
+static void test_comet_oblique_cast(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 502, 3);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_PMMA);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "comet-oblique-cast");
+   check_well_formed(res);
+   assert_int_equal(count_kind(frame_at(res, 0), "comet_tail"), 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "comet_tail", &x0, &x1, &z0));
+   assert_true(x0 > -2.7e-3);
+   assert_true(x1 > 3.0e-3);
+   cJSON_Delete(res);
+}
+
 /* A plate whose copies fade by 6 dB each (amplitude x0.5): only two copies
  * stand above the speckle on single columns; the plate's columns averaged
  * show them, and the region covers the plate's columns. */
@@ -639,6 +662,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_reverberation),
       cmocka_unit_test(test_reverberation_fast_fading),
       cmocka_unit_test(test_comet_small_deposit),
+      cmocka_unit_test(test_comet_oblique_cast),
       cmocka_unit_test(test_shadow),
       cmocka_unit_test(test_bone_shadow),
       cmocka_unit_test(test_caha_shadow_whole),
