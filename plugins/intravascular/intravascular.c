@@ -68,7 +68,7 @@ static const sono_kit_param_t params[P_COUNT] = {
    {"compress_reach_m", "Distance to a lumen within which a deposit narrowing that lumen is perivascular", "m",
     SONO_PARAM_FLOAT, 0.1e-3, 5e-3, 2e-3, NULL},
    {"compress_share", "Lumen calibre beside a deposit, as a share of the vessel's median, at or below which it is "
-    "compressed (0: off)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.7, NULL},
+    "compressed (0: off)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.0, NULL},
 };
 
 #define IV_MAX_POINTS 1024

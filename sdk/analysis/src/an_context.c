@@ -34,7 +34,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->course_contrast_db = 3.0;
    cfg->flash_share = 0.03;
    cfg->compress_reach_m = 2e-3;
-   cfg->compress_share = 0.7;
+   cfg->compress_share = 0.0; /* off: see docs/clinical.md, compression seen on the lumen */
 }
 
 sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)

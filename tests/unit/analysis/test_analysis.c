@@ -476,6 +476,7 @@ static void narrowed_lumen_beside_is_compression(void **state)
    (void)state;
    sono_an_config_t cfg;
    sono_an_config_default(&cfg);
+   cfg.compress_share = 0.7; /* off by default */
    scene_t s;
    scene_vessel(&s);
    scene_region(&s, -5.5e-3, -4.5e-3, 2.0e-3, 2.6e-3, 2.0e-3, 2.6e-3);
