@@ -73,6 +73,9 @@ enum {
    P_SL_CLIP_MIN_W_M,    /* side lobe: narrowest clipped source segment */
    P_ALIAS_GAP_M,        /* aliasing: wrapping stretches further apart than this are separate findings */
    P_ANISO_FIBRE_DEG,    /* anisotropy: fibre tilt from the beam's normal at the layer's dark end */
+   P_COMET_SATELLITE,    /* comet tail: tails of a group that a field within twice comet_link_m takes in */
+   P_COMET_LUMEN_M,      /* comet tail: height of the anechoic band over a lumen's far-wall focus */
+   P_COMET_LUMEN_DB,     /* comet tail: that band's depth under the row reference */
    P_COUNT
 };
 

@@ -304,9 +304,6 @@ static void report_chains(art_t *a, art_kind_t kind, int min_width)
 #define COMET_MATRIX_DB 0.0f /* foci lie in a matrix no brighter than the tissue of their rows */
 #define COMET_NARROW_COPIES 3 /* a narrow tail: >= 3 copies ... */
 #define COMET_COPY_DB 6.0f    /* ... the first >= 6 dB over the columns beside it */
-#define COMET_SATELLITE 3     /* tails of a group that a field within twice the link distance takes in */
-#define COMET_LUMEN_M 0.5e-3  /* an anechoic band this tall right above a focus ... */
-#define COMET_LUMEN_DB 10.0   /* ... this far under the row reference is a lumen over its far wall */
 
 /* Copies of the focus at row iz of column c at lag L: each copy a local
  * maximum (+-1 row) >= 3 dB over the background `bg`, no brighter than the
@@ -391,7 +388,7 @@ static int comet_field(const art_t *a, int count, int nnarrow)
    return count >= (int)a->p[P_COMET_MIN_TAILS] || nnarrow >= (int)a->p[P_COMET_MIN_NARROW];
 }
 
-/* A field (comet_field) takes in a smaller group of >= COMET_SATELLITE tails
+/* A field (comet_field) takes in a smaller group of >= comet_satellite_tails
  * within twice the link distance (lz, lx): the particles of one deposit
  * thin out where the deposit narrows (a slender cast along an oblique
  * vessel), which breaks its field into pieces; speckle makes isolated
@@ -410,7 +407,7 @@ static void comet_absorb_satellites(const art_t *a, const int32_t *tz, const int
          continue;
       for (int j = 0; j < n; ++j) {
          int gj = grp[j];
-         if (gj == gi || abs(tz[i] - tz[j]) > lz || abs(tx[i] - tx[j]) > lx || count[gj] < COMET_SATELLITE ||
+         if (gj == gi || abs(tz[i] - tz[j]) > lz || abs(tx[i] - tx[j]) > lx || count[gj] < (int)a->p[P_COMET_SATELLITE] ||
              comet_field(a, count[gj], nnarrow[gj]))
             continue;
          for (int k = 0; k < n; ++k)
@@ -480,8 +477,8 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
    }
 }
 
-/* A focus right under an anechoic band (COMET_LUMEN_M above it, on the
- * 3-column mean COMET_LUMEN_DB under the row reference: blood) is the far
+/* A focus right under an anechoic band (comet_lumen_m above it, on the
+ * 3-column mean comet_lumen_db under the row reference: blood) is the far
  * wall of a lumen, whose specular echo rings in the wall, not a particle in
  * a deposit, where the matrix and the tails of the foci above fill the
  * rows over a focus. Along an oblique vessel such wall foci chain into a
@@ -490,13 +487,13 @@ static void comet_groups(art_t *a, const int32_t *tz, const int32_t *tx, const i
  * PCL deposit's foci -7 to +7 dB). */
 static int comet_under_lumen(const art_t *a, int iz, int ix)
 {
-   int h = art_npx_z(a, COMET_LUMEN_M);
+   int h = art_npx_z(a, a->p[P_COMET_LUMEN_M]);
    if (iz - h < 0)
       return 0;
    double level = 0;
    for (int z = iz - h; z < iz - 2; ++z) /* the focus's own pulse reaches 2 rows up */
       level += a->lat[art_px(a, z, ix)] - a->rowref[z];
-   return level <= -COMET_LUMEN_DB * (h - 2);
+   return level <= -a->p[P_COMET_LUMEN_DB] * (h - 2);
 }
 
 /* Comet tails (A1, §7.3): bright point foci (>= reflector_db + 6 dB over the

@@ -104,6 +104,12 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"anisotropy_fibre_deg",
     "Anisotropy: fibre tilt from the beam's normal at the layer's dark end (slope along which its stripes hold best)",
     "deg", SONO_PARAM_FLOAT, 2.0, 30.0, 9.0, NULL},
+   {"comet_satellite_tails", "Comet tail: tails of a smaller group that a field within twice comet_link_m takes in "
+    "(the pieces of one slender deposit)", "1", SONO_PARAM_INT, 2, 100, 3, NULL},
+   {"comet_lumen_m", "Comet tail: height of the anechoic band right above a focus that makes it a lumen's far wall, "
+    "not a particle", "m", SONO_PARAM_FLOAT, 0.2e-3, 2e-3, 0.5e-3, NULL},
+   {"comet_lumen_db", "Comet tail: depth of that band under the row reference (blood)", "dB", SONO_PARAM_FLOAT, 3.0,
+    30.0, 10.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -321,7 +327,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * 10: aliasing cine window; 11: anisotropy dark plateau; 12: blooming spill
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
  * separate findings; 15: anisotropy fibre tilt). */
-#define ART_STATE_VERSION 15u
+#define ART_STATE_VERSION 16u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
