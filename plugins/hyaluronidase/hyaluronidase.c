@@ -72,6 +72,9 @@ const sono_kit_param_t hy_params[P_COUNT] = {
     "tissue's own threshold crossings (up to twice that: indeterminate)", "1", SONO_PARAM_FLOAT, 1.0, 5.0, 2.0, NULL},
    {"migrated_area_share", "A deposit matched beyond its baseline box with at least this share of its baseline area "
     "is taken as moved; a smaller one only when nothing is left in place", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.5, NULL},
+   {"shadow_db", "Posterior level of a deposit above a lumen at or below which the lumen under it is in its acoustic "
+    "shadow: its silence does not evidence a plug, and targets keep clear of it", "dB", SONO_PARAM_FLOAT, -40.0, 0.0,
+    -6.0, NULL},
 };
 
 static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }

@@ -364,6 +364,43 @@ static void test_plug_targets_keep_to_the_middle_of_the_silent_segment(void **st
    run_close(&r);
 }
 
+/* Hyaluronidase seed 26, pair 14, after the shrink: the perivascular CaHA of
+ * the preset shadows the vessel (posterior -14 dB) over x -5 to -3 mm, so
+ * the lumen stays silent 1.45 mm past the shrunk plug's left end, and the
+ * outer target ranked on the silent segment alone lay 0.1 mm past that end,
+ * in the shadowed lumen, on every frame. Shadowed columns are no evidence
+ * of the plug: every target lies inside the true plug, and targets are
+ * still placed. */
+static void test_plug_targets_keep_out_of_an_acoustic_shadow(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 26014, &err), 0);
+   c.threads = 1;
+   for (uint32_t k = 0; k < c.deposit_count; ++k)
+      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL) {
+         c.deposits[k].x_m = -1.637148458e-3;
+         c.deposits[k].half_width_m = 1.817758260e-3;
+      }
+   run_t r;
+   run_open_case(&r, &c);
+   sono_point_t truth[512];
+   uint32_t nt = true_intraluminal(&r, truth, 512), frames_checked = 0;
+   assert_true(nt >= 3);
+   for (uint32_t f = 0; f < c.frames; ++f) {
+      run_frame(&r, f);
+      uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
+      for (uint32_t t = 0; t < targets; ++t) {
+         const sono_point_t p = ((const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "target", t))->points[0];
+         assert_true(inside(truth, nt, p.x_m, p.z_m));
+      }
+      frames_checked += targets > 0;
+   }
+   assert_true(frames_checked >= 3);
+   run_close(&r);
+}
+
 /* Targets per deposit follow the parameter. */
 static void test_target_count(void **state)
 {
@@ -893,6 +930,7 @@ int main(void)
       cmocka_unit_test(test_parameters),
       cmocka_unit_test(test_overlay_on_occlusion),
       cmocka_unit_test(test_plug_targets_keep_to_the_middle_of_the_silent_segment),
+      cmocka_unit_test(test_plug_targets_keep_out_of_an_acoustic_shadow),
       cmocka_unit_test(test_target_count),
       cmocka_unit_test(test_needling_grid_region),
       cmocka_unit_test(test_danger_zones),
