@@ -317,6 +317,27 @@ static void test_overlay_on_occlusion(void **state)
    run_close(&r);
 }
 
+/* Opens the nasolabial plug preset drawn from case_seed with its plug
+ * moved to x_m and given half_width_m (an eval pair's plug), and collects the
+ * plug's true outline into truth (at least 3 points). Returns its frame count. */
+static uint32_t open_plug_case(run_t *r, uint64_t case_seed, double x_m, double half_width_m, sono_point_t *truth,
+                               uint32_t cap, uint32_t *nt)
+{
+   sono_sim_case_t c;
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", case_seed, &err), 0);
+   c.threads = 1;
+   for (uint32_t k = 0; k < c.deposit_count; ++k)
+      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL) {
+         c.deposits[k].x_m = x_m;
+         c.deposits[k].half_width_m = half_width_m;
+      }
+   run_open_case(r, &c);
+   *nt = true_intraluminal(r, truth, cap);
+   assert_true(*nt >= 3);
+   return c.frames;
+}
+
 /* A silent lumen segment may hold blood beyond the plug (its ends are where
  * colour resumes, not where the material ends). The case of sono-eval
  * hyaluronidase seed 23, pair 0: the silent segment runs 1.3 mm past the
@@ -327,21 +348,11 @@ static void test_overlay_on_occlusion(void **state)
 static void test_plug_targets_keep_to_the_middle_of_the_silent_segment(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_error_t err;
-   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 23000, &err), 0);
-   c.threads = 1;
-   for (uint32_t k = 0; k < c.deposit_count; ++k)
-      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL) {
-         c.deposits[k].x_m = -0.466978461e-3;
-         c.deposits[k].half_width_m = 2.9882663e-3;
-      }
    run_t r;
-   run_open_case(&r, &c);
    sono_point_t truth[512];
-   uint32_t nt = true_intraluminal(&r, truth, 512), frames_checked = 0;
-   assert_true(nt >= 3);
-   for (uint32_t f = 0; f < c.frames; ++f) {
+   uint32_t nt, frames_checked = 0;
+   uint32_t frames = open_plug_case(&r, 23000, -0.466978461e-3, 2.9882663e-3, truth, 512, &nt);
+   for (uint32_t f = 0; f < frames; ++f) {
       run_frame(&r, f);
       const sono_event_overlay_t *occ = (const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "occluded-segment", 0);
       uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
@@ -374,21 +385,11 @@ static void test_plug_targets_keep_to_the_middle_of_the_silent_segment(void **st
 static void test_plug_targets_keep_out_of_an_acoustic_shadow(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_error_t err;
-   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 26014, &err), 0);
-   c.threads = 1;
-   for (uint32_t k = 0; k < c.deposit_count; ++k)
-      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL) {
-         c.deposits[k].x_m = -1.637148458e-3;
-         c.deposits[k].half_width_m = 1.817758260e-3;
-      }
    run_t r;
-   run_open_case(&r, &c);
    sono_point_t truth[512];
-   uint32_t nt = true_intraluminal(&r, truth, 512), frames_checked = 0;
-   assert_true(nt >= 3);
-   for (uint32_t f = 0; f < c.frames; ++f) {
+   uint32_t nt, frames_checked = 0;
+   uint32_t frames = open_plug_case(&r, 26014, -1.637148458e-3, 1.817758260e-3, truth, 512, &nt);
+   for (uint32_t f = 0; f < frames; ++f) {
       run_frame(&r, f);
       uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
       for (uint32_t t = 0; t < targets; ++t) {
