@@ -146,6 +146,7 @@ typedef struct hy {
    int32_t *blood_src;           /* max_nz * max_nx: nearest blood pixel (iz << 16 | ix), -1 none */
    uint8_t *flow;                /* max_nz * max_nx: blood pixels of this frame (hy_blood.c) */
    int blood_ready;              /* blood_dist holds this frame's map */
+   int blood_none;               /* no blood in the map's window: blood_dist and blood_src unset */
    uint32_t bz0, bx0, bnz, bnx;  /* the map's window: first row and column, size (frame pixels) */
    hy_target_t targets[HY_MAX_TARGETS];
    uint32_t target_count;

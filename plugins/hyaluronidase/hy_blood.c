@@ -230,6 +230,14 @@ void hy_blood_map(hy_t *s, const sono_an_result_t *r, double involved_widen_m, d
    /* blood_src and blood_dist serve as the box filter's scratch first */
    find_blood(s, s->blood_src, (int32_t *)s->blood_dist);
    clear_involved(s, r, involved_widen_m);
+   /* Often only the treated vessel's own flow lies near its plug, and it
+    * has just been cleared: with no blood left in the window every distance
+    * is infinite, and the two raster passes over the window (the larger part
+    * of this plugin's own per-frame time) would find nothing. */
+   s->blood_ready = 1;
+   s->blood_none = memchr(s->flow, 1, (size_t)nz * nx) == NULL;
+   if (s->blood_none)
+      return;
    const uint8_t *restrict flow = s->flow;
    float *restrict dist = s->blood_dist;
    int32_t *restrict src = s->blood_src;
@@ -241,7 +249,6 @@ void hy_blood_map(hy_t *s, const sono_an_result_t *r, double involved_widen_m, d
          src[p] = b ? pack(iz, ix) : HY_NONE;
       }
    propagate(s);
-   s->blood_ready = 1;
 }
 
 double hy_blood_distance(const hy_t *s, double x, double z)
@@ -250,6 +257,8 @@ double hy_blood_distance(const hy_t *s, double x, double z)
    long ix = lround((x - g->x0_m) / g->dx_m) - (long)s->bx0, iz = lround((z - g->z0_m) / g->dz_m) - (long)s->bz0;
    if (ix < 0 || iz < 0 || ix >= (long)s->bnx || iz >= (long)s->bnz)
       return 0.0; /* outside the map: unknown, so treated as next to blood */
+   if (s->blood_none)
+      return INFINITY;
    int32_t src = s->blood_src[map_pix(s->bnz, (uint32_t)iz, (uint32_t)ix)];
    if (src == HY_NONE)
       return INFINITY;
