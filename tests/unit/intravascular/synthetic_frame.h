@@ -4,7 +4,8 @@
  * velocity scale `vn` (m/s), the grid centred laterally on x = 0.
  * The planes are the caller's and must outlive the input; `in` points into
  * the struct itself, so the struct must not be copied or moved after
- * syn_frame_init(). Header-only, no allocation. */
+ * syn_frame_init(). Header-only; include <cmocka.h> first (syn_context and
+ * syn_analyse fail the calling test on an error). */
 #ifndef SYNTHETIC_FRAME_H
 #define SYNTHETIC_FRAME_H
 
@@ -34,6 +35,28 @@ static inline void syn_frame_init(syn_frame_t *f, uint32_t nz, uint32_t nx, doub
    f->power = syn_plane(SONO_PLANE_POWER, SONO_DTYPE_FLOAT32, nz, nx, power);
    f->variance = syn_plane(SONO_PLANE_VARIANCE, SONO_DTYPE_FLOAT32, nz, nx, variance);
    f->in = (sono_an_input_t){&f->grid, &f->acq, &f->bmode, NULL, &f->velocity, &f->power, &f->variance};
+}
+
+/* A new analysis context for nz x nx frames (the caller destroys it). */
+static inline sono_an_context_t *syn_context(uint32_t nz, uint32_t nx)
+{
+   sono_error_t err;
+   sono_an_context_t *ctx = sono_an_create(nz, nx, &err);
+   if (!ctx)
+      fail_msg("%s", err.message);
+   return ctx;
+}
+
+/* The frame through the analysis with the default thresholds. */
+static inline const sono_an_result_t *syn_analyse(sono_an_context_t *ctx, const syn_frame_t *f)
+{
+   sono_an_config_t cfg;
+   sono_an_config_default(&cfg);
+   sono_error_t err;
+   const sono_an_result_t *r = sono_an_analyse(ctx, &cfg, &f->in, &err);
+   if (!r)
+      fail_msg("%s", err.message);
+   return r;
 }
 
 #endif

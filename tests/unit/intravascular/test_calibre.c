@@ -86,19 +86,13 @@ static double measured_calibre(double diameter_m, double above_bright)
 {
    planes_t *p = calloc(1, sizeof *p);
    assert_non_null(p);
-   sono_error_t err;
-   sono_an_context_t *ctx = sono_an_create(NZ, NX, &err);
-   assert_non_null(ctx);
-   sono_an_config_t cfg;
-   sono_an_config_default(&cfg);
+   sono_an_context_t *ctx = syn_context(NZ, NX);
    syn_frame_t fr;
    syn_frame_init(&fr, NZ, NX, DZ, DX, VN, p->bmode, p->velocity, p->power, p->variance);
    draw(p, diameter_m, above_bright);
    const sono_an_result_t *r = NULL;
    for (int f = 0; f < 5; ++f) {
-      r = sono_an_analyse(ctx, &cfg, &fr.in, &err);
-      if (!r)
-         fail_msg("%s", err.message);
+      r = syn_analyse(ctx, &fr);
    }
    assert_int_equal(r->vessel_count, 1);
    double d = r->vessels[0].diameter_m;

@@ -69,19 +69,13 @@ static void draw(planes_t *p, enum plug kind)
 
 static const sono_an_result_t *run(planes_t *p, enum plug kind, sono_an_context_t **ctx_out)
 {
-   sono_error_t err;
-   sono_an_context_t *ctx = sono_an_create(NZ, NX, &err);
-   assert_non_null(ctx);
-   sono_an_config_t cfg;
-   sono_an_config_default(&cfg);
+   sono_an_context_t *ctx = syn_context(NZ, NX);
    syn_frame_t fr;
    syn_frame_init(&fr, NZ, NX, DZ, DX, VN, p->bmode, p->velocity, p->power, p->variance);
    const sono_an_result_t *r = NULL;
    draw(p, kind);
    for (int f = 0; f < 5; ++f) {
-      r = sono_an_analyse(ctx, &cfg, &fr.in, &err);
-      if (!r)
-         fail_msg("%s", err.message);
+      r = syn_analyse(ctx, &fr);
    }
    *ctx_out = ctx;
    return r;
