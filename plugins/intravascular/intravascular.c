@@ -84,7 +84,8 @@ typedef struct iv {
    char label[160], basis[512], text[160];
    char prob_text[SONO_AN_CLASS_COUNT][16];
    char prob_key[SONO_AN_CLASS_COUNT][24];
-   sono_attribute_t attrs[SONO_AN_CLASS_COUNT + 4];
+   char features_text[128];
+   sono_attribute_t attrs[SONO_AN_CLASS_COUNT + 5];
 } iv_t;
 
 static iv_t *self_of(const sono_plugin_t *p) { return (iv_t *)p->plugin_data; }
@@ -461,6 +462,20 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    push_centrelines(s, v, out);
 }
 
+/* The classifier's inputs, so that a reader (or the class fit,
+ * tests/eval/fit_deposit_classes.py through sono-eval --dump-features) sees
+ * what the probabilities were computed from: outlined from a lumen gap (0/1),
+ * echo dB, posterior dB, bright foci/mm^2, tail dB, heterogeneity dB,
+ * capsule dB, share 20 dB under the background. */
+static sono_attribute_t deposit_features_attribute(iv_t *s, const sono_an_deposit_t *d)
+{
+   const sono_an_features_t *f = &d->features;
+   snprintf(s->features_text, sizeof s->features_text, "%d %.3f %.3f %.3f %.3f %.3f %.3f %.4f", d->from_flow_gap,
+            f->echo_db, f->posterior_db, f->focus_density_mm2, f->tail_score, f->heterogeneity_db, f->capsule_db,
+            f->dark_fraction);
+   return (sono_attribute_t){"class_features", s->features_text};
+}
+
 static void deposit_finding(iv_t *s, const sono_an_deposit_t *d, const sono_output_t *out)
 {
    uint32_t na = 0;
@@ -473,6 +488,7 @@ static void deposit_finding(iv_t *s, const sono_an_deposit_t *d, const sono_outp
       snprintf(s->prob_text[k], sizeof s->prob_text[k], "%.3f", d->probability[k]);
       s->attrs[na++] = (sono_attribute_t){s->prob_key[k], s->prob_text[k]};
    }
+   s->attrs[na++] = deposit_features_attribute(s, d);
    const char *cls = sono_an_class_label(d->cls);
    snprintf(s->label, sizeof s->label, "%s deposit, %s%s", d->cls == SONO_AN_UNKNOWN ? "Unclassified" : "Possible",
             d->cls == SONO_AN_UNKNOWN ? "" : cls, placement == SONO_AN_INTRALUMINAL ? " (intraluminal)"

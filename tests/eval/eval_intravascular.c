@@ -12,8 +12,10 @@
  * --dump-features FILE appends one line per matched deposit (seed, case,
  * true class and placement, reported class and placement, true and
  * reported area in mm^2, their IoU, the reported outline's centroid x and
- * z in mm, the p_<class> probabilities as reported, then the basis) for
- * fitting the classifier across seeds; the file is emptied at the start. */
+ * z in mm, the p_<class> probabilities as reported, the plugin's
+ * class_features attribute (from a lumen gap, then the seven features the
+ * classifier read), then the basis) for fitting the classifier across
+ * seeds; the file is emptied at the start. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +168,8 @@ static void dump_deposit(FILE *o, uint64_t seed, uint32_t i, const char *tc, con
       const char *p = str(attrs, key) ? str(attrs, key) : str(m, key);
       fprintf(o, " %s", p ? p : "?");
    }
-   fprintf(o, " | %s\n", basis ? basis : "");
+   const char *features = str(attrs, "class_features");
+   fprintf(o, " %s | %s\n", features ? features : "? ? ? ? ? ? ? ?", basis ? basis : "");
 }
 
 static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, int verbose, uint32_t i, FILE *dump,

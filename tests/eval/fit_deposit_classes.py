@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """Fits the deposit-class modes of sdk/analysis/src/an_classify.c.
 
-Input: one file per seed, named s<SEED>.dump, written by a build configured
-with -DCMAKE_C_FLAGS=-DSONO_AN_FEATURE_LOG as
-  SONO_AN_FEATURE_LOG=F sono-eval intravascular --n 40 --seed S --dump-features F
-It holds, per case, the features of every deposit the analysis found on each
-frame ("F" lines, the last frame's are used) and one "D" line per truth
-deposit matched to a reported one (truth class, reported class, outline
-areas and IoU, reported centroid); the two are joined on the centroid.
+Input: one file per seed, named s<SEED>.dump, written by
+  sono-eval intravascular --n 40 --seed S --dump-features s<SEED>.dump
+It holds one "D" line per truth deposit matched to a reported one (truth
+class, reported class, outline areas and IoU, reported centroid, the class
+probabilities, then the plugin's class_features attribute: from a lumen
+gap, and the seven features the classifier read on the last frame).
 
 The model is the one an_classify.c evaluates: per class one or two modes
 (the material seen brighter or darker than the tissue row, when both have
@@ -41,29 +40,16 @@ TAIL_CAP_DB = 8.0
 
 
 def load(path, seed):
-    rows, cur = [], []
+    rows = []
     for line in open(path):
-        t = line.split()
-        if not t:
+        t = line.partition(" | ")[0].split()
+        if len(t) < 31 or t[0] != "D" or "?" in t[23:31]:
             continue
-        if t[0] == "FRAME":
-            cur = []
-        elif t[0] == "F":
-            cur.append([float(x) for x in t[1:]])
-        elif t[0] == "D":
-            h = line.partition(" | ")[0].split()
-            ta, ra, iou, cx, cz = map(float, h[7:12])
-            best, bd = None, 1e9
-            for v in cur:
-                d = (v[2] - cx) ** 2 + (v[3] - cz) ** 2 + 0.01 * (v[4] - ra) ** 2
-                if d < bd:
-                    bd, best = d, v
-            if best is None:
-                continue
-            f = np.array(best[5:12])
-            f[3] = min(f[3], TAIL_CAP_DB)
-            rows.append(dict(seed=seed, case=int(h[2]), tc=h[3], tp=h[4], pc=h[5], pp=h[6], true_area=ta,
-                             rep_area=ra, iou=iou, gap=int(best[1]), x=f))
+        ta, ra, iou = map(float, t[7:10])
+        f = np.array([float(x) for x in t[24:31]])
+        f[3] = min(f[3], TAIL_CAP_DB)
+        rows.append(dict(seed=seed, case=int(t[2]), tc=t[3], tp=t[4], pc=t[5], pp=t[6], true_area=ta,
+                         rep_area=ra, iou=iou, gap=int(t[23]), x=f))
     return rows
 
 

@@ -1197,37 +1197,6 @@ void an_find_skin(sono_an_context_t *c)
       }
 }
 
-/* Feature log for fitting the classifier (tests/eval/fit_deposit_classes.py):
- * compiled only with -DSONO_AN_FEATURE_LOG; then, when the environment
- * variable SONO_AN_FEATURE_LOG names a file, every frame appends "FRAME"
- * and one "F" line per deposit (index, from a lumen gap, centroid x z mm,
- * area mm^2, the seven class features, placement, vessel). sono-eval's
- * --dump-features writes to the same file, so its "D" lines (truth) can be
- * joined to the features. Never in a shipped build: it opens a file per
- * frame. */
-#ifdef SONO_AN_FEATURE_LOG
-#include <stdio.h>
-static void log_features(const sono_an_result_t *r)
-{
-   const char *path = getenv("SONO_AN_FEATURE_LOG");
-   FILE *o = path ? fopen(path, "a") : NULL;
-   if (!o)
-      return;
-   fprintf(o, "FRAME\n");
-   for (uint32_t i = 0; i < r->deposit_count; ++i) {
-      const sono_an_deposit_t *d = &r->deposits[i];
-      const sono_an_features_t *f = &d->features;
-      fprintf(o, "F %u %d %.4f %.4f %.4f %.3f %.3f %.3f %.3f %.3f %.3f %.4f %d %d\n", i, d->from_flow_gap,
-              d->centroid.x_m * 1e3, d->centroid.z_m * 1e3, d->area_m2 * 1e6, f->echo_db, f->posterior_db,
-              f->focus_density_mm2, f->tail_score, f->heterogeneity_db, f->capsule_db, f->dark_fraction,
-              d->placement, d->vessel);
-   }
-   fclose(o);
-}
-#else
-static void log_features(const sono_an_result_t *r) { (void)r; }
-#endif
-
 void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
    comp_t comps[AN_MAX_COMPONENTS];
@@ -1254,5 +1223,4 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
    end_plugs(c);
    chain_plugs(c);
    gap_deposits(c);
-   log_features(r);
 }

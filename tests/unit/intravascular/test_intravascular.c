@@ -67,6 +67,7 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
          } else if (strcmp(f->kind, "filler_deposit") == 0) {
             const char *pl = attribute(f, "placement");
             assert_non_null(attribute(f, "class"));
+            assert_non_null(attribute(f, "class_features"));
             assert_non_null(pl);
             o->deposits++;
             o->intraluminal += strcmp(pl, "intraluminal") == 0;
