@@ -110,6 +110,10 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "not a particle", "m", SONO_PARAM_FLOAT, 0.2e-3, 2e-3, 0.5e-3, NULL},
    {"comet_lumen_db", "Comet tail: depth of that band under the row reference (blood)", "dB", SONO_PARAM_FLOAT, 3.0,
     30.0, 10.0, NULL},
+   {"anisotropy_bright_deg",
+    "Anisotropy: largest fibre tilt from the beam's normal at the layer's bright end (the fibres face the beam where "
+    "the layer is bright)",
+    "deg", SONO_PARAM_FLOAT, 0.0, 30.0, 6.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -326,8 +330,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * excess; 7: reverberation plate copies and level; 8: aliasing fast share; 9: narrow comet tails;
  * 10: aliasing cine window; 11: anisotropy dark plateau; 12: blooming spill
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
- * separate findings; 15: anisotropy fibre tilt). */
-#define ART_STATE_VERSION 16u
+ * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
+ * bright-end fibre tilt). */
+#define ART_STATE_VERSION 17u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
