@@ -77,6 +77,7 @@ enum {
    P_COMET_LUMEN_M,      /* comet tail: height of the anechoic band over a lumen's far-wall focus */
    P_COMET_LUMEN_DB,     /* comet tail: that band's depth under the row reference */
    P_ANISO_BRIGHT_DEG,   /* anisotropy: largest fibre tilt from the beam's normal at the layer's bright end */
+   P_ALIAS_FOLLOW_SHARE, /* aliasing: share of a weaker core on the previous frame's aliasing region */
    P_COUNT
 };
 

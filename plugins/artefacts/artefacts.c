@@ -114,6 +114,9 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "Anisotropy: largest fibre tilt from the beam's normal at the layer's bright end (the fibres face the beam where "
     "the layer is bright)",
     "deg", SONO_PARAM_FLOAT, 0.0, 30.0, 6.0, NULL},
+   {"alias_follow_share", "Aliasing: share of a core under alias_area_fraction (at least half of it) lying on the "
+    "previous frame's aliasing region for the wrap to continue there (1.01: never)", "1", SONO_PARAM_FLOAT, 0.0, 1.01,
+    0.5, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -331,8 +334,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * 10: aliasing cine window; 11: anisotropy dark plateau; 12: blooming spill
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
- * bright-end fibre tilt). */
-#define ART_STATE_VERSION 17u
+ * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region). */
+#define ART_STATE_VERSION 18u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
