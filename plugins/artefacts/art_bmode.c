@@ -1714,8 +1714,8 @@ static int fit_hinge(const float *prof, int lo, int hi, int step, int min_left, 
 /* Anisotropy (A2, [S35]): a fibrillar layer (striated) whose level runs
  * flat, falls along its length by the full anisotropy loss and stays down
  * to the frame edge (plateau-ramp-plateau fit), with the fibres tilted at
- * the dark end, while the layer above keeps its level (a lateral gain trend
- * darkens both). Reported over the dark plateau, where the loss has
+ * the dark end and facing the beam at the bright end, while the layer above
+ * keeps its level (a lateral gain trend darkens both). Reported over the dark plateau, where the loss has
  * saturated. */
 void art_detect_anisotropy(art_t *a)
 {
@@ -1774,7 +1774,11 @@ void art_detect_anisotropy(art_t *a)
       if (!isnan(b) && !isnan(d) && b - d >= 0.5 * fall)
          return;
    }
+   /* the fibres face the beam at the bright end: a layer bright where its
+    * stripes run steep is not darkened by the beam angle */
    double ang_b = fibre_angle(a, z0, z1, dark_right ? 0 : a->nx - ref, dark_right ? ref - 1 : a->nx - 1, &score);
+   if (fabs(ang_b) > a->p[P_ANISO_BRIGHT_DEG])
+      return;
    art_finding_t *f = art_add(a, K_ANISOTROPY, (float)(0.55 + 0.1 * fmin(3.0, fall - drop + 1.0)));
    if (!f)
       return;
