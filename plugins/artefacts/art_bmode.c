@@ -1655,6 +1655,26 @@ static double fibre_angle(const art_t *a, int z0, int z1, int ix0, int ix1, doub
    return best_deg;
 }
 
+/* Fibre angle at the dark end of the layer (columns [ix0, ix1], the dark
+ * plateau): over the last w columns at the frame edge or, where the stripes
+ * there are not seen (a lumen or a shadow crosses the layer's end), over
+ * the first window of w columns, stepping inward by w / 2 within the
+ * plateau, in which they are (striation >= 0.5 dB). */
+static double dark_end_angle(const art_t *a, int z0, int z1, int ix0, int ix1, int dark_right, int w, double *score)
+{
+   double ang = 0;
+   *score = -1e9;
+   for (int k = 0;; k += w / 2) {
+      int lo = dark_right ? ix1 - w + 1 - k : ix0 + k;
+      if (lo < ix0 || lo + w - 1 > ix1)
+         break;
+      ang = fibre_angle(a, z0, z1, lo, lo + w - 1, score);
+      if (*score >= 0.5)
+         break;
+   }
+   return ang;
+}
+
 /* Plateau-ramp-plateau fit of a level profile: the anisotropy loss grows
  * with the insonation angle, then saturates, so along a layer whose fibres
  * turn away from the beam the level runs flat, falls along a ramp and runs
@@ -1756,7 +1776,7 @@ void art_detect_anisotropy(art_t *a)
       return;
    /* the fibres tilt away from the beam's normal at the dark end */
    double score;
-   double ang_d = fibre_angle(a, z0, z1, dark_right ? a->nx - ref : 0, dark_right ? a->nx - 1 : ref - 1, &score);
+   double ang_d = dark_end_angle(a, z0, z1, ix0, ix1, dark_right, ref, &score);
    if (fabs(ang_d) < a->p[P_ANISO_FIBRE_DEG] || score < 0.5)
       return;
    /* a lateral trend (probe contact, TGC) darkens the layer above too */

@@ -408,6 +408,22 @@ static void test_anisotropy_bright_end_faces_beam(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 502 case 33: the muscle's fibres turn to 9 deg at the right
+ * edge, but a lumen crosses the layer's last millimetre there, so no stripe
+ * is seen at the edge (striation 0.1 dB); a millimetre further in, within
+ * the dark plateau, the stripes are seen tilted and the loss is reported. */
+static void test_anisotropy_fibre_angle_inside_dark_plateau(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 502, 33);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "batch-502-33");
+   check_well_formed(res);
+   assert_int_equal(count_kind(frame_at(res, 0), "anisotropy"), 1);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 501 case 18: a silicone deposit in the skin's bright rows
  * (x -2.3..0.2 mm, 1.3-2.0 mm deep) stands 11 dB over the dermis beside it
  * but well over the frame's tissue level: it is read against the latter,
@@ -713,6 +729,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_dirty_shadow_wide_deposit),
       cmocka_unit_test(test_anisotropy_needs_seen_plateau),
       cmocka_unit_test(test_anisotropy_bright_end_faces_beam),
+      cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
       cmocka_unit_test(test_dirty_shadow_in_skin_rows),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
