@@ -78,8 +78,6 @@ enum {
    P_COMET_LUMEN_DB,     /* comet tail: that band's depth under the row reference */
    P_ANISO_BRIGHT_DEG,   /* anisotropy: largest fibre tilt from the beam's normal at the layer's bright end */
    P_ALIAS_FOLLOW_SHARE, /* aliasing: share of a weaker core on the previous frame's aliasing region */
-   P_ALIAS_MOSAIC_SLOPE, /* aliasing: vessel axis slope under which a wrap lasting alias_steady_s is a mosaic */
-   P_ALIAS_STEADY_S,     /* aliasing: a near-perpendicular wrap seen in every frame this long is a mosaic */
    P_COUNT
 };
 

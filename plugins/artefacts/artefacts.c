@@ -117,12 +117,6 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"alias_follow_share", "Aliasing: share of a core under alias_area_fraction (at least half of it) lying on the "
     "previous frame's aliasing region for the wrap to continue there (1.01: never)", "1", SONO_PARAM_FLOAT, 0.0, 1.01,
     0.5, NULL},
-   {"alias_mosaic_slope", "Aliasing: axial rise per lateral distance of the vessel axis under which (0.1: 5.7 deg from "
-    "perpendicular) a wrap seen in every frame for alias_steady_s is the steady mosaic of flow crossing the beam",
-    "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.1, NULL},
-   {"alias_steady_s", "Aliasing: a wrap of a vessel under alias_mosaic_slope seen in every frame for this long is not "
-    "the systolic peak passing the scale (0: never; capped by the cine memory)", "s", SONO_PARAM_FLOAT, 0.0, 2.0, 0.5,
-    NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -341,8 +335,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
- * mosaic). */
-#define ART_STATE_VERSION 19u
+ * mosaic; 20: those two removed again). */
+#define ART_STATE_VERSION 20u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
