@@ -123,8 +123,7 @@ static uint32_t shadows_over(const hy_t *s, const sono_an_result_t *r, const son
    uint32_t n = 0;
    for (uint32_t i = 0; i < r->deposit_count && n < SONO_AN_MAX_DEPOSITS; ++i) {
       const sono_an_deposit_t *k = &r->deposits[i];
-      if (k == d || k->placement == SONO_AN_INTRALUMINAL || k->features.posterior_db > s->values[P_SHADOW_DB] ||
-          k->centroid.z_m >= d->z_top_m)
+      if (k == d || !sono_an_shadows_lumen(k, d->z_top_m, s->cfg.shadow_db))
          continue;
       x0[n] = k->x_left_m;
       x1[n++] = k->x_right_m;

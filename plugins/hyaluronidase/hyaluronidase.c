@@ -154,6 +154,7 @@ static const sono_an_result_t *analyse(hy_t *s, const sono_frame_t *frame)
 {
    s->cfg.cine_window_s = s->values[P_CINE_WINDOW];
    s->cfg.reduced_speed_ratio = s->values[P_REDUCED_RATIO];
+   s->cfg.shadow_db = s->values[P_SHADOW_DB];
    sono_error_t err;
    return sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
 }

@@ -211,8 +211,7 @@ static const sono_an_deposit_t *shadowing_deposit(const iv_t *s, const sono_an_r
    for (uint32_t i = 0; i < r->deposit_count; ++i) {
       const sono_an_deposit_t *d = &r->deposits[i];
       double over = fmin(x1, d->x_right_m) - fmax(x0, d->x_left_m);
-      if (d->placement != SONO_AN_INTRALUMINAL && d->features.posterior_db <= s->values[P_SHADOW_DB] &&
-          d->z_bottom_m <= top && over >= 0.5 * (x1 - x0))
+      if (sono_an_shadows_lumen(d, top, s->cfg.shadow_db) && d->z_bottom_m <= top && over >= 0.5 * (x1 - x0))
          return d;
    }
    return NULL;
@@ -580,6 +579,7 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    s->cfg.flash_share = s->values[P_FLASH_SHARE];
    s->cfg.compress_reach_m = s->values[P_COMPRESS_REACH];
    s->cfg.compress_share = s->values[P_COMPRESS_SHARE];
+   s->cfg.shadow_db = s->values[P_SHADOW_DB];
    sono_error_t err;
    const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)

@@ -35,6 +35,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->flash_share = 0.03;
    cfg->compress_reach_m = 2e-3;
    cfg->compress_share = 0.0; /* off: see docs/clinical.md, compression seen on the lumen */
+   cfg->shadow_db = -6.0;
 }
 
 sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)

@@ -155,6 +155,12 @@ typedef struct sono_an_config {
     * deposits beside lumens that read narrow wrong on a held-out seed) */
    double compress_reach_m;
    double compress_share;
+   /* a deposit outside the lumens whose posterior level is at or below
+    * this (dB re the tissue beside it) shadows the lumen under its body,
+    * across its lateral extent: neither echo nor colour reaches that lumen,
+    * so its silence evidences no plug (-6 dB: half the echo amplitude,
+    * the acoustic-shadow row of clinical-spec §4) */
+   double shadow_db;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
@@ -312,6 +318,12 @@ const sono_an_result_t *sono_an_analyse_frame(sono_an_context_t *ctx, const sono
  * vessel without samples). Visits only the columns that can be nearer than
  * the best found. Pure; [thread-safe]. */
 double sono_an_distance_to_lumen(const sono_an_vessel_t *v, double x_m, double z_m);
+
+/* Whether deposit `d` shadows a lumen whose top lies at depth top_z_m, over
+ * d's lateral extent [x_left_m, x_right_m]: d lies outside the lumens, its
+ * body (centroid) above that top, and its posterior level is at or below
+ * shadow_db (sono_an_config_t). Pure; [thread-safe]. */
+int sono_an_shadows_lumen(const sono_an_deposit_t *d, double top_z_m, double shadow_db);
 
 /* Lumen outline of samples first..last of `v` as a closed polygon (upper
  * edge forward, lower edge back), at most `cap` points. Returns the count. */
