@@ -148,11 +148,13 @@ def outline_split(rows, label):
     print("%s: %d deposits, %d wrong: %d with the outline off (IoU < 0.3), %d feature overlap" %
           (label, len(rows), len(wrong), len(bad), len(wrong) - len(bad)))
     for c in CLASSES[:K]:
-        n = sum(r["tc"] == c for r in rows)
-        if n:
+        R = [r for r in rows if r["tc"] == c]
+        if R:
             w = [r for r in wrong if r["tc"] == c]
-            print("  %-14s %3d deposits, %3d wrong (%d outline, %d overlap)" %
-                  (c, n, len(w), sum(r["iou"] < 0.3 for r in w), sum(r["iou"] >= 0.3 for r in w)))
+            ratio = np.median([r["rep_area"] / max(r["true_area"], 1e-9) for r in R])
+            print("  %-14s %3d deposits, %3d wrong (%d outline, %d overlap); median outline/true area %.2f, IoU %.2f" %
+                  (c, len(R), len(w), sum(r["iou"] < 0.3 for r in w), sum(r["iou"] >= 0.3 for r in w), ratio,
+                   np.median([r["iou"] for r in R])))
 
 
 FLOOR = np.array([1.5, 1.5, 3.0, 1.0, 0.6, 2.5, 0.06])
