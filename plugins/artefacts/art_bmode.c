@@ -542,6 +542,8 @@ static void detect_comets(art_t *a, int max_lag)
 #define SIL_NEAR1_M 0.65e-3
 #define SIL_DEEP0_M 1.5e-3  /* band deeper down, where only the shadow remains */
 #define SIL_DEEP1_M 2.5e-3
+#define SIL_SIDE0_M 0.5e-3  /* lateral reference columns: this far beside the deposit ... */
+#define SIL_SIDE1_M 2.0e-3  /* ... to this far */
 
 typedef struct sil_run {
    int ix0, ix1;  /* columns */
@@ -549,6 +551,7 @@ typedef struct sil_run {
    double bright; /* deposit mean above the lateral reference (dB) */
    double fade;   /* near band over deep band (dB): the reverberant echoes fading */
    double shadow; /* deep band against the lateral reference (dB) */
+   int at_floor;  /* deep band and the tissue beside it at the display floor (sil_floor_band) */
 } sil_run_t;
 
 /* Mean smoothed level over rows [z0, z1) of columns [ix0, ix1] (step 2). */
@@ -569,7 +572,7 @@ static double sil_mean(const art_t *a, int z0, int z1, int ix0, int ix1)
  * deposit wider than half the frame). */
 static double sil_lateral(const art_t *a, int ix0, int ix1, int z0, int z1)
 {
-   int g = art_npx_x(a, 0.5e-3), w = art_npx_x(a, 2.0e-3);
+   int g = art_npx_x(a, SIL_SIDE0_M), w = art_npx_x(a, SIL_SIDE1_M);
    double l = ix0 - g >= 0 ? sil_mean(a, z0, z1, ix0 - w, ix0 - g) : NAN;
    double r = ix1 + g < a->nx ? sil_mean(a, z0, z1, ix1 + g, ix1 + w) : NAN;
    return isnan(l) ? r : isnan(r) ? l : 0.5 * (l + r);
@@ -583,11 +586,15 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
    /* sil_columns reads every second column */
    f->npoly = edge_band_polygon(a, edge, r->ix0, r->ix1, 2, r->deep + art_npx_z(a, SIL_TAIL_M), f->poly);
    snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
+   char into[64];
+   if (r->at_floor)
+      snprintf(into, sizeof into, "the display floor, as is the tissue beside it");
+   else
+      snprintf(into, sizeof into, "a shadow %.0f dB under the tissue beside it", -r->shadow);
    snprintf(f->basis, sizeof f->basis,
             "echogenic deposit %.0f dB above the tissue beside it at %.1f-%.1f mm, %.1f mm wide; echoes below it fade "
-            "by %.0f dB over 2 mm into a shadow %.0f dB under the tissue beside it",
-            r->bright, art_mm_z(a, r->top), art_mm_z(a, r->deep), (r->ix1 - r->ix0 + 1) * a->dx * 1e3, r->fade,
-            -r->shadow);
+            "by %.0f dB over 2 mm into %s",
+            r->bright, art_mm_z(a, r->top), art_mm_z(a, r->deep), (r->ix1 - r->ix0 + 1) * a->dx * 1e3, r->fade, into);
    snprintf(f->advice, sizeof f->advice,
             "Echoes deep to the deposit are reverberation, not anatomy; consistent with gas or oil (e.g. silicone); "
             "scan from another angle");
@@ -661,13 +668,30 @@ static int sil_dark_band(const art_t *a)
    return lit > (1.0 - a->p[P_SIL_DARK_SHARE]) * n ? a->nz : dark;
 }
 
+/* The deep band under the deposit of run r and the tissue beside it lie
+ * within the shadow drop of the display floor (the dark bottom band, seen
+ * locally: a deep deposit above the depth of penetration, or beside
+ * another shadow): no shadow can be measured against tissue that is itself
+ * at the floor, and the echoes fading into that band are what remains of
+ * the dirty shadow. The tissue must be seen on both sides (sil_lateral's
+ * columns in the frame): at the frame edge one side alone may be another
+ * shadow. `beside` is the reference level, `shadow` the band against it
+ * (dB). */
+static int sil_floor_band(const art_t *a, const sil_run_t *r, double beside, double shadow)
+{
+   double drop = a->p[P_SHADOW_DROP_DB];
+   int g = art_npx_x(a, SIL_SIDE0_M);
+   return r->ix0 - g >= 0 && r->ix1 + g < a->nx && beside - a->floor_db < drop && beside + shadow - a->floor_db < drop;
+}
+
 /* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
  * under an echogenic deposit (>= SIL_BRIGHT_DB over the frame's tissue
  * level, >= 0.4 mm thick) echoes fill the first half millimetre and fade
  * (>= SIL_FADE_DB down to 1.5-2.5 mm below it) into a shadow (>=
- * SIL_SHADOW_DB under the columns beside it), over >= 0.8 mm of width. A
- * calcific deposit (CaHA) has a clean shadow from its lower edge and no
- * fade; the dermis has fat, not a shadow, below it. Region: from the
+ * SIL_SHADOW_DB under the columns beside it, or into the display floor where
+ * the tissue beside it lies at the floor too: sil_floor_band), over >= 0.8
+ * mm of width. A calcific deposit (CaHA) has a clean shadow from its lower
+ * edge and no fade; the dermis has fat, not a shadow, below it. Region: from the
  * deposit's lower edge to SIL_TAIL_M below its deepest point. */
 static void detect_dirty_reverb(art_t *a)
 {
@@ -691,7 +715,7 @@ static void detect_dirty_reverb(art_t *a)
    for (int ix = 0; ix < a->nx; ix += 2) {
       if (!(fade[ix] >= SIL_FADE_DB - 2.0f))
          continue;
-      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0};
+      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0, 0};
       int last = ix, n = 0;
       double dep = 0, rows = 0;
       for (int jx = ix; jx < a->nx && jx - last <= gap; jx += 2) {
@@ -719,13 +743,15 @@ static void detect_dirty_reverb(art_t *a)
       int b0 = r.deep + art_npx_z(a, SIL_DEEP0_M), b1 = r.deep + art_npx_z(a, SIL_DEEP1_M);
       b1 = b1 < dark ? b1 : dark;
       double lat = b1 - b0 >= art_npx_z(a, 0.3e-3) ? sil_lateral(a, r.ix0, r.ix1, b0, b1) : NAN;
-      r.shadow = r.shadow / n - (isnan(lat) ? rows / n : fmax(lat, rows / n));
+      double beside = isnan(lat) ? rows / n : fmax(lat, rows / n);
+      r.shadow = r.shadow / n - beside;
       /* in the skin's bright rows the dermis beside it is no tissue level:
        * there the deposit is read against the frame's tissue level when that
        * is lower (silicone is +18 dB over fat, the dermis itself brighter) */
       double side = sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
       r.bright = dep / n - (r.deep < skin ? fmin(side, a->p50) : side);
-      if (!(r.bright >= SIL_DEPOSIT_DB) || !(r.shadow <= -SIL_SHADOW_DB))
+      r.at_floor = !(r.shadow <= -SIL_SHADOW_DB) && sil_floor_band(a, &r, beside, r.shadow);
+      if (!(r.bright >= SIL_DEPOSIT_DB) || !(r.shadow <= -SIL_SHADOW_DB || r.at_floor))
          continue;
       sil_report(a, &r, edge);
    }

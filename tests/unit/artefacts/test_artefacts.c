@@ -443,6 +443,28 @@ static void test_dirty_shadow_in_skin_rows(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 502 case 6: a silicone deposit 3.6 mm wide around the facial
+ * artery by the mandible, its lower edge at about 8 mm in an image 10.9 mm
+ * deep. The rows 1.5-2.5 mm under it lie at the display floor, and so does
+ * the tissue beside them (another shadow beside it, the depth of
+ * penetration): no shadow stands under the tissue there, yet the echoes
+ * under the deposit fade into that floor. That fade is reported as the
+ * deposit's reverberation, under its own columns. */
+static void test_dirty_shadow_into_floor(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 502, 6);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_SILICONE);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "batch-502-6");
+   check_well_formed(res);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
+   assert_true(x0 < -1.0e-3 && x1 > 1.0e-3 && z0 > 6.5e-3 && z0 < 8.5e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 590 case 15: a side-lobe reflector 0.4 mm wide at 5.3 mm in
  * rows whose tissue sits 22 dB up a 40 dB display: the reflector clips at
  * the top of the range, 18 dB over its row, short of the 20 dB asked of an
@@ -731,6 +753,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_bright_end_faces_beam),
       cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
       cmocka_unit_test(test_dirty_shadow_in_skin_rows),
+      cmocka_unit_test(test_dirty_shadow_into_floor),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
       cmocka_unit_test(test_colour_noise),
