@@ -496,11 +496,22 @@ static int comet_under_lumen(const art_t *a, int iz, int ix)
    return level <= -a->p[P_COMET_LUMEN_DB] * (h - 2);
 }
 
+/* Tissue level of row iz for the comet matrix: the row reference, or the
+ * frame's median where the row lies shadow_drop_db or more under it: such a
+ * row is shadowed (under a bone line, beyond the depth of penetration) or
+ * filled by a lumen, and its median is no tissue level; a deep deposit's
+ * hypoechoic matrix stood up to 10 dB over it (training seed 503 cases 0
+ * and 5), and its field was lost. */
+static float comet_tissue(const art_t *a, int iz)
+{
+   float drop = (float)a->p[P_SHADOW_DROP_DB];
+   return a->rowref[iz] < a->p50 - drop ? a->p50 : a->rowref[iz];
+}
+
 /* Comet tails (A1, §7.3): bright point foci (>= reflector_db + 6 dB over the
  * columns 0.25 mm aside) in a matrix no brighter than the tissue of their
- * rows (those columns at most COMET_MATRIX_DB over the row reference:
- * PMMA/PCL matrix; foci in an echogenic silicone or calcific matrix do not
- * qualify), each followed by >= 2 equally spaced fading copies at a lag <=
+ * rows (those columns at most COMET_MATRIX_DB over comet_tissue: PMMA/PCL
+ * matrix; foci in an echogenic silicone or calcific matrix do not qualify), each followed by >= 2 equally spaced fading copies at a lag <=
  * comet_max_lag_m, and not the far wall of a lumen (comet_under_lumen).
  * The particles of one deposit make a dense field of such tails, reported
  * by comet_groups (the matrix between them is not traced:
@@ -516,7 +527,7 @@ static void detect_comets(art_t *a, int max_lag)
                   *r = a->lat + art_px(a, 0, ix + off);
       for (int iz = 2; iz < a->nz - 2 && ntail < COMET_MAX; ++iz) {
          float bg = 0.5f * (l[iz] + r[iz]);
-         if (c[iz] - bg < strong || bg > a->rowref[iz] + COMET_MATRIX_DB || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
+         if (c[iz] - bg < strong || bg > comet_tissue(a, iz) + COMET_MATRIX_DB || c[iz] < c[iz - 1] || c[iz] < c[iz + 1])
             continue;
          int blag, best = comet_best_lag(c, a->nz, iz, min_lag, max_lag, bg, &blag);
          if (best >= 2 && !comet_seen(a, tz, tx, ntail, iz, ix) && !comet_under_lumen(a, iz, ix)) {

@@ -227,6 +227,22 @@ static void test_comet_oblique_cast(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 503 case 5: a PMMA cast in the facial artery by the mandible
+ * (x -2.2..0.5 mm, 7.2-8.9 mm deep, in an image 9.6 mm deep): many of its
+ * rows lie 8-12 dB under the frame's median (the lumen and the dark rows
+ * deep down), so against the row median its hypoechoic matrix read up to
+ * 10 dB brighter than the tissue and the field was lost. Against the
+ * frame's median there the field is found over the cast. */
+static void test_comet_deep_cast(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case(503, 5);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "comet_tail", &x0, &x1, &z0));
+   assert_true(x0 < 0.0 && x1 > -2.0e-3 && z0 > 6.5e-3);
+   cJSON_Delete(res);
+}
+
 /* A plate whose copies fade by 6 dB each (amplitude x0.5): only two copies
  * stand above the speckle on single columns; the plate's columns averaged
  * show them, and the region covers the plate's columns. */
@@ -743,6 +759,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_reverberation_fast_fading),
       cmocka_unit_test(test_comet_small_deposit),
       cmocka_unit_test(test_comet_oblique_cast),
+      cmocka_unit_test(test_comet_deep_cast),
       cmocka_unit_test(test_shadow),
       cmocka_unit_test(test_bone_shadow),
       cmocka_unit_test(test_caha_shadow_whole),
