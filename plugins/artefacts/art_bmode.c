@@ -973,6 +973,20 @@ void art_detect_reverberation(art_t *a)
 #define DIRTY_MIN_GAP_M 0.5e-3 /* gap from which the echoes are reported as reverberation */
 #define DIRTY_TAIL_M 3.0e-3    /* depth over which the reverberant echoes are reported */
 
+/* A dark run of column ix ending at row `end` reaches the frame bottom:
+ * it ends within `gap` rows of it and no echo at the row reference level or
+ * above returns beneath it (an oblique lumen under its near wall ends at
+ * its far wall, tissue-bright, just above the bottom: a shadow stays dark). */
+static int to_bottom(const art_t *a, int ix, int end, int gap)
+{
+   if (end < a->nz - 1 - gap)
+      return 0;
+   for (int iz = end + 1; iz < a->nz; ++iz)
+      if (dsm(a, iz, ix) >= 0.0f)
+         return 0;
+   return 1;
+}
+
 /* Marks the shadow run of column ix below each reflector. Returns the number
  * of marked pixels. */
 static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, float *refl_z, float *dirt,
@@ -1005,7 +1019,7 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
       int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->dark_row - 1;
       int into_bone = (a->colz[ix] >= 0 || a->dark_row < a->nz) && end >= bottom - 2 * gap;
       int deep_enough = end - iz + 1 >= min_run &&
-                        (end >= a->nz - 1 - gap || into_bone || end - iz + 1 >= 3 * min_run);
+                        (to_bottom(a, ix, end, gap) || into_bone || end - iz + 1 >= 3 * min_run);
       if (deep_enough) {
          /* a shadow from above the bone line (or the dark band) is its own
           * instance: its mask stops short of the bone shadow so the two stay
