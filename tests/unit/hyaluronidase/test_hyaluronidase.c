@@ -563,14 +563,23 @@ static void run_follow_up(run_t *b, const sono_sim_case_t *before, const sono_si
    run_all(b);
 }
 
-/* The deposit_area_change measurement whose label holds `text`, or NULL. */
-static const sono_event_measurement_t *area_change_saying(const run_t *r, const char *text)
+/* The deposit_area_change measurement whose label holds `text` (any when
+ * NULL): the first, or the one laterally nearest x when x is not NaN. NULL
+ * when none. */
+static const sono_event_measurement_t *area_change(const run_t *r, const char *text, double x)
 {
    const sono_event_header_t *h;
-   for (uint32_t i = 0; (h = nth(r, SONO_EVENT_MEASUREMENT, "deposit_area_change", i)); ++i)
-      if (strstr(((const sono_event_measurement_t *)h)->label, text))
-         return (const sono_event_measurement_t *)h;
-   return NULL;
+   const sono_event_measurement_t *best = NULL;
+   for (uint32_t i = 0; (h = nth(r, SONO_EVENT_MEASUREMENT, "deposit_area_change", i)); ++i) {
+      const sono_event_measurement_t *m = (const sono_event_measurement_t *)h;
+      if (text && !strstr(m->label, text))
+         continue;
+      if (!best || (!isnan(x) && fabs(m->at.x_m - x) < fabs(best->at.x_m - x)))
+         best = m;
+      if (isnan(x))
+         break;
+   }
+   return best;
 }
 
 /* A deposit that moved 2.3 mm while a smaller deposit of another material
@@ -628,7 +637,7 @@ static void test_area_change_of_a_deposit_in_pieces(void **state)
    after.deposit_count = 1;
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = area_change_saying(&b, "piece(s)");
+   const sono_event_measurement_t *m = area_change(&b, "piece(s)", NAN);
    assert_non_null(m);
    assert_non_null(strstr(m->label, "2 piece(s) then"));
    assert_true(fabs(m->value + 0.5) < 0.15);
@@ -663,24 +672,11 @@ static void test_area_change_of_a_plug_too_short_to_outline(void **state)
    assert_int_equal(sono_sim_case_validate(&after, &err), 0);
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = area_change_saying(&b, "not outlined now");
+   const sono_event_measurement_t *m = area_change(&b, "not outlined now", NAN);
    assert_non_null(m);
    double truth = 0.25e-3 / before_w - 1.0;
    assert_true(fabs(m->value - truth) < 0.15);
    run_close(&b);
-}
-
-/* The deposit_area_change measurement laterally nearest x, or NULL. */
-static const sono_event_measurement_t *area_change_nearest(const run_t *r, double x)
-{
-   const sono_event_header_t *h;
-   const sono_event_measurement_t *best = NULL;
-   for (uint32_t i = 0; (h = nth(r, SONO_EVENT_MEASUREMENT, "deposit_area_change", i)); ++i) {
-      const sono_event_measurement_t *m = (const sono_event_measurement_t *)h;
-      if (!best || fabs(m->at.x_m - x) < fabs(best->at.x_m - x))
-         best = m;
-   }
-   return best;
 }
 
 /* Hyaluronidase seed 23, pair 18: the preset's perivascular CaHA (posterior
@@ -708,7 +704,7 @@ static void test_area_change_leaves_shadowed_lumen_out(void **state)
    assert_int_equal(sono_sim_case_validate(&after, &err), 0);
    run_t b;
    run_follow_up(&b, &c, &after);
-   const sono_event_measurement_t *m = area_change_nearest(&b, c.deposits[plug].x_m);
+   const sono_event_measurement_t *m = area_change(&b, NULL, c.deposits[plug].x_m);
    assert_non_null(m);
    double truth = 0.483537641 - 1.0;
    if (fabs(m->value - truth) > 0.10)
@@ -744,7 +740,7 @@ static void shrunk_to_a_speck(sono_sim_case_t *c, sono_sim_case_t *after)
  * at its true area change and place. */
 static const sono_event_measurement_t *assert_speck_remeasured(const run_t *b, const sono_sim_case_t *after)
 {
-   const sono_event_measurement_t *m = area_change_saying(b, "re-measured inside the baseline outline");
+   const sono_event_measurement_t *m = area_change(b, "re-measured inside the baseline outline", NAN);
    assert_non_null(m);
    assert_non_null(strstr(m->label, "contrast -"));
    double truth = (0.30e-3 * 0.30e-3) / (1.0e-3 * 0.6e-3) - 1.0;
@@ -772,7 +768,7 @@ static void test_area_change_of_a_deposit_too_small_to_outline(void **state)
 
    after.deposit_count = 0;
    run_follow_up(&b, &c, &after);
-   m = area_change_saying(&b, "not seen now");
+   m = area_change(&b, "not seen now", NAN);
    assert_non_null(m);
    assert_non_null(strstr(m->label, "nothing inside the baseline outline stands "));
    assert_true(m->value == -1.0);
