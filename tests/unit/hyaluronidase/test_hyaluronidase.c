@@ -653,18 +653,27 @@ static int inside_ellipse(const sono_sim_deposit_t *d, double x, double z)
    return u * u + v * v <= 1.0;
 }
 
+/* The nasolabial occlusion preset drawn from case_seed, into c; returns the
+ * index of its intraluminal plug. */
+static int plug_preset(sono_sim_case_t *c, uint64_t case_seed)
+{
+   sono_error_t err;
+   assert_int_equal(sono_sim_case_preset(c, "nasolabial-ha-occlusion", case_seed, &err), 0);
+   int plug = -1;
+   for (uint32_t k = 0; k < c->deposit_count; ++k)
+      if (c->deposits[k].placement == SONO_SIM_INTRALUMINAL)
+         plug = (int)k;
+   assert_true(plug >= 0);
+   return plug;
+}
+
 static void test_area_change_of_a_plug_too_short_to_outline(void **state)
 {
    (void)state;
    sono_error_t err;
    sono_sim_case_t c;
-   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 1, &err), 0);
+   int plug = plug_preset(&c, 1);
    c.frames = 14;
-   int plug = -1;
-   for (uint32_t k = 0; k < c.deposit_count; ++k)
-      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL)
-         plug = (int)k;
-   assert_true(plug >= 0);
    sono_sim_case_t after = c;
    after.frames = 14;
    double before_w = c.deposits[plug].half_width_m;
@@ -690,13 +699,8 @@ static void test_area_change_leaves_shadowed_lumen_out(void **state)
    (void)state;
    sono_error_t err;
    sono_sim_case_t c;
-   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 23018, &err), 0);
+   int plug = plug_preset(&c, 23018);
    c.threads = 1;
-   int plug = -1;
-   for (uint32_t k = 0; k < c.deposit_count; ++k)
-      if (c.deposits[k].placement == SONO_SIM_INTRALUMINAL)
-         plug = (int)k;
-   assert_true(plug >= 0);
    c.deposits[plug].x_m = -1.117313519e-3;
    c.deposits[plug].half_width_m = 2.655670702e-3;
    sono_sim_case_t after = c;
