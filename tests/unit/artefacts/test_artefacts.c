@@ -552,10 +552,7 @@ static void test_colour_noise(void **state)
 static void test_blooming_small_vessel(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 596, 25);
-   cJSON *res = run_case(&c, "batch-596-25");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(596, 25);
    int frames = 0;
    for (int i = 0; i < 5; ++i)
       frames += count_kind(frame_at(res, i), "colour_blooming") == 1;
@@ -569,10 +566,7 @@ static void test_blooming_small_vessel(void **state)
 static void test_small_vessel_one_sided_spill(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 597, 36);
-   cJSON *res = run_case(&c, "batch-597-36");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(597, 36);
    for (int i = 0; i < 5; ++i)
       assert_int_equal(count_kind(frame_at(res, i), "colour_blooming"), 0);
    cJSON_Delete(res);
@@ -585,10 +579,7 @@ static void test_small_vessel_one_sided_spill(void **state)
 static void test_slow_mosaic_not_aliasing(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 502, 17);
-   cJSON *res = run_case(&c, "batch-502-17");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(502, 17);
    assert_int_equal(count_kind(frame_at(res, 3), "colour_aliasing"), 0);
    cJSON_Delete(res);
 }
@@ -640,10 +631,7 @@ static void test_anisotropy_fibre_angle_measured(void **state)
 static void test_aliasing_over_the_cine(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 501, 18);
-   cJSON *res = run_case(&c, "batch-501-18");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(501, 18);
    const char *basis = "";
    double width = finding_width_mm(frame_at(res, 3), "colour_aliasing", &basis);
    assert_true(width >= 8.0);
@@ -659,10 +647,7 @@ static void test_aliasing_over_the_cine(void **state)
 static void test_aliasing_stretches_apart(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 502, 31);
-   cJSON *res = run_case(&c, "batch-502-31");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(502, 31);
    const cJSON *f;
    int left = 0, right = 0;
    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame_at(res, 1), "findings")) {
@@ -700,10 +685,7 @@ static void test_mosaic_across_beam_not_aliasing(void **state)
 static void test_aliasing_at_the_steep_end(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 616, 16);
-   cJSON *res = run_case(&c, "batch-616-16");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(616, 16);
    const char *basis = "";
    double width = finding_width_mm(frame_at(res, 1), "colour_aliasing", &basis);
    assert_true(width > 0 && width < 8.0);
@@ -716,10 +698,7 @@ static void test_aliasing_at_the_steep_end(void **state)
 static void test_aliasing_across_a_shadow(void **state)
 {
    (void)state;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 502, 24);
-   cJSON *res = run_case(&c, "batch-502-24");
-   check_well_formed(res);
+   cJSON *res = run_batch_case(502, 24);
    assert_int_equal(count_kind(frame_at(res, 1), "colour_aliasing"), 1);
    cJSON_Delete(res);
 }
