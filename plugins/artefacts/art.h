@@ -78,6 +78,7 @@ enum {
    P_COMET_LUMEN_DB,     /* comet tail: that band's depth under the row reference */
    P_ANISO_BRIGHT_DEG,   /* anisotropy: largest fibre tilt from the beam's normal at the layer's bright end */
    P_ALIAS_FOLLOW_SHARE, /* aliasing: share of a weaker core on the previous frame's aliasing region */
+   P_GAIN_ROW_QUANTILE,  /* gain too low: quantile of the row medians read as the tissue level */
    P_COUNT
 };
 

@@ -117,6 +117,10 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"alias_follow_share", "Aliasing: share of a core under alias_area_fraction (at least half of it) lying on the "
     "previous frame's aliasing region for the wrap to continue there (1.01: never)", "1", SONO_PARAM_FLOAT, 0.0, 1.01,
     0.5, NULL},
+   {"gain_row_quantile",
+    "Gain too low: quantile of the per-row median |IQ| read as the tissue level, which must also lie under "
+    "gain_low_dbfs (a dark structure filling rows lowers the rows it fills, not the brighter ones)",
+    "1", SONO_PARAM_FLOAT, 0.5, 1.0, 0.75, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -336,7 +340,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again). */
-#define ART_STATE_VERSION 20u
+#define ART_STATE_VERSION 21u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
