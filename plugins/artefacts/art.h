@@ -79,6 +79,8 @@ enum {
    P_ANISO_BRIGHT_DEG,   /* anisotropy: largest fibre tilt from the beam's normal at the layer's bright end */
    P_ALIAS_FOLLOW_SHARE, /* aliasing: share of a weaker core on the previous frame's aliasing region */
    P_GAIN_ROW_QUANTILE,  /* gain too low: quantile of the row medians read as the tissue level */
+   P_TWINKLE_FLASH_VAR,  /* twinkling held under a flash: share of twinkle_variance that suffices */
+   P_TWINKLE_FLASH_FLIPS, /* twinkling held under a flash: sign changes over the flash's own share */
    P_COUNT
 };
 

@@ -121,6 +121,11 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "Gain too low: quantile of the per-row median |IQ| read as the tissue level, which must also lie under "
     "gain_low_dbfs (a dark structure filling rows lowers the rows it fills, not the brighter ones)",
     "1", SONO_PARAM_FLOAT, 0.5, 1.0, 0.75, NULL},
+   {"twinkle_flash_variance", "Twinkling: share of twinkle_variance that suffices for a column that twinkled on the "
+    "previous frame while a flash covers it (the flash's coherent echo dilutes the phase spread)", "1",
+    SONO_PARAM_FLOAT, 0.1, 1.0, 0.5, NULL},
+   {"twinkle_flash_flips", "Twinkling: sign changes of that column as a multiple of the flash's own share of sign "
+    "changes between neighbours", "1", SONO_PARAM_FLOAT, 1.0, 10.0, 2.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -340,7 +345,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again). */
-#define ART_STATE_VERSION 21u
+#define ART_STATE_VERSION 22u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
