@@ -209,6 +209,9 @@ typedef struct art {
    int fill_run;           /* consecutive frames with a flash-level colour fill */
    double last_prf;        /* PRF of the last frame with twinkling */
    int twinkle_seen;       /* twinkling seen at last_prf */
+   int twinkle_held;       /* twinkling reported on this frame (after art_detect_colour; read by the next) */
+   int twinkle_box[4];     /* iz0, iz1, ix0, ix1 of the column it was last reported in */
+   double twinkle_flip;    /* its share of lateral sign changes then */
    uint64_t last_sequence;
    /* aliasing cine memory: the wrapping segments of the last frames of one
     * cardiac cycle (art_colour.c); reset on a gap, a new grid, PRF or scale */

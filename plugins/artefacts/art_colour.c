@@ -717,6 +717,48 @@ static void report_aliasing(art_t *a, alias_sum_t *sum)
    }
 }
 
+/* A flash colours the tissue with its motion, and that motion's phase
+ * ramp dominates the lumen's echo too: the flash frames of phantom
+ * training seeds 501 and 502 hold 0-21 wrapped neighbour pairs, where the
+ * wrapping frames of the same vessels hold 500-2600. The flow does not change in the 1-3 frames
+ * of a flash, so the wrap reported on the frame before it is held through
+ * it, over the same pixels (and stamped again, so that the cine continues
+ * after the flash as it would without it). */
+static void hold_wrap_through_flash(art_t *a)
+{
+   uint32_t now = a->cine_frame, prev = now - 1;
+   if (now == a->cine_start || !a->cine_wrap[prev % ART_CINE_FRAMES])
+      return;
+   const int *cb = a->cine_box;
+   int b[4] = {a->nz, -1, a->nx, -1}, count = 0;
+   for (int ix = cb[2]; ix <= cb[3]; ++ix)
+      for (int iz = cb[0]; iz <= cb[1]; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         a->aflags[p] = 0;
+         if (a->alias_seen[p] != prev)
+            continue;
+         a->aflags[p] = ALIAS_REGION;
+         a->alias_seen[p] = now;
+         b[0] = iz < b[0] ? iz : b[0];
+         b[1] = iz > b[1] ? iz : b[1];
+         b[2] = ix < b[2] ? ix : b[2];
+         b[3] = ix > b[3] ? ix : b[3];
+      }
+   if (b[1] < 0)
+      return;
+   a->cine_wrap[now % ART_CINE_FRAMES] = 1;
+   art_finding_t *f = art_add(a, K_ALIASING, 0.6f);
+   if (!f)
+      return;
+   f->npoly = flagged_polygon(a, b, ALIAS_REGION, -1, f->poly, &count);
+   snprintf(f->label, sizeof f->label, "Colour aliasing (held through a colour flash)");
+   snprintf(f->basis, sizeof f->basis,
+            "colour wrapped at the Nyquist velocity %.1f mm/s over %.1f mm2 on the previous frame; this frame's flash "
+            "hides the flow, which does not change within the 1-3 frames of a flash",
+            1e3 * a->vn, count * a->dx * a->dz * 1e6);
+   snprintf(f->advice, sizeof f->advice, "Raise the velocity scale (PRF) or lower the baseline");
+}
+
 /* Colour thickness over B-mode lumen thickness, column by column, for a
  * colour component. The lumen of a column is traced on the smoothed B-mode
  * from its darkest point inside the colour span, out to half way (in dB)
@@ -894,6 +936,77 @@ static void report_blooming(art_t *a, const bloom_sum_t *sum)
 /* Random-sign, high-variance colour directly deep to a bright focus. */
 #define TWINKLE_MIN_FLIPS 0.15
 #define TWINKLE_MAX_WIDTH_M 1.5e-3
+
+/* Colour variance (fraction of VN^2) and share of lateral neighbour pairs
+ * changing sign over the pixels of box b (iz0, iz1, ix0, ix1) that carry
+ * `label` (label 0: every coloured pixel). Returns the pixels counted. */
+static int twinkle_measure(const art_t *a, const int *b, int32_t label, double *vfrac, double *flip)
+{
+   double var = 0;
+   int flips = 0, pairs = 0, n = 0;
+   for (int ix = b[2]; ix <= b[3]; ++ix)
+      for (int iz = b[0]; iz <= b[1]; ++iz) {
+         size_t p = art_px(a, iz, ix);
+         if (label ? a->labels[p] != label : !a->cmask[p])
+            continue;
+         ++n;
+         var += a->var[p];
+         size_t q = p + (size_t)a->nz;
+         if (ix + 1 <= b[3] && (label ? a->labels[q] == label : a->cmask[q] != 0)) {
+            ++pairs;
+            flips += (a->vel[p] > 0) != (a->vel[q] > 0);
+         }
+      }
+   *vfrac = n ? var / n / (a->vn * a->vn) : 0;
+   *flip = pairs ? (double)flips / pairs : 0;
+   return n;
+}
+
+/* Brightest point of the lateral-mean B-mode over its row reference within
+ * 0.6 mm above the top of box b, in its columns (*fz: its row). */
+static float twinkle_focus(const art_t *a, const int *b, int *fz)
+{
+   float focus = -100;
+   int reach = art_npx_z(a, 0.6e-3);
+   *fz = b[0];
+   for (int ix = b[2]; ix <= b[3]; ++ix)
+      for (int iz = b[0] - reach; iz <= b[0] + 2; ++iz)
+         if (iz >= 0 && iz < a->nz) {
+            float d = a->lat[art_px(a, iz, ix)] - a->rowref[iz];
+            if (d > focus) {
+               focus = d;
+               *fz = iz;
+            }
+         }
+   return focus;
+}
+
+static void report_twinkling(art_t *a, const int *b, const art_comp_t *c, double vfrac, double flip, float focus,
+                             int fz, double prf, int held)
+{
+   int prf_change = a->twinkle_seen && a->last_prf > 0 && fabs(prf - a->last_prf) > 0.05 * a->last_prf;
+   art_finding_t *f = art_add(a, K_TWINKLING, prf_change ? 0.9f : held ? 0.65f : 0.7f);
+   if (!f)
+      return;
+   f->npoly = c ? art_comp_polygon(a, c, f->poly) : art_rect_polygon(a, b[0], b[1], b[2], b[3], f->poly);
+   snprintf(f->label, sizeof f->label, "Twinkling artefact deep to a hyperechoic focus");
+   int len = snprintf(f->basis, sizeof f->basis,
+                      "colour variance %.2f VN^2 with %.0f%% sign changes between neighbours over %.1f x %.1f mm, "
+                      "directly under a focus %.0f dB above the row reference at %.1f mm%s",
+                      vfrac, 100 * flip, (b[3] - b[2] + 1) * a->dx * 1e3, (b[1] - b[0] + 1) * a->dz * 1e3, focus,
+                      art_mm_z(a, fz), held ? "; the same column twinkled on the previous frame" : "");
+   if (prf_change && len > 0 && (size_t)len < sizeof f->basis)
+      snprintf(f->basis + len, sizeof f->basis - (size_t)len, "; persists after the PRF changed from %.1f to %.1f kHz",
+               a->last_prf * 1e-3, prf * 1e-3);
+   snprintf(f->advice, sizeof f->advice,
+            "Not flow: consistent with a rough strong reflector (e.g. calcification, CaHA/PMMA); confirm by changing "
+            "the PRF");
+   for (int k = 0; k < 4; ++k)
+      a->twinkle_box[k] = b[k];
+   a->twinkle_flip = flip;
+   a->twinkle_held = 1;
+}
+
 static int check_twinkling(art_t *a, const art_comp_t *c, double prf)
 {
    /* a column under the focus: no wider than 1.5 mm and deeper than wide
@@ -902,70 +1015,89 @@ static int check_twinkling(art_t *a, const art_comp_t *c, double prf)
    double width = (c->ix1 - c->ix0 + 1) * a->dx, depth = (c->iz1 - c->iz0 + 1) * a->dz;
    if (width > TWINKLE_MAX_WIDTH_M || depth < width)
       return 0;
-   double var = 0;
-   int flips = 0, pairs = 0;
-   for (int ix = c->ix0; ix <= c->ix1; ++ix)
-      for (int iz = c->iz0; iz <= c->iz1; ++iz) {
-         size_t p = art_px(a, iz, ix);
-         if (a->labels[p] != c->label)
-            continue;
-         var += a->var[p];
-         if (ix + 1 <= c->ix1 && a->labels[p + (size_t)a->nz] == c->label) {
-            ++pairs;
-            flips += (a->vel[p] > 0) != (a->vel[p + (size_t)a->nz] > 0);
-         }
-      }
-   var /= c->count;
-   double vfrac = var / (a->vn * a->vn), flip = pairs ? (double)flips / pairs : 0;
+   int b[4] = {c->iz0, c->iz1, c->ix0, c->ix1}, fz;
+   double vfrac, flip;
+   twinkle_measure(a, b, c->label, &vfrac, &flip);
    /* vessel colour keeps its sign between neighbours (<= 6% changes on the
     * training seeds, aliasing included); a twinkling column changes it on
     * 22-66% of the pairs */
    if (vfrac < a->p[P_TWINKLE_VARIANCE] || flip < TWINKLE_MIN_FLIPS)
       return 0;
    /* a bright focus within 0.6 mm above the colour, in its columns */
-   float focus = -100;
-   int reach = art_npx_z(a, 0.6e-3), fz = c->iz0;
-   for (int ix = c->ix0; ix <= c->ix1; ++ix)
-      for (int iz = c->iz0 - reach; iz <= c->iz0 + 2; ++iz)
-         if (iz >= 0 && iz < a->nz) {
-            float d = a->lat[art_px(a, iz, ix)] - a->rowref[iz];
-            if (d > focus) {
-               focus = d;
-               fz = iz;
-            }
-         }
+   float focus = twinkle_focus(a, b, &fz);
    if (focus < (float)a->p[P_REFLECTOR_DB])
       return 0;
-   int prf_change = a->twinkle_seen && a->last_prf > 0 && fabs(prf - a->last_prf) > 0.05 * a->last_prf;
-   art_finding_t *f = art_add(a, K_TWINKLING, prf_change ? 0.9f : 0.7f);
-   if (!f)
-      return 1;
-   f->npoly = art_comp_polygon(a, c, f->poly);
-   snprintf(f->label, sizeof f->label, "Twinkling artefact deep to a hyperechoic focus");
-   int len = snprintf(f->basis, sizeof f->basis,
-                      "colour variance %.2f VN^2 with %.0f%% sign changes between neighbours over %.1f x %.1f mm, "
-                      "directly under a focus %.0f dB above the row reference at %.1f mm",
-                      vfrac, 100 * flip, (c->ix1 - c->ix0 + 1) * a->dx * 1e3, (c->iz1 - c->iz0 + 1) * a->dz * 1e3,
-                      focus, art_mm_z(a, fz));
-   if (prf_change && len > 0 && (size_t)len < sizeof f->basis)
-      snprintf(f->basis + len, sizeof f->basis - (size_t)len, "; persists after the PRF changed from %.1f to %.1f kHz",
-               a->last_prf * 1e-3, prf * 1e-3);
-   snprintf(f->advice, sizeof f->advice,
-            "Not flow: consistent with a rough strong reflector (e.g. calcification, CaHA/PMMA); confirm by changing "
-            "the PRF");
+   report_twinkling(a, b, c, vfrac, flip, focus, fz, prf, 0);
    return 1;
+}
+
+/* Twinkling is the colour of a fixed rough reflector: it stays in the same
+ * column from frame to frame while flow pulses around it. When the
+ * systolic colour of a vessel beside it or a flash joins that column to a
+ * wider colour region, the column is no longer a region of its own and
+ * check_twinkling cannot see it (phantom training seed 502 case 20: the
+ * twinkle of frame 0 merged with the vessel's colour in frames 1-3 and
+ * with a flash in frames 4-5). The column that twinkled on the previous
+ * frame is therefore measured in place: at least half of it coloured,
+ * with the variance, sign changes (over both frames) and focus that
+ * check_twinkling asks.
+ * Under a flash (`incoherence`: the share of the frame's neighbour pairs
+ * changing sign, else -1) the tissue's coherent motion echo dilutes the
+ * column's phase spread, so twinkle_flash_variance (0.5) of the variance
+ * suffices while its sign still changes twinkle_flash_flips (2) times as
+ * often as the flash's does (seed 502 case 20: 0.09 VN^2 and 27% sign
+ * changes under a flash changing sign on 4% of its pairs). */
+static void check_held_twinkle(art_t *a, double prf, double incoherence)
+{
+   const int *b = a->twinkle_box;
+   double vfrac, flip, vmin = a->p[P_TWINKLE_VARIANCE];
+   int n = twinkle_measure(a, b, 0, &vfrac, &flip), fz;
+   if (incoherence >= 0) {
+      vmin *= a->p[P_TWINKLE_FLASH_VAR];
+      if (flip < a->p[P_TWINKLE_FLASH_FLIPS] * incoherence)
+         return;
+   }
+   /* the jitter is one phase per A-line: a 0.5 mm column holds ~10 A-lines,
+    * so one frame's share of sign changes is a coarse estimate (seed 503
+    * case 35: 11% on frame 3 between frames at 22-66%); the column's two
+    * frames are read together */
+   if (2 * n < (b[1] - b[0] + 1) * (b[3] - b[2] + 1) || vfrac < vmin ||
+       0.5 * (flip + a->twinkle_flip) < TWINKLE_MIN_FLIPS)
+      return;
+   float focus = twinkle_focus(a, b, &fz);
+   if (focus >= (float)a->p[P_REFLECTOR_DB])
+      report_twinkling(a, b, NULL, vfrac, flip, focus, fz, prf, 1);
+}
+
+/* The PRF at which twinkling was last seen (a change of it confirms the
+ * next one). */
+static void note_twinkle_prf(art_t *a, double prf)
+{
+   if (a->twinkle_held) {
+      a->twinkle_seen = 1;
+      a->last_prf = prf;
+   }
 }
 
 void art_detect_colour(art_t *a, const sono_frame_t *fr)
 {
    cine_advance(a, fr);
+   /* the twinkle column of the previous frame, while frames follow on one grid */
+   int held = a->twinkle_held && a->have_prev;
+   a->twinkle_held = 0;
    if (!a->has_colour) {
       a->fill_run = 0;
       return;
    }
    double fill = tissue_fill(a);
-   if (detect_flash(a, fill))
+   if (detect_flash(a, fill)) {
+      if (a->fill_run <= (int)a->p[P_FLASH_MAX_FRAMES]) /* a flash, not a persisting fill */
+         hold_wrap_through_flash(a);
+      if (held)
+         check_held_twinkle(a, fr->acquisition.prf_hz, 1.0 - sign_coherence(a));
+      note_twinkle_prf(a, fr->acquisition.prf_hz);
       return;
+   }
    /* the colour: the seeds and the lower mask around them (art_prep.c) */
    art_components_seeded(a, a->cmask, a->aflags, 1);
    for (size_t i = 0; i < a->npix; ++i)
@@ -1002,10 +1134,9 @@ void art_detect_colour(art_t *a, const sono_frame_t *fr)
    }
    report_aliasing(a, sum);
    report_blooming(a, &bloom);
-   if (twinkled) {
-      a->twinkle_seen = 1;
-      a->last_prf = fr->acquisition.prf_hz;
-   }
+   if (!twinkled && held)
+      check_held_twinkle(a, fr->acquisition.prf_hz, -1.0);
+   note_twinkle_prf(a, fr->acquisition.prf_hz);
    double noise = (double)isolated / (double)a->npix;
    if (noise >= a->p[P_NOISE_FRACTION]) {
       art_finding_t *f = art_add(a, K_COLOUR_NOISE, (float)(0.6 + 0.3 * fmin(1.0, noise / (5 * a->p[P_NOISE_FRACTION]))));

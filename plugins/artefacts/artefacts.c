@@ -213,6 +213,7 @@ static sono_status_t art_activate(const sono_plugin_t *p, const sono_frame_forma
    a->nf_valid = 0;
    a->fill_run = 0;
    a->twinkle_seen = 0;
+   a->twinkle_held = 0;
    a->last_prf = 0;
    a->cine_valid = 0;
    a->cine_frame = 0;

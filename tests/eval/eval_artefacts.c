@@ -139,6 +139,8 @@ static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, coun
    }
    if (!any_truth)
       evalkit_rate_add(&c->clean, !any_found);
+   if (verbose && !any_truth && any_found) /* the FP lines above are this clean frame's findings */
+      printf("  CLEAN-FP case %u frame %d\n", case_index, index);
 }
 
 static double f1_of(const counts_t *c, int k, double *p, double *r)
