@@ -32,7 +32,7 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -69,6 +69,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.1e-3, 5e-3, 2e-3, NULL},
    {"compress_share", "Lumen calibre beside a deposit, as a share of the vessel's median, at or below which it is "
     "compressed (0: off)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.0, NULL},
+   {"reverb_echo_db",
+    "Echo of a deposit above a silent segment at or above which the silence may be its attenuation, whatever its "
+    "posterior level (reverberation fills that band; indeterminate; 0: off)",
+    "dB", SONO_PARAM_FLOAT, 0.0, 60.0, 12.0, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -198,12 +202,29 @@ static const sono_an_deposit_t *deposit_in_segment(const sono_an_result_t *r, ui
    return NULL;
 }
 
-/* A deposit outside the lumen, above it, whose posterior level is at or
- * below shadow_db and which spans at least half of segment g: the beam
- * reaches the lumen there through an acoustic shadow, and colour fades for
- * want of echo as much as for want of flow. NULL when none. */
+/* A deposit outside the lumen, above it, that reflects or absorbs
+ * much of the beam: its posterior level is at or below shadow_db (an
+ * acoustic shadow), or its echo is at least reverb_echo_db above the tissue
+ * (a snowstorm whose reverberation fills the band behind it, so that the
+ * posterior level no longer shows the loss: silicone obscures what lies
+ * deeper, clinical-spec §1 F7, F8, §7). */
+static int attenuates_lumen(const iv_t *s, const sono_an_deposit_t *d, double top, int *reverb)
+{
+   double echo_limit = s->values[P_REVERB_ECHO_DB];
+   *reverb = 0;
+   if (sono_an_shadows_lumen(d, top, s->cfg.shadow_db))
+      return 1;
+   *reverb = echo_limit > 0 && d->placement != SONO_AN_INTRALUMINAL && d->centroid.z_m < top &&
+             d->features.echo_db >= echo_limit;
+   return *reverb;
+}
+
+/* A deposit outside the lumen, above it (attenuates_lumen), which spans at
+ * least half of segment g: the beam reaches the lumen there through its
+ * shadow or its reverberation, and colour fades for want of echo as much as
+ * for want of flow. NULL when none; *reverb says which. */
 static const sono_an_deposit_t *shadowing_deposit(const iv_t *s, const sono_an_result_t *r, const sono_an_vessel_t *v,
-                                                  const sono_an_segment_t *g)
+                                                  const sono_an_segment_t *g, int *reverb)
 {
    double x0 = v->points[g->first].x_m, x1 = v->points[g->last].x_m, top = 1e9;
    for (uint32_t i = g->first; i <= g->last; ++i)
@@ -211,9 +232,10 @@ static const sono_an_deposit_t *shadowing_deposit(const iv_t *s, const sono_an_r
    for (uint32_t i = 0; i < r->deposit_count; ++i) {
       const sono_an_deposit_t *d = &r->deposits[i];
       double over = fmin(x1, d->x_right_m) - fmax(x0, d->x_left_m);
-      if (sono_an_shadows_lumen(d, top, s->cfg.shadow_db) && d->z_bottom_m <= top && over >= 0.5 * (x1 - x0))
+      if (d->z_bottom_m <= top && over >= 0.5 * (x1 - x0) && attenuates_lumen(s, d, top, reverb))
          return d;
    }
+   *reverb = 0;
    return NULL;
 }
 
@@ -299,7 +321,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    sono_an_v9_t rule = rule_v9(s, v, vn, r->flow_available);
    const sono_an_segment_t *occ = v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
    int gap = occ && occ->length_m >= s->values[P_MIN_OCCLUSION];
-   const sono_an_deposit_t *shadow = gap ? shadowing_deposit(s, r, v, occ) : NULL;
+   int reverb = 0;
+   const sono_an_deposit_t *shadow = gap ? shadowing_deposit(s, r, v, occ, &reverb) : NULL;
    int end_i = gap ? -1 : end_plug(r, vi);
    const sono_an_deposit_t *plug = gap ? NULL : end_i >= 0 ? &r->deposits[end_i] : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
@@ -363,11 +386,14 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
        * reassure nor alert, ask for another window */
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.5f;
-      snprintf(s->label, sizeof s->label,
-               "Possible intravascular filler; the segment without flow lies in the acoustic shadow of a deposit, "
-               "review recommended");
-      append(s->basis, sizeof s->basis, &len, "; %s deposit above the segment, posterior %+.0f dB re surrounding tissue",
-             sono_an_class_label(shadow->cls), shadow->features.posterior_db);
+      snprintf(s->label, sizeof s->label, "%s",
+               reverb ? "Possible intravascular filler; the segment without flow lies under a strongly echogenic "
+                        "deposit whose reverberation may hide the lumen, review recommended"
+                      : "Possible intravascular filler; the segment without flow lies in the acoustic shadow of a "
+                        "deposit, review recommended");
+      append(s->basis, sizeof s->basis, &len,
+             "; %s deposit above the segment, echo %+.0f dB, posterior %+.0f dB re surrounding tissue",
+             sono_an_class_label(shadow->cls), shadow->features.echo_db, shadow->features.posterior_db);
    } else if (gap && r->cine_ready) {
       status = SONO_STATUS_DETECTED;
       conf = (float)fmin(0.95, 0.6 + 0.05 * fmin(occ->length_m * 1e3, 4.0) + (v->psv_measurable && v->ri >= 0.9 ? 0.1 : 0.0) +

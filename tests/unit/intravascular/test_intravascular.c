@@ -31,6 +31,7 @@ typedef struct outcome {
    int flow_ends;                             /* detected as flow ending at material in the vessel's course */
    int gap;                                   /* detected from a segment without colour (basis) */
    int shadowed;                              /* indeterminate: the silent segment lies in a deposit's shadow */
+   int reverberant;                           /* indeterminate: the silent segment lies under a reverberating deposit */
    char expect[24];
 } outcome_t;
 
@@ -58,6 +59,7 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
             o->flow_ends += f->status == SONO_STATUS_DETECTED && has_word(f->label, "flow ends at material");
             o->gap += f->status == SONO_STATUS_DETECTED && has_word(f->basis, "no colour signal over");
             o->shadowed += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "acoustic shadow");
+            o->reverberant += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "reverberation");
             o->not_detected += f->status == SONO_STATUS_NOT_DETECTED;
             o->indeterminate += f->status == SONO_STATUS_INDETERMINATE;
             o->caveat_ok &= f->caveat && strcmp(f->caveat, CAVEAT) == 0;
@@ -337,6 +339,24 @@ static void silence_in_a_shadow_is_indeterminate(void **state)
    assert_true(o.shadowed >= 1);
 }
 
+/* Batch 169, case 15: a patent 1.88 mm facial artery at 8.3 mm under a
+ * silicone deposit (echo +14 dB) 0.6 mm above it; its colour fades over
+ * 2.9 mm beneath the deposit while the band behind the deposit reads only
+ * -1 dB, filled by the snowstorm's reverberation, so the shadow rule did not
+ * hold and the silence was reported as an occluded segment (detected). A
+ * deposit that echogenic obscures what lies under it whatever its posterior
+ * band reads: indeterminate, never not_detected. */
+static void silence_under_a_reverberating_deposit_is_indeterminate(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_batch_case(169, 15, &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "not_detected");
+   assert_int_equal(o.detected, 0);
+   assert_true(o.reverberant >= 1);
+}
+
 /* Batch 103, case 30: a patent 0.98 mm temporal branch 1.9 mm under the
  * skin, colour along its whole 12.8 mm course at 16 dB SNR; a bright band
  * along its upper wall (5.8 x 0.6 mm, +11 dB) was placed in the lumen and
@@ -388,6 +408,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(occlusion_under_the_skin_is_detected),
       cmocka_unit_test(plug_filling_the_course_is_traced),
       cmocka_unit_test(silence_in_a_shadow_is_indeterminate),
+      cmocka_unit_test(silence_under_a_reverberating_deposit_is_indeterminate),
       cmocka_unit_test(bright_band_over_a_flowing_lumen_is_no_plug),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
