@@ -202,6 +202,41 @@ static void test_default_scenario_ground_truth(void **state)
    cJSON_Delete(gt);
 }
 
+static const char *placement_of(const sono_sim_case_t *c, uint32_t deposit)
+{
+   cJSON *gt = truth_of(c);
+   const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(gt, "deposits"), (int)deposit);
+   static char name[32];
+   snprintf(name, sizeof name, "%s", cJSON_GetObjectItem(d, "placement")->valuestring);
+   cJSON_Delete(gt);
+   return name;
+}
+
+/* formats.md §2: a deposit within 1 mm of a lumen is perivascular, whatever
+ * placement the case drew it with. */
+static void test_tissue_deposit_beside_a_lumen_is_labelled_perivascular(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_error_t err = {{0}};
+   assert_int_equal(sono_sim_case_preset(&c, "nasolabial-ha-occlusion", 1, &err), 0);
+   c.frames = 2;
+   const sono_sim_vessel_t *v = &c.vessels[0];
+   sono_sim_deposit_t *d = &c.deposits[1];
+   d->placement = SONO_SIM_TISSUE;
+   d->vessel = -1;
+   d->pearls = 0;
+   d->angle_rad = 0;
+   d->half_width_m = 0.5e-3;
+   d->half_depth_m = 0.4e-3;
+   d->x_m = v->x_center_m;
+   double wall = v->depth_m + v->sag_m + 0.5 * v->diameter_m;
+   d->z_m = wall + 0.6e-3 + d->half_depth_m; /* 0.6 mm below the wall: nearer still across a tilted lumen */
+   assert_string_equal(placement_of(&c, 1), "perivascular");
+   d->z_m = wall + 3.0e-3 + d->half_depth_m; /* >= 2.7 mm across a lumen tilted up to 25 degrees */
+   assert_string_equal(placement_of(&c, 1), "tissue");
+}
+
 /* Every preset builds, and its labels follow the contract and rule V9. */
 static void test_every_preset_ground_truth(void **state)
 {
@@ -384,6 +419,7 @@ int main(void)
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_deterministic_across_threads),
       cmocka_unit_test(test_default_scenario_ground_truth),
+      cmocka_unit_test(test_tissue_deposit_beside_a_lumen_is_labelled_perivascular),
       cmocka_unit_test(test_every_preset_ground_truth),
       cmocka_unit_test(test_batch_draws_are_reproducible_and_span_classes),
       cmocka_unit_test(test_errors_name_what_and_where),
