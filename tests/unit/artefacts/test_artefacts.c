@@ -444,6 +444,19 @@ static void test_anisotropy_fibre_angle_inside_dark_plateau(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 505 case 10, normally gained: the frame is deepened to 16.7 mm
+ * to show a mirror image under the bone at 8.4 mm, whose shadow fills half
+ * of it; the median echo falls to -42 dB re full scale, but the brighter
+ * rows' tissue sits at -33 dB (under-gained frames: -52 dB and less): no
+ * gain finding. */
+static void test_gain_not_low_with_dark_structure(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case(505, 10);
+   assert_int_equal(count_kind(frame_at(res, 0), "gain_low"), 0);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 613 case 38 (no artefact drawn): an oblique artery runs down
  * to the right edge; under its near wall the lumen stays dark for 2 mm and
  * ends at its far wall 0.2 mm above the frame bottom, tissue-bright there.
@@ -829,6 +842,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_twinkling_flips_over_two_frames),
       cmocka_unit_test(test_anisotropy_fibre_angle_measured),
       cmocka_unit_test(test_clean_cheek),
+      cmocka_unit_test(test_gain_not_low_with_dark_structure),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
