@@ -1394,14 +1394,17 @@ static int shadow_search_row(const art_t *a, int from)
    return a->nz - 1;
 }
 
+static int mirror_match(art_t *a, double *best_ncc, double *axis);
+
 void art_find_bone(art_t *a)
 {
    int from = art_npx_z(a, 2.0e-3), bottom = shadow_search_row(a, from), alt = 0;
    a->bone_cols = 0;
    for (int ix = 0; ix < a->nx; ++ix)
       a->bone_cols += (a->colz[ix] = interface_row(a, ix, from, a->nz - 1)) >= 0;
-   if (a->bone_cols >= a->nx * 6 / 10 && bottom < a->nz - 1) {
-      /* a mirror image deep to the shadow can pass for the line: searched
+   if (bottom < a->nz - 1) {
+      /* a mirror image deep to the shadow can pass for the line, or break
+       * the dark run up from the frame bottom in most columns: searched
        * again from within the shadow, the shallower line across at least as
        * many columns is the bone */
       int32_t *z2 = a->stack; /* free outside flood fills */
@@ -1411,9 +1414,20 @@ void art_find_bone(art_t *a)
          m1 += a->colz[ix] >= 0 ? a->colz[ix] : 0;
          m2 += z2[ix] >= 0 ? z2[ix] : 0;
       }
-      if (alt >= a->bone_cols && m2 / alt < m1 / a->bone_cols - art_npx_z(a, 0.5e-3)) {
+      int across = a->bone_cols >= a->nx * 6 / 10;
+      if (across && alt >= a->bone_cols && m2 / alt < m1 / a->bone_cols - art_npx_z(a, 0.5e-3)) {
          memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
          a->bone_cols = alt;
+      } else if (!across && alt >= a->nx * 6 / 10) {
+         /* the run up from the bottom broke on echoes under a dark band in
+          * most columns: the band is the bone's shadow only when those
+          * echoes are the structures above the line turned over about it
+          * (a mirror image); a dark layer over tissue is not */
+         memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
+         a->bone_cols = alt;
+         double ncc, axis;
+         if (!mirror_match(a, &ncc, &axis))
+            a->bone_cols = 0;
       }
    }
    if (a->bone_cols < a->nx * 6 / 10) { /* not a bone line across the frame */
@@ -1494,13 +1508,13 @@ static void report_mirror(art_t *a, double ncc, double axis, int min_px)
    }
 }
 
-void art_detect_mirror(art_t *a)
+/* Components under the bone line (a->colz) brighter than its shadow whose
+ * B-mode matches its reflection above the line (NCC >= mirror_ncc), marked
+ * 2 in a->mask; returns their count, the best NCC and the line's depth (rows)
+ * at the last of them. */
+static int mirror_match(art_t *a, double *best_ncc, double *axis)
 {
    const int32_t *zb = a->colz;
-   int have = a->bone_cols;
-   if (!have)
-      return;
-   interface_shadow(a, zb, have);
    /* content below the interface: brighter than the shadow floor there */
    double floor_below = 0;
    int nb = 0;
@@ -1509,7 +1523,7 @@ void art_detect_mirror(art_t *a)
          for (int iz = zb[ix] + art_npx_z(a, 0.3e-3); iz < a->nz; ++iz, ++nb)
             floor_below += a->sm[art_px(a, iz, ix)];
    if (!nb)
-      return;
+      return 0;
    floor_below /= nb;
    memset(a->mask, 0, a->npix);
    for (int ix = 0; ix < a->nx; ++ix) {
@@ -1523,8 +1537,8 @@ void art_detect_mirror(art_t *a)
    art_components(a, a->mask, min_px);
    /* the phantom of a structure is its speckle turned over about the
     * interface: the best axis within 0.4 mm of the traced line */
-   double best_ncc = -1, axis = 0;
    int reach = art_npx_z(a, 0.4e-3), accepted = 0;
+   *best_ncc = -1, *axis = 0;
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
       double zm = 0;
@@ -1541,16 +1555,24 @@ void art_detect_mirror(art_t *a)
       if (ncc < a->p[P_MIRROR_NCC])
          continue;
       ++accepted;
-      axis = zm;
-      best_ncc = ncc > best_ncc ? ncc : best_ncc;
+      *axis = zm;
+      *best_ncc = ncc > *best_ncc ? ncc : *best_ncc;
       for (int ix = c->ix0; ix <= c->ix1; ++ix)
          for (int iz = c->iz0; iz <= c->iz1; ++iz)
             if (a->labels[art_px(a, iz, ix)] == c->label)
                a->mask[art_px(a, iz, ix)] = 2;
    }
-   if (!accepted)
+   return accepted;
+}
+
+void art_detect_mirror(art_t *a)
+{
+   if (!a->bone_cols)
       return;
-   report_mirror(a, best_ncc, axis, min_px);
+   interface_shadow(a, a->colz, a->bone_cols);
+   double best_ncc, axis;
+   if (mirror_match(a, &best_ncc, &axis))
+      report_mirror(a, best_ncc, axis, (int)(0.3e-6 / (a->dx * a->dz)));
 }
 
 /* ---- anisotropy ----------------------------------------------------------------- */

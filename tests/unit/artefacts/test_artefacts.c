@@ -457,6 +457,22 @@ static void test_gain_not_low_with_dark_structure(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 505 case 10: the mirror image of a vessel lies 6 mm under the
+ * bone line at 8.4 mm, in a frame deepened to 16.7 mm; its echoes break the
+ * dark run up from the frame bottom in every column, so the line is found
+ * from within the shadow, confirmed by the mirrored structure under it: the
+ * bone's shadow and the mirror image are reported, and the mirror's bright
+ * bands are no side-lobe sources. */
+static void test_mirror_under_bone_in_deep_frame(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case(505, 10);
+   assert_true(count_kind(frame_at(res, 0), "mirror_image") >= 1);
+   assert_true(count_kind(frame_at(res, 0), "acoustic_shadow") >= 1);
+   assert_int_equal(count_kind(frame_at(res, 0), "side_lobe"), 0);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 613 case 38 (no artefact drawn): an oblique artery runs down
  * to the right edge; under its near wall the lumen stays dark for 2 mm and
  * ends at its far wall 0.2 mm above the frame bottom, tissue-bright there.
@@ -843,6 +859,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_fibre_angle_measured),
       cmocka_unit_test(test_clean_cheek),
       cmocka_unit_test(test_gain_not_low_with_dark_structure),
+      cmocka_unit_test(test_mirror_under_bone_in_deep_frame),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
