@@ -81,7 +81,6 @@ enum {
    P_GAIN_ROW_QUANTILE,  /* gain too low: quantile of the row medians read as the tissue level */
    P_TWINKLE_FLASH_VAR,  /* twinkling held under a flash: share of twinkle_variance that suffices */
    P_TWINKLE_FLASH_FLIPS, /* twinkling held under a flash: sign changes over the flash's own share */
-   P_ALIAS_COHERENCE,    /* aliasing: share of an opposite-colour core in its largest connected piece */
    P_COUNT
 };
 

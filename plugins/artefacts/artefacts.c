@@ -126,9 +126,6 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.1, 1.0, 0.5, NULL},
    {"twinkle_flash_flips", "Twinkling: sign changes of that column as a multiple of the flash's own share of sign "
     "changes between neighbours", "1", SONO_PARAM_FLOAT, 1.0, 10.0, 2.0, NULL},
-   {"alias_core_coherence", "Aliasing: share of an opposite-colour core lying in its largest connected piece for the "
-    "core to wrap on its own (the lumen where flow passes the scale is one region; scattered grains are the mosaic of "
-    "flow near the scale; 0: any core)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.45, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -349,7 +346,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again). */
-#define ART_STATE_VERSION 23u
+#define ART_STATE_VERSION 24u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
