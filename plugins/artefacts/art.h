@@ -81,6 +81,8 @@ enum {
    P_GAIN_ROW_QUANTILE,  /* gain too low: quantile of the row medians read as the tissue level */
    P_TWINKLE_FLASH_VAR,  /* twinkling held under a flash: share of twinkle_variance that suffices */
    P_TWINKLE_FLASH_FLIPS, /* twinkling held under a flash: sign changes over the flash's own share */
+   P_SHADOW_PARTIAL_DB,  /* partial shadow: mean level of the column to depth under the row reference */
+   P_SHADOW_LUMEN_DB,    /* shadow: rows whose reference lies this close to the display floor are a lumen band */
    P_COUNT
 };
 

@@ -126,6 +126,10 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.1, 1.0, 0.5, NULL},
    {"twinkle_flash_flips", "Twinkling: sign changes of that column as a multiple of the flash's own share of sign "
     "changes between neighbours", "1", SONO_PARAM_FLOAT, 1.0, 10.0, 2.0, NULL},
+   {"shadow_partial_db", "Shadow (partial): mean level of the column from under the reflector to depth, below the "
+    "row reference, in both halves", "dB", SONO_PARAM_FLOAT, 1.0, 20.0, 3.0, NULL},
+   {"shadow_lumen_db", "Shadow: rows whose reference lies within this of the display floor are anechoic across the "
+    "frame (a lumen crossing it); a shadow runs on through them", "dB", SONO_PARAM_FLOAT, 0.0, 10.0, 3.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -346,7 +350,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again). */
-#define ART_STATE_VERSION 24u
+#define ART_STATE_VERSION 25u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
