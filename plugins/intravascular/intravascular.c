@@ -32,7 +32,7 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COURSE_SHARE, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -73,6 +73,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     "Echo of a deposit above a silent segment at or above which the silence may be its attenuation, whatever its "
     "posterior level (reverberation fills that band; indeterminate; 0: off)",
     "dB", SONO_PARAM_FLOAT, 0.0, 60.0, 12.0, NULL},
+   {"min_course_share",
+    "Share of the vessel's course across the view (its line from field edge to field edge) that must show flow "
+    "before no segment without flow is reported as not detected (0: off)",
+    "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.8, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -302,6 +306,46 @@ static int lost_in_field(const sono_frame_t *f, const sono_an_vessel_t *v)
    return !end_at_edge(f, v, -1) || !end_at_edge(f, v, +1);
 }
 
+/* Length (m) of the vessel's straight line (its least-squares slope through
+ * the trace's mean point) between the points where it enters and leaves the
+ * field, through either side or the bottom or top; [*x_left, *x_right] its
+ * lateral extent. That is the course the view shows of the vessel, whether
+ * its lumen was traced there or not. */
+static double course_in_view(const sono_frame_t *f, const sono_an_vessel_t *v, double *x_left, double *x_right)
+{
+   double xm = 0, zm = 0, slope = tan(v->angle_rad);
+   for (uint32_t i = 0; i < v->point_count; ++i) {
+      xm += v->points[i].x_m;
+      zm += v->points[i].z_m;
+   }
+   xm /= v->point_count;
+   zm /= v->point_count;
+   double left = f->grid.x0_m, right = f->grid.x0_m + (f->grid.nx - 1) * f->grid.dx_m;
+   double top = f->grid.z0_m, bottom = f->grid.z0_m + (f->grid.nz - 1) * f->grid.dz_m;
+   *x_left = left;
+   *x_right = right;
+   if (fabs(slope) > 1e-6) {
+      double xa = xm + (top - zm) / slope, xb = xm + (bottom - zm) / slope;
+      *x_left = fmax(left, fmin(xa, xb));
+      *x_right = fmin(right, fmax(xa, xb));
+   }
+   return fmax(0.0, *x_right - *x_left) / cos(v->angle_rad);
+}
+
+/* Whether colour showed flow along less than min_course_share of the
+ * vessel's course across the view (course_in_view): where flow is slow or
+ * the scale low, colour may fill only a stub of the lumen and the tracer
+ * follows only that stub, so the rest of the course, where a plug may lie,
+ * was never assessed (clinical-spec V6 caveat, V9). *course gets the
+ * course's length. */
+static int course_partly_unseen(const iv_t *s, const sono_frame_t *f, const sono_an_vessel_t *v, double *course,
+                                double *x_left, double *x_right)
+{
+   double share = s->values[P_COURSE_SHARE];
+   *course = course_in_view(f, v, x_left, x_right);
+   return share > 0 && *course > 0 && v->flow_length_m < share * *course;
+}
+
 /* The deposit that the analysis placed as the plug of vessel vi where its
  * flowing lumen ends, no lumen seen beyond (sono_an_deposit_t.end_plug);
  * -1 none. */
@@ -326,6 +370,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    int end_i = gap ? -1 : end_plug(r, vi);
    const sono_an_deposit_t *plug = gap ? NULL : end_i >= 0 ? &r->deposits[end_i] : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
+   double course = 0, course_left = 0, course_right = 0;
    sono_finding_status_t status;
    float conf;
    size_t len = 0;
@@ -420,6 +465,17 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       snprintf(s->label, sizeof s->label,
                "No segment without flow in the traced part; vessel lost within the view, review recommended");
       append(s->basis, sizeof s->basis, &len, "; traced only from x %.1f to %.1f mm", v->points[0].x_m * 1e3,
+             v->points[v->point_count - 1].x_m * 1e3);
+   } else if (course_partly_unseen(s, f, v, &course, &course_left, &course_right)) {
+      status = SONO_STATUS_INDETERMINATE;
+      conf = 0.5f;
+      snprintf(s->label, sizeof s->label,
+               "No segment without flow in the traced part; flow seen over only part of the vessel's course in view, "
+               "review recommended");
+      append(s->basis, sizeof s->basis, &len,
+             "; flow seen along %.1f mm of the %.1f mm course crossing the view (x %.1f to %.1f mm), traced from x "
+             "%.1f to %.1f mm",
+             v->flow_length_m * 1e3, course * 1e3, course_left * 1e3, course_right * 1e3, v->points[0].x_m * 1e3,
              v->points[v->point_count - 1].x_m * 1e3);
    } else if (r->untraced_flow_m2 >= s->values[P_UNTRACED_FLOW]) {
       /* another vessel flows in view but could not be traced (often a small
