@@ -395,8 +395,10 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
                         : "in the lumen, where the traced lumen ends",
              v->flow_length_m * 1e3);
    } else {
-      append(s->basis, sizeof s->basis, &len, "flow along %.1f mm, no absent-flow segment >= %.1f mm",
-             v->flow_length_m * 1e3, s->values[P_MIN_OCCLUSION] * 1e3);
+      append(s->basis, sizeof s->basis, &len,
+             "flow along %.1f mm of the %.1f mm course crossing the view, no absent-flow segment >= %.1f mm",
+             v->flow_length_m * 1e3, course_in_view(f, v, &course_left, &course_right) * 1e3,
+             s->values[P_MIN_OCCLUSION] * 1e3);
    }
    if (v->axial_peak_m_s > 0)
       append(s->basis, sizeof s->basis, &len, "; peak axial flow speed %.3f m/s", v->axial_peak_m_s);
@@ -472,11 +474,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       snprintf(s->label, sizeof s->label,
                "No segment without flow in the traced part; flow seen over only part of the vessel's course in view, "
                "review recommended");
-      append(s->basis, sizeof s->basis, &len,
-             "; flow seen along %.1f mm of the %.1f mm course crossing the view (x %.1f to %.1f mm), traced from x "
-             "%.1f to %.1f mm",
-             v->flow_length_m * 1e3, course * 1e3, course_left * 1e3, course_right * 1e3, v->points[0].x_m * 1e3,
-             v->points[v->point_count - 1].x_m * 1e3);
+      append(s->basis, sizeof s->basis, &len, "; course in view from x %.1f to %.1f mm, traced from x %.1f to %.1f mm",
+             course_left * 1e3, course_right * 1e3, v->points[0].x_m * 1e3, v->points[v->point_count - 1].x_m * 1e3);
    } else if (r->untraced_flow_m2 >= s->values[P_UNTRACED_FLOW]) {
       /* another vessel flows in view but could not be traced (often a small
        * one): "not detected" would speak for a vessel never assessed */
