@@ -396,7 +396,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
              v->flow_length_m * 1e3);
    } else {
       append(s->basis, sizeof s->basis, &len,
-             "flow along %.1f mm of the %.1f mm course crossing the view, no absent-flow segment >= %.1f mm",
+             "flow along %.1f mm (the vessel's line crosses %.1f mm of the view), no absent-flow segment >= %.1f mm",
              v->flow_length_m * 1e3, course_in_view(f, v, &course_left, &course_right) * 1e3,
              s->values[P_MIN_OCCLUSION] * 1e3);
    }
