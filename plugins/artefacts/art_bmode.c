@@ -1003,10 +1003,20 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
       }
       if (refl < 0 || iz - from > far_gap || dsm(a, iz, ix) > -drop)
          continue;
-      int end = iz, miss = 0;
+      /* down to the bone line or the dark bottom band: the bone's own
+       * shadow is anechoic across the frame too, and a mirror image may lie
+       * under it */
+      int end = iz, miss = 0, lumen_end = a->colz[ix] >= 0 ? a->colz[ix] : a->dark_row;
       for (int jz = iz; jz < a->nz; ++jz) {
          if (dsm(a, jz, ix) <= -drop) {
             end = jz;
+            miss = 0;
+         } else if (jz < lumen_end && a->rowref[jz] - a->floor_db < (float)a->p[P_SHADOW_LUMEN_DB]) {
+            /* a band anechoic across the frame (a lumen crossing it):
+             * nothing falls below its row reference, so it neither ends the
+             * shadow nor extends it; the shadow goes on if it resumes below.
+             * (A hypoechoic band keeps echoes a few dB over the floor and is
+             * read as tissue.) */
             miss = 0;
          } else if (++miss > gap / 2) {
             break;
@@ -1045,6 +1055,88 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
       iz = from = end;
    }
    return marked;
+}
+
+/* Mean level (dB re the row reference) of rows [z0, z1) of column ix,
+ * leaving out anechoic pixels (10 dB and more under the reference: a lumen
+ * crossing the column) and rows dark across the frame (reference within
+ * `drop` of the display floor); NAN when fewer than a quarter of the rows
+ * count. */
+static double column_level(const art_t *a, int ix, int z0, int z1, float drop)
+{
+   double s = 0;
+   int n = 0;
+   for (int iz = z0; iz < z1; ++iz) {
+      float d = dsm(a, iz, ix);
+      if (d > -10.0f && a->rowref[iz] - a->floor_db >= drop)
+         s += d, ++n;
+   }
+   return 4 * n >= z1 - z0 && n > 0 ? s / n : NAN;
+}
+
+/* Partial shadow (a weakly attenuating deposit, e.g. diluted CaHA, -6 dB):
+ * its column sits a few dB under the row reference all the way down, so
+ * speckle keeps crossing the shadow drop and no dark run is sustained.
+ * Under the deepest reflector of column ix with at least 2 * min_run rows
+ * beneath it (to the bone line or the dark bottom band, else the frame
+ * bottom), the mean level of the upper and of the lower half of that band,
+ * from `gap` under the reflector: the loss must run along the beam to
+ * depth, which a hypoechoic structure under the reflector (a deposit, a fat
+ * lobule, a lumen) does not. Returns the lesser loss of the two halves (dB
+ * re the row reference, NAN when not measured) and the reflector row. */
+static float partial_shadow_level(const art_t *a, int ix, float drop, int min_run, int gap, int *refl)
+{
+   int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->dark_row;
+   *refl = -1;
+   for (int iz = bottom - 2 * min_run - 1; iz > 0 && *refl < 0; --iz)
+      if (dlat(a, iz, ix) >= (float)a->p[P_REFLECTOR_DB] && a->lat[art_px(a, iz, ix)] >= a->p95)
+         *refl = iz;
+   if (*refl < 0)
+      return NAN;
+   int z0 = *refl + gap, mid = (z0 + bottom) / 2;
+   double up = column_level(a, ix, z0, mid, drop), down = column_level(a, ix, mid, bottom, drop);
+   return isnan(up) || isnan(down) ? NAN : (float)fmax(up, down); /* both halves measured */
+}
+
+/* Marks column ix (and the next, which carries the same profile) as shadow
+ * from under reflector row `refl` to the bone line or dark band, else the
+ * frame bottom. */
+static void mark_partial_shadow(art_t *a, int ix, int refl, int gap, float *refl_z, float *deep)
+{
+   int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->dark_row;
+   int end = bottom < a->nz ? bottom - gap : a->nz - 1;
+   for (int jx = ix; jx <= ix + 1 && jx < a->nx; ++jx) {
+      deep[jx] = bottom < a->nz;
+      for (int jz = refl + 1; jz <= end; ++jz)
+         a->mask[art_px(a, jz, jx)] = 1;
+      refl_z[jx] = (float)refl;
+   }
+}
+
+/* Partial shadows over the analysed columns without a shadow: a column
+ * whose loss (partial_shadow_level, in lvl[]) reaches shadow_partial_db is
+ * marked (and flagged in part[]). */
+static void partial_shadows(art_t *a, const float *lvl, const int32_t *prefl, int gap, float *refl_z, float *deep,
+                            float *part)
+{
+   float lim = -(float)a->p[P_SHADOW_PARTIAL_DB];
+   for (int ix = 0; ix < a->nx; ix += 2)
+      if (refl_z[ix] < 0 && lvl[ix] <= lim) {
+         mark_partial_shadow(a, ix, prefl[ix], gap, refl_z, deep);
+         part[ix] = part[ix + (ix + 1 < a->nx)] = 1;
+      }
+}
+
+/* A shadow found mostly (over half its columns) by the partial-shadow rule
+ * that reaches a side of the frame: a loss of a few dB is told from the
+ * tissue's own lateral variation (a fibrillar layer darker where its fibres
+ * turn from the beam, anisotropy) only against lit tissue on both sides. */
+static int partial_at_side(const art_t *a, const art_comp_t *c, const float *part)
+{
+   int n = 0;
+   for (int ix = c->ix0; ix <= c->ix1; ++ix)
+      n += part[ix] > 0;
+   return 2 * n > c->ix1 - c->ix0 + 1 && (c->ix0 <= 1 || c->ix1 >= a->nx - 2);
 }
 
 static int reflector_row(const art_comp_t *c, const float *refl_z)
@@ -1138,17 +1230,91 @@ static void extend_to_bottom(const art_t *a, const art_comp_t *c, const float *d
       f->poly[j].z_m = zend;
 }
 
+/* Lateral extent (x_m) of finding f. */
+static void finding_span(const art_finding_t *f, double *xl, double *xr)
+{
+   *xl = 1e9, *xr = -1e9;
+   for (uint32_t j = 0; j < f->npoly; ++j) {
+      *xl = fmin(*xl, f->poly[j].x_m);
+      *xr = fmax(*xr, f->poly[j].x_m);
+   }
+}
+
+/* The reverberation of an echogenic deposit (silicone: detect_dirty_reverb)
+ * is only reported where its echoes fade into a shadow under it, or into
+ * the display floor: that shadow is as wide as the deposit and runs from its
+ * lower edge to the bottom of the image. Its shadow columns, measured one by
+ * one, break up at the bright foci and reverberant echoes of the deposit
+ * (or under-reach its width), so the deposit's own region gives the shadow:
+ * its lower edge (the reverberation band's top edge) down to the frame
+ * bottom. Returns the number of such shadows; their spans go to span[]. */
+static int deposit_shadows(art_t *a, int nrev, double (*span)[2], int cap)
+{
+   int n = 0;
+   double zend = a->z0 + (a->nz - 1) * a->dz;
+   for (int i = 0; i < nrev && n < cap; ++i) {
+      const art_finding_t *r = &a->found[i];
+      if (r->kind != K_REVERB || r->npoly < 4 || !strstr(r->label, "dirty shadow"))
+         continue;
+      art_finding_t *f = art_add(a, K_SHADOW, (float)fmin(0.9, r->confidence + 0.1));
+      if (!f)
+         return n;
+      f->npoly = r->npoly;
+      memcpy(f->poly, r->poly, r->npoly * sizeof f->poly[0]);
+      f->poly[f->npoly - 1].z_m = f->poly[f->npoly - 2].z_m = zend;
+      finding_span(f, &span[n][0], &span[n][1]);
+      snprintf(f->attr_key, sizeof f->attr_key, "type");
+      snprintf(f->attr_value, sizeof f->attr_value, "dirty");
+      snprintf(f->label, sizeof f->label, "Acoustic shadow (dirty)");
+      snprintf(f->advice, sizeof f->advice,
+               "Structures deep to the deposit are not imaged; scan from another angle to see beneath it");
+      ++n;
+   }
+   return n;
+}
+
+/* Component c lies mostly (>= half its width) in the columns of one of the
+ * deposit shadows: it is a piece of that shadow, which takes in its width
+ * (the deposit's thin rim is left out of the deposit's region, not out of
+ * its shadow). */
+static int within_deposit_shadow(const art_t *a, const art_comp_t *c, double (*span)[2], double (*wide)[2], int n)
+{
+   double xl = a->x0 + c->ix0 * a->dx, xr = a->x0 + c->ix1 * a->dx;
+   for (int i = 0; i < n; ++i)
+      if (fmin(xr, span[i][1]) - fmax(xl, span[i][0]) >= 0.5 * (xr - xl)) {
+         wide[i][0] = fmin(wide[i][0], xl);
+         wide[i][1] = fmax(wide[i][1], xr);
+         return 1;
+      }
+   return 0;
+}
+
+/* Widens deposit shadow f to [xl, xr] (its outermost edge points and
+ * bottom corners move out) and writes its basis. */
+static void widen_shadow(art_finding_t *f, double xl, double xr)
+{
+   uint32_t n = f->npoly;
+   if (xl < f->poly[0].x_m)
+      f->poly[0].x_m = f->poly[n - 1].x_m = xl;
+   if (xr > f->poly[n - 3].x_m)
+      f->poly[n - 3].x_m = f->poly[n - 2].x_m = xr;
+   double top = f->poly[n - 1].z_m;
+   for (uint32_t j = 0; j + 2 < n; ++j)
+      top = fmin(top, f->poly[j].z_m);
+   snprintf(f->basis, sizeof f->basis,
+            "shadow with reverberant echoes deep to an echogenic deposit, %.1f mm wide, from %.1f mm to the bottom "
+            "of the image",
+            (f->poly[n - 2].x_m - f->poly[n - 1].x_m) * 1e3, top * 1e3);
+}
+
 static int overlaps_kind(const art_t *a, art_kind_t k, const art_comp_t *c)
 {
    double xl = a->x0 + c->ix0 * a->dx, xr = a->x0 + c->ix1 * a->dx;
    for (int i = 0; i < a->nfound; ++i) {
       if (a->found[i].kind != k || !a->found[i].npoly)
          continue;
-      double fl = 1e9, fr = -1e9;
-      for (uint32_t j = 0; j < a->found[i].npoly; ++j) {
-         fl = fmin(fl, a->found[i].poly[j].x_m);
-         fr = fmax(fr, a->found[i].poly[j].x_m);
-      }
+      double fl, fr;
+      finding_span(&a->found[i], &fl, &fr);
       if (fl < xr && fr > xl)
          return 1;
    }
@@ -1262,6 +1428,12 @@ void art_detect_shadow_enhancement(art_t *a)
    float *refl_z = a->colv;
    float *dirt = a->colv + a->nx; /* colv holds 2 * (nx + nz + 4) floats */
    float *deep = a->col;          /* 4 * max(nz, nx) floats */
+   float *lvl = a->col + a->nx;   /* partial-shadow loss per analysed column */
+   int32_t *prefl = (int32_t *)(a->col + 2 * a->nx); /* and its reflector row */
+   float *part = a->col + 3 * a->nx; /* column marked by the partial-shadow rule */
+   double dep_span[8][2], dep_wide[8][2];
+   int first_dep = a->nfound, ndep = deposit_shadows(a, a->nfound, dep_span, 8);
+   memcpy(dep_wide, dep_span, sizeof dep_wide);
    memset(a->mask, 0, a->npix);
    /* first row of the frame's dark bottom band (row reference within `drop`
     * of the display floor down to the last row, e.g. deep to bone) */
@@ -1275,7 +1447,9 @@ void art_detect_shadow_enhancement(art_t *a)
       refl_z[ix] = -1;
       dirt[ix] = 0;
       deep[ix] = 0;
-      shadow_column(a, ix, drop, min_run, gap, refl_z, dirt, deep);
+      lvl[ix] = NAN;
+      if (!shadow_column(a, ix, drop, min_run, gap, refl_z, dirt, deep))
+         lvl[ix] = partial_shadow_level(a, ix, drop, min_run, gap, &prefl[ix]);
       if (ix + 1 < a->nx) {
          refl_z[ix + 1] = refl_z[ix];
          dirt[ix + 1] = dirt[ix];
@@ -1283,6 +1457,8 @@ void art_detect_shadow_enhancement(art_t *a)
          memcpy(a->mask + art_px(a, 0, ix + 1), a->mask + art_px(a, 0, ix), (size_t)a->nz);
       }
    }
+   memset(part, 0, (size_t)a->nx * sizeof *part);
+   partial_shadows(a, lvl, prefl, gap, refl_z, deep, part);
    close_shadow_gaps(a, art_npx_x(a, 0.5e-3), refl_z, dirt, deep);
    int min_w = art_npx_x(a, a->p[P_SHADOW_MIN_WIDTH_M]);
    art_components(a, a->mask, min_run);
@@ -1290,7 +1466,8 @@ void art_detect_shadow_enhancement(art_t *a)
    merge_near(a, art_npx_x(a, 0.4e-3), art_npx_z(a, 1.0e-3));
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
-      if (!c->count || comp_width(a, c) < min_w)
+      if (!c->count || comp_width(a, c) < min_w || within_deposit_shadow(a, c, dep_span, dep_wide, ndep) ||
+          partial_at_side(a, c, part))
          continue;
       double delta = comp_mean_delta(a, c, a->sm);
       int rz = reflector_row(c, refl_z);
@@ -1314,6 +1491,8 @@ void art_detect_shadow_enhancement(art_t *a)
       snprintf(f->advice, sizeof f->advice,
                "Structures deep to the reflector are not imaged; scan from another angle to see beneath it");
    }
+   for (int i = 0; i < ndep; ++i)
+      widen_shadow(&a->found[first_dep + i], dep_wide[i][0], dep_wide[i][1]);
    detect_enhancement(a);
 }
 

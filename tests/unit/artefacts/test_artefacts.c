@@ -528,6 +528,82 @@ static void test_dirty_shadow_into_floor(void **state)
    cJSON_Delete(res);
 }
 
+/* The acoustic_shadow finding of frame 0 whose region's lateral middle lies
+ * within [xa, xb]: 1 and its box (lateral range, top, deepest point) when
+ * there is exactly one, else 0. */
+static int one_shadow_within(const cJSON *res, double xa, double xb, double *x0, double *x1, double *z0,
+                             double *zmax)
+{
+   const cJSON *f, *p;
+   int n = 0;
+   cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(frame_at(res, 0), "findings")) {
+      double l, r, t, d = 0;
+      if (!is_kind(f, "acoustic_shadow"))
+         continue;
+      region_box(f, &l, &r, &t);
+      if (0.5 * (l + r) < xa || 0.5 * (l + r) > xb)
+         continue;
+      cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(f, "region_m")) {
+         double z = cJSON_GetArrayItem(p, 1)->valuedouble;
+         d = z > d ? z : d;
+      }
+      *x0 = l, *x1 = r, *z0 = t, *zmax = d;
+      ++n;
+   }
+   return n == 1;
+}
+
+/* Batch seed 502 case 24: a silicone deposit (x -5.6..-0.8 mm, lower edge
+ * at 4.1-4.8 mm) over a frame 9.6 mm deep. Its reverberant echoes fade into
+ * a shadow that the column rule breaks up at the deposit's foci; the
+ * deposit's reverberation gives the shadow: one dirty shadow as wide as the
+ * deposit, from its lower edge to the bottom of the image. */
+static void test_silicone_dirty_shadow(void **state)
+{
+   (void)state;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 502, 24);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_SILICONE);
+   c.frames = 1;
+   cJSON *res = run_case(&c, "batch-502-24");
+   check_well_formed(res);
+   double x0, x1, z0, zmax;
+   assert_true(one_shadow_within(res, -6.4e-3, 0.0, &x0, &x1, &z0, &zmax));
+   assert_true(x0 < -5.0e-3 && x1 > -1.3e-3 && z0 > 3.8e-3 && z0 < 5.0e-3 && zmax > 9.5e-3);
+   cJSON_Delete(res);
+}
+
+/* Batch seed 501 case 37: a CaHA deposit (x -2.5..0.9 mm, lower edge at
+ * 4.7-5.5 mm) over a lumen crossing the whole frame at 7-9 mm, whose rows
+ * sit at the display floor: the shadow runs on through that band to the
+ * bottom of the image (it had stopped at the lumen, 1.6 mm under the
+ * deposit, short of the 3 mm asked of a shadow that does not reach it). */
+static void test_shadow_through_anechoic_band(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case(501, 37);
+   double x0, x1, z0, zmax;
+   assert_true(one_shadow_within(res, -3.0e-3, 1.5e-3, &x0, &x1, &z0, &zmax));
+   assert_true(x0 < -2.0e-3 && x1 > 0.5e-3 && zmax > 9.5e-3);
+   cJSON_Delete(res);
+}
+
+/* Batch seed 501 case 21: diluted CaHA (x -1.9..-0.5 mm, lower edge at
+ * 4.3-4.7 mm; -6 dB posterior) with an oblique lumen under it: the column
+ * sits 3-7 dB under its rows down to the bone line, speckle crossing the
+ * 6 dB shadow drop all the way, so no dark run is sustained; its mean in
+ * both halves of the band lies 3 dB and more under the rows: a partial
+ * shadow to the bottom of the image. */
+static void test_partial_shadow(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case(501, 21);
+   double x0, x1, z0, zmax;
+   assert_true(one_shadow_within(res, -2.5e-3, -0.2e-3, &x0, &x1, &z0, &zmax));
+   assert_true(x0 < -1.5e-3 && x1 > -0.8e-3 && z0 < 5.0e-3 && zmax > 9.5e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 590 case 15: a side-lobe reflector 0.4 mm wide at 5.3 mm in
  * rows whose tissue sits 22 dB up a 40 dB display: the reflector clips at
  * the top of the range, 18 dB over its row, short of the 20 dB asked of an
@@ -841,6 +917,9 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_shadow_lumen_ends_above_bottom),
       cmocka_unit_test(test_dirty_shadow_in_skin_rows),
       cmocka_unit_test(test_dirty_shadow_into_floor),
+      cmocka_unit_test(test_silicone_dirty_shadow),
+      cmocka_unit_test(test_shadow_through_anechoic_band),
+      cmocka_unit_test(test_partial_shadow),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
       cmocka_unit_test(test_colour_noise),
