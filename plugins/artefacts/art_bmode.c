@@ -1094,8 +1094,11 @@ static float partial_shadow_level(const art_t *a, int ix, float drop, int min_ru
    if (*refl < 0)
       return NAN;
    int z0 = *refl + gap, mid = (z0 + bottom) / 2;
-   double up = column_level(a, ix, z0, mid, drop), down = column_level(a, ix, mid, bottom, drop);
-   return isnan(up) || isnan(down) ? NAN : (float)fmax(up, down); /* both halves measured */
+   double up = column_level(a, ix, z0, mid, drop);
+   if (isnan(up) || up > -a->p[P_SHADOW_PARTIAL_DB]) /* most columns: the lower half need not be read */
+      return NAN;
+   double down = column_level(a, ix, mid, bottom, drop);
+   return isnan(down) ? NAN : (float)fmax(up, down); /* both halves measured */
 }
 
 /* Marks column ix (and the next, which carries the same profile) as shadow
