@@ -83,6 +83,7 @@ enum {
    P_TWINKLE_FLASH_FLIPS, /* twinkling held under a flash: sign changes over the flash's own share */
    P_SHADOW_PARTIAL_DB,  /* partial shadow: mean level of the column to depth under the row reference */
    P_SHADOW_LUMEN_DB,    /* shadow: rows whose reference lies this close to the display floor are a lumen band */
+   P_SIL_JOIN_M,         /* reverberation: dirty-shadow runs this close across are one deposit */
    P_COUNT
 };
 

@@ -130,6 +130,8 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "row reference, in both halves", "dB", SONO_PARAM_FLOAT, 1.0, 20.0, 3.0, NULL},
    {"shadow_lumen_db", "Shadow: rows whose reference lies within this of the display floor are anechoic across the "
     "frame (a lumen crossing it); a shadow runs on through them", "dB", SONO_PARAM_FLOAT, 0.0, 10.0, 3.0, NULL},
+   {"sil_join_m", "Reverberation: dirty-shadow stretches under echogenic deposits this close across are one deposit "
+    "(a shadow cast from above hides its middle)", "m", SONO_PARAM_FLOAT, 0.0, 10e-3, 3e-3, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -349,8 +351,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
- * mosaic; 20: those two removed again). */
-#define ART_STATE_VERSION 25u
+ * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across). */
+#define ART_STATE_VERSION 26u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
