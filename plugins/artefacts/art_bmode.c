@@ -695,6 +695,28 @@ static int sil_floor_band(const art_t *a, const sil_run_t *r, double beside, dou
    return r->ix0 - g >= 0 && r->ix1 + g < a->nx && beside - a->floor_db < drop && beside + shadow - a->floor_db < drop;
 }
 
+/* Run r joins run `into` (further left, within sil_join_m, their deposits
+ * overlapping in depth): one deposit whose middle a shadow cast from above
+ * hides, or whose dirty shadow fades less there; reported as one (its
+ * halves, each an echo band of part of the deposit, matched the deposit's
+ * reverberation no better than half of it: training 501 case 12). Runs at
+ * depths apart are separate reflectors (training 502 case 4: bright runs
+ * deep to a bone beside a deposit). The columns between them have no echo
+ * band of their own. Levels are the width-weighted means. */
+static void sil_join(sil_run_t *into, const sil_run_t *r, int32_t *edge)
+{
+   double wa = into->ix1 - into->ix0 + 1, wb = r->ix1 - r->ix0 + 1, w = wa + wb;
+   for (int jx = into->ix1 + 1; jx < r->ix0; ++jx)
+      edge[jx] = -1;
+   into->bright = (into->bright * wa + r->bright * wb) / w;
+   into->fade = (into->fade * wa + r->fade * wb) / w;
+   into->shadow = (into->shadow * wa + r->shadow * wb) / w;
+   into->at_floor = into->at_floor && r->at_floor;
+   into->top = r->top < into->top ? r->top : into->top;
+   into->deep = r->deep > into->deep ? r->deep : into->deep;
+   into->ix1 = r->ix1;
+}
+
 /* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
  * under an echogenic deposit (>= SIL_BRIGHT_DB over the frame's tissue
  * level, >= 0.4 mm thick) echoes fill the first half millimetre and fade
@@ -722,7 +744,8 @@ static void detect_dirty_reverb(art_t *a)
    int32_t *edge = a->stack, *top = a->stack + a->nx; /* scratch: no flood fill runs here */
    float *fade = a->tmp, *shade = a->tmp + a->nx, *rowlv = a->tmp + 2 * a->nx; /* tmp is free until the chains */
    sil_columns(a, dark, thr, edge, top, fade, shade, rowlv);
-   int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3);
+   int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3), join = art_npx_x(a, a->p[P_SIL_JOIN_M]);
+   sil_run_t held = {0, -1, 0, 0, 0, 0, 0, 0}; /* the last run found, reported once no run joins it */
    for (int ix = 0; ix < a->nx; ix += 2) {
       if (!(fade[ix] >= SIL_FADE_DB - 2.0f))
          continue;
@@ -764,8 +787,16 @@ static void detect_dirty_reverb(art_t *a)
       r.at_floor = !(r.shadow <= -SIL_SHADOW_DB) && sil_floor_band(a, &r, beside, r.shadow);
       if (!(r.bright >= SIL_DEPOSIT_DB) || !(r.shadow <= -SIL_SHADOW_DB || r.at_floor))
          continue;
-      sil_report(a, &r, edge);
+      if (held.ix1 >= 0 && r.ix0 - held.ix1 <= join && r.top <= held.deep && held.top <= r.deep) {
+         sil_join(&held, &r, edge);
+         continue;
+      }
+      if (held.ix1 >= 0)
+         sil_report(a, &held, edge);
+      held = r;
    }
+   if (held.ix1 >= 0)
+      sil_report(a, &held, edge);
 }
 
 /* ---- reverberation under a plate: the reflector's own columns ---- */

@@ -395,6 +395,21 @@ static void test_dirty_shadow_wide_deposit(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 501 case 12 again: a shadow cast from above (x -2.4..-0.3 mm)
+ * hides the middle of the deposit, which leaves two dirty-shadow stretches
+ * 1.9 mm apart. They are one deposit's reverberation, reported once over
+ * both (the left stretch alone was a false finding beside the deposit's). */
+static void test_dirty_shadow_joined_across_shadow(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(501, 12, 1);
+   assert_int_equal(count_kind(frame_at(res, 0), "reverberation"), 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
+   assert_true(x0 < -3.5e-3 && x1 > 3.5e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 597, case 6 (no artefact drawn): the muscle's fibres turn
  * towards 5 deg at the right edge, so its echo falls by 4.4 dB along a
  * 7 mm ramp that runs on into the field's edge; the best plateau-ramp-
@@ -920,6 +935,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_silicone_dirty_shadow),
       cmocka_unit_test(test_shadow_through_anechoic_band),
       cmocka_unit_test(test_partial_shadow),
+      cmocka_unit_test(test_dirty_shadow_joined_across_shadow),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
       cmocka_unit_test(test_colour_noise),
