@@ -139,6 +139,7 @@ typedef struct art_finding {
    char advice[ART_TEXT];
    char attr_key[32];               /* optional attribute, "" when none */
    char attr_value[32];
+   uint8_t dirty_shadow;            /* reverberation filling a deposit's dirty shadow, which runs on beneath it */
 } art_finding_t;
 
 /* A run of set mask pixels in one column (art_components). */

@@ -597,6 +597,7 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
    /* sil_columns reads every second column */
    f->npoly = edge_band_polygon(a, edge, r->ix0, r->ix1, 2, r->deep + art_npx_z(a, SIL_TAIL_M), f->poly);
    snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
+   f->dirty_shadow = 1;
    char into[64];
    if (r->at_floor)
       snprintf(into, sizeof into, "the display floor, as is the tissue beside it");
@@ -1215,6 +1216,7 @@ static void report_dirt(art_t *a, const art_comp_t *c, const float *refl_z, doub
    }
    f->npoly = edge_band_polygon(a, edge, c->ix0, c->ix1, 1, deep + art_npx_z(a, DIRTY_TAIL_M), f->poly);
    snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
+   f->dirty_shadow = 1;
    snprintf(f->basis, sizeof f->basis,
             "echo-filled band %.1f mm deep between a bright reflector at %.1f mm and the shadow below it, over "
             "%.1f mm width",
@@ -1288,7 +1290,7 @@ static int deposit_shadows(art_t *a, int nrev, double (*span)[2], int cap)
    double zend = a->z0 + (a->nz - 1) * a->dz;
    for (int i = 0; i < nrev && n < cap; ++i) {
       const art_finding_t *r = &a->found[i];
-      if (r->kind != K_REVERB || r->npoly < 4 || !strstr(r->label, "dirty shadow"))
+      if (r->kind != K_REVERB || r->npoly < 4 || !r->dirty_shadow)
          continue;
       art_finding_t *f = art_add(a, K_SHADOW, (float)fmin(0.9, r->confidence + 0.1));
       if (!f)
