@@ -17,15 +17,10 @@
  * (a frame with a large dark region whose median fell to -42 dB among them). */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
+
+#include <sono/sdk/select.h>
 
 #include "art.h"
-
-static int cmp_float(const void *x, const void *y)
-{
-   float u = *(const float *)x, v = *(const float *)y;
-   return (u > v) - (u < v);
-}
 
 /* The gain_row_quantile quantile of the row medians, dB re iq_full_scale
  * (a->col is free scratch here: no detector has run yet). */
@@ -33,9 +28,7 @@ static double tissue_row_dbfs(art_t *a)
 {
    for (int iz = 0; iz < a->nz; ++iz)
       a->col[iz] = a->rowref[iz];
-   qsort(a->col, (size_t)a->nz, sizeof(float), cmp_float);
-   int k = (int)lround(a->p[P_GAIN_ROW_QUANTILE] * (a->nz - 1));
-   double m = a->col[k < 0 ? 0 : k >= a->nz ? a->nz - 1 : k] - a->iq_off;
+   double m = sono_quantile(a->col, (size_t)a->nz, a->p[P_GAIN_ROW_QUANTILE]) - a->iq_off;
    return (m > a->iq_floor ? m : a->iq_floor) - 20.0 * log10(a->p[P_IQ_FULL_SCALE]);
 }
 
