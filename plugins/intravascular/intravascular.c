@@ -314,6 +314,9 @@ static int lost_in_field(const sono_frame_t *f, const sono_an_vessel_t *v)
 static double course_in_view(const sono_frame_t *f, const sono_an_vessel_t *v, double *x_left, double *x_right)
 {
    double xm = 0, zm = 0, slope = tan(v->angle_rad);
+   *x_left = *x_right = 0;
+   if (!v->point_count)
+      return 0.0;
    for (uint32_t i = 0; i < v->point_count; ++i) {
       xm += v->points[i].x_m;
       zm += v->points[i].z_m;
@@ -333,17 +336,14 @@ static double course_in_view(const sono_frame_t *f, const sono_an_vessel_t *v, d
 }
 
 /* Whether colour showed flow along less than min_course_share of the
- * vessel's course across the view (course_in_view): where flow is slow or
- * the scale low, colour may fill only a stub of the lumen and the tracer
- * follows only that stub, so the rest of the course, where a plug may lie,
- * was never assessed (clinical-spec V6 caveat, V9). *course gets the
- * course's length. */
-static int course_partly_unseen(const iv_t *s, const sono_frame_t *f, const sono_an_vessel_t *v, double *course,
-                                double *x_left, double *x_right)
+ * vessel's course across the view (course_m, from course_in_view): where
+ * flow is slow or the scale low, colour may fill only a stub of the lumen
+ * and the tracer follows only that stub, so the rest of the course, where a
+ * plug may lie, was never assessed (clinical-spec V6 caveat, V9). */
+static int course_partly_unseen(const iv_t *s, const sono_an_vessel_t *v, double course_m)
 {
    double share = s->values[P_COURSE_SHARE];
-   *course = course_in_view(f, v, x_left, x_right);
-   return share > 0 && *course > 0 && v->flow_length_m < share * *course;
+   return share > 0 && course_m > 0 && v->flow_length_m < share * course_m;
 }
 
 /* The deposit that the analysis placed as the plug of vessel vi where its
@@ -370,7 +370,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    int end_i = gap ? -1 : end_plug(r, vi);
    const sono_an_deposit_t *plug = gap ? NULL : end_i >= 0 ? &r->deposits[end_i] : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
-   double course = 0, course_left = 0, course_right = 0;
+   double course_left, course_right, course = course_in_view(f, v, &course_left, &course_right);
    sono_finding_status_t status;
    float conf;
    size_t len = 0;
@@ -397,7 +397,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    } else {
       append(s->basis, sizeof s->basis, &len,
              "flow along %.1f mm (the vessel's line crosses %.1f mm of the view), no absent-flow segment >= %.1f mm",
-             v->flow_length_m * 1e3, course_in_view(f, v, &course_left, &course_right) * 1e3,
+             v->flow_length_m * 1e3, course * 1e3,
              s->values[P_MIN_OCCLUSION] * 1e3);
    }
    if (v->axial_peak_m_s > 0)
@@ -468,7 +468,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
                "No segment without flow in the traced part; vessel lost within the view, review recommended");
       append(s->basis, sizeof s->basis, &len, "; traced only from x %.1f to %.1f mm", v->points[0].x_m * 1e3,
              v->points[v->point_count - 1].x_m * 1e3);
-   } else if (course_partly_unseen(s, f, v, &course, &course_left, &course_right)) {
+   } else if (course_partly_unseen(s, v, course)) {
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.5f;
       snprintf(s->label, sizeof s->label,
