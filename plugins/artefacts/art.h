@@ -84,6 +84,8 @@ enum {
    P_SHADOW_PARTIAL_DB,  /* partial shadow: mean level of the column to depth under the row reference */
    P_SHADOW_LUMEN_DB,    /* shadow: rows whose reference lies this close to the display floor are a lumen band */
    P_SIL_JOIN_M,         /* reverberation: dirty-shadow runs this close across are one deposit */
+   P_SIL_SHADOW_DB,      /* reverberation: deep band under an echogenic deposit this far under the tissue beside */
+   P_SIL_FLOOR_DB,       /* reverberation: ... or within this of the display floor (a full shadow at the floor) */
    P_COUNT
 };
 

@@ -132,6 +132,11 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "frame (a lumen crossing it); a shadow runs on through them", "dB", SONO_PARAM_FLOAT, 0.0, 10.0, 3.0, NULL},
    {"sil_join_m", "Reverberation: dirty-shadow stretches under echogenic deposits this close across are one deposit "
     "(a shadow cast from above hides its middle)", "m", SONO_PARAM_FLOAT, 0.0, 10e-3, 3e-3, NULL},
+   {"sil_shadow_db", "Reverberation: the band 1.5-2.5 mm under an echogenic deposit lies at least this far under the "
+    "tissue beside it (the full shadow of silicone oil; diluted CaHA's partial shadow is weaker)", "dB",
+    SONO_PARAM_FLOAT, 0.0, 20.0, 7.5, NULL},
+   {"sil_floor_db", "Reverberation: ... or within this of the display floor (a full shadow limited by the floor where "
+    "the tissue beside it is dim)", "dB", SONO_PARAM_FLOAT, 0.0, 10.0, 3.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -351,8 +356,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * symmetry; 13: silicone dark band share and clipped side-lobe sources; 14: aliasing gap between
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
- * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across). */
-#define ART_STATE_VERSION 26u
+ * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
+ * shadow level and display floor). */
+#define ART_STATE_VERSION 27u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
