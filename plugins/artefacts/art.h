@@ -86,6 +86,8 @@ enum {
    P_SIL_JOIN_M,         /* reverberation: dirty-shadow runs this close across are one deposit */
    P_SIL_SHADOW_DB,      /* reverberation: deep band under an echogenic deposit this far under the tissue beside */
    P_SIL_FLOOR_DB,       /* reverberation: ... or within this of the display floor (a full shadow at the floor) */
+   P_ENH_FLANK_M,        /* enhancement: gap between the anechoic region's side and its reference flanks */
+   P_ENH_MIN_BAND_M,     /* enhancement: shortest band under the anechoic region that is measured */
    P_COUNT
 };
 

@@ -137,6 +137,11 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.0, 20.0, 7.5, NULL},
    {"sil_floor_db", "Reverberation: ... or within this of the display floor (a full shadow limited by the floor where "
     "the tissue beside it is dim)", "dB", SONO_PARAM_FLOAT, 0.0, 10.0, 3.0, NULL},
+   {"enhancement_flank_m", "Enhancement: gap between the anechoic region's side and the tissue beside it read as the "
+    "reference (the structure's blurred edge, and its enhanced column, reach past the anechoic region)", "m",
+    SONO_PARAM_FLOAT, 0.0, 3e-3, 0.5e-3, NULL},
+   {"enhancement_min_band_m", "Enhancement: shortest band under the anechoic region, to the bottom of the image, "
+    "that is measured", "m", SONO_PARAM_FLOAT, 0.25e-3, 5e-3, 0.5e-3, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -357,8 +362,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
- * shadow level and display floor). */
-#define ART_STATE_VERSION 27u
+ * shadow level and display floor; 28: enhancement reference flank gap and shortest band). */
+#define ART_STATE_VERSION 28u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
