@@ -103,7 +103,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "findings (a deposit's shadow cuts one wrapping stretch over less)", "m", SONO_PARAM_FLOAT, 0.5e-3, 20e-3, 6e-3, NULL},
    {"anisotropy_fibre_deg",
     "Anisotropy: fibre tilt from the beam's normal at the layer's dark end (slope along which its stripes hold best)",
-    "deg", SONO_PARAM_FLOAT, 2.0, 30.0, 9.0, NULL},
+    "deg", SONO_PARAM_FLOAT, 2.0, 30.0, 7.0, NULL},
    {"comet_satellite_tails", "Comet tail: tails of a smaller group that a field within twice comet_link_m takes in "
     "(the pieces of one slender deposit)", "1", SONO_PARAM_INT, 2, 100, 3, NULL},
    {"comet_lumen_m", "Comet tail: height of the anechoic band right above a focus that makes it a lumen's far wall, "

@@ -459,6 +459,20 @@ static void test_anisotropy_fibre_angle_inside_dark_plateau(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 501 case 16: the muscle's fibres turn to 5.8 deg at the right
+ * edge, past the 5 deg at which muscle turns anisotropic; its level falls
+ * 5.6 dB and stays down over the last 1.7 mm, where its stripes read 7 deg
+ * from horizontal (the beam blurs steep stripes towards the horizontal).
+ * The fibres count as tilted once past the 6 deg within which they still
+ * face the beam at the bright end: the loss is reported. */
+static void test_anisotropy_fibres_tilted_past_facing(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(501, 16, 1);
+   assert_int_equal(count_kind(frame_at(res, 0), "anisotropy"), 1);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 505 case 10, normally gained: the frame is deepened to 16.7 mm
  * to show a mirror image under the bone at 8.4 mm, whose shadow fills half
  * of it; the median echo falls to -42 dB re full scale, but the brighter
@@ -929,6 +943,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_needs_seen_plateau),
       cmocka_unit_test(test_anisotropy_bright_end_faces_beam),
       cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
+      cmocka_unit_test(test_anisotropy_fibres_tilted_past_facing),
       cmocka_unit_test(test_shadow_lumen_ends_above_bottom),
       cmocka_unit_test(test_dirty_shadow_in_skin_rows),
       cmocka_unit_test(test_dirty_shadow_into_floor),
