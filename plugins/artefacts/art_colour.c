@@ -4,10 +4,10 @@
  * change when the sequence has one) and colour noise. */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <sono/dsp/alias.h>
+#include <sono/sdk/select.h>
 
 #include "art.h"
 
@@ -775,12 +775,6 @@ typedef struct bloom_measure {
    double ratio, over, lumen_mm, colour_mm;
 } bloom_measure_t;
 
-static int cmp_float(const void *x, const void *y)
-{
-   float u = *(const float *)x, v = *(const float *)y;
-   return (u > v) - (u < v);
-}
-
 static float band_mean(const art_t *a, const float *col, int z0, int z1)
 {
    z0 = z0 < 0 ? 0 : z0;
@@ -836,10 +830,9 @@ static void measure_bloom(art_t *a, const art_comp_t *c, bloom_measure_t *m)
    m->ratio = m->over = m->lumen_mm = 0;
    if (m->lumen_cols == 0)
       return;
-   qsort(ratio, (size_t)m->lumen_cols, sizeof(float), cmp_float);
-   m->ratio = ratio[m->lumen_cols / 2];
-   qsort(lum, (size_t)m->lumen_cols, sizeof(float), cmp_float);
-   m->lumen_mm = lum[m->lumen_cols / 2] * a->dz * 1e3;
+   /* the median as the sample of rank n / 2 (round(0.5 (n - 1)) is n / 2) */
+   m->ratio = sono_quantile(ratio, (size_t)m->lumen_cols, 0.5);
+   m->lumen_mm = sono_quantile(lum, (size_t)m->lumen_cols, 0.5) * a->dz * 1e3;
    m->colour_mm = m->lumen_mm * m->ratio;
    m->over = total ? (double)over / total : 0;
 }
