@@ -32,7 +32,7 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COURSE_SHARE, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COURSE_SHARE, P_STUMP_RI, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -77,6 +77,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     "Share of the vessel's course across the view (its line from field edge to field edge) that must show flow "
     "before no segment without flow is reported as not detected (0: off)",
     "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.8, NULL},
+   {"stump_ri",
+    "Upstream resistive index at or above which flow that ends inside the view, at the end its flow runs toward, "
+    "is reported consistent with an occlusion there (absent or reversed diastolic flow, clinical-spec V5; 0: off)",
+    "1", SONO_PARAM_FLOAT, 0.0, 2.0, 0.9, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -306,6 +310,39 @@ static int lost_in_field(const sono_frame_t *f, const sono_an_vessel_t *v)
    return !end_at_edge(f, v, -1) || !end_at_edge(f, v, +1);
 }
 
+/* The side (-1 left, +1 right) where vessel v's flow ends inside the view
+ * at a stump with the upstream signature of an occlusion (clinical-spec V5:
+ * high RI, absent or reversed diastolic flow, upstream of the deposit; V3:
+ * no flow beyond): the trace reaches the field's edge on the other side
+ * only, the flow runs toward that end, and the upstream RI, measured over
+ * the whole cine, is at least stump_ri. A plug as echogenic as the tissue
+ * around it (PLLA, integrated HA) leaves no filled course to follow, and
+ * the flowing lumen simply stops. 0 when not. */
+static int stump_side(const iv_t *s, const sono_frame_t *f, const sono_an_vessel_t *v)
+{
+   double ri_min = s->values[P_STUMP_RI];
+   if (!(ri_min > 0) || !(v->ri >= ri_min) || v->flow_length_m < 1e-3)
+      return 0;
+   int left = end_at_edge(f, v, -1), right = end_at_edge(f, v, +1);
+   int side = left && !right ? +1 : right && !left ? -1 : 0;
+   return side != 0 && v->systolic_direction == side ? side : 0;
+}
+
+/* The band of vessel v's calibre along its line from the stump (side) to
+ * where the line leaves the view at x_edge: where the occlusion lies, not
+ * seen. Four corners into pts. */
+static uint32_t stump_region(const sono_an_vessel_t *v, int side, double x_edge, sono_point_t *pts)
+{
+   const sono_an_centre_point_t *p = side > 0 ? &v->points[v->point_count - 1] : &v->points[0];
+   double slope = tan(v->angle_rad), half = 0.5 * v->diameter_m / cos(v->angle_rad);
+   double z_edge = p->z_m + slope * (x_edge - p->x_m);
+   pts[0] = (sono_point_t){p->x_m, p->z_m - half};
+   pts[1] = (sono_point_t){x_edge, z_edge - half};
+   pts[2] = (sono_point_t){x_edge, z_edge + half};
+   pts[3] = (sono_point_t){p->x_m, p->z_m + half};
+   return 4;
+}
+
 /* Length (m) of the vessel's straight line (its least-squares slope through
  * the trace's mean point) between the points where it enters and leaves the
  * field, through either side or the bottom or top; [*x_left, *x_right] its
@@ -371,6 +408,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    const sono_an_deposit_t *plug = gap ? NULL : end_i >= 0 ? &r->deposits[end_i] : visible_plug(r, vi);
    int no_flow = v->flow_length_m < 1e-3;
    double course_left, course_right, course = course_in_view(f, v, &course_left, &course_right);
+   int stump = gap || plug ? 0 : stump_side(s, f, v);
+   double stump_x = stump > 0 ? v->points[v->point_count - 1].x_m : stump < 0 ? v->points[0].x_m : 0;
    sono_finding_status_t status;
    float conf;
    size_t len = 0;
@@ -394,6 +433,12 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
              end_i >= 0 ? "filling the vessel's course where its flowing lumen ends, no lumen seen beyond"
                         : "in the lumen, where the traced lumen ends",
              v->flow_length_m * 1e3);
+   } else if (stump) {
+      append(s->basis, sizeof s->basis, &len,
+             "flow along %.1f mm ends at x %.1f mm, the vessel not seen beyond it (its line crosses %.1f mm of the "
+             "view, to x %.1f mm); upstream RI %.2f over the cine",
+             v->flow_length_m * 1e3, stump_x * 1e3, course * 1e3, (stump > 0 ? course_right : course_left) * 1e3,
+             v->ri);
    } else {
       append(s->basis, sizeof s->basis, &len,
              "flow along %.1f mm (the vessel's line crosses %.1f mm of the view), no absent-flow segment >= %.1f mm",
@@ -405,7 +450,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    /* the V9 margin guards "not detected" only; a seen gap or plug is held
     * back by the plain limits (see sono_an_rule_v9), and the basis names
     * the PSV that decided */
-   int seen = gap || plug;
+   int seen = gap || plug || stump;
    int large = seen ? rule.large_calibre_positive : rule.large_calibre;
    append(s->basis, sizeof s->basis, &len, "; velocity scale %.3f m/s vs %s PSV %.2f m/s", vn,
           rule.psv_measured ? "measured (less the margin)"
@@ -454,6 +499,14 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
                             "review recommended"
                           : "Finding consistent with intravascular filler (echogenic material in the lumen); review "
                             "recommended");
+   } else if (stump && r->cine_ready) {
+      /* neither the material nor the lumen beyond is seen: the flow's end
+       * and its upstream waveform are the evidence, weaker than a seen gap */
+      status = SONO_STATUS_DETECTED;
+      conf = 0.6f;
+      snprintf(s->label, sizeof s->label,
+               "Finding consistent with intravascular filler (flow ends within the view, high-resistance upstream "
+               "waveform); review recommended");
    } else if (!r->cine_ready) {
       status = SONO_STATUS_INDETERMINATE;
       conf = 0.4f;
@@ -496,6 +549,8 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    else if (plug)
       for (n = 0; n < plug->outline_count && n < IV_MAX_POINTS; ++n)
          s->pts[n] = plug->outline[n];
+   else if (stump && status == SONO_STATUS_DETECTED)
+      n = stump_region(v, stump, stump > 0 ? course_right : course_left, s->pts);
    else
       n = sono_an_lumen_polygon(v, 0, v->point_count - 1, s->pts, 64);
    sono_event_finding_t fi;
@@ -504,7 +559,9 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    fi.region = n >= 3 ? s->pts : NULL;
    fi.region_count = n >= 3 ? n : 0;
    s->attrs[0] = (sono_attribute_t){"plugin_version", IV_VERSION};
-   s->attrs[1] = (sono_attribute_t){"perfusion", (occ && gap) || plug ? "absent" : v->segment_count > 1 ? "mixed" : "perfused"};
+   s->attrs[1] = (sono_attribute_t){"perfusion", (occ && gap) || plug || (stump && status == SONO_STATUS_DETECTED) ? "absent"
+                                                 : v->segment_count > 1                                    ? "mixed"
+                                                                                                           : "perfused"};
    fi.attributes = s->attrs;
    fi.attribute_count = 2;
    fi.label = s->label;
@@ -530,6 +587,12 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       sono_kit_push(out, &o);
       push_measurement(out, "occluded_length", (plug->x_right_m - plug->x_left_m) / cos(v->angle_rad), "m",
                        plug->centroid);
+   } else if (stump && status == SONO_STATUS_DETECTED) {
+      /* no occluded length: the segment's far end is not seen */
+      sono_event_overlay_t o;
+      sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_OCCLUSION, s->pts, n);
+      o.label = "flow ends; vessel not seen beyond";
+      sono_kit_push(out, &o);
    }
    sono_point_t c = {v->points[v->point_count / 2].x_m, v->points[v->point_count / 2].z_m};
    push_measurement(out, "vessel_diameter", v->diameter_m, "m", c);

@@ -43,6 +43,7 @@ typedef struct an_track {
    uint32_t last_frame;
    uint32_t n;              /* samples in ring */
    float speed[AN_RING];    /* upstream along-flow axial peak per frame, signed (+ = along flow) */
+   int8_t dir[AN_RING];     /* that frame's flow direction (+1 toward +x, -1, 0 unknown) */
 } an_track_t;
 
 struct sono_an_context {

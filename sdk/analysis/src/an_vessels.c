@@ -880,6 +880,37 @@ static an_track_t *match_track(sono_an_context_t *c, double z_mid)
    return t;
 }
 
+/* The cine's resistive index over the track's last n frames, each speed
+ * turned onto the direction of the fastest frame (systole): a frame whose
+ * reference segment flowed the other way (reversed diastolic flow) counts
+ * as negative, not as forward flow. RI is a ratio of speeds along one beam,
+ * so the angle's cosine cancels: it needs no angle correction and is read
+ * even where the vessel runs too nearly parallel to the probe for its PSV
+ * to be corrected. Needs 3 frames; a window not yet full can only miss an
+ * extreme of the cycle, which lowers RI. */
+static void cine_resistance(const an_track_t *t, uint32_t n, sono_an_vessel_t *v)
+{
+   v->ri = 0.0f;
+   v->systolic_direction = 0;
+   uint32_t peak = 0;
+   for (uint32_t i = 1; i < n; ++i)
+      if (fabsf(t->speed[i]) > fabsf(t->speed[peak]))
+         peak = i;
+   int sys = (t->dir[peak] ? t->dir[peak] : 1) * (t->speed[peak] >= 0 ? 1 : -1);
+   if (n < 3 || sys == 0)
+      return;
+   float hi = -1e9f, lo = 1e9f;
+   for (uint32_t i = 0; i < n; ++i) {
+      float s = t->speed[i] * (float)((t->dir[i] ? t->dir[i] : 1) * sys); /* an unknown direction was read as +x */
+      hi = s > hi ? s : hi;
+      lo = s < lo ? s : lo;
+   }
+   if (hi > 0) {
+      v->ri = (hi - lo) / hi;
+      v->systolic_direction = sys;
+   }
+}
+
 static void upstream_waveform(sono_an_context_t *c, const sono_an_input_t *in, sono_an_vessel_t *v,
                               const sono_an_centre_point_t *pts)
 {
@@ -892,7 +923,9 @@ static void upstream_waveform(sono_an_context_t *c, const sono_an_input_t *in, s
    t->z_mid = pts[v->point_count / 2].z_m;
    t->last_frame = c->frames_seen;
    memmove(t->speed + 1, t->speed, (AN_RING - 1) * sizeof(float));
+   memmove(t->dir + 1, t->dir, (AN_RING - 1) * sizeof(int8_t));
    t->speed[0] = u;
+   t->dir[0] = (int8_t)v->flow_direction;
    if (t->n < AN_RING)
       t->n++;
    uint32_t w = c->window_frames < AN_RING ? c->window_frames : AN_RING, n = t->n < w ? t->n : w;
@@ -903,12 +936,14 @@ static void upstream_waveform(sono_an_context_t *c, const sono_an_input_t *in, s
       pk = fabsf(t->speed[i]) > pk ? fabsf(t->speed[i]) : pk;
    }
    v->axial_peak_m_s = pk;
+   cine_resistance(t, n, v);
+   if (hi <= 0)
+      return;
    double sinang = fabs(sin(v->angle_rad));
-   if (sinang < 0.17 || hi <= 0)
+   if (sinang < 0.17)
       return;
    v->psv_m_s = (float)(hi / sinang);
    v->edv_m_s = (float)(lo / sinang);
-   v->ri = (hi - lo) / hi;
    v->psv_measurable = n >= w && n >= 3;
 }
 

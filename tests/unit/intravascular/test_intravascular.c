@@ -33,6 +33,8 @@ typedef struct outcome {
    int shadowed;                              /* indeterminate: the silent segment lies in a deposit's shadow */
    int reverberant;                           /* indeterminate: the silent segment lies under a reverberating deposit */
    int part_assessed;                         /* indeterminate: flow seen over only part of the course in view */
+   int stump;                                 /* detected: flow ends within the view, high-resistance upstream */
+   int lost;                                  /* indeterminate: vessel lost within the view */
    char expect[24];
 } outcome_t;
 
@@ -62,6 +64,8 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
             o->shadowed += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "acoustic shadow");
             o->reverberant += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "reverberation");
             o->part_assessed += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "only part of the vessel's course");
+            o->stump += f->status == SONO_STATUS_DETECTED && has_word(f->label, "flow ends within the view");
+            o->lost += f->status == SONO_STATUS_INDETERMINATE && has_word(f->label, "lost within the view");
             o->not_detected += f->status == SONO_STATUS_NOT_DETECTED;
             o->indeterminate += f->status == SONO_STATUS_INDETERMINATE;
             o->caveat_ok &= f->caveat && strcmp(f->caveat, CAVEAT) == 0;
@@ -409,6 +413,26 @@ static void course_mostly_without_colour_is_indeterminate(void **state)
    assert_true(o.detected + o.part_assessed >= 1);
 }
 
+/* Batch 4, case 18: a 1.79 mm facial artery at 7 mm, occluded by PLLA
+ * (-2 dB re fat, as echogenic as the tissue around it) from x -3.0 mm to the
+ * field's edge. Colour flows toward the plug from the left edge and stops
+ * at a blunt end 3.4 mm in; no filled course stands out of the tissue, so
+ * the trace ended there and the vessel was "lost within the view"
+ * (indeterminate). Upstream, the flow reverses in diastole (RI over 1) at a
+ * beam angle too shallow for its PSV to be corrected: the ratio needs no
+ * correction. Flow ending in the view with that upstream signature is
+ * consistent with an occlusion at its end (clinical-spec V3, V5). */
+static void flow_ending_within_the_view_is_detected(void **state)
+{
+   (void)state;
+   outcome_t o;
+   run_batch_case(4, 18, &o);
+   common_rules(&o);
+   assert_string_equal(o.expect, "detected");
+   assert_true(o.stump >= 1);
+   assert_int_equal(o.not_detected, 0);
+}
+
 static void perivascular_caha_is_mapped(void **state)
 {
    (void)state;
@@ -446,6 +470,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(silence_in_a_shadow_is_indeterminate),
       cmocka_unit_test(silence_under_a_reverberating_deposit_is_indeterminate),
       cmocka_unit_test(bright_band_over_a_flowing_lumen_is_no_plug),
+      cmocka_unit_test(flow_ending_within_the_view_is_detected),
       cmocka_unit_test(course_mostly_without_colour_is_indeterminate),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);

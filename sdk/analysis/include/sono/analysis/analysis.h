@@ -224,9 +224,13 @@ typedef struct sono_an_vessel {
    int32_t upstream;        /* index of the segment upstream of it, -1 none */
    /* Upstream waveform over the cine window (measurable = 0 when the angle
     * is too steep to correct (> 80 degrees to the beam... i.e. the vessel is
-    * almost parallel to the probe) or the window is not full). */
+    * almost parallel to the probe) or the window is not full). ri, a ratio
+    * of axial speeds that needs no angle correction, is read over the
+    * frames of the window (at least 3) on the systolic direction, so that
+    * reversed diastolic flow counts as reversed; 0 when not measured. */
    int32_t psv_measurable;
    float psv_m_s, edv_m_s, ri;
+   int32_t systolic_direction; /* flow direction at the cine's fastest upstream frame (+1 toward +x, -1, 0) */
    float axial_peak_m_s;    /* largest |axial velocity| seen, uncorrected */
 } sono_an_vessel_t;
 
