@@ -136,6 +136,23 @@ static void print_reasons(const cJSON *frame)
    }
 }
 
+/* The truth's occluded segment (lateral extent), so that a miss can be read
+ * against where the trace stopped ("traced only from x .. to ..") and where
+ * the silent segment was reported. */
+static void print_truth_segment(const cJSON *gt_vessels)
+{
+   const cJSON *v;
+   cJSON_ArrayForEach(v, gt_vessels) {
+      const cJSON *seg;
+      cJSON_ArrayForEach(seg, cJSON_GetObjectItemCaseSensitive(v, "occluded_segments_m")) {
+         evalkit_pt_t t[2];
+         if (evalkit_points(seg, t, 2) == 2)
+            printf("    truth occluded segment: x %.1f to %.1f mm, depth %.1f to %.1f mm\n", fmin(t[0].x, t[1].x) * 1e3,
+                   fmax(t[0].x, t[1].x) * 1e3, t[0].z * 1e3, t[1].z * 1e3);
+      }
+   }
+}
+
 static int size_bin(double d) { return d < 0.8e-3 ? 0 : d <= 1.2e-3 ? 1 : 2; }
 static int snr_bin(double s) { return s < 22 ? 0 : s <= 28 ? 1 : 2; }
 
@@ -239,8 +256,10 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
       printf("case %u: truth %s, reported %s, diameter %.2f mm, PSV %.3f m/s, scale %.3f m/s, SNR %.0f dB, "
              "localisation error %.2f mm\n",
              i, truth, pred, diam * 1e3, psv, vn, snr, loc);
-   if (verbose)
+   if (verbose) {
+      print_truth_segment(vessels);
       print_reasons(frame);
+   }
 }
 
 static void print_row(const char *name, const tally_t *t)
