@@ -876,6 +876,25 @@ static void test_aliasing_held_through_flash(void **state)
    cJSON_Delete(res);
 }
 
+/* Phantom batch seed 501 case 37: a vessel wrapping over the whole clip
+ * opens (frame 0) with an opposite-colour core of 8.5% of its colour,
+ * under alias_area_fraction, at its left end; with no frame before it,
+ * the core is read as a wrap over the columns whose flow runs at the
+ * scale (the truth: x -6.5..4.1 mm), and the wrap is then held through
+ * the flash of frames 1-2. */
+static void test_aliasing_opening_the_cine(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case(501, 37);
+   const char *basis;
+   assert_int_equal(count_kind(frame_at(res, 0), "colour_aliasing"), 1);
+   assert_true(finding_width_mm(frame_at(res, 0), "colour_aliasing", &basis) > 8.0);
+   assert_int_equal(count_kind(frame_at(res, 1), "colour_flash"), 1);
+   assert_int_equal(count_kind(frame_at(res, 1), "colour_aliasing"), 1);
+   assert_int_equal(count_kind(frame_at(res, 2), "colour_aliasing"), 1);
+   cJSON_Delete(res);
+}
+
 /* Phantom batch seed 502 case 20: the twinkling column under a PMMA cast
  * (x 1.7-2.2 mm, 5.2-6.7 mm deep) is a colour region of its own on frame
  * 0; the vessel's systolic colour joins it on frames 1-3 and a flash
@@ -964,6 +983,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_aliasing_across_a_shadow),
       cmocka_unit_test(test_aliasing_fading_wrap),
       cmocka_unit_test(test_aliasing_held_through_flash),
+      cmocka_unit_test(test_aliasing_opening_the_cine),
       cmocka_unit_test(test_twinkling_held_in_place),
       cmocka_unit_test(test_twinkling_flips_over_two_frames),
       cmocka_unit_test(test_anisotropy_fibre_angle_measured),
