@@ -307,6 +307,70 @@ static int accept(const sono_an_context_t *c, const sono_an_config_t *cfg, const
 
 /* ---- features --------------------------------------------------------------------- */
 
+/* Echo of a pixel beside a deposit, as tissue: neither in a lumen, above the
+ * skin, nor in any grouped region (this deposit or another). */
+static int rim_tissue_px(const sono_an_context_t *c, int iz, int ix)
+{
+   if (iz <= c->skin_row || iz >= (int)c->nz || ix < 0 || ix >= (int)c->nx)
+      return 0;
+   size_t p = an_pix(c, iz, ix);
+   return c->lumen[p] == 0 && c->label[p] == -1;
+}
+
+static void add_band(const sono_an_context_t *c, int iz, int ix, int step_z, int step_x, int from, int to,
+                     double *sum, int *n)
+{
+   for (int d = from; d <= to; ++d) {
+      int z = iz + d * step_z, x = ix + d * step_x;
+      if (rim_tissue_px(c, z, x)) {
+         *sum += c->anom[an_pix(c, z, x)];
+         ++*n;
+      }
+   }
+}
+
+/* Capsule: the echo of a thin band just outside the outline (0-rim mm)
+ * minus the tissue further out (gap..reach mm), above the top and beside
+ * each side at the same depths (below the bottom the posterior column of
+ * the material would weigh in). PAAG carries a thin echogenic capsule
+ * (globular pattern, clinical-spec F5, §7.3); fresh HA has a smooth edge
+ * without one. Compared with the tissue next to it, not with the interior,
+ * so that it does not repeat the deposit's own echo. */
+#define RIM_M 0.2e-3       /* capsule band: as thin as PAAG's capsule, a few speckle cells */
+#define RIM_GAP_M 0.3e-3   /* tissue band starts clear of the capsule and its blur */
+#define RIM_REACH_M 0.8e-3 /* ... and stays near enough to share the deposit's depth */
+static float rim_contrast(const sono_an_context_t *c, const comp_t *k)
+{
+   int rz = (int)lround(RIM_M / c->dz), rx = (int)lround(RIM_M / c->dx);
+   int gz = (int)lround(RIM_GAP_M / c->dz), gx = (int)lround(RIM_GAP_M / c->dx);
+   int oz = (int)lround(RIM_REACH_M / c->dz), ox = (int)lround(RIM_REACH_M / c->dx);
+   rz = rz < 1 ? 1 : rz, rx = rx < 1 ? 1 : rx;
+   double rim = 0, out = 0;
+   int nr = 0, no = 0;
+   for (int ix = k->ix0; ix <= k->ix1; ++ix)
+      for (int iz = k->iz0; iz <= k->iz1; ++iz)
+         if (c->label[an_pix(c, iz, ix)] == k->label) {
+            add_band(c, iz, ix, -1, 0, 1, rz, &rim, &nr);
+            add_band(c, iz, ix, -1, 0, gz, oz, &out, &no);
+            break;
+         }
+   for (int iz = k->iz0; iz <= k->iz1; ++iz) {
+      int left = -1, right = -1;
+      for (int ix = k->ix0; ix <= k->ix1; ++ix)
+         if (c->label[an_pix(c, iz, ix)] == k->label) {
+            left = left < 0 ? ix : left;
+            right = ix;
+         }
+      if (left < 0)
+         continue;
+      add_band(c, iz, left, 0, -1, 1, rx, &rim, &nr);
+      add_band(c, iz, left, 0, -1, gx, ox, &out, &no);
+      add_band(c, iz, right, 0, 1, 1, rx, &rim, &nr);
+      add_band(c, iz, right, 0, 1, gx, ox, &out, &no);
+   }
+   return nr && no ? (float)(rim / nr - out / no) : 0.0f;
+}
+
 static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    double s = 0, s2 = 0;
@@ -360,15 +424,12 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    /* posterior column: central 60% of the columns, 0.2-1.5 mm below the bottom edge */
    int w = k->ix1 - k->ix0 + 1, a0 = k->ix0 + w / 5, a1 = k->ix1 - w / 5;
    double ps = 0;
-   int pn = 0, cap = 0, capn = 0;
-   double caps = 0;
+   int pn = 0;
    for (int ix = a0; ix <= a1; ++ix) {
-      int bottom = -1, top = -1;
+      int bottom = -1;
       for (int iz = k->iz0; iz <= k->iz1; ++iz)
-         if (c->label[an_pix(c, iz, ix)] == k->label) {
-            if (top < 0) top = iz;
+         if (c->label[an_pix(c, iz, ix)] == k->label)
             bottom = iz;
-         }
       if (bottom < 0)
          continue;
       for (int iz = bottom + (int)(0.2e-3 / c->dz); iz <= bottom + (int)(1.5e-3 / c->dz) && iz < (int)c->nz; ++iz) {
@@ -378,16 +439,24 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
          ps += c->anom2[p];
          ++pn;
       }
-      for (int iz = top - (int)(0.15e-3 / c->dz); iz < top; ++iz)
-         if (iz >= 0) {
-            caps += c->anom[an_pix(c, iz, ix)];
-            ++capn;
-         }
-      ++cap;
    }
    f->posterior_db = pn ? (float)(ps / pn) : 0;
-   f->capsule_db = capn ? (float)(caps / capn - mean) : 0;
-   (void)cap;
+   f->capsule_db = rim_contrast(c, k);
+}
+
+void an_features_of(sono_an_context_t *c, int32_t label, sono_an_features_t *f)
+{
+   comp_t k = {label, 0, (int)c->nx, -1, (int)c->nz, -1, 0, 0, 0};
+   for (int ix = 0; ix < (int)c->nx; ++ix)
+      for (int iz = 0; iz < (int)c->nz; ++iz)
+         if (c->label[an_pix(c, iz, ix)] == label) {
+            ++k.count;
+            k.ix0 = ix < k.ix0 ? ix : k.ix0, k.ix1 = ix > k.ix1 ? ix : k.ix1;
+            k.iz0 = iz < k.iz0 ? iz : k.iz0, k.iz1 = iz > k.iz1 ? iz : k.iz1;
+         }
+   memset(f, 0, sizeof *f);
+   if (k.count)
+      features(c, &k, f);
 }
 
 /* ---- outline and placement ---------------------------------------------------------- */

@@ -138,6 +138,10 @@ int an_bridged_vessel(const struct sono_an_context *c, int32_t label, int ix0, i
  * §2 "compressing or within 1 mm"); exposed for its unit test. */
 int an_perivascular(const struct sono_an_context *c, const sono_an_config_t *cfg, const sono_an_deposit_t *d);
 
+/* Features of the region labelled `label` in c->label (exposed for its unit
+ * tests; the detector reads them on its own components). */
+void an_features_of(struct sono_an_context *c, int32_t label, sono_an_features_t *f);
+
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);
 

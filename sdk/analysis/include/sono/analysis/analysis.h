@@ -241,7 +241,7 @@ typedef struct sono_an_features {
    float focus_density_mm2; /* bright foci (> +12 dB) per mm^2 */
    float tail_score;        /* mean echo 0.1-0.5 mm below foci minus beside them, dB */
    float heterogeneity_db;  /* std of 0.3 mm-smoothed echo inside */
-   float capsule_db;        /* rim (0.1 mm band) minus interior */
+   float capsule_db;        /* rim (0.2 mm band outside) minus the tissue 0.3-0.8 mm out */
    float dark_fraction;     /* share of pixels 20 dB below background */
 } sono_an_features_t;
 
