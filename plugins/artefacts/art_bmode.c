@@ -547,7 +547,7 @@ static void detect_comets(art_t *a, int max_lag)
 #define SIL_BRIGHT_DB 8.0f  /* deposit: smoothed level above the lateral reference */
 #define SIL_DEPOSIT_DB 13.0 /* deposit mean: silicone is the most echogenic filler (+18 diffuse, CaHA +12) */
 #define SIL_FADE_DB 5.0    /* echoes just below over the band deeper down */
-#define SIL_SHADOW_DB 4.0  /* deep band under the lateral reference */
+#define SIL_SHADOW_DB 4.0  /* deep band under the lateral reference, at least (see sil_full_shadow) */
 #define SIL_TAIL_M 3.0e-3   /* reverberant echoes reported this far below the deepest point */
 #define SIL_NEAR0_M 0.15e-3 /* band just below the deposit, where the reverberant echoes are */
 #define SIL_NEAR1_M 0.65e-3
@@ -696,6 +696,22 @@ static int sil_floor_band(const art_t *a, const sil_run_t *r, double beside, dou
    return r->ix0 - g >= 0 && r->ix1 + g < a->nx && beside - a->floor_db < drop && beside + shadow - a->floor_db < drop;
 }
 
+/* The deep band of run r (`shadow` dB against the tissue level `beside`)
+ * is the full shadow of a strongly attenuating deposit, as deep as the
+ * display lets it go: sil_shadow_db under the tissue beside it, or within
+ * sil_floor_db of the display floor (where that tissue is dimmer, no shadow
+ * shows deeper than the floor). Silicone oil (-15 dB) reads -14 to -18 dB
+ * against tissue 15-24 dB over the floor on training seeds 501-506, else its
+ * band lies within 2.3 dB of the floor; diluted CaHA's partial shadow (-6
+ * dB) under its bright band of foci reads -4.5 to -9 dB, its band 4-8 dB
+ * over the floor (training 504 cases 17 and 20, 506 case 26). */
+static int sil_full_shadow(const art_t *a, double beside, double shadow)
+{
+   if (!(shadow <= -SIL_SHADOW_DB))
+      return 0;
+   return shadow <= -a->p[P_SIL_SHADOW_DB] || beside + shadow - a->floor_db <= a->p[P_SIL_FLOOR_DB];
+}
+
 /* Run r joins run `into` (further left, within sil_join_m, their deposits
  * overlapping in depth): one deposit whose middle a shadow cast from above
  * hides, or whose dirty shadow fades less there; reported as one (its
@@ -721,8 +737,8 @@ static void sil_join(sil_run_t *into, const sil_run_t *r, int32_t *edge)
 /* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
  * under an echogenic deposit (>= SIL_BRIGHT_DB over the frame's tissue
  * level, >= 0.4 mm thick) echoes fill the first half millimetre and fade
- * (>= SIL_FADE_DB down to 1.5-2.5 mm below it) into a shadow (>=
- * SIL_SHADOW_DB under the columns beside it, or into the display floor where
+ * (>= SIL_FADE_DB down to 1.5-2.5 mm below it) into a full shadow
+ * (sil_full_shadow against the columns beside it, or into the display floor where
  * the tissue beside it lies at the floor too: sil_floor_band), over >= 0.8
  * mm of width. A calcific deposit (CaHA) has a clean shadow from its lower
  * edge and no fade; the dermis has fat, not a shadow, below it. Region: from the
@@ -785,8 +801,9 @@ static void detect_dirty_reverb(art_t *a)
        * is lower (silicone is +18 dB over fat, the dermis itself brighter) */
       double side = sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
       r.bright = dep / n - (r.deep < skin ? fmin(side, a->p50) : side);
+      int full = sil_full_shadow(a, beside, r.shadow);
       r.at_floor = !(r.shadow <= -SIL_SHADOW_DB) && sil_floor_band(a, &r, beside, r.shadow);
-      if (!(r.bright >= SIL_DEPOSIT_DB) || !(r.shadow <= -SIL_SHADOW_DB || r.at_floor))
+      if (!(r.bright >= SIL_DEPOSIT_DB) || !(full || r.at_floor))
          continue;
       if (held.ix1 >= 0 && r.ix0 - held.ix1 <= join && r.top <= held.deep && held.top <= r.deep) {
          sil_join(&held, &r, edge);

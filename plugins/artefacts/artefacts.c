@@ -134,7 +134,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
     "(a shadow cast from above hides its middle)", "m", SONO_PARAM_FLOAT, 0.0, 10e-3, 3e-3, NULL},
    {"sil_shadow_db", "Reverberation: the band 1.5-2.5 mm under an echogenic deposit lies at least this far under the "
     "tissue beside it (the full shadow of silicone oil; diluted CaHA's partial shadow is weaker)", "dB",
-    SONO_PARAM_FLOAT, 0.0, 20.0, 7.5, NULL},
+    SONO_PARAM_FLOAT, 0.0, 20.0, 12.0, NULL},
    {"sil_floor_db", "Reverberation: ... or within this of the display floor (a full shadow limited by the floor where "
     "the tissue beside it is dim)", "dB", SONO_PARAM_FLOAT, 0.0, 10.0, 3.0, NULL},
    {"enhancement_flank_m", "Enhancement: gap between the anechoic region's side and the tissue beside it read as the "

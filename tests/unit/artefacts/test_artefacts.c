@@ -557,6 +557,33 @@ static void test_dirty_shadow_into_floor(void **state)
    cJSON_Delete(res);
 }
 
+/* Diluted CaHA deposits (+5 dB matrix, dense foci, -6 dB partial shadow)
+ * whose bright band of foci is followed by echoes fading into their partial
+ * shadow: batch seed 504 case 17 (5.5 dB under the tissue beside it, 4 dB
+ * over the display floor) and 506 case 26 (9 dB under it, 6.7 dB over the
+ * floor). Neither is the full shadow of silicone oil, so no dirty-shadow
+ * reverberation. */
+static void test_partial_shadow_no_dirty_reverb(void **state)
+{
+   (void)state;
+   const struct {
+      uint64_t seed;
+      uint32_t index;
+   } cases[] = {{504, 17}, {506, 26}};
+   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+      sono_sim_case_t c;
+      char name[64];
+      sono_sim_batch_case(&c, cases[i].seed, cases[i].index);
+      assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_CAHA_DILUTED);
+      c.frames = 1;
+      snprintf(name, sizeof name, "batch-%llu-%u", (unsigned long long)cases[i].seed, cases[i].index);
+      cJSON *res = run_case(&c, name);
+      check_well_formed(res);
+      assert_int_equal(count_kind(frame_at(res, 0), "reverberation"), 0);
+      cJSON_Delete(res);
+   }
+}
+
 /* The acoustic_shadow finding of frame 0 whose region's lateral middle lies
  * within [xa, xb]: 1 and its box (lateral range, top, deepest point) when
  * there is exactly one, else 0. */
@@ -970,6 +997,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_shadow_through_anechoic_band),
       cmocka_unit_test(test_partial_shadow),
       cmocka_unit_test(test_dirty_shadow_joined_across_shadow),
+      cmocka_unit_test(test_partial_shadow_no_dirty_reverb),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
       cmocka_unit_test(test_colour_noise),
