@@ -1401,10 +1401,14 @@ static double band_level(const art_t *a, int z0, int z1, int ix0, int ix1, int *
 
 /* Posterior enhancement (A6): deep to an anechoic region (>= 0.3 mm wide,
  * >= 0.1 mm2, <= -12 dB re its rows), the band from 0.25 mm to
- * enhancement_min_depth_m + 2 mm below it stands >= enhancement_rise_db
- * above the same rows 0.25-1.5 mm to either side. A lumen (no
- * low-attenuation path) shows no such rise. The region runs from the
- * anechoic region's lower edge to the frame bottom. */
+ * enhancement_min_depth_m + 2 mm below it (or to the frame bottom, when at
+ * least enhancement_min_band_m is left) stands >= enhancement_rise_db above
+ * the same rows over 1.25 mm to either side, from enhancement_flank_m beside
+ * the region: the structure's blurred edge lies outside the anechoic
+ * region, and its enhanced column is as wide as the structure, so tissue
+ * read closer takes in part of the column. A lumen (no low-attenuation
+ * path) shows no such rise. The region runs from the anechoic region's
+ * lower edge to the frame bottom. */
 static void detect_enhancement(art_t *a)
 {
    /* per row: the level at or under which a pixel is anechoic (rows near the
@@ -1421,7 +1425,9 @@ static void detect_enhancement(art_t *a)
          m[iz] = c[iz] <= thr[iz];
    }
    int n = art_components(a, a->mask2, (int)(0.1e-6 / (a->dx * a->dz)));
-   int off = art_npx_x(a, 0.25e-3), flank = art_npx_x(a, 1.5e-3), below = art_npx_z(a, 0.25e-3);
+   int off = art_npx_x(a, 0.25e-3), below = art_npx_z(a, 0.25e-3);
+   int gap = art_npx_x(a, a->p[P_ENH_FLANK_M]), flank = gap + art_npx_x(a, 1.25e-3);
+   int min_band = art_npx_z(a, a->p[P_ENH_MIN_BAND_M]);
    int depth = art_npx_z(a, a->p[P_ENH_MIN_DEPTH_M] + 2.0e-3);
    /* a lumen or shadow crossing the frame has no flanks; a string of pearls
     * is one deposit, its columns share one enhancement */
@@ -1433,12 +1439,12 @@ static void detect_enhancement(art_t *a)
       const art_comp_t *c = &a->comps[k];
       if (!c->count)
          continue;
-      if (c->ix1 - c->ix0 + 1 < art_npx_x(a, 0.3e-3) || c->iz1 + below >= a->nz - art_npx_z(a, 1.0e-3))
+      if (c->ix1 - c->ix0 + 1 < art_npx_x(a, 0.3e-3) || c->iz1 + below >= a->nz - min_band)
          continue;
-      int z0 = c->iz1 + below, z1 = z0 + depth, nin, nl, nr;
+      int z0 = c->iz1 + below, z1 = z0 + depth < a->nz ? z0 + depth : a->nz - 1, nin, nl, nr;
       double in = band_level(a, z0, z1, c->ix0 + off, c->ix1 - off, &nin);
-      double l = band_level(a, z0, z1, c->ix0 - flank, c->ix0 - off, &nl);
-      double r = band_level(a, z0, z1, c->ix1 + off, c->ix1 + flank, &nr);
+      double l = band_level(a, z0, z1, c->ix0 - flank, c->ix0 - gap, &nl);
+      double r = band_level(a, z0, z1, c->ix1 + gap, c->ix1 + flank, &nr);
       if (nin < 16 || nl < 16 || nr < 16)
          continue;
       /* a flank under another structure's shadow (darker by the shadow

@@ -961,6 +961,41 @@ static void test_clean_cheek(void **state)
    cJSON_Delete(res);
 }
 
+/* Posterior enhancement under a fresh-HA deposit, on the first frame of
+ * batch seed `seed` case `index`, spans the deposit's columns. */
+static void check_enhancement_under_deposit(uint64_t seed, uint32_t index)
+{
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, seed, index);
+   assert_int_equal((int)c.deposits[0].filler, (int)SONO_SIM_HA_FRESH);
+   double xd = c.deposits[0].x_m, hw = c.deposits[0].half_width_m;
+   cJSON *res = run_batch_case_frames(seed, index, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "posterior_enhancement", &x0, &x1, &z0));
+   assert_true(x0 < xd && x1 > xd && x1 - x0 > hw);
+   cJSON_Delete(res);
+}
+
+/* Batch seed 507 case 12: a fresh-HA deposit 1.1 mm wide beside a vessel;
+ * its blurred edge and enhanced column reach past the anechoic region, and
+ * tissue read 0.25 mm beside that region took in part of the column (rise
+ * 1.95 dB against 2 dB); read from enhancement_flank_m (0.5 mm) beside it,
+ * 2.1 dB. */
+static void test_enhancement_narrow_deposit(void **state)
+{
+   (void)state;
+   check_enhancement_under_deposit(507, 12);
+}
+
+/* Batch seed 508 case 35: a fresh-HA deposit 4.8 mm wide whose lower edge
+ * lies 1 mm above the bottom of the image: the 0.75 mm band left under it
+ * (at least enhancement_min_band_m) stands 3.4 dB over the tissue beside. */
+static void test_enhancement_near_image_bottom(void **state)
+{
+   (void)state;
+   check_enhancement_under_deposit(508, 35);
+}
+
 int main(int argc, char **argv)
 {
    if (argc < 3) {
@@ -1018,6 +1053,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_clean_cheek),
       cmocka_unit_test(test_gain_not_low_with_dark_structure),
       cmocka_unit_test(test_mirror_under_bone_in_deep_frame),
+      cmocka_unit_test(test_enhancement_narrow_deposit),
+      cmocka_unit_test(test_enhancement_near_image_bottom),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
