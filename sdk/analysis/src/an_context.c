@@ -36,6 +36,8 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->compress_reach_m = 2e-3;
    cfg->compress_share = 0.0; /* off: see docs/clinical.md, compression seen on the lumen */
    cfg->shadow_db = -6.0;
+   cfg->plug_touch_m = 0.15e-3;
+   cfg->plug_cover = 0.6;
 }
 
 sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)

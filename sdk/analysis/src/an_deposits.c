@@ -1289,6 +1289,47 @@ static void gap_deposits(sono_an_context_t *c, const sono_an_config_t *cfg)
    }
 }
 
+/* ---- material on a silent segment ------------------------------------------------------
+ * Where a vessel's candidate occluded segment is silent, its lumen is
+ * bridged: a straight line carried across material that hides it, and the
+ * vessel is not straight, so the plug's B-mode body often lies along that
+ * line instead of on it and read perivascular 0.0-0.1 mm from it (training
+ * seeds 101, 103, 105: six of seven intraluminal plugs misplaced, HA,
+ * collagen, PLLA, CaHA). A deposit outside the lumen within plug_touch_m
+ * of the silent segment's lumen and beside it over plug_cover of the
+ * shorter of its width and the segment is that material (clinical-spec V6):
+ * intraluminal. This runs after the segment's own outline is drawn, so
+ * that outline (the lumen without flow, which the hyaluronidase plugin
+ * measures) is kept, not replaced by the material's blob. A deposit already
+ * read as compressing the segment (dark, thick, touching it: V1) keeps its
+ * reading. */
+int an_material_on_silent_segment(const sono_an_result_t *r, const sono_an_config_t *cfg, const sono_an_deposit_t *d)
+{
+   if (cfg->plug_cover <= 0 || d->placement != SONO_AN_PERIVASCULAR || d->from_flow_gap || d->compresses ||
+       d->vessel < 0 || (uint32_t)d->vessel >= r->vessel_count || d->distance_to_lumen_m > cfg->plug_touch_m)
+      return 0;
+   const sono_an_vessel_t *v = &r->vessels[d->vessel];
+   if (v->occlusion < 0)
+      return 0;
+   const sono_an_segment_t *g = &v->segments[v->occlusion];
+   double ga = v->points[g->first].x_m, gb = v->points[g->last].x_m;
+   double lo = d->x_left_m > ga ? d->x_left_m : ga, hi = d->x_right_m < gb ? d->x_right_m : gb;
+   double shorter = fmin(d->x_right_m - d->x_left_m, gb - ga);
+   return shorter > 0 && hi - lo >= cfg->plug_cover * shorter;
+}
+
+static void silent_segment_material(sono_an_context_t *c, const sono_an_config_t *cfg)
+{
+   sono_an_result_t *r = &c->result;
+   for (uint32_t i = 0; i < r->deposit_count; ++i) {
+      sono_an_deposit_t *d = &r->deposits[i];
+      if (an_material_on_silent_segment(r, cfg, d)) {
+         d->placement = SONO_AN_INTRALUMINAL;
+         d->distance_to_lumen_m = 0;
+      }
+   }
+}
+
 /* The skin line: below the first row whose tissue level rises well above
  * the gel, plus 0.3 mm for the entry echo, whose undulation would otherwise
  * read as a bright band. */
@@ -1331,4 +1372,5 @@ void an_deposits_find(sono_an_context_t *c, const sono_an_config_t *cfg)
    end_plugs(c);
    chain_plugs(c);
    gap_deposits(c, cfg);
+   silent_segment_material(c, cfg);
 }

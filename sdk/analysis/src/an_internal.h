@@ -142,6 +142,12 @@ int an_perivascular(const struct sono_an_context *c, const sono_an_config_t *cfg
  * tests; the detector reads them on its own components). */
 void an_features_of(struct sono_an_context *c, int32_t label, sono_an_features_t *f);
 
+/* 1 when deposit d, read perivascular, is material lying on its vessel's
+ * candidate occluded segment (within plug_touch_m of that lumen, beside it
+ * over plug_cover of the shorter of its width and the segment): the plug
+ * seen on B-mode, intraluminal; exposed for its unit test. */
+int an_material_on_silent_segment(const sono_an_result_t *r, const sono_an_config_t *cfg, const sono_an_deposit_t *d);
+
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);
 

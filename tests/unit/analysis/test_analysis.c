@@ -550,6 +550,47 @@ static void rim_reads_the_capsule_against_the_tissue(void **state)
    sono_an_destroy(c);
 }
 
+/* A vessel silent over x -5.0..-4.0 mm (its candidate occluded segment):
+ * a deposit 0.1 mm below that lumen along the whole silent stretch is the
+ * plug's B-mode body (V6), intraluminal; the same deposit 0.3 mm away, or
+ * beside the flowing lumen past the segment, or read as compressing it, or
+ * with plug_cover 0, keeps its reading. */
+static void material_on_a_silent_segment_is_the_plug(void **state)
+{
+   (void)state;
+   sono_an_config_t cfg;
+   sono_an_config_default(&cfg);
+   scene_t s;
+   scene_vessel(&s);
+   sono_an_vessel_t *v = &s.c->result.vessels[0];
+   uint32_t first = (uint32_t)lround((-5.0e-3 - SC_X0) / SC_DX), last = (uint32_t)lround((-4.0e-3 - SC_X0) / SC_DX);
+   v->segments[0] = (sono_an_segment_t){.first = first, .last = last, .perfusion = SONO_AN_ABSENT};
+   v->segment_count = 1;
+   v->occlusion = 0;
+   double below = SC_DEPTH + 0.5 * SC_DIA;
+   scene_region(&s, -5.1e-3, -3.9e-3, below + 0.1e-3, below + 1.0e-3, below + 0.1e-3, below + 1.0e-3);
+   sono_an_deposit_t *d = &s.c->result.deposits[0];
+   d->placement = SONO_AN_PERIVASCULAR;
+   d->vessel = 0;
+   d->distance_to_lumen_m = 0.1e-3;
+   assert_true(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   d->distance_to_lumen_m = 0.3e-3;
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   d->distance_to_lumen_m = 0.1e-3;
+   d->compresses = 1;
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   d->compresses = 0;
+   cfg.plug_cover = 0.0;
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   cfg.plug_cover = 0.6;
+   d->x_left_m = -3.9e-3, d->x_right_m = -3.0e-3; /* beside flowing lumen only */
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   v->occlusion = -1;
+   d->x_left_m = -5.1e-3, d->x_right_m = -3.9e-3;
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   sono_an_destroy(s.c);
+}
+
 /* Probabilities stay honest where classes overlap (cross-seed accuracy
  * 0.70): a CaHA deposit at its median is not certain (silicone shares its
  * shadow and foci), CaHA diluted at its median leaves PLLA, the class it is
@@ -594,6 +635,7 @@ int main(void)
       cmocka_unit_test(edge_skips_a_line_over_the_body),
       cmocka_unit_test(filled_course_ending_in_a_plug),
       cmocka_unit_test(narrowed_lumen_beside_is_compression),
+      cmocka_unit_test(material_on_a_silent_segment_is_the_plug),
       cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),

@@ -161,6 +161,13 @@ typedef struct sono_an_config {
     * so its silence evidences no plug (-6 dB: half the echo amplitude,
     * the acoustic-shadow row of clinical-spec §4) */
    double shadow_db;
+   /* material on a silent segment (V6): a deposit outside the lumen that
+    * lies within plug_touch_m of the lumen of a vessel's candidate occluded
+    * segment, beside it over at least plug_cover of the shorter of its
+    * width and the segment, is the plug seen on B-mode (intraluminal); the
+    * segment's own outline is kept (0.15 mm, 0.6; plug_cover 0 = off) */
+   double plug_touch_m;
+   double plug_cover;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
