@@ -554,7 +554,8 @@ static void rim_reads_the_capsule_against_the_tissue(void **state)
  * a deposit 0.1 mm below that lumen along the whole silent stretch is the
  * plug's B-mode body (V6), intraluminal; the same deposit 0.3 mm away, or
  * beside the flowing lumen past the segment, or read as compressing it, or
- * with plug_cover 0, keeps its reading. */
+ * above it casting a shadow (its silence explained), or with plug_cover 0,
+ * keeps its reading. */
 static void material_on_a_silent_segment_is_the_plug(void **state)
 {
    (void)state;
@@ -580,6 +581,11 @@ static void material_on_a_silent_segment_is_the_plug(void **state)
    d->compresses = 1;
    assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
    d->compresses = 0;
+   d->centroid.z_m = SC_DEPTH - SC_DIA; /* above the lumen, shadowing it */
+   d->features.posterior_db = -13.0f;
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
+   d->features.posterior_db = -1.0f; /* above it without a shadow */
+   assert_true(an_material_on_silent_segment(&s.c->result, &cfg, d));
    cfg.plug_cover = 0.0;
    assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
    cfg.plug_cover = 0.6;
