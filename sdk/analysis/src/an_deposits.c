@@ -1302,7 +1302,10 @@ static void gap_deposits(sono_an_context_t *c, const sono_an_config_t *cfg)
  * that outline (the lumen without flow, which the hyaluronidase plugin
  * measures) is kept, not replaced by the material's blob. A deposit already
  * read as compressing the segment (dark, thick, touching it: V1) keeps its
- * reading, and so does one above the lumen whose acoustic shadow
+ * reading, as does all material beside a segment not outlined as a plug
+ * (one so compressed, where an anechoic piece of the silent lumen beside
+ * the compressing deposit read as material; or one already holding an
+ * intraluminal deposit), and so does one above the lumen whose acoustic shadow
  * (posterior level at or below shadow_db) explains the silence (a CaHA
  * deposit 0.15 mm above a 0.69 mm vessel, posterior -13 dB, a 1.8 mm silent
  * segment under it). */
@@ -1313,6 +1316,11 @@ int an_material_on_silent_segment(const sono_an_result_t *r, const sono_an_confi
       return 0;
    const sono_an_vessel_t *v = &r->vessels[d->vessel];
    if (v->occlusion < 0)
+      return 0;
+   int outlined = 0; /* the segment read as a plug: its lumen outlined */
+   for (uint32_t i = 0; i < r->deposit_count && !outlined; ++i)
+      outlined = r->deposits[i].from_flow_gap && r->deposits[i].vessel == d->vessel;
+   if (!outlined)
       return 0;
    const sono_an_segment_t *g = &v->segments[v->occlusion];
    if (sono_an_shadows_lumen(d, v->points[(g->first + g->last) / 2].top_z_m, cfg->shadow_db))

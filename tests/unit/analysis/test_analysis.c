@@ -553,7 +553,8 @@ static void rim_reads_the_capsule_against_the_tissue(void **state)
 /* A vessel silent over x -5.0..-4.0 mm (its candidate occluded segment):
  * a deposit 0.1 mm below that lumen along the whole silent stretch is the
  * plug's B-mode body (V6), intraluminal; the same deposit 0.3 mm away, or
- * beside the flowing lumen past the segment, or read as compressing it, or
+ * beside the flowing lumen past the segment, or beside a segment whose
+ * lumen was not outlined as a plug, or read as compressing it, or
  * above it casting a shadow (its silence explained), or with plug_cover 0,
  * keeps its reading. */
 static void material_on_a_silent_segment_is_the_plug(void **state)
@@ -574,6 +575,9 @@ static void material_on_a_silent_segment_is_the_plug(void **state)
    d->placement = SONO_AN_PERIVASCULAR;
    d->vessel = 0;
    d->distance_to_lumen_m = 0.1e-3;
+   assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d)); /* segment not outlined as a plug */
+   sono_an_deposit_t *gap = &s.c->result.deposits[s.c->result.deposit_count++];
+   *gap = (sono_an_deposit_t){.placement = SONO_AN_INTRALUMINAL, .vessel = 0, .from_flow_gap = 1};
    assert_true(an_material_on_silent_segment(&s.c->result, &cfg, d));
    d->distance_to_lumen_m = 0.3e-3;
    assert_false(an_material_on_silent_segment(&s.c->result, &cfg, d));
