@@ -32,7 +32,8 @@
 enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
-   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COURSE_SHARE, P_STUMP_RI, P_COUNT
+   P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COURSE_SHARE, P_STUMP_RI,
+   P_PLUG_TOUCH, P_PLUG_COVER, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -81,6 +82,12 @@ static const sono_kit_param_t params[P_COUNT] = {
     "Upstream resistive index at or above which flow that ends inside the view, at the end its flow runs toward, "
     "is reported consistent with an occlusion there (absent or reversed diastolic flow, clinical-spec V5; 0: off)",
     "1", SONO_PARAM_FLOAT, 0.0, 2.0, 0.9, NULL},
+   {"plug_touch_m",
+    "Distance to the lumen of a candidate occluded segment within which a deposit beside it is the plug", "m",
+    SONO_PARAM_FLOAT, 0.0, 1e-3, 0.15e-3, NULL},
+   {"plug_cover",
+    "Share of the shorter of a deposit's width and the silent segment it must lie beside to be the plug (0: off)",
+    "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.6, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -724,6 +731,8 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    s->cfg.compress_reach_m = s->values[P_COMPRESS_REACH];
    s->cfg.compress_share = s->values[P_COMPRESS_SHARE];
    s->cfg.shadow_db = s->values[P_SHADOW_DB];
+   s->cfg.plug_touch_m = s->values[P_PLUG_TOUCH];
+   s->cfg.plug_cover = s->values[P_PLUG_COVER];
    sono_error_t err;
    const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)

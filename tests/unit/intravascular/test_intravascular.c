@@ -444,6 +444,33 @@ static void perivascular_caha_is_mapped(void **state)
    assert_true(o.vessel_diameter >= 1);
 }
 
+/* The placement rule's limits of the shared analysis (a deposit beside a
+ * candidate occluded segment is the plug) are parameters of the plugin:
+ * plug_cover 0 (the rule off) is accepted and read back, an out-of-range
+ * share is refused naming the key. */
+static void plug_rule_limits_are_parameters(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_host_library_t *lib = sono_host_library_load(manifest, &err);
+   if (!lib)
+      fail_msg("%s", err.message);
+   sono_host_instance_t *inst = sono_host_instance_create(lib, NULL, NULL, &err);
+   assert_non_null(inst);
+   double v = -1;
+   assert_int_equal(sono_host_instance_get_param(inst, "plug_touch_m", &v, &err), 0);
+   assert_true(fabs(v - 0.15e-3) < 1e-9);
+   assert_int_equal(sono_host_instance_get_param(inst, "plug_cover", &v, &err), 0);
+   assert_true(fabs(v - 0.6) < 1e-9);
+   assert_int_equal(sono_host_instance_set_param(inst, "plug_cover", 0.0, &err), 0);
+   assert_int_equal(sono_host_instance_get_param(inst, "plug_cover", &v, &err), 0);
+   assert_true(v == 0.0);
+   assert_int_equal(sono_host_instance_set_param(inst, "plug_cover", 1.5, &err), -1);
+   assert_non_null(strstr(err.message, "plug_cover"));
+   sono_host_instance_destroy(inst);
+   assert_int_equal(sono_host_library_unload(lib, &err), 0);
+}
+
 int main(int argc, char **argv)
 {
    if (argc < 2) {
@@ -472,6 +499,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(bright_band_over_a_flowing_lumen_is_no_plug),
       cmocka_unit_test(flow_ending_within_the_view_is_detected),
       cmocka_unit_test(course_mostly_without_colour_is_indeterminate),
+      cmocka_unit_test(plug_rule_limits_are_parameters),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }
