@@ -53,6 +53,16 @@ double sono_an_flow_fraction(const sono_an_context_t *c, const sono_point_t *pol
    return inside ? (double)flow / (double)inside : 0.0;
 }
 
+float sono_an_echo_at(const sono_an_context_t *c, double x_m, double z_m)
+{
+   if (!c || c->frames_seen == 0 || c->nz == 0)
+      return NAN;
+   double fx = (x_m - c->x0) / c->dx, fz = (z_m - c->z0) / c->dz;
+   if (!(fx > -0.5 && fz > -0.5 && fx < c->nx - 0.5 && fz < c->nz - 0.5))
+      return NAN;
+   return c->anom2[an_pix(c, (int)lround(fz), (int)lround(fx))];
+}
+
 void sono_an_flow_seen(const sono_an_context_t *c, uint32_t iz0, uint32_t ix0, uint32_t nz, uint32_t nx, uint8_t *out)
 {
    if (!out)

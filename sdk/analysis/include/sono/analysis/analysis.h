@@ -348,6 +348,15 @@ uint32_t sono_an_lumen_polygon(const sono_an_vessel_t *v, uint32_t first, uint32
  * untraced lumen from an anechoic deposit. Allocates nothing. */
 double sono_an_flow_fraction(const sono_an_context_t *ctx, const sono_point_t *poly, uint32_t n);
 
+/* Echo (dB) at (x, z) re the tissue background of its row, on the 0.3 mm
+ * (texture-scale) smoothing the deposit features use (echo_db is its mean
+ * over a deposit), as of the last sono_an_analyse() call; NAN before the
+ * first call or outside the analysed frame. Lets a caller test that a point
+ * chosen inside a deposit's outline shows the deposit's own contrast: an
+ * outline spans each column from top to bottom, so it can enclose tissue
+ * between joined fragments. Pure read; [thread-safe with other readers]. */
+float sono_an_echo_at(const sono_an_context_t *ctx, double x_m, double z_m);
+
 /* Whether colour flow was seen at least once in the current cine window, as
  * of the last sono_an_analyse() call, for the nz x nx frame pixels from row
  * iz0 and column ix0 (frame rows and columns, as in the planes given):
