@@ -145,10 +145,37 @@ static double end_clearance(int has_span, double a, double b, const double *x0, 
    return e - HY_GAP_END_INSET_M;
 }
 
+/* An outline spans each of its columns from top to bottom, so where the
+ * analysis joined fragments it can enclose tissue between them (seed 2045,
+ * pair 25: an HA deposit joined to a dark band 0.4 mm under it enclosed the
+ * bright layer between them, and the deepest point of the outline lay in
+ * that layer, outside the deposit, on every frame). A target must show the
+ * deposit's own contrast: its echo re the tissue, and that at the inset
+ * around it, at least `share` of the deposit's mean contrast, on the same
+ * side of the tissue level. A deposit within HY_MIN_CONTRAST_DB of the
+ * tissue has no contrast to test. */
+#define HY_MIN_CONTRAST_DB 3.0
+
+static int shows_deposit(const hy_t *s, const sono_an_deposit_t *d, double x, double z, double inset)
+{
+   double share = s->values[P_TARGET_ECHO_SHARE], contrast = d->features.echo_db;
+   if (share <= 0 || fabs(contrast) < HY_MIN_CONTRAST_DB)
+      return 1;
+   static const double ring[9][2] = {{0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1},
+                                     {0.7071, 0.7071}, {0.7071, -0.7071}, {-0.7071, 0.7071}, {-0.7071, -0.7071}};
+   for (int k = 0; k < 9; ++k) {
+      float e = sono_an_echo_at(s->an, x + inset * ring[k][0], z + inset * ring[k][1]);
+      if (isnan(e) || (contrast < 0 ? e > share * contrast : e < share * contrast))
+         return 0;
+   }
+   return 1;
+}
+
 /* Candidate points on a lattice over the deposit's bounding box, kept when
  * they are inside the outline by at least the inset (the outline is an
- * estimate) and clear of every protected lumen by the margin. The score is
- * the distance to the outline: deep interior points are the surest. */
+ * estimate), showing the deposit's contrast, and clear of every protected
+ * lumen by the margin. The score is the distance to the outline: deep
+ * interior points are the surest. */
 static uint32_t collect_candidates(hy_t *s, const sono_an_result_t *r, const sono_an_deposit_t *d)
 {
    double w = d->x_right_m - d->x_left_m, h = d->z_bottom_m - d->z_top_m;
@@ -164,7 +191,7 @@ static uint32_t collect_candidates(hy_t *s, const sono_an_result_t *r, const son
          if (ends < 0 || !hy_point_in_polygon(d->outline, d->outline_count, x, z))
             continue;
          double edge = hy_distance_to_edges(d->outline, d->outline_count, x, z);
-         if (edge < inset || !clear_of_protected(s, r, d, x, z, margin))
+         if (edge < inset || !clear_of_protected(s, r, d, x, z, margin) || !shows_deposit(s, d, x, z, inset))
             continue;
          s->cand[n++] = (hy_candidate_t){(float)x, (float)z, (float)(span ? edge + ends : edge)};
       }

@@ -185,6 +185,7 @@ typedef struct runner {
    sono_frame_format_t format;
    double times_ms[64];
    uint32_t time_count;
+   char where[32]; /* "pair N before|after", for the evidence lines */
 } runner_t;
 
 static void runner_close(runner_t *r)
@@ -388,7 +389,8 @@ static void check_targets(const runner_t *r, const truth_t *t, tally_t *ta, int 
       int inside = point_in_any_deposit(t, p);
       evalkit_rate_add(&ta->target_inside, inside);
       if (!inside) {
-         fprintf(stderr, "target at %.2f, %.2f mm is outside every true deposit", p.x * 1e3, p.z * 1e3);
+         fprintf(stderr, "%s, frame %u: target at %.2f, %.2f mm is outside every true deposit", r->where,
+                 (unsigned)r->frame.sequence, p.x * 1e3, p.z * 1e3);
          for (int k = 0; k < t->vessel_count; ++k)
             fprintf(stderr, "; %.2f mm from the lumen of vessel %d", lumen_distance(t, k, p) * 1e3, k);
          fprintf(stderr, "\n");
@@ -396,8 +398,8 @@ static void check_targets(const runner_t *r, const truth_t *t, tally_t *ta, int 
       for (int k = 0; k < t->vessel_count; ++k)
          if (!t->involved[k] && lumen_distance(t, k, p) < 1.0e-3) {
             ta->target_near_lumen++;
-            fprintf(stderr, "target at %.2f, %.2f mm is %.2f mm from the lumen of vessel %d (not involved)\n",
-                    p.x * 1e3, p.z * 1e3, lumen_distance(t, k, p) * 1e3, k);
+            fprintf(stderr, "%s, frame %u: target at %.2f, %.2f mm is %.2f mm from the lumen of vessel %d (not involved)\n",
+                    r->where, (unsigned)r->frame.sequence, p.x * 1e3, p.z * 1e3, lumen_distance(t, k, p) * 1e3, k);
          }
       ta->targets++;
       *any = 1;
@@ -553,6 +555,7 @@ static int run_pair(const char *manifest, const pair_t *p, uint32_t i, tally_t *
    if (runner_open(&r, manifest, &p->before, err) < 0 || set(&r, "grid_mode", 1, err) < 0 ||
        set(&r, "grid_x0_m", p->region_x0, err) < 0 || set(&r, "grid_x1_m", p->region_x1, err) < 0)
       goto done;
+   snprintf(r.where, sizeof r.where, "pair %u before", i);
    read_truth(r.sim, &before);
    if (run_case(&r, &before, ta, &any, err) < 0)
       goto done;
@@ -568,6 +571,7 @@ static int run_pair(const char *manifest, const pair_t *p, uint32_t i, tally_t *
    if (runner_open(&r, manifest, &p->after, err) < 0 || sono_host_instance_load_state(r.inst, state, state_size, err) < 0 ||
        set(&r, "grid_mode", 2, err) < 0)
       goto done;
+   snprintf(r.where, sizeof r.where, "pair %u after", i);
    read_truth(r.sim, &after);
    if (run_case(&r, &after, ta, &any, err) < 0)
       goto done;

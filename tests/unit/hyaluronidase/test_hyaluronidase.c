@@ -204,12 +204,14 @@ static int inside(const sono_point_t *poly, uint32_t n, double x, double z)
 }
 
 /* The true outline of the intraluminal deposit of the scenario. */
-static uint32_t true_intraluminal(const run_t *r, sono_point_t *poly, uint32_t cap)
+/* Outline of the first true deposit with the given placement (any when
+ * NULL). */
+static uint32_t true_deposit(const run_t *r, const char *placement, sono_point_t *poly, uint32_t cap)
 {
    const cJSON *d;
    cJSON_ArrayForEach(d, cJSON_GetObjectItem(r->truth, "deposits"))
    {
-      if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "placement")), "intraluminal") != 0)
+      if (placement && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(d, "placement")), placement) != 0)
          continue;
       uint32_t n = 0;
       const cJSON *p;
@@ -221,6 +223,23 @@ static uint32_t true_intraluminal(const run_t *r, sono_point_t *poly, uint32_t c
       return n;
    }
    return 0;
+}
+
+/* Runs every frame and asserts that each target lies inside the true
+ * outline; returns how many frames carried targets. */
+static uint32_t frames_with_targets_all_inside(run_t *r, uint32_t frames, const sono_point_t *truth, uint32_t nt)
+{
+   uint32_t with = 0;
+   for (uint32_t f = 0; f < frames; ++f) {
+      run_frame(r, f);
+      uint32_t targets = count(r, SONO_EVENT_OVERLAY, "target");
+      for (uint32_t t = 0; t < targets; ++t) {
+         const sono_point_t p = ((const sono_event_overlay_t *)nth(r, SONO_EVENT_OVERLAY, "target", t))->points[0];
+         assert_true(inside(truth, nt, p.x_m, p.z_m));
+      }
+      with += targets > 0;
+   }
+   return with;
 }
 
 /* ---- tests ---------------------------------------------------------------------------- */
@@ -288,7 +307,7 @@ static void test_overlay_on_occlusion(void **state)
    assert_true(len->value > 1e-3 && len->value < 10e-3);
 
    sono_point_t truth[512];
-   uint32_t nt = true_intraluminal(&r, truth, 512);
+   uint32_t nt = true_deposit(&r, "intraluminal", truth, 512);
    assert_true(nt >= 3);
    uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
    assert_true(targets >= 1);
@@ -336,7 +355,7 @@ static uint32_t open_plug_case(run_t *r, uint64_t case_seed, double x_m, double 
       } else if (caha_right_m && c.deposits[k].filler == SONO_SIM_CAHA)
          *caha_right_m = c.deposits[k].x_m + c.deposits[k].half_width_m;
    run_open_case(r, &c);
-   *nt = true_intraluminal(r, truth, cap);
+   *nt = true_deposit(r, "intraluminal", truth, cap);
    assert_true(*nt >= 3);
    return c.frames;
 }
@@ -393,18 +412,41 @@ static void test_plug_targets_keep_out_of_an_acoustic_shadow(void **state)
    (void)state;
    run_t r;
    sono_point_t truth[512];
-   uint32_t nt, frames_checked = 0;
+   uint32_t nt;
    uint32_t frames = open_plug_case(&r, 26014, -1.637148458e-3, 1.817758260e-3, truth, 512, &nt, NULL);
-   for (uint32_t f = 0; f < frames; ++f) {
-      run_frame(&r, f);
-      uint32_t targets = count(&r, SONO_EVENT_OVERLAY, "target");
-      for (uint32_t t = 0; t < targets; ++t) {
-         const sono_point_t p = ((const sono_event_overlay_t *)nth(&r, SONO_EVENT_OVERLAY, "target", t))->points[0];
-         assert_true(inside(truth, nt, p.x_m, p.z_m));
-      }
-      frames_checked += targets > 0;
-   }
-   assert_true(frames_checked >= 3);
+   assert_true(frames_with_targets_all_inside(&r, frames, truth, nt) >= 3);
+   run_close(&r);
+}
+
+/* Hyaluronidase seed 2045, pair 25, after the move: a fresh HA deposit
+ * 1.6 mm above a bright layer with a dark band under it. The outline joined
+ * the deposit to that band and so spanned the bright layer between them in
+ * each column; its deepest point lay in the layer, 0.5 mm below the
+ * deposit, on every frame. A target must show the deposit's own contrast:
+ * every target lies inside the true deposit, and targets are still placed. */
+static void test_targets_stay_on_the_deposit_in_a_joined_outline(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 2045, 25);
+   c.artefact_count = 0;
+   c.deposit_count = 0;
+   c.threads = 1;
+   c.vessels[0].upstream_ri = 0;
+   c.vessel_count = 1;
+   sono_sim_deposit_t d = {.filler = SONO_SIM_HA_FRESH, .placement = SONO_SIM_PERIVASCULAR, .vessel = 0,
+                           .x_m = 2.68914955e-3, .z_m = 7.65093168e-3, .half_width_m = 1.41641125e-3,
+                           .half_depth_m = 0.970957452e-3, .side = 1, .gap_m = 0.480902058e-3};
+   snprintf(d.id, sizeof d.id, "d1");
+   assert_true(sono_sim_add_deposit(&c, &d) >= 0);
+   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
+   run_t r;
+   run_open_case(&r, &c);
+   sono_point_t truth[512];
+   uint32_t nt = true_deposit(&r, NULL, truth, 512);
+   assert_true(nt >= 3);
+   assert_true(frames_with_targets_all_inside(&r, c.frames, truth, nt) >= 3);
    run_close(&r);
 }
 
@@ -984,6 +1026,7 @@ int main(void)
       cmocka_unit_test(test_overlay_on_occlusion),
       cmocka_unit_test(test_plug_targets_keep_to_the_middle_of_the_silent_segment),
       cmocka_unit_test(test_plug_targets_keep_out_of_an_acoustic_shadow),
+      cmocka_unit_test(test_targets_stay_on_the_deposit_in_a_joined_outline),
       cmocka_unit_test(test_target_count),
       cmocka_unit_test(test_needling_grid_region),
       cmocka_unit_test(test_danger_zones),
