@@ -142,6 +142,9 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.0, 3e-3, 0.5e-3, NULL},
    {"enhancement_min_band_m", "Enhancement: shortest band under the anechoic region, to the bottom of the image, "
     "that is measured", "m", SONO_PARAM_FLOAT, 0.25e-3, 5e-3, 0.5e-3, NULL},
+   {"comet_short_lag_m", "Comet tail: a group of comet_satellite_tails tails holding one narrow tail fewer than "
+    "comet_min_narrow is a field when their mean spacing is at most this (PMMA/PCL particles ring at 0.15 mm; a "
+    "speckle run's copies fall at any lag up to comet_max_lag_m)", "m", SONO_PARAM_FLOAT, 0.0, 2 * MM, 0.18 * MM, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -362,8 +365,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * separate findings; 15: anisotropy fibre tilt; 16: comet satellites and lumen band; 17: anisotropy
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
- * shadow level and display floor; 28: enhancement reference flank gap and shortest band). */
-#define ART_STATE_VERSION 28u
+ * shadow level and display floor; 28: enhancement reference flank gap and shortest band; 29: comet short-lag small group). */
+#define ART_STATE_VERSION 29u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
