@@ -88,7 +88,6 @@ enum {
    P_SIL_FLOOR_DB,       /* reverberation: ... or within this of the display floor (a full shadow at the floor) */
    P_ENH_FLANK_M,        /* enhancement: gap between the anechoic region's side and its reference flanks */
    P_ENH_MIN_BAND_M,     /* enhancement: shortest band under the anechoic region that is measured */
-   P_COMET_SHORT_LAG_M,  /* comet tail: mean tail spacing of a small group (one narrow tail short) that is a field */
    P_BONE_MIN_SEEN,      /* bone line: share of the width where it must be seen when another shadow hides the rest */
    P_COUNT
 };

@@ -142,9 +142,6 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.0, 3e-3, 0.5e-3, NULL},
    {"enhancement_min_band_m", "Enhancement: shortest band under the anechoic region, to the bottom of the image, "
     "that is measured", "m", SONO_PARAM_FLOAT, 0.25e-3, 5e-3, 0.5e-3, NULL},
-   {"comet_short_lag_m", "Comet tail: a group of comet_satellite_tails tails holding one narrow tail fewer than "
-    "comet_min_narrow is a field when their mean spacing is at most this (PMMA/PCL particles ring at 0.15 mm; a "
-    "speckle run's copies fall at any lag up to comet_max_lag_m)", "m", SONO_PARAM_FLOAT, 0.0, 2 * MM, 0.18 * MM, NULL},
    {"bone_min_seen", "Bone line: share of the image width over which the line must be seen when the shadow of a "
     "structure above it hides it elsewhere (dark from the bottom up past the line, between seen stretches)", "1",
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.3, NULL},
@@ -369,8 +366,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * bright-end fibre tilt; 18: aliasing continuing on the previous frame's region; 19: aliasing steady
  * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
  * shadow level and display floor; 28: enhancement reference flank gap and shortest band; 29: comet short-lag small group;
- * 30: bone line hidden under another shadow). */
-#define ART_STATE_VERSION 30u
+ * 30: bone line hidden under another shadow; 31: comet_short_lag_m removed again, its rule not landed). */
+#define ART_STATE_VERSION 31u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
