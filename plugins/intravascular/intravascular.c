@@ -603,11 +603,15 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    }
    sono_point_t c = {v->points[v->point_count / 2].x_m, v->points[v->point_count / 2].z_m};
    push_measurement(out, "vessel_diameter", v->diameter_m, "m", c);
-   if (v->psv_measurable && v->upstream >= 0) {
+   if (v->upstream >= 0 && (v->psv_measurable || v->ri > 0)) {
+      /* RI, a ratio of speeds along one beam, needs no angle correction:
+       * it is given wherever the cine read it, PSV only where measurable */
       const sono_an_segment_t *u = &v->segments[v->upstream];
       sono_point_t at = {v->points[(u->first + u->last) / 2].x_m, v->points[(u->first + u->last) / 2].z_m};
-      push_measurement(out, "upstream_psv", v->psv_m_s, "m/s", at);
-      push_measurement(out, "upstream_ri", v->ri, "1", at);
+      if (v->psv_measurable)
+         push_measurement(out, "upstream_psv", v->psv_m_s, "m/s", at);
+      if (v->ri > 0)
+         push_measurement(out, "upstream_ri", v->ri, "1", at);
    }
    push_centrelines(s, v, out);
 }

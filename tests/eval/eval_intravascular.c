@@ -153,6 +153,27 @@ static void print_truth_segment(const cJSON *gt_vessels)
    }
 }
 
+/* The upstream RI the plugin read (its upstream_ri measurements on the
+ * last frame) beside each true vessel's RI (upstream of the occlusion for an
+ * occluded vessel), so that a bias of the read RI shows over a batch. */
+static void print_resistance(const cJSON *gt_vessels, const cJSON *frame)
+{
+   const cJSON *v, *m;
+   printf("    RI truth");
+   cJSON_ArrayForEach(v, gt_vessels)
+      printf(" %.2f", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(v, "ri")));
+   printf(", read");
+   int n = 0;
+   cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(frame, "measurements")) {
+      const char *name = str(m, "name");
+      if (name && strcmp(name, "upstream_ri") == 0) {
+         printf(" %.2f", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "value")));
+         ++n;
+      }
+   }
+   printf("%s\n", n ? "" : " none");
+}
+
 static int size_bin(double d) { return d < 0.8e-3 ? 0 : d <= 1.2e-3 ? 1 : 2; }
 static int snr_bin(double s) { return s < 22 ? 0 : s <= 28 ? 1 : 2; }
 
@@ -258,6 +279,7 @@ static void evaluate_case(stats_t *st, const cJSON *gt, const cJSON *results, in
              i, truth, pred, diam * 1e3, psv, vn, snr, loc);
    if (verbose) {
       print_truth_segment(vessels);
+      print_resistance(vessels, frame);
       print_reasons(frame);
    }
 }

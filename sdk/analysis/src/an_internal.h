@@ -44,6 +44,7 @@ typedef struct an_track {
    uint32_t n;              /* samples in ring */
    float speed[AN_RING];    /* upstream along-flow axial peak per frame, signed (+ = along flow) */
    int8_t dir[AN_RING];     /* that frame's flow direction (+1 toward +x, -1, 0 unknown) */
+   float toward[2][AN_RING]; /* the frame's speed read as flow toward +x [0] and toward -x [1], for RI */
 } an_track_t;
 
 struct sono_an_context {

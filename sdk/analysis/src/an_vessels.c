@@ -830,14 +830,15 @@ static void find_occlusion(sono_an_context_t *c, const sono_an_input_t *in, sono
 
 /* ---- upstream waveform over the cine ---------------------------------------------- */
 
-/* Along-flow axial speed of this frame in the upstream segment: the 90th
- * percentile of |v| over flowing lumen pixels, aliased values (opposite
- * sign, beyond VN/2) unwrapped once. 0 when too few pixels flow (diastole). */
+/* Axial speed of this frame in the upstream segment read as flow toward
+ * dir (+1 +x, -1 -x): the 90th percentile of the velocity along that
+ * direction over flowing lumen pixels, aliased values (opposite sign,
+ * beyond VN/2) unwrapped once. 0 when too few pixels flow (diastole). */
 static float frame_upstream_speed(sono_an_context_t *c, const sono_an_input_t *in, const sono_an_vessel_t *v,
-                                  const sono_an_centre_point_t *pts, float *axial_peak)
+                                  const sono_an_centre_point_t *pts, int dir)
 {
    const sono_an_segment_t *g = &v->segments[v->upstream];
-   double sign = -(v->angle_rad >= 0 ? 1 : -1) * (v->flow_direction ? v->flow_direction : 1);
+   double sign = -(v->angle_rad >= 0 ? 1 : -1) * dir;
    double vn = in->acquisition->nyquist_velocity_m_s;
    size_t m = 0, lumen_px = 0;
    for (uint32_t i = g->first; i <= g->last; ++i) {
@@ -847,7 +848,7 @@ static float frame_upstream_speed(sono_an_context_t *c, const sono_an_input_t *i
          ++lumen_px;
          if (!c->flow_now[an_pix(c, iz, ix)])
             continue;
-         double u = SONO_KIT_AT(float, in->velocity, an_frame_row(c, iz), ix, 0) * sign; /* + along the flow */
+         double u = SONO_KIT_AT(float, in->velocity, an_frame_row(c, iz), ix, 0) * sign; /* + along dir */
          if (u < -0.5 * vn)
             u += 2 * vn;
          c->scratch[m++] = (float)u;
@@ -855,10 +856,7 @@ static float frame_upstream_speed(sono_an_context_t *c, const sono_an_input_t *i
    }
    if (m < 10 || m * 10 < lumen_px)
       return 0.0f;
-   float q = sono_quantile(c->scratch, m, 0.9);
-   if (fabsf(q) > *axial_peak)
-      *axial_peak = fabsf(q);
-   return q;
+   return sono_quantile(c->scratch, m, 0.9);
 }
 
 static an_track_t *match_track(sono_an_context_t *c, double z_mid)
@@ -880,30 +878,35 @@ static an_track_t *match_track(sono_an_context_t *c, double z_mid)
    return t;
 }
 
-/* The cine's resistive index over the track's last n frames, each speed
- * turned onto the direction of the fastest frame (systole): a frame whose
- * reference segment flowed the other way (reversed diastolic flow) counts
- * as negative, not as forward flow. RI is a ratio of speeds along one beam,
- * so the angle's cosine cancels: it needs no angle correction and is read
- * even where the vessel runs too nearly parallel to the probe for its PSV
- * to be corrected. Needs 3 frames; a window not yet full can only miss an
- * extreme of the cycle, which lowers RI. */
+/* The cine's resistive index over the track's last n frames, every frame
+ * read on one direction, the systolic one (that of the cine's fastest
+ * frame, from the signs of its unaliased pixels): a reversed diastolic frame then reads negative, and a frame
+ * whose direction is noise (slow diastolic flow, a scale far above the
+ * flow) is not turned over. A direction taken per frame from that frame's
+ * reading counted such frames as reversed flow of systolic speed (RI 1.7-2.0
+ * where the truth was 0.6-1.1). RI is a ratio of speeds along one beam, so
+ * the angle's cosine cancels: it needs no angle correction and is read even
+ * where the vessel runs too nearly parallel to the probe for its PSV to be
+ * corrected. Needs 3 frames; a window not yet full can only miss an extreme
+ * of the cycle, which lowers RI. */
 static void cine_resistance(const an_track_t *t, uint32_t n, sono_an_vessel_t *v)
 {
    v->ri = 0.0f;
    v->systolic_direction = 0;
+   if (n < 3)
+      return;
    uint32_t peak = 0;
    for (uint32_t i = 1; i < n; ++i)
       if (fabsf(t->speed[i]) > fabsf(t->speed[peak]))
          peak = i;
+   /* the fastest frame's direction, read from the signs of its unaliased
+    * pixels (an unknown direction was read as +x) */
    int sys = (t->dir[peak] ? t->dir[peak] : 1) * (t->speed[peak] >= 0 ? 1 : -1);
-   if (n < 3 || sys == 0)
-      return;
+   const float *s = t->toward[sys > 0 ? 0 : 1];
    float hi = -1e9f, lo = 1e9f;
    for (uint32_t i = 0; i < n; ++i) {
-      float s = t->speed[i] * (float)((t->dir[i] ? t->dir[i] : 1) * sys); /* an unknown direction was read as +x */
-      hi = s > hi ? s : hi;
-      lo = s < lo ? s : lo;
+      hi = s[i] > hi ? s[i] : hi;
+      lo = s[i] < lo ? s[i] : lo;
    }
    if (hi > 0) {
       v->ri = (hi - lo) / hi;
@@ -918,14 +921,18 @@ static void upstream_waveform(sono_an_context_t *c, const sono_an_input_t *in, s
    if (!c->result.flow_available || v->upstream < 0)
       return;
    an_track_t *t = match_track(c, pts[v->point_count / 2].z_m);
-   float axial_peak = 0;
-   float u = frame_upstream_speed(c, in, v, pts, &axial_peak);
+   float plus = frame_upstream_speed(c, in, v, pts, 1), minus = frame_upstream_speed(c, in, v, pts, -1);
+   float u = v->flow_direction < 0 ? minus : plus; /* along this frame's flow direction */
    t->z_mid = pts[v->point_count / 2].z_m;
    t->last_frame = c->frames_seen;
    memmove(t->speed + 1, t->speed, (AN_RING - 1) * sizeof(float));
    memmove(t->dir + 1, t->dir, (AN_RING - 1) * sizeof(int8_t));
+   for (int k = 0; k < 2; ++k)
+      memmove(t->toward[k] + 1, t->toward[k], (AN_RING - 1) * sizeof(float));
    t->speed[0] = u;
    t->dir[0] = (int8_t)v->flow_direction;
+   t->toward[0][0] = plus;
+   t->toward[1][0] = minus;
    if (t->n < AN_RING)
       t->n++;
    uint32_t w = c->window_frames < AN_RING ? c->window_frames : AN_RING, n = t->n < w ? t->n : w;

@@ -233,8 +233,10 @@ typedef struct sono_an_vessel {
     * is too steep to correct (> 80 degrees to the beam... i.e. the vessel is
     * almost parallel to the probe) or the window is not full). ri, a ratio
     * of axial speeds that needs no angle correction, is read over the
-    * frames of the window (at least 3) on the systolic direction, so that
-    * reversed diastolic flow counts as reversed; 0 when not measured. */
+    * frames of the window (at least 3), each frame's speed read toward the
+    * systolic direction (not the frame's own), so that reversed diastolic
+    * flow counts as reversed and a noisy direction does not; 0 when not
+    * measured. */
    int32_t psv_measurable;
    float psv_m_s, edv_m_s, ri;
    int32_t systolic_direction; /* flow direction at the cine's fastest upstream frame (+1 toward +x, -1, 0) */
