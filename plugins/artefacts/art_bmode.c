@@ -1564,9 +1564,11 @@ void art_detect_shadow_enhancement(art_t *a)
  * reflector_db above the row reference) within 0.3 mm above it. A bright
  * layer over darker tissue (dermis over fat) keeps speckle below and does
  * not qualify. */
-static int interface_row(const art_t *a, int ix, int from, int bottom)
+/* Top row of the dark run walking up column ix from `bottom` (at least 80%
+ * of its rows within 6 dB of the frame's floor), or -1. */
+static int dark_run_top(const art_t *a, int ix, int from, int bottom)
 {
-   const float *s = a->sm + art_px(a, 0, ix), *l = a->lat + art_px(a, 0, ix);
+   const float *s = a->sm + art_px(a, 0, ix);
    const float dark = a->floor_db + 6.0f;
    int n = 0, nd = 0, top = -1;
    for (int iz = bottom; iz >= from; --iz) {
@@ -1577,6 +1579,13 @@ static int interface_row(const art_t *a, int ix, int from, int bottom)
       if (s[iz] <= dark)
          top = iz;
    }
+   return top;
+}
+
+static int interface_row(const art_t *a, int ix, int from, int bottom)
+{
+   const float *l = a->lat + art_px(a, 0, ix);
+   int top = dark_run_top(a, ix, from, bottom);
    if (top < 0 || bottom + 1 - top < art_npx_z(a, 0.25e-3))
       return -1;
    int reach = art_npx_z(a, 0.3e-3), best = -1;
@@ -1634,9 +1643,50 @@ static int shadow_search_row(const art_t *a, int from)
 
 static int mirror_match(art_t *a, double *best_ncc, double *axis);
 
+/* Columns where the bone line is hidden by the shadow of a structure above
+ * it (a deposit): the line is seen (within 0.5 mm of its median row) over
+ * at least bone_min_seen of the width but not across it, and a column
+ * between seen columns on both sides shows no line there but is dark from
+ * the frame bottom up to at least 0.5 mm above the median row (the line runs
+ * on under that shadow; nothing can show it there; a "line" such a column
+ * shows higher up is the structure's lower edge, and is dropped). Returns
+ * the number of columns the line is taken across: seen plus hidden; the
+ * hidden ones keep colz -1. 0 when too little of the line is seen. */
+static int hidden_bone_cols(art_t *a, int from)
+{
+   int32_t *hist = a->stack; /* free outside flood fills */
+   memset(hist, 0, sizeof(int32_t) * (size_t)a->nz);
+   for (int ix = 0; ix < a->nx; ++ix)
+      if (a->colz[ix] >= 0)
+         ++hist[a->colz[ix]];
+   int med = 0, acc = 0;
+   while (med < a->nz - 1 && 2 * (acc += hist[med]) < a->bone_cols)
+      ++med;
+   int margin = art_npx_z(a, 0.5e-3), seen = 0, first = -1, last = -1;
+   for (int ix = 0; ix < a->nx; ++ix)
+      if (a->colz[ix] >= 0 && abs(a->colz[ix] - med) <= margin) {
+         ++seen;
+         first = first < 0 ? ix : first;
+         last = ix;
+      }
+   if (seen < a->p[P_BONE_MIN_SEEN] * a->nx)
+      return 0;
+   int hidden = 0;
+   for (int ix = first + 1; ix < last; ++ix) {
+      if (a->colz[ix] >= 0 && abs(a->colz[ix] - med) <= margin)
+         continue;
+      int top = dark_run_top(a, ix, from, a->nz - 1);
+      if (top >= 0 && top <= med - margin) {
+         a->colz[ix] = -1;
+         ++hidden;
+      }
+   }
+   return seen + hidden;
+}
+
 void art_find_bone(art_t *a)
 {
-   int from = art_npx_z(a, 2.0e-3), bottom = shadow_search_row(a, from), alt = 0;
+   int from = art_npx_z(a, 2.0e-3), bottom = shadow_search_row(a, from), alt = 0, alt_used = 0;
    a->bone_cols = 0;
    for (int ix = 0; ix < a->nx; ++ix)
       a->bone_cols += (a->colz[ix] = interface_row(a, ix, from, a->nz - 1)) >= 0;
@@ -1656,6 +1706,7 @@ void art_find_bone(art_t *a)
       if (across && alt >= a->bone_cols && m2 / alt < m1 / a->bone_cols - art_npx_z(a, 0.5e-3)) {
          memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
          a->bone_cols = alt;
+         alt_used = 1;
       } else if (!across && alt >= a->nx * 6 / 10) {
          /* the run up from the bottom broke on echoes under a dark band in
           * most columns: the band is the bone's shadow only when those
@@ -1663,12 +1714,20 @@ void art_find_bone(art_t *a)
           * (a mirror image); a dark layer over tissue is not */
          memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
          a->bone_cols = alt;
+         alt_used = 1;
          double ncc, axis;
          if (!mirror_match(a, &ncc, &axis))
             a->bone_cols = 0;
       }
    }
-   if (a->bone_cols < a->nx * 6 / 10) { /* not a bone line across the frame */
+   /* the line taken across the columns where another shadow hides it */
+   int span = a->bone_cols;
+   if (!alt_used && span < a->nx * 6 / 10 && span > 0 && (span = hidden_bone_cols(a, from)) >= a->nx * 6 / 10) {
+      a->bone_cols = 0; /* the columns whose line lay off its median row were dropped */
+      for (int ix = 0; ix < a->nx; ++ix)
+         a->bone_cols += a->colz[ix] >= 0;
+   }
+   if (span < a->nx * 6 / 10) { /* not a bone line across the frame */
       for (int ix = 0; ix < a->nx; ++ix)
          a->colz[ix] = -1;
       a->bone_cols = 0;
