@@ -550,13 +550,15 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       conf = 0.8f;
       snprintf(s->label, sizeof s->label, "No segment without flow seen in this vessel");
    }
+   /* the stump is reported as the place of the occlusion only when it decided the finding */
+   int stump_found = stump && status == SONO_STATUS_DETECTED;
    uint32_t n = 0;
    if (occ && gap)
       n = sono_an_lumen_polygon(v, occ->first, occ->last, s->pts, 64);
    else if (plug)
       for (n = 0; n < plug->outline_count && n < IV_MAX_POINTS; ++n)
          s->pts[n] = plug->outline[n];
-   else if (stump && status == SONO_STATUS_DETECTED)
+   else if (stump_found)
       n = stump_region(v, stump, stump > 0 ? course_right : course_left, s->pts);
    else
       n = sono_an_lumen_polygon(v, 0, v->point_count - 1, s->pts, 64);
@@ -566,9 +568,9 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
    fi.region = n >= 3 ? s->pts : NULL;
    fi.region_count = n >= 3 ? n : 0;
    s->attrs[0] = (sono_attribute_t){"plugin_version", IV_VERSION};
-   s->attrs[1] = (sono_attribute_t){"perfusion", (occ && gap) || plug || (stump && status == SONO_STATUS_DETECTED) ? "absent"
-                                                 : v->segment_count > 1                                    ? "mixed"
-                                                                                                           : "perfused"};
+   s->attrs[1] = (sono_attribute_t){"perfusion", (occ && gap) || plug || stump_found ? "absent"
+                                                 : v->segment_count > 1                    ? "mixed"
+                                                                                           : "perfused"};
    fi.attributes = s->attrs;
    fi.attribute_count = 2;
    fi.label = s->label;
@@ -594,7 +596,7 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
       sono_kit_push(out, &o);
       push_measurement(out, "occluded_length", (plug->x_right_m - plug->x_left_m) / cos(v->angle_rad), "m",
                        plug->centroid);
-   } else if (stump && status == SONO_STATUS_DETECTED) {
+   } else if (stump_found) {
       /* no occluded length: the segment's far end is not seen */
       sono_event_overlay_t o;
       sono_kit_overlay_init(&o, SONO_SHAPE_POLYGON, SONO_ROLE_OCCLUSION, s->pts, n);
