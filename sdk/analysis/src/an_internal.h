@@ -151,5 +151,12 @@ int an_material_on_silent_segment(const sono_an_result_t *r, const sono_an_confi
 
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);
+/* Updates the probabilities of classes a and b by evidence that only this
+ * pair differs in: log_ratio = ln p(evidence | a) - ln p(evidence | b). Bayes
+ * on the pair's share: their summed probability is kept, the odds between
+ * them are multiplied by exp(log_ratio), and *best becomes the argmax again.
+ * Acts only when *best is a or b, so a deposit read as a third class keeps
+ * its reading. */
+void an_settle_pair(float *prob, sono_an_class_t *best, sono_an_class_t a, sono_an_class_t b, float log_ratio);
 
 #endif

@@ -616,6 +616,29 @@ static float class_probability(const float *x, sono_an_class_t cls)
    return prob[cls];
 }
 
+/* Pair evidence moves probability between the two classes only: their sum
+ * and every other class stay, the argmax follows the odds, and a deposit
+ * read as a third class is left alone. */
+static void settling_a_pair_keeps_the_rest(void **state)
+{
+   (void)state;
+   float prob[SONO_AN_CLASS_COUNT] = {0};
+   prob[SONO_AN_CAHA] = 0.5f;
+   prob[SONO_AN_SILICONE] = 0.3f;
+   prob[SONO_AN_PLLA] = 0.2f;
+   sono_an_class_t best = SONO_AN_CAHA;
+   an_settle_pair(prob, &best, SONO_AN_SILICONE, SONO_AN_CAHA, logf(4.0f));
+   assert_int_equal(best, SONO_AN_SILICONE);
+   assert_float_equal(prob[SONO_AN_SILICONE] + prob[SONO_AN_CAHA], 0.8f, 1e-5f);
+   assert_float_equal(prob[SONO_AN_SILICONE] / prob[SONO_AN_CAHA], 0.3f / 0.5f * 4.0f, 1e-4f);
+   assert_float_equal(prob[SONO_AN_PLLA], 0.2f, 0.0f);
+   best = SONO_AN_PLLA;
+   float before = prob[SONO_AN_SILICONE];
+   an_settle_pair(prob, &best, SONO_AN_CAHA, SONO_AN_SILICONE, 10.0f);
+   assert_int_equal(best, SONO_AN_PLLA);
+   assert_float_equal(prob[SONO_AN_SILICONE], before, 0.0f);
+}
+
 static void overlapping_classes_share_the_probability(void **state)
 {
    (void)state;
@@ -639,6 +662,7 @@ int main(void)
       cmocka_unit_test(deposit_classified_by_nearest_class),
       cmocka_unit_test(capsule_rim_separates_paag_from_fresh_ha),
       cmocka_unit_test(overlapping_classes_share_the_probability),
+      cmocka_unit_test(settling_a_pair_keeps_the_rest),
       cmocka_unit_test(rim_reads_the_capsule_against_the_tissue),
       cmocka_unit_test(echogenic_plug_ends_the_lumen),
       cmocka_unit_test(layer_over_the_vessel_is_no_plug),
