@@ -89,6 +89,7 @@ enum {
    P_ENH_FLANK_M,        /* enhancement: gap between the anechoic region's side and its reference flanks */
    P_ENH_MIN_BAND_M,     /* enhancement: shortest band under the anechoic region that is measured */
    P_BONE_MIN_SEEN,      /* bone line: share of the width where it must be seen when another shadow hides the rest */
+   P_ANISO_REGION_SHARE, /* anisotropy: share of the fitted dark plateau, next to its knee, left out of the region */
    P_COUNT
 };
 

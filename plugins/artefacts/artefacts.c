@@ -145,6 +145,9 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"bone_min_seen", "Bone line: share of the image width over which the line must be seen when the shadow of a "
     "structure above it hides it elsewhere (dark from the bottom up past the line, between seen stretches)", "1",
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.3, NULL},
+   {"anisotropy_region_share", "Anisotropy: share of the fitted dark plateau, next to its knee, left out of the "
+    "reported region (the least-squares knee falls before the loss has saturated: the last of the ramp is within the "
+    "speckle's swings of the layer's level)", "1", SONO_PARAM_FLOAT, 0.0, 0.9, 0.0, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -367,7 +370,7 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
  * shadow level and display floor; 28: enhancement reference flank gap and shortest band; 29: comet short-lag small group;
  * 30: bone line hidden under another shadow; 31: comet_short_lag_m removed again, its rule not landed). */
-#define ART_STATE_VERSION 31u
+#define ART_STATE_VERSION 32u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
