@@ -2172,7 +2172,11 @@ void art_detect_anisotropy(art_t *a)
    art_finding_t *f = art_add(a, K_ANISOTROPY, (float)(0.55 + 0.1 * fmin(3.0, fall - drop + 1.0)));
    if (!f)
       return;
-   f->npoly = art_rect_polygon(a, z0, z1, ix0, ix1, f->poly);
+   /* the least-squares knee falls before the loss has saturated (the last
+    * of the ramp lies within the speckle's swings of the level): the
+    * region leaves out the share of the plateau next to the knee */
+   int cut = (int)lround(a->p[P_ANISO_REGION_SHARE] * (ix1 - ix0));
+   f->npoly = art_rect_polygon(a, z0, z1, dark_right ? ix0 + cut : ix0, dark_right ? ix1 : ix1 - cut, f->poly);
    snprintf(f->label, sizeof f->label, "Possible anisotropy of a fibrillar layer");
    snprintf(f->basis, sizeof f->basis,
             "striated layer at %.1f-%.1f mm falls %.1f dB along %.1f mm of its length and stays down over the last "

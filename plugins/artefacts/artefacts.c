@@ -147,7 +147,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
     SONO_PARAM_FLOAT, 0.0, 1.0, 0.3, NULL},
    {"anisotropy_region_share", "Anisotropy: share of the fitted dark plateau, next to its knee, left out of the "
     "reported region (the least-squares knee falls before the loss has saturated: the last of the ramp is within the "
-    "speckle's swings of the layer's level)", "1", SONO_PARAM_FLOAT, 0.0, 0.9, 0.0, NULL},
+    "speckle's swings of the layer's level)", "1", SONO_PARAM_FLOAT, 0.0, 0.9, 0.33, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
