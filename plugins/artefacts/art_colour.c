@@ -344,8 +344,11 @@ static double comp_slope(const art_t *a, const art_comp_t *c, double frame_slope
  * scattered opposite pixels is noise or the spectral broadening of flow
  * crossing the beam, not a wrap (phantom seeds 501, 502: wrapping frames
  * 0.43-0.84, mosaics of frames without a wrap down to 0.26);
- * alias_fast_share (0.45) leaves room for the colour's blur past the
- * walls, which is slow. */
+ * alias_fast_share (0.40) leaves room for the colour's blur past the
+ * walls, which is slow: a fixed distance, so it weighs most in a small
+ * lumen or a short piece of vessel (training seeds 566 and 570: wrapping
+ * frames of such pieces at 0.41-0.43 with cores of 32-39% of their colour;
+ * frames without a wrap whose core clears alias_area_fraction <= 0.32). */
 static double fast_share(const art_t *a, const art_comp_t *c, int x0, int x1)
 {
    const float half = 0.5f * (float)a->vn;

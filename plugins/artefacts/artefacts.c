@@ -82,7 +82,7 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"reverb_plate_db", "Reverberation: plate level above the tissue beside it", "dB", SONO_PARAM_FLOAT, 2, 40, 12,
     NULL},
    {"alias_fast_share", "Aliasing: share of a wrapping segment's colour at or above half the Nyquist velocity", "1",
-    SONO_PARAM_FLOAT, 0.0, 1.0, 0.45, NULL},
+    SONO_PARAM_FLOAT, 0.0, 1.0, 0.40, NULL},
    {"comet_min_narrow", "Comet tail: linked narrow tails (3 copies, the first 6 dB over the tissue beside) that make "
     "one deposit's field", "1", SONO_PARAM_INT, 2, 100, 3, NULL},
    {"alias_cine_s", "Aliasing: the wrapping segments seen over this much of the cine make one region (0: this frame "

@@ -83,8 +83,24 @@ static int collect(const cJSON *list, int k, int frame, int truth, item_t *it, e
    return n;
 }
 
-/* --verbose: one line per missed truth or unmatched finding, with its bounds. */
-static void print_item(const char *what, uint32_t case_index, int frame, int k, const item_t *it)
+/* Best polygon IoU of item it against the items of other (the findings of
+ * a missed truth, the truths of an unmatched finding): tells a region found
+ * but misplaced (IoU just under 0.3) from a source not found at all. */
+static double best_iou(const item_t *it, const item_t *other, int n)
+{
+   double best = 0;
+   for (int i = 0; i < n; ++i)
+      if (it->n >= 3 && other[i].n >= 3) {
+         double iou = evalkit_polygon_iou(it->pts, it->n, other[i].pts, other[i].n);
+         best = iou > best ? iou : best;
+      }
+   return best;
+}
+
+/* --verbose: one line per missed truth or unmatched finding, with its bounds
+ * and its best IoU against the other side of the same kind (n = how many). */
+static void print_item(const char *what, uint32_t case_index, int frame, int k, const item_t *it, const item_t *other,
+                       int n)
 {
    double x0 = 1, x1 = -1, z0 = 1, z1 = -1;
    for (int i = 0; i < it->n; ++i) {
@@ -94,8 +110,8 @@ static void print_item(const char *what, uint32_t case_index, int frame, int k, 
       if (i == 0 || it->pts[i].z > z1) z1 = it->pts[i].z;
    }
    if (it->n)
-      printf("  %s case %u frame %d %s x %.2f..%.2f z %.2f..%.2f mm\n", what, case_index, frame, kind_names[k], x0 * 1e3,
-             x1 * 1e3, z0 * 1e3, z1 * 1e3);
+      printf("  %s case %u frame %d %s x %.2f..%.2f z %.2f..%.2f mm (%d other, best IoU %.2f)\n", what, case_index,
+             frame, kind_names[k], x0 * 1e3, x1 * 1e3, z0 * 1e3, z1 * 1e3, n, best_iou(it, other, n));
    else
       printf("  %s case %u frame %d %s (frame-wide)\n", what, case_index, frame, kind_names[k]);
 }
@@ -105,7 +121,7 @@ static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, coun
 {
    static item_t truth[MAX_ITEMS], found[MAX_ITEMS];
    const cJSON *findings = cJSON_GetObjectItemCaseSensitive(frame, "findings");
-   int any_truth = 0, any_found = 0;
+   int any_truth = 0, any_found = 0, any_miss = 0, kinds[KINDS];
    for (int k = 0; k < KINDS; ++k) {
       int nt = collect(gt_art, k, index, 1, truth, pool);
       int nf = collect(findings, k, index, 0, found, pool + (size_t)MAX_ITEMS * MAX_PTS);
@@ -113,6 +129,7 @@ static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, coun
          truth[t].used = 0;
       any_truth |= nt > 0;
       any_found |= nf > 0;
+      kinds[k] = nt;
       uint32_t tp = 0;
       for (int t = 0; t < nt; ++t)
          for (int f = 0; f < nf; ++f) {
@@ -129,13 +146,21 @@ static void score_frame(const cJSON *gt_art, const cJSON *frame, int index, coun
          }
       for (int t = 0; verbose && t < nt; ++t)
          if (!truth[t].used)
-            print_item("FN", case_index, index, k, &truth[t]);
+            print_item("FN", case_index, index, k, &truth[t], found, nf);
       for (int f = 0; verbose && f < nf; ++f)
          if (!found[f].used)
-            print_item("FP", case_index, index, k, &found[f]);
+            print_item("FP", case_index, index, k, &found[f], truth, nt);
+      any_miss |= tp < (uint32_t)nt || tp < (uint32_t)nf;
       c->tp[k] += tp;
       c->fp[k] += (uint32_t)nf - tp;
       c->fn[k] += (uint32_t)nt - tp;
+   }
+   if (verbose && any_miss && any_truth) { /* what else the frame holds: the company of a miss or false finding */
+      printf("  TRUTH case %u frame %d:", case_index, index);
+      for (int k = 0; k < KINDS; ++k)
+         if (kinds[k])
+            printf(" %s%s", kind_names[k], kinds[k] > 1 ? "(several)" : "");
+      printf("\n");
    }
    if (!any_truth)
       evalkit_rate_add(&c->clean, !any_found);

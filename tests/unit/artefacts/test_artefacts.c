@@ -967,6 +967,22 @@ static void test_aliasing_opening_the_cine(void **state)
    cJSON_Delete(res);
 }
 
+/* Phantom batch seed 570 case 12, frame 1 (the only wrapping frame: the
+ * truth is x -6.5..-1.0 mm): a short arterial segment at the left of the
+ * frame wraps a core of 39% of its colour, but its colour at VN / 2 or
+ * faster fills 0.43 of the wrapping columns, the rest being the slow blur
+ * past the walls of a small lumen; a wrap all the same. */
+static void test_aliasing_small_vessel_wrap(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(570, 12, 2);
+   const char *basis;
+   assert_int_equal(count_kind(frame_at(res, 0), "colour_aliasing"), 0);
+   assert_int_equal(count_kind(frame_at(res, 1), "colour_aliasing"), 1);
+   assert_true(finding_width_mm(frame_at(res, 1), "colour_aliasing", &basis) > 2.0);
+   cJSON_Delete(res);
+}
+
 /* Phantom batch seed 502 case 20: the twinkling column under a PMMA cast
  * (x 1.7-2.2 mm, 5.2-6.7 mm deep) is a colour region of its own on frame
  * 0; the vessel's systolic colour joins it on frames 1-3 and a flash
@@ -1094,6 +1110,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_aliasing_fading_wrap),
       cmocka_unit_test(test_aliasing_held_through_flash),
       cmocka_unit_test(test_aliasing_opening_the_cine),
+      cmocka_unit_test(test_aliasing_small_vessel_wrap),
       cmocka_unit_test(test_twinkling_held_in_place),
       cmocka_unit_test(test_twinkling_flips_over_two_frames),
       cmocka_unit_test(test_anisotropy_fibre_angle_measured),
