@@ -270,7 +270,8 @@ static void gap_contents_classified_by_echo_and_texture(void **state)
  * as PAAG) is unknown; probabilities are normalised. */
 static sono_an_class_t deposit_class(float echo, float post, float dens, float tail, float het, float caps, float dark)
 {
-   sono_an_features_t f = {echo, post, dens, tail, het, caps, dark};
+   sono_an_features_t f = {.echo_db = echo, .posterior_db = post, .focus_density_mm2 = dens, .tail_score = tail,
+                           .heterogeneity_db = het, .capsule_db = caps, .dark_fraction = dark, .foci_tailed_mm2 = -1.0f};
    float prob[SONO_AN_CLASS_COUNT], sum = 0;
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
@@ -609,7 +610,8 @@ static void material_on_a_silent_segment_is_the_plug(void **state)
  * capsule): neither is reported with more than an even chance. */
 static float class_probability(const float *x, sono_an_class_t cls)
 {
-   sono_an_features_t f = {x[0], x[1], x[2], x[3], x[4], x[5], x[6]};
+   sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
+                           .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best;
    an_classify(&f, 0, prob, &best);
@@ -639,6 +641,35 @@ static void settling_a_pair_keeps_the_rest(void **state)
    assert_float_equal(prob[SONO_AN_SILICONE], before, 0.0f);
 }
 
+/* A hypoechoic outline (the matrix alone, no focus inside) among bright
+ * foci with comet tails is PMMA or PCL (clinical-spec F1, §7.3); the same
+ * outline with none around keeps its reading. Feature values: class medians
+ * of the training batches. */
+static sono_an_class_t matrix_class(const float *x, float foci_tailed)
+{
+   sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
+                           .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6],
+                           .foci_tailed_mm2 = foci_tailed};
+   float prob[SONO_AN_CLASS_COUNT];
+   sono_an_class_t best;
+   an_classify(&f, 0, prob, &best);
+   return best;
+}
+
+static void tailed_foci_around_a_matrix_tell_pmma_pcl_from_collagen(void **state)
+{
+   (void)state;
+   const float collagen[7] = {-9.0f, 0.3f, 0.0f, 0.0f, 1.6f, -3.4f, 0.0f};
+   const float ha_integrated[7] = {-9.0f, 0.8f, 0.0f, 0.0f, 2.0f, -2.9f, 0.0f};
+   sono_an_class_t c = matrix_class(collagen, 1.0f);
+   assert_true(c == SONO_AN_PMMA || c == SONO_AN_PCL);
+   c = matrix_class(ha_integrated, 1.0f);
+   assert_true(c == SONO_AN_PMMA || c == SONO_AN_PCL);
+   /* without tailed foci, or not measured: left to the seven features */
+   assert_int_equal(matrix_class(collagen, 0.0f), matrix_class(collagen, -1.0f));
+   assert_int_equal(matrix_class(ha_integrated, 0.0f), SONO_AN_HA_INTEGRATED);
+}
+
 static void overlapping_classes_share_the_probability(void **state)
 {
    (void)state;
@@ -663,6 +694,7 @@ int main(void)
       cmocka_unit_test(capsule_rim_separates_paag_from_fresh_ha),
       cmocka_unit_test(overlapping_classes_share_the_probability),
       cmocka_unit_test(settling_a_pair_keeps_the_rest),
+      cmocka_unit_test(tailed_foci_around_a_matrix_tell_pmma_pcl_from_collagen),
       cmocka_unit_test(rim_reads_the_capsule_against_the_tissue),
       cmocka_unit_test(echogenic_plug_ends_the_lumen),
       cmocka_unit_test(layer_over_the_vessel_is_no_plug),

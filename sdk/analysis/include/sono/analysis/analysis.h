@@ -252,6 +252,15 @@ typedef struct sono_an_features {
    float heterogeneity_db;  /* std of 0.3 mm-smoothed echo inside */
    float capsule_db;        /* rim (0.2 mm band outside) minus the tissue 0.3-0.8 mm out */
    float dark_fraction;     /* share of pixels 20 dB below background */
+   /* Bright foci (> +12 dB re the row, local maxima) that carry a comet
+    * tail (the echo below them stays 3 dB over the tissue for at least
+    * 0.2 mm), per mm^2 of the outline's bounding box widened by 0.3 mm on
+    * every side, lumens and other deposits left out. The foci of a
+    * hypoechoic matrix (PMMA, PCL) lift the smoothed echo out of the dark
+    * mask, so an outline of the matrix alone holds none inside but is
+    * ringed and holed by them. -1 = not measured (no box); lumen-gap
+    * deposits keep 0 and are classified from their echo alone. */
+   float foci_tailed_mm2;
 } sono_an_features_t;
 
 typedef struct sono_an_deposit {
