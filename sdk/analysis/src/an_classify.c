@@ -237,12 +237,43 @@ static void settle_foci_matrix(const sono_an_features_t *f, float *prob, sono_an
          an_settle_pair(prob, best, bearing[a], plain[b], foci_loglik(bearing[a], y) - foci_loglik(plain[b], y));
 }
 
+/* Silicone against CaHA and diluted CaHA (clinical-spec F7, F8, §7.3): all
+ * three are echogenic with dense foci and a posterior shadow, and
+ * silicone's mean posterior level (-8 dB) falls between CaHA's (-13) and
+ * diluted CaHA's (-4). What tells them apart is the profile of the column
+ * under the deposit (posterior_fall_db): silicone's DIRTY shadow starts with
+ * reverberant echoes right under the deposit that fade into a full shadow
+ * deeper down, CaHA's CLEAN shadow (and diluted CaHA's partial one) is as
+ * dark just under the deposit as deeper down. The evidence is a logistic
+ * log likelihood ratio, rising FALL_SLOPE per dB of fall through 0 at
+ * FALL_MID_DB, fitted class-balanced on the matched training deposits not
+ * outlined from a lumen gap of seeds 1, 3, 4, 101-103 (silicone 13 with the
+ * fall measured: median 8.0 dB, range -0.1..15.2; CaHA and diluted CaHA 26:
+ * median 0.2 dB, -7.6..3.9 but one at 18.3), and capped at
+ * FALL_MAX_LOG_RATIO (a misoutlined deposit's profile should move a
+ * confused pair, not overrule the other seven features). Monotone rather than
+ * a Gaussian per class: a flatter or more rising column than any training
+ * deposit's is no evidence for silicone. */
+#define FALL_SLOPE 0.33f        /* per dB */
+#define FALL_MID_DB 3.5f        /* fall read as likely under either */
+#define FALL_MAX_LOG_RATIO 3.0f /* odds 20:1 */
+static void settle_silicone_caha(const sono_an_features_t *f, float *prob, sono_an_class_t *best)
+{
+   float x = f->posterior_fall_db;
+   if (!isfinite(x))
+      return;
+   float lr = fmaxf(-FALL_MAX_LOG_RATIO, fminf(FALL_MAX_LOG_RATIO, FALL_SLOPE * (x - FALL_MID_DB)));
+   an_settle_pair(prob, best, SONO_AN_SILICONE, SONO_AN_CAHA, lr);
+   an_settle_pair(prob, best, SONO_AN_SILICONE, SONO_AN_CAHA_DILUTED, lr);
+}
+
 /* Pairs that the seven features above confuse, each settled by the sign
  * that tells that pair apart (docs/clinical.md, "Deposit classes"). Each
  * settle_* function reads its own feature and calls an_settle_pair. */
 static void settle_pairs(const sono_an_features_t *f, float *prob, sono_an_class_t *best)
 {
    settle_foci_matrix(f, prob, best);
+   settle_silicone_caha(f, prob, best);
 }
 
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best)

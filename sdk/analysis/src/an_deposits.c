@@ -373,6 +373,25 @@ static float rim_contrast(const sono_an_context_t *c, const comp_t *k)
 
 static void foci_around(const sono_an_context_t *c, const comp_t *k, sono_an_features_t *f);
 
+static void posterior_fall(const sono_an_context_t *c, const comp_t *k, sono_an_features_t *f);
+
+/* Deepest row of column ix inside the deposit, -1 if none. */
+static int bottom_row(const sono_an_context_t *c, const comp_t *k, int ix)
+{
+   int bottom = -1;
+   for (int iz = k->iz0; iz <= k->iz1; ++iz)
+      if (c->label[an_pix(c, iz, ix)] == k->label)
+         bottom = iz;
+   return bottom;
+}
+
+/* A pixel of the deposit's posterior column: not a lumen (blood is dark
+ * whatever lies above it) and not another deposit's body. */
+static int posterior_px(const sono_an_context_t *c, const comp_t *k, size_t p)
+{
+   return !c->lumen[p] && !(c->label[p] >= 0 && c->label[p] != k->label && c->mask[p] == 2);
+}
+
 static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    double s = 0, s2 = 0;
@@ -428,15 +447,12 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    double ps = 0;
    int pn = 0;
    for (int ix = a0; ix <= a1; ++ix) {
-      int bottom = -1;
-      for (int iz = k->iz0; iz <= k->iz1; ++iz)
-         if (c->label[an_pix(c, iz, ix)] == k->label)
-            bottom = iz;
+      int bottom = bottom_row(c, k, ix);
       if (bottom < 0)
          continue;
       for (int iz = bottom + (int)(0.2e-3 / c->dz); iz <= bottom + (int)(1.5e-3 / c->dz) && iz < (int)c->nz; ++iz) {
          size_t p = an_pix(c, iz, ix);
-         if (c->lumen[p] || (c->label[p] >= 0 && c->label[p] != k->label && c->mask[p] == 2))
+         if (!posterior_px(c, k, p))
             continue;
          ps += c->anom2[p];
          ++pn;
@@ -445,6 +461,73 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
    f->posterior_db = pn ? (float)(ps / pn) : 0;
    f->capsule_db = rim_contrast(c, k);
    foci_around(c, k, f);
+   posterior_fall(c, k, f);
+}
+
+/* Posterior profile (clinical-spec F7, F8): silicone's DIRTY shadow holds
+ * reverberant echoes right under the deposit that fade with depth into a
+ * full shadow (structures deeper than ~2 mm obscured); CaHA's CLEAN shadow
+ * is dark from the deposit's lower edge and flat with depth, diluted CaHA's
+ * a partial one, as flat. One mean over the column cannot tell them apart
+ * (it averages the echoes and the shadow), the fall from the band just
+ * under the edge to the band deeper down can. Central 60% of the columns
+ * (the edges' columns see the tissue beside the deposit); lumen pixels and
+ * other deposits' pixels are left out, as for posterior_db. A column counts
+ * only where its deeper band lies inside the image and the tissue at that
+ * depth stands FALL_ROOM_DB over the display floor: deeper down a full
+ * shadow cannot show darker than the floor, and the fall would read flat
+ * (training seed 101 case 15: silicone 7 mm deep, tissue 6.8 dB over the
+ * floor at the deeper band, fall -2.5 dB). */
+#define FALL_NEAR0_M 0.15e-3 /* under the edge's blur ... */
+#define FALL_NEAR1_M 0.65e-3 /* ... to where the reverberant echoes have faded by about half */
+#define FALL_FAR0_M 1.5e-3   /* band where only the shadow remains */
+#define FALL_FAR1_M 2.5e-3
+#define FALL_ROOM_DB 15.0f   /* room for a clean shadow (CaHA, -15 dB, §7.3) above the floor */
+static void column_band(const sono_an_context_t *c, const comp_t *k, int ix, int z0, int z1, double *sum, int *n)
+{
+   for (int iz = z0; iz <= z1; ++iz) {
+      size_t p = an_pix(c, iz, ix);
+      if (!posterior_px(c, k, p))
+         continue;
+      *sum += c->anom[p];
+      ++*n;
+   }
+}
+
+static int band_has_room(const sono_an_context_t *c, int z0, int z1)
+{
+   if (z1 >= (int)c->nz)
+      return 0;
+   double s = 0;
+   for (int iz = z0; iz <= z1; ++iz)
+      s += c->bg[iz];
+   return s / (z1 - z0 + 1) >= FALL_ROOM_DB;
+}
+
+static void posterior_fall(const sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
+{
+   int n0 = (int)lround(FALL_NEAR0_M / c->dz), n1 = (int)lround(FALL_NEAR1_M / c->dz);
+   int f0 = (int)lround(FALL_FAR0_M / c->dz), f1 = (int)lround(FALL_FAR1_M / c->dz);
+   int w = k->ix1 - k->ix0 + 1, a0 = k->ix0 + w / 5, a1 = k->ix1 - w / 5;
+   double near = 0, far = 0;
+   int nn = 0, nf = 0, cols = 0, measured = 0;
+   for (int ix = a0; ix <= a1; ++ix) {
+      int bottom = bottom_row(c, k, ix);
+      if (bottom < 0)
+         continue;
+      ++cols;
+      if (!band_has_room(c, bottom + f0, bottom + f1))
+         continue;
+      double sn = 0, sf = 0;
+      int cn = 0, cf = 0;
+      column_band(c, k, ix, bottom + n0, bottom + n1, &sn, &cn);
+      column_band(c, k, ix, bottom + f0, bottom + f1, &sf, &cf);
+      if (!cn || !cf)
+         continue;
+      ++measured;
+      near += sn, nn += cn, far += sf, nf += cf;
+   }
+   f->posterior_fall_db = measured * 2 >= cols && measured ? (float)(near / nn - far / nf) : NAN;
 }
 
 /* Foci around a deposit: a hypoechoic matrix holding bright spots with comet

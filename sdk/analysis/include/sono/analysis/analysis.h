@@ -261,6 +261,14 @@ typedef struct sono_an_features {
     * ringed and holed by them. -1 = not measured (no box); lumen-gap
     * deposits keep 0 and are classified from their echo alone. */
    float foci_tailed_mm2;
+   /* posterior profile: the column 0.15-0.65 mm under the bottom edge minus
+    * the column 1.5-2.5 mm under it (central columns, dB). A dirty shadow
+    * (reverberant echoes right under the deposit, fading into a full shadow)
+    * falls steeply; a clean shadow (dark from the edge, flat with depth) or
+    * none stays near 0. NAN = not measured (under most of the columns the
+    * deeper band lies outside the image, or where the tissue is too near
+    * the display floor for a shadow to show). */
+   float posterior_fall_db;
 } sono_an_features_t;
 
 typedef struct sono_an_deposit {
