@@ -589,8 +589,10 @@ static double sil_lateral(const art_t *a, int ix0, int ix1, int z0, int z1)
    return isnan(l) ? r : isnan(r) ? l : 0.5 * (l + r);
 }
 
-static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
+static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge, uint8_t *in_dark)
 {
+   for (int ix = r->ix0; ix <= r->ix1; ++ix) /* taken: no second pass there */
+      in_dark[ix] = 2;
    art_finding_t *f = art_add(a, K_REVERB, (float)(0.55 + 0.03 * fmin(10.0, r->fade - SIL_FADE_DB)));
    if (!f)
       return;
@@ -618,7 +620,7 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge)
  * shade[] and its rows' reference into rowlv[] (NAN when no deep band fits
  * above the dark bottom band). */
 static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int32_t *top, float *fade, float *shade,
-                        float *rowlv)
+                        float *rowlv, uint8_t *in_dark)
 {
    int n0 = art_npx_z(a, SIL_NEAR0_M), n1 = art_npx_z(a, SIL_NEAR1_M), thick = art_npx_z(a, 0.4e-3);
    int d0 = art_npx_z(a, SIL_DEEP0_M), d1 = art_npx_z(a, SIL_DEEP1_M), dmin = art_npx_z(a, 1.0e-3);
@@ -626,6 +628,7 @@ static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int
    for (int ix = 0; ix < a->nx; ix += 2) {
       edge[ix] = top[ix] = -1;
       fade[ix] = shade[ix] = rowlv[ix] = NAN;
+      in_dark[ix] = 0;
       const float *c = a->sm + art_px(a, 0, ix);
       int e = -1, t = -1;
       /* the deepest bright run at least 0.4 mm thick */
@@ -646,6 +649,14 @@ static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int
       int z0 = e + d0, z1 = e + d1 < dark ? e + d1 : dark;
       if (z1 - z0 < dlen)
          z0 = z1 - dlen > e + dmin ? z1 - dlen : e + dmin;
+      if (z1 - z0 < dlen && dark < a->nz) {
+         /* no room above the dark band: the reverberant echoes fade into
+          * it, and the band from 1 mm below the deposit reads that fade
+          * (no shadow can be measured there: see detect_dirty_reverb) */
+         z0 = e + dmin;
+         z1 = e + d1 < a->nz ? e + d1 : a->nz;
+         in_dark[ix] = 1;
+      }
       if (z1 - z0 < dlen)
          continue;
       double rows = 0;
@@ -734,6 +745,78 @@ static void sil_join(sil_run_t *into, const sil_run_t *r, int32_t *edge)
    into->ix1 = r->ix1;
 }
 
+/* A column of sil_columns that takes part in pass `pass` of sil_scan: its
+ * echoes fade (>= SIL_FADE_DB - 2 dB) and its deep band was read above the
+ * dark band (pass 0) or inside it (pass 1, columns beside pass 0's runs). */
+static int sil_faded(const float *fade, const uint8_t *in_dark, int ix, int pass)
+{
+   return fade[ix] >= SIL_FADE_DB - 2.0f && in_dark[ix] == pass;
+}
+
+/* Runs of faded columns (sil_faded) under one deposit, joined across
+ * (sil_join) and reported (sil_report), for one pass. */
+static void sil_scan(art_t *a, int skin, int dark, int pass, int32_t *edge, const int32_t *top, const float *fade,
+                     const float *shade, const float *rowlv, uint8_t *in_dark)
+{
+   int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3), join = art_npx_x(a, a->p[P_SIL_JOIN_M]);
+   sil_run_t held = {0, -1, 0, 0, 0, 0, 0, 0}; /* the last run found, reported once no run joins it */
+   for (int ix = 0; ix < a->nx; ix += 2) {
+      if (!sil_faded(fade, in_dark, ix, pass))
+         continue;
+      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0, 0};
+      int last = ix, n = 0;
+      double dep = 0, rows = 0;
+      for (int jx = ix; jx < a->nx && jx - last <= gap; jx += 2) {
+         if (!sil_faded(fade, in_dark, jx, pass))
+            continue;
+         last = r.ix1 = jx;
+         r.top = top[jx] < r.top ? top[jx] : r.top;
+         r.deep = edge[jx] > r.deep ? edge[jx] : r.deep;
+         r.fade += fade[jx];
+         r.shadow += shade[jx];
+         rows += rowlv[jx];
+         dep += sil_mean(a, top[jx], edge[jx] + 1, jx, jx);
+         ++n;
+      }
+      ix = r.ix1;
+      if (r.ix1 - r.ix0 + 1 < minw || r.fade / n < SIL_FADE_DB)
+         continue;
+      for (int jx = r.ix0; jx <= r.ix1; jx += 2) /* gap columns take their neighbour's edge */
+         if (!sil_faded(fade, in_dark, jx, pass))
+            edge[jx] = -1;
+      r.fade /= n;
+      /* against the brighter of the columns beside it and the rows' median:
+       * a lumen or another shadow may lie beside it, and a deposit wider
+       * than half the frame makes its own rows' median */
+      int b0 = r.deep + art_npx_z(a, SIL_DEEP0_M), b1 = r.deep + art_npx_z(a, SIL_DEEP1_M);
+      b1 = b1 < dark ? b1 : dark;
+      double lat = b1 - b0 >= art_npx_z(a, 0.3e-3) ? sil_lateral(a, r.ix0, r.ix1, b0, b1) : NAN;
+      double beside = isnan(lat) ? rows / n : fmax(lat, rows / n);
+      r.shadow = r.shadow / n - beside;
+      /* in the skin's bright rows the dermis beside it is no tissue level:
+       * there the deposit is read against the frame's tissue level when that
+       * is lower (silicone is +18 dB over fat, the dermis itself brighter) */
+      double side = sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
+      r.bright = dep / n - (r.deep < skin ? fmin(side, a->p50) : side);
+      /* a deep band read inside the dark band shows no shadow of the
+       * deposit's own: only the fade into the floor, with the tissue beside
+       * at the floor too and seen on both sides, counts there */
+      int full = !pass && sil_full_shadow(a, beside, r.shadow);
+      r.at_floor = (pass || !(r.shadow <= -SIL_SHADOW_DB)) && sil_floor_band(a, &r, beside, r.shadow);
+      if (!(r.bright >= SIL_DEPOSIT_DB) || !(full || r.at_floor))
+         continue;
+      if (held.ix1 >= 0 && r.ix0 - held.ix1 <= join && r.top <= held.deep && held.top <= r.deep) {
+         sil_join(&held, &r, edge);
+         continue;
+      }
+      if (held.ix1 >= 0)
+         sil_report(a, &held, edge, in_dark);
+      held = r;
+   }
+   if (held.ix1 >= 0)
+      sil_report(a, &held, edge, in_dark);
+}
+
 /* Silicone oil (§7.3: +18 dB diffuse, dirty shadow plus reverberation):
  * under an echogenic deposit (>= SIL_BRIGHT_DB over the frame's tissue
  * level, >= 0.4 mm thick) echoes fill the first half millimetre and fade
@@ -742,7 +825,10 @@ static void sil_join(sil_run_t *into, const sil_run_t *r, int32_t *edge)
  * the tissue beside it lies at the floor too: sil_floor_band), over >= 0.8
  * mm of width. A calcific deposit (CaHA) has a clean shadow from its lower
  * edge and no fade; the dermis has fat, not a shadow, below it. Region: from the
- * deposit's lower edge to SIL_TAIL_M below its deepest point. */
+ * deposit's lower edge to SIL_TAIL_M below its deepest point. A deposit
+ * whose deep band does not fit above the dark bottom band (just above a
+ * bone line) has it read 1 mm below it, inside that band, where only the
+ * fade into the display floor counts (sil_scan's second pass). */
 static void detect_dirty_reverb(art_t *a)
 {
    int dark = sil_dark_band(a);
@@ -760,61 +846,13 @@ static void detect_dirty_reverb(art_t *a)
       thr[iz] = iz < skin ? a->rowref[iz] + 4.0f : (a->rowref[iz] < a->p50 ? a->rowref[iz] : a->p50) + SIL_BRIGHT_DB;
    int32_t *edge = a->stack, *top = a->stack + a->nx; /* scratch: no flood fill runs here */
    float *fade = a->tmp, *shade = a->tmp + a->nx, *rowlv = a->tmp + 2 * a->nx; /* tmp is free until the chains */
-   sil_columns(a, dark, thr, edge, top, fade, shade, rowlv);
-   int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3), join = art_npx_x(a, a->p[P_SIL_JOIN_M]);
-   sil_run_t held = {0, -1, 0, 0, 0, 0, 0, 0}; /* the last run found, reported once no run joins it */
-   for (int ix = 0; ix < a->nx; ix += 2) {
-      if (!(fade[ix] >= SIL_FADE_DB - 2.0f))
-         continue;
-      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0, 0};
-      int last = ix, n = 0;
-      double dep = 0, rows = 0;
-      for (int jx = ix; jx < a->nx && jx - last <= gap; jx += 2) {
-         if (!(fade[jx] >= SIL_FADE_DB - 2.0f))
-            continue;
-         last = r.ix1 = jx;
-         r.top = top[jx] < r.top ? top[jx] : r.top;
-         r.deep = edge[jx] > r.deep ? edge[jx] : r.deep;
-         r.fade += fade[jx];
-         r.shadow += shade[jx];
-         rows += rowlv[jx];
-         dep += sil_mean(a, top[jx], edge[jx] + 1, jx, jx);
-         ++n;
-      }
-      ix = r.ix1;
-      if (r.ix1 - r.ix0 + 1 < minw || r.fade / n < SIL_FADE_DB)
-         continue;
-      for (int jx = r.ix0; jx <= r.ix1; jx += 2) /* gap columns take their neighbour's edge */
-         if (!(fade[jx] >= SIL_FADE_DB - 2.0f))
-            edge[jx] = -1;
-      r.fade /= n;
-      /* against the brighter of the columns beside it and the rows' median:
-       * a lumen or another shadow may lie beside it, and a deposit wider
-       * than half the frame makes its own rows' median */
-      int b0 = r.deep + art_npx_z(a, SIL_DEEP0_M), b1 = r.deep + art_npx_z(a, SIL_DEEP1_M);
-      b1 = b1 < dark ? b1 : dark;
-      double lat = b1 - b0 >= art_npx_z(a, 0.3e-3) ? sil_lateral(a, r.ix0, r.ix1, b0, b1) : NAN;
-      double beside = isnan(lat) ? rows / n : fmax(lat, rows / n);
-      r.shadow = r.shadow / n - beside;
-      /* in the skin's bright rows the dermis beside it is no tissue level:
-       * there the deposit is read against the frame's tissue level when that
-       * is lower (silicone is +18 dB over fat, the dermis itself brighter) */
-      double side = sil_lateral(a, r.ix0, r.ix1, r.top, r.deep + 1);
-      r.bright = dep / n - (r.deep < skin ? fmin(side, a->p50) : side);
-      int full = sil_full_shadow(a, beside, r.shadow);
-      r.at_floor = !(r.shadow <= -SIL_SHADOW_DB) && sil_floor_band(a, &r, beside, r.shadow);
-      if (!(r.bright >= SIL_DEPOSIT_DB) || !(full || r.at_floor))
-         continue;
-      if (held.ix1 >= 0 && r.ix0 - held.ix1 <= join && r.top <= held.deep && held.top <= r.deep) {
-         sil_join(&held, &r, edge);
-         continue;
-      }
-      if (held.ix1 >= 0)
-         sil_report(a, &held, edge);
-      held = r;
-   }
-   if (held.ix1 >= 0)
-      sil_report(a, &held, edge);
+   uint8_t *in_dark = (uint8_t *)(a->tmp + 3 * a->nx);
+   sil_columns(a, dark, thr, edge, top, fade, shade, rowlv, in_dark);
+   /* first the columns whose deep band lies above the dark band; then,
+    * beside what they found, the columns whose band had to be read inside
+    * it (the deposit just above a bone line or the depth of penetration) */
+   sil_scan(a, skin, dark, 0, edge, top, fade, shade, rowlv, in_dark);
+   sil_scan(a, skin, dark, 1, edge, top, fade, shade, rowlv, in_dark);
 }
 
 /* ---- reverberation under a plate: the reflector's own columns ---- */

@@ -438,6 +438,22 @@ static void test_dirty_shadow_joined_across_shadow(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 501 case 9: a silicone deposit (x -1.4..4.2 mm) whose lower
+ * edge lies 7.3 mm deep, 1.2 mm above a bone line whose shadow darkens the
+ * rows from 8.5 mm down: no deep band fits between the deposit and that
+ * dark band, so its dirty shadow was missed. Read 1 mm below the deposit,
+ * inside the dark band, its echoes fade into the display floor beside
+ * tissue that is itself at the floor: the deposit's reverberation. */
+static void test_dirty_shadow_above_bone(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(501, 9, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
+   assert_true(x0 > -1.5e-3 && x1 < 4.4e-3 && x1 - x0 > 2e-3 && z0 > 4.5e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 597, case 6 (no artefact drawn): the muscle's fibres turn
  * towards 5 deg at the right edge, so its echo falls by 4.4 dB along a
  * 7 mm ramp that runs on into the field's edge; the best plateau-ramp-
@@ -1095,6 +1111,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_shadow_through_anechoic_band),
       cmocka_unit_test(test_partial_shadow),
       cmocka_unit_test(test_dirty_shadow_joined_across_shadow),
+      cmocka_unit_test(test_dirty_shadow_above_bone),
       cmocka_unit_test(test_partial_shadow_no_dirty_reverb),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
