@@ -143,6 +143,14 @@ int an_perivascular(const struct sono_an_context *c, const sono_an_config_t *cfg
  * tests; the detector reads them on its own components). */
 void an_features_of(struct sono_an_context *c, int32_t label, sono_an_features_t *f);
 
+/* Features of the contents of vessel v's lumen over centre points
+ * first..last (a segment without flow): echo on the lumen inset from its
+ * wall, heterogeneity over the whole lumen, foci and tails in it, the
+ * posterior column under it; levels re the tissue beside the vessel
+ * (exposed for its unit tests; the detector reads its own gap segments). */
+void an_gap_features_of(const struct sono_an_context *c, const sono_an_vessel_t *v, uint32_t first, uint32_t last,
+                        sono_an_features_t *f);
+
 /* 1 when deposit d, read perivascular, is material lying on its vessel's
  * candidate occluded segment (within plug_touch_m of that lumen, beside it
  * over plug_cover of the shorter of its width and the segment): the plug

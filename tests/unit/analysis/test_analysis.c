@@ -409,6 +409,51 @@ static void scene_region(scene_t *s, double x0, double x1, double z0, double z1,
    }
 }
 
+/* Contents of a lumen segment without flow (the vessel of scene_vessel,
+ * lumen rows 42-78, centre points 20-60). Where the vessel fills its rows
+ * across the field their row background is blood (10 dB, tissue 40 dB
+ * above and below): contents 2 dB over the tissue read +2 dB, not +32 dB
+ * re the blood, and hold no foci (they are what PLLA shows in a lumen).
+ * Where the rows are tissue, the wall echo (+8 dB, two rows at the top and
+ * bottom of the traced lumen) stays out of the echo of -10 dB contents, and
+ * a shadow under the segment (-12 dB) is its posterior level. */
+static void gap_contents_read_re_the_tissue_beside_the_vessel(void **state)
+{
+   (void)state;
+   scene_t s;
+   scene_vessel(&s);
+   sono_an_context_t *c = s.c;
+   c->skin_row = 0;
+   for (int pass = 0; pass < 2; ++pass) {
+      for (int iz = 0; iz < SC_NZ; ++iz) {
+         int in = iz >= 42 && iz <= 78, wall = iz <= 43 || iz >= 77;
+         c->bg[iz] = pass == 0 && in ? 10.0f : 40.0f;
+         for (int ix = 0; ix < SC_NX; ++ix) {
+            size_t p = (size_t)iz + (size_t)SC_NZ * ix;
+            float level = pass == 0 ? (in ? 42.0f : 40.0f) : in ? (wall ? 48.0f : 30.0f) : iz >= 86 ? 28.0f : 40.0f;
+            c->anom[p] = c->anom2[p] = level - c->bg[iz];
+            c->label[p] = -1;
+            c->lumen[p] = 0;
+            c->mask[p] = 0;
+         }
+      }
+      sono_an_features_t f;
+      an_gap_features_of(c, &c->result.vessels[0], 20, 60, &f);
+      if (pass == 0) {
+         assert_true(fabsf(f.echo_db - 2.0f) < 0.3f);
+         assert_true(f.focus_density_mm2 < 0.01f);
+         float prob[SONO_AN_CLASS_COUNT];
+         sono_an_class_t best;
+         an_classify(&f, 1, prob, &best);
+         assert_int_equal(best, SONO_AN_PLLA);
+      } else {
+         assert_true(fabsf(f.echo_db + 10.0f) < 0.3f);
+         assert_true(fabsf(f.posterior_db + 12.0f) < 0.3f);
+      }
+   }
+   sono_an_destroy(c);
+}
+
 /* Echogenic material filling the lumen's course beyond the end: a plug,
  * also when it runs on to the field's edge at the lumen's calibre. */
 static void echogenic_plug_ends_the_lumen(void **state)
@@ -761,6 +806,7 @@ int main(void)
 {
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(gap_contents_classified_by_echo_and_texture),
+      cmocka_unit_test(gap_contents_read_re_the_tissue_beside_the_vessel),
       cmocka_unit_test(deposit_classified_by_nearest_class),
       cmocka_unit_test(capsule_rim_separates_paag_from_fresh_ha),
       cmocka_unit_test(posterior_profile_separates_silicone_from_caha),
