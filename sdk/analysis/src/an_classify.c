@@ -104,15 +104,16 @@ static float mode_loglik(const cls_mode_t *m, const float *x)
    return ll;
 }
 
-/* Material seen only as a lumen without flow: its echo is all that can be
- * observed. Material as dark as blood is most often fresh HA, whose
+/* Material seen only as a lumen without flow (an_gap_features_of: the
+ * contents' echo re the tissue beside the vessel, heterogeneity, foci,
+ * tails, posterior column; no capsule or dark share is read there).
+ * Material as dark as blood is most often fresh HA, whose
  * intraluminal form is identical to the lumen (clinical-spec §7.3, V7);
  * PAAG is as dark but rarely injected near facial vessels. Hypoechoic
  * contents split between integrated HA and collagen. Contents near the
  * tissue level carry foci that the lumen's dark background averages in:
  * PMMA and PCL (matrix -6 and -8 dB, table 7.3) just below it, PLLA (matrix
  * -2 to +4 dB with age) at or above it (training gaps: 4 of 6 so placed).
- * Anything brighter is not classifiable from the lumen.
  * PAAG plugging a lumen keeps its echogenic capsule (+10 dB re fat around a
  * -30 dB core, clinical-spec §7.3) inside the outlined segment, while fresh
  * HA there is as uniform as blood and integrated HA or collagen are mildly
@@ -123,51 +124,66 @@ static float mode_loglik(const cls_mode_t *m, const float *x)
  * segment heterogeneous, collagen is homogeneous (clinical-spec §7.3, F11).
  * Training gaps 1, 3, 101-108 in that band: PCL 5 (heterogeneity 3.1-4.7 dB),
  * PMMA 2 (3.7, 3.8), collagen 4 (2.3, 2.4, 2.9 and 4.5); before, all were
- * reported PMMA (2 of 11 right, 8 of 11 with the split). */
+ * reported PMMA (2 of 11 right, 8 of 11 with the split).
+ * Hypoechoic contents whose spots cast comet tails (PCL, PMMA: table 7.3)
+ * are those, not integrated HA or collagen, which have no spots (training
+ * gaps 161-164: PCL tails 6.3, 7.1, >8 dB, PMMA >8 dB; integrated HA, PLLA
+ * and collagen with spots 1.5-2.8 dB).
+ * Echogenic contents (over GAP_BRIGHT_DB) with dense bright foci are
+ * calcium-based or silicone: as bright as undiluted CaHA or silicone (+15,
+ * +18 dB) or shadowing, CaHA (silicone second: no sign inside a lumen told
+ * them apart on training, its dirty shadow lost under the lumen as CaHA's
+ * mostly is); less bright and unshadowed, diluted CaHA (+8 dB, finer foci)
+ * or early PLLA (+8 dB). Training gaps 160-164: CaHA echo 15.5, 22.2, 26.2
+ * dB with 17-20 foci/mm^2, and 5.9 dB with a -13.8 dB shadow; silicone
+ * 17.8 dB, 25 foci/mm^2; all read unknown before. Echogenic without foci
+ * is not classifiable from the lumen. */
 #define GAP_PAAG_HET_DARK_DB 7.0f  /* blood-dark contents (fresh HA range) */
 #define GAP_PAAG_HET_DB 9.0f       /* hypoechoic contents (integrated HA range) */
 #define GAP_FOCI_HET_DB 3.0f       /* near-tissue contents: foci-bearing above, collagen below */
-static void gap_classify(float echo, float het, float *prob, sono_an_class_t *best)
+#define GAP_TAIL_DB 5.0f           /* comet tails under the spots of the contents */
+#define GAP_BRIGHT_DB 4.0f         /* echogenic contents: above PLLA's late matrix */
+#define GAP_FOCI_MM2 5.0f          /* echogenic contents carrying bright foci */
+#define GAP_CAHA_DB 10.0f          /* undiluted CaHA or silicone; diluted CaHA or early PLLA below */
+#define GAP_SHADOW_DB (-8.0f)      /* a shadow under the segment: undiluted CaHA */
+
+static void set_gap(float *prob, sono_an_class_t *best, sono_an_class_t a, float pa, sono_an_class_t b, float pb,
+                    sono_an_class_t c, float pc)
 {
    for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
       prob[k] = 0.0f;
-   if ((echo < -15.0f && het >= GAP_PAAG_HET_DARK_DB) || (echo < -5.0f && het >= GAP_PAAG_HET_DB)) {
-      prob[SONO_AN_PAAG] = 0.5f;
-      prob[echo < -15.0f ? SONO_AN_HA_FRESH : SONO_AN_HA_INTEGRATED] = 0.3f;
-      prob[SONO_AN_UNKNOWN] = 0.2f;
-      *best = SONO_AN_PAAG;
-   } else if (echo < -15.0f) {
-      prob[SONO_AN_HA_FRESH] = 0.7f;
-      prob[SONO_AN_PAAG] = 0.15f;
-      prob[SONO_AN_UNKNOWN] = 0.15f;
-      *best = SONO_AN_HA_FRESH;
-   } else if (echo < -5.0f) {
-      prob[SONO_AN_HA_INTEGRATED] = 0.45f;
-      prob[SONO_AN_COLLAGEN] = 0.35f;
-      prob[SONO_AN_UNKNOWN] = 0.2f;
-      *best = SONO_AN_HA_INTEGRATED;
-   } else if (echo < -2.0f && het < GAP_FOCI_HET_DB) {
-      prob[SONO_AN_COLLAGEN] = 0.4f;
-      prob[SONO_AN_PCL] = 0.2f;
-      prob[SONO_AN_PMMA] = 0.15f;
-      prob[SONO_AN_UNKNOWN] = 0.25f;
-      *best = SONO_AN_COLLAGEN;
-   } else if (echo < -2.0f) {
-      prob[SONO_AN_PCL] = 0.45f;
-      prob[SONO_AN_PMMA] = 0.25f;
-      prob[SONO_AN_COLLAGEN] = 0.1f;
-      prob[SONO_AN_UNKNOWN] = 0.2f;
-      *best = SONO_AN_PCL;
-   } else if (echo < 4.0f) {
-      prob[SONO_AN_PLLA] = 0.4f;
-      prob[SONO_AN_PMMA] = 0.15f;
-      prob[SONO_AN_PCL] = 0.1f;
-      prob[SONO_AN_UNKNOWN] = 0.35f;
-      *best = SONO_AN_PLLA;
-   } else {
-      prob[SONO_AN_UNKNOWN] = 1.0f;
-      *best = SONO_AN_UNKNOWN;
-   }
+   prob[a] += pa;
+   prob[b] += pb;
+   prob[c] += pc;
+   prob[SONO_AN_UNKNOWN] += 1.0f - pa - pb - pc;
+   *best = a;
+}
+
+static void gap_classify(const float *x, float *prob, sono_an_class_t *best)
+{
+   float echo = x[F_ECHO], het = x[F_HET];
+   int tails = x[F_DENS] > 0.0f && x[F_TAIL] >= GAP_TAIL_DB;
+   if ((echo < -15.0f && het >= GAP_PAAG_HET_DARK_DB) || (echo < -5.0f && het >= GAP_PAAG_HET_DB))
+      set_gap(prob, best, SONO_AN_PAAG, 0.5f, echo < -15.0f ? SONO_AN_HA_FRESH : SONO_AN_HA_INTEGRATED, 0.3f,
+              SONO_AN_UNKNOWN, 0.0f);
+   else if (echo < -15.0f)
+      set_gap(prob, best, SONO_AN_HA_FRESH, 0.7f, SONO_AN_PAAG, 0.15f, SONO_AN_UNKNOWN, 0.0f);
+   else if (echo < -2.0f && tails)
+      set_gap(prob, best, SONO_AN_PCL, 0.4f, SONO_AN_PMMA, 0.35f, SONO_AN_UNKNOWN, 0.0f);
+   else if (echo < -5.0f)
+      set_gap(prob, best, SONO_AN_HA_INTEGRATED, 0.45f, SONO_AN_COLLAGEN, 0.35f, SONO_AN_UNKNOWN, 0.0f);
+   else if (echo < -2.0f && het < GAP_FOCI_HET_DB)
+      set_gap(prob, best, SONO_AN_COLLAGEN, 0.4f, SONO_AN_PCL, 0.2f, SONO_AN_PMMA, 0.15f);
+   else if (echo < -2.0f)
+      set_gap(prob, best, SONO_AN_PCL, 0.45f, SONO_AN_PMMA, 0.25f, SONO_AN_COLLAGEN, 0.1f);
+   else if (echo < GAP_BRIGHT_DB)
+      set_gap(prob, best, SONO_AN_PLLA, 0.4f, SONO_AN_PMMA, 0.15f, SONO_AN_PCL, 0.1f);
+   else if (x[F_DENS] < GAP_FOCI_MM2)
+      set_gap(prob, best, SONO_AN_UNKNOWN, 1.0f, SONO_AN_UNKNOWN, 0.0f, SONO_AN_UNKNOWN, 0.0f);
+   else if (echo >= GAP_CAHA_DB || x[F_POST] <= GAP_SHADOW_DB)
+      set_gap(prob, best, SONO_AN_CAHA, 0.45f, SONO_AN_SILICONE, 0.25f, SONO_AN_CAHA_DILUTED, 0.1f);
+   else
+      set_gap(prob, best, SONO_AN_CAHA_DILUTED, 0.35f, SONO_AN_PLLA, 0.3f, SONO_AN_CAHA, 0.1f);
 }
 
 void an_settle_pair(float *prob, sono_an_class_t *best, sono_an_class_t a, sono_an_class_t b, float log_ratio)
@@ -281,7 +297,7 @@ void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob,
    float x[F_COUNT], score[SONO_AN_CLASS_COUNT];
    to_vector(f, x);
    if (intraluminal_gap) {
-      gap_classify(x[F_ECHO], x[F_HET], prob, best);
+      gap_classify(x, prob, best);
       return;
    }
    for (int k = 0; k < SONO_AN_UNKNOWN; ++k)

@@ -237,11 +237,9 @@ static void flow_seen_covers_the_lumen(void **state)
  * as blood; just below the tissue level, the bright spots of PCL make the
  * segment heterogeneous while collagen stays homogeneous (features as
  * measured on the training batches). */
-static sono_an_class_t gap_class(float echo_db, float het_db)
+static sono_an_class_t gap_class_of(const sono_an_features_t *fp)
 {
-   sono_an_features_t f = {0};
-   f.echo_db = echo_db;
-   f.heterogeneity_db = het_db;
+   sono_an_features_t f = *fp;
    float prob[SONO_AN_CLASS_COUNT], sum = 0;
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 1, prob, &best);
@@ -251,6 +249,14 @@ static sono_an_class_t gap_class(float echo_db, float het_db)
    for (int k = 0; k < SONO_AN_CLASS_COUNT; ++k)
       assert_true(prob[k] <= prob[best]);
    return best;
+}
+
+static sono_an_class_t gap_class(float echo_db, float het_db)
+{
+   sono_an_features_t f = {0};
+   f.echo_db = echo_db;
+   f.heterogeneity_db = het_db;
+   return gap_class_of(&f);
 }
 
 static void gap_contents_classified_by_echo_and_texture(void **state)
@@ -263,6 +269,31 @@ static void gap_contents_classified_by_echo_and_texture(void **state)
    assert_int_equal(gap_class(-2.4f, 2.4f), SONO_AN_COLLAGEN);
    assert_int_equal(gap_class(-3.6f, 4.2f), SONO_AN_PCL);
    assert_int_equal(gap_class(47.0f, 7.0f), SONO_AN_UNKNOWN);
+}
+
+/* Echogenic contents with dense bright foci are CaHA when as bright as
+ * undiluted CaHA or silicone, or shadowing; less bright and unshadowed,
+ * diluted CaHA; bright without foci stay unknown. Hypoechoic contents whose
+ * spots cast comet tails are PCL or PMMA, not integrated HA. Features of
+ * training gap deposits (echo dB, posterior dB, foci/mm^2, tail dB, het dB). */
+static void gap_contents_classified_by_foci_tails_and_shadow(void **state)
+{
+   (void)state;
+   sono_an_features_t f = {.echo_db = 15.5f, .posterior_db = -1.1f, .focus_density_mm2 = 17.3f,
+                           .tail_score = 1.2f, .heterogeneity_db = 5.5f};
+   assert_int_equal(gap_class_of(&f), SONO_AN_CAHA);
+   f = (sono_an_features_t){.echo_db = 5.9f, .posterior_db = -13.8f, .focus_density_mm2 = 10.9f, .tail_score = 2.6f,
+                            .heterogeneity_db = 4.6f};
+   assert_int_equal(gap_class_of(&f), SONO_AN_CAHA);
+   f.posterior_db = -1.0f;
+   assert_int_equal(gap_class_of(&f), SONO_AN_CAHA_DILUTED);
+   f.focus_density_mm2 = 1.0f;
+   assert_int_equal(gap_class_of(&f), SONO_AN_UNKNOWN);
+   f = (sono_an_features_t){.echo_db = -5.3f, .posterior_db = 0.8f, .focus_density_mm2 = 0.7f, .tail_score = 10.0f,
+                            .heterogeneity_db = 3.5f};
+   assert_int_equal(gap_class_of(&f), SONO_AN_PCL);
+   f.tail_score = 2.0f;
+   assert_int_equal(gap_class_of(&f), SONO_AN_HA_INTEGRATED);
 }
 
 /* A deposit at the median features of a class (training batches) is that
@@ -806,6 +837,7 @@ int main(void)
 {
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(gap_contents_classified_by_echo_and_texture),
+      cmocka_unit_test(gap_contents_classified_by_foci_tails_and_shadow),
       cmocka_unit_test(gap_contents_read_re_the_tissue_beside_the_vessel),
       cmocka_unit_test(deposit_classified_by_nearest_class),
       cmocka_unit_test(capsule_rim_separates_paag_from_fresh_ha),
