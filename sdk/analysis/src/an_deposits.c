@@ -1481,6 +1481,7 @@ void an_gap_features_of(const sono_an_context_t *c, const sono_an_vessel_t *ves,
    f->focus_density_mm2 = area_mm2 > 0 ? (float)(foci / area_mm2) : 0;
    f->tail_score = tails ? (float)(tail / tails) : 0;
    f->posterior_db = pn ? (float)(ps / pn) : 0;
+   f->posterior_fall_db = NAN; /* not read under a thin lumen */
 }
 
 static void gap_deposits(sono_an_context_t *c, const sono_an_config_t *cfg)
