@@ -157,6 +157,12 @@ void an_gap_features_of(const struct sono_an_context *c, const sono_an_vessel_t 
  * seen on B-mode, intraluminal; exposed for its unit test. */
 int an_material_on_silent_segment(const sono_an_result_t *r, const sono_an_config_t *cfg, const sono_an_deposit_t *d);
 
+/* A deposit seen in pieces: a piece read in the tissue within DARK_GAP_M
+ * (0.3 mm) of a piece of the same polarity read perivascular is
+ * perivascular, at that piece's vessel and distance (followed along a
+ * chain of pieces); exposed for its unit test. */
+void an_place_pieces(sono_an_result_t *r);
+
 /* an_classify.c */
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best);
 /* Updates the probabilities of classes a and b by evidence that only this

@@ -578,6 +578,55 @@ static void filled_course_ending_in_a_plug(void **state)
  * it is where a single sample reads narrow (noise, not a narrowing) or
  * when it lies 2.5 mm away. Within 1 mm it is perivascular either way.
  * compress_share 0 turns the test off; compress_reach_m bounds it. */
+/* A box outline (upper edge forward, lower edge back, as outline() draws
+ * it) of a deposit echo_db re the tissue. */
+static void box_deposit(sono_an_deposit_t *d, double x0, double x1, double z0, double z1, float echo_db,
+                        sono_an_placement_t placement, double distance_m)
+{
+   memset(d, 0, sizeof *d);
+   for (int i = 0; i <= 8; ++i)
+      d->outline[d->outline_count++] = (sono_point_t){x0 + (x1 - x0) * i / 8.0, z0};
+   for (int i = 8; i >= 0; --i)
+      d->outline[d->outline_count++] = (sono_point_t){x0 + (x1 - x0) * i / 8.0, z1};
+   d->x_left_m = x0;
+   d->x_right_m = x1;
+   d->z_top_m = z0;
+   d->z_bottom_m = z1;
+   d->features.echo_db = echo_db;
+   d->placement = placement;
+   d->vessel = placement == SONO_AN_TISSUE ? -1 : 0;
+   d->distance_to_lumen_m = distance_m;
+}
+
+/* Training seed 161: a CaHA-diluted deposit 0.84 mm above a lumen read as a
+ * bulk 1.04 mm from it (tissue) and, 0.06 mm below the bulk, a piece 0.77 mm
+ * from it (perivascular). One deposit: perivascular, at its piece's
+ * distance; a further piece touching the bulk follows it. A piece of the
+ * other polarity (a shadow under a bright deposit), one 0.4 mm away, or a
+ * tissue piece beside another tissue piece keeps its reading. */
+static void touching_pieces_share_the_nearest_placement(void **state)
+{
+   (void)state;
+   sono_an_result_t *r = calloc(1, sizeof *r);
+   assert_non_null(r);
+   r->deposit_count = 6;
+   box_deposit(&r->deposits[0], 0.28e-3, 5.22e-3, 1.94e-3, 3.59e-3, 7.6f, SONO_AN_TISSUE, 1.04e-3);
+   box_deposit(&r->deposits[1], 0.83e-3, 3.73e-3, 3.65e-3, 4.64e-3, 7.4f, SONO_AN_PERIVASCULAR, 0.77e-3);
+   box_deposit(&r->deposits[2], 5.30e-3, 6.00e-3, 1.00e-3, 2.00e-3, 6.0f, SONO_AN_TISSUE, 1.50e-3);
+   box_deposit(&r->deposits[3], 0.83e-3, 3.73e-3, 4.70e-3, 5.50e-3, -12.0f, SONO_AN_TISSUE, 1.20e-3);
+   box_deposit(&r->deposits[4], -2.0e-3, -0.12e-3, 3.00e-3, 3.60e-3, 5.0f, SONO_AN_TISSUE, 1.30e-3);
+   box_deposit(&r->deposits[5], -4.0e-3, -2.1e-3, 3.00e-3, 3.60e-3, 5.0f, SONO_AN_TISSUE, 1.60e-3);
+   an_place_pieces(r);
+   assert_int_equal(r->deposits[0].placement, SONO_AN_PERIVASCULAR);
+   assert_int_equal(r->deposits[0].vessel, 0);
+   assert_true(fabs(r->deposits[0].distance_to_lumen_m - 0.77e-3) < 1e-9);
+   assert_int_equal(r->deposits[2].placement, SONO_AN_PERIVASCULAR); /* 0.1 mm beside the bulk */
+   assert_int_equal(r->deposits[3].placement, SONO_AN_TISSUE);       /* dark, 0.06 mm under the piece: a shadow */
+   assert_int_equal(r->deposits[4].placement, SONO_AN_TISSUE);       /* 0.4 mm from the nearest piece */
+   assert_int_equal(r->deposits[5].placement, SONO_AN_TISSUE);       /* beside tissue pieces only */
+   free(r);
+}
+
 static void narrowed_lumen_beside_is_compression(void **state)
 {
    (void)state;
@@ -852,6 +901,7 @@ int main(void)
       cmocka_unit_test(edge_skips_a_line_over_the_body),
       cmocka_unit_test(filled_course_ending_in_a_plug),
       cmocka_unit_test(narrowed_lumen_beside_is_compression),
+      cmocka_unit_test(touching_pieces_share_the_nearest_placement),
       cmocka_unit_test(material_on_a_silent_segment_is_the_plug),
       cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
