@@ -1799,6 +1799,36 @@ static double mirror_ncc(const art_t *a, const art_comp_t *c, int axis2, int rea
    return best;
 }
 
+/* Pieces of a mirror image on both sides of a stretch where the bone line is
+ * not seen (a deposit's shadow above hides the line, and the mirror beneath
+ * it): one structure turned over, so one instance. Pieces whose depth ranges
+ * lie within gap_z rows are joined when most of the columns between them
+ * (more than half) show no line (a->colz < 0). */
+static void mirror_join_hidden(art_t *a, int gap_z)
+{
+   for (int i = 0; i < a->ncomps; ++i)
+      for (int j = 0; j < a->ncomps; ++j) {
+         art_comp_t *c = &a->comps[i], *d = &a->comps[j];
+         if (i == j || !c->count || !d->count || d->ix0 <= c->ix1 || d->iz0 > c->iz1 + gap_z ||
+             d->iz1 < c->iz0 - gap_z)
+            continue;
+         int gap = 0, hidden = 0;
+         for (int ix = c->ix1 + 1; ix < d->ix0; ++ix, ++gap)
+            hidden += a->colz[ix] < 0;
+         if (2 * hidden <= gap)
+            continue;
+         for (int ix = d->ix0; ix <= d->ix1; ++ix)
+            for (int iz = d->iz0; iz <= d->iz1; ++iz)
+               if (a->labels[art_px(a, iz, ix)] == d->label)
+                  a->labels[art_px(a, iz, ix)] = c->label;
+         c->ix1 = d->ix1;
+         c->iz0 = d->iz0 < c->iz0 ? d->iz0 : c->iz0;
+         c->iz1 = d->iz1 > c->iz1 ? d->iz1 : c->iz1;
+         c->count += d->count;
+         d->count = 0;
+      }
+}
+
 /* The mirrored structure (mask == 2) shows the echogenic tissue around a
  * lumen; the lumen's own phantom is the dark gap between its walls. Each
  * gap of at least min_px pixels is one finding; without a gap (one wall in
@@ -1825,6 +1855,7 @@ static void report_mirror(art_t *a, double ncc, double axis, int min_px)
    }
    /* where the phantom walls touch, one lumen's phantom is cut in pieces */
    merge_near(a, art_npx_x(a, 3.0e-3), art_npx_z(a, 0.3e-3));
+   mirror_join_hidden(a, art_npx_z(a, 0.3e-3));
    for (int k = 0; k < n; ++k) {
       const art_comp_t *c = &a->comps[k];
       if (!c->count)

@@ -495,6 +495,23 @@ static void test_anisotropy_region_past_knee(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 503 case 8: an oblique artery mirrored under the bone (x -6.4
+ * to 6.4 mm, 11.8-14.7 mm deep), with a deposit's shadow over x 0.5-5.7 mm
+ * hiding the bone line and the mirror beneath it: the pieces seen on both
+ * sides of the hidden stretch are one mirror image (the right one was a
+ * second, false finding). */
+static void test_mirror_joined_across_hidden_line(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(503, 8, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
+   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", &x0, &x1, &z0), 1);
+   print_message("mirror region x %.2f..%.2f mm\n", x0 * 1e3, x1 * 1e3);
+   assert_true(x0 < -5.0e-3 && x1 > 5.0e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 613 case 39 (no artefact drawn): a striated layer at the
  * bottom of the field falls 3.9 dB towards the right edge, but its stripes
  * at the bright (left) end stand ~29 deg from horizontal: the layer is not
@@ -1102,6 +1119,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_needs_seen_plateau),
       cmocka_unit_test(test_anisotropy_bright_end_faces_beam),
       cmocka_unit_test(test_anisotropy_region_past_knee),
+      cmocka_unit_test(test_mirror_joined_across_hidden_line),
       cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
       cmocka_unit_test(test_anisotropy_fibres_tilted_past_facing),
       cmocka_unit_test(test_shadow_lumen_ends_above_bottom),
