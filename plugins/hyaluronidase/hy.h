@@ -159,6 +159,8 @@ typedef struct hy {
    /* this frame's deposit matching against the baseline (hy_match_baseline) */
    int match[SONO_AN_MAX_DEPOSITS];          /* deposit now of each baseline deposit, -1 none */
    int rm_done[SONO_AN_MAX_DEPOSITS];        /* re-measured in place on this frame: rm[] holds it */
+   int shadowed[SONO_AN_MAX_DEPOSITS];       /* deposit now in the acoustic shadow of this deposit now, -1 none */
+   int base_shadowed[SONO_AN_MAX_DEPOSITS];  /* baseline deposit not measurable: that shadow (deposit now), -1 none */
    hy_remeasure_t rm[SONO_AN_MAX_DEPOSITS];
    sono_grid_t grid;
    /* per-frame text, reused */
