@@ -142,18 +142,32 @@ static int keep_components(art_t *a, int32_t lab, int min_count)
    return a->ncomps;
 }
 
+/* The label image: each column written once, its runs' labels and 0
+ * between them (runs come column by column, top to bottom), instead of
+ * clearing the whole image and writing the runs over it. */
+static void write_labels(art_t *a, int32_t nrun)
+{
+   const art_run_t *run = a->runs;
+   int32_t r = 0;
+   for (int ix = 0; ix < a->nx; ++ix) {
+      int32_t *l = a->labels + art_px(a, 0, ix);
+      int iz = 0;
+      for (; r < nrun && run[r].x == ix; ++r) {
+         memset(l + iz, 0, sizeof(int32_t) * (size_t)(run[r].z0 - iz));
+         for (iz = run[r].z0; iz <= run[r].z1; ++iz)
+            l[iz] = run[r].label;
+      }
+      memset(l + iz, 0, sizeof(int32_t) * (size_t)(a->nz - iz));
+   }
+}
+
 int art_components(art_t *a, const uint8_t *mask, int min_count)
 {
    art_run_t *run = a->runs;
    int32_t nrun = mask_runs(a, mask), lab = 0;
    for (int32_t r = 0; r < nrun; ++r)
       label_run(a, r, run_root(run, r), &lab);
-   memset(a->labels, 0, sizeof(int32_t) * a->npix);
-   for (int32_t r = 0; r < nrun; ++r) {
-      int32_t *l = a->labels + art_px(a, 0, run[r].x);
-      for (int iz = run[r].z0; iz <= run[r].z1; ++iz)
-         l[iz] = run[r].label;
-   }
+   write_labels(a, nrun);
    return keep_components(a, lab, min_count);
 }
 
@@ -264,18 +278,13 @@ int art_components_seeded(art_t *a, uint8_t *seed, const uint8_t *grow, int min_
    }
    /* the runs of seeded components, numbered as art_components does */
    int32_t lab = 0;
-   memset(a->labels, 0, sizeof(int32_t) * a->npix);
    for (int32_t r = 0; r < nrun; ++r) {
       int32_t root = run_root(run, r);
       if (run[root].label == 0)
-         continue;
-      int32_t label = label_run(a, r, root, &lab);
-      int32_t *l = a->labels + art_px(a, 0, run[r].x);
-      uint8_t *m = seed + art_px(a, 0, run[r].x);
-      for (int iz = run[r].z0; iz <= run[r].z1; ++iz) {
-         l[iz] = label;
-         m[iz] = 1;
-      }
+         continue; /* unseeded: the run keeps label 0 */
+      label_run(a, r, root, &lab);
+      memset(seed + art_px(a, run[r].z0, run[r].x), 1, (size_t)(run[r].z1 - run[r].z0 + 1));
    }
+   write_labels(a, nrun);
    return keep_components(a, lab, min_count);
 }
