@@ -31,47 +31,94 @@
 #define HY_BLOOD_WINDOW_M 0.25e-3
 #define HY_BLOOD_DENSITY 0.5
 #define HY_NONE (-1)
+/* The byte passes of the noise opening are also built for AVX2 (picked
+ * when the plugin is loaded): integer sums, the same on either path. */
+#define HY_BLOOD_HOT __attribute__((target_clones("avx2", "default")))
 
 static inline size_t map_pix(uint32_t nz, uint32_t iz, uint32_t ix) { return (size_t)iz + (size_t)nz * ix; }
 static inline int32_t pack(uint32_t iz, uint32_t ix) { return (int32_t)((iz << 16) | ix); }
 
-/* Counts of (mask & bit) over 2 rz + 1 rows of each column, clipped at
- * the column's ends: a running count, with the stretch where a sample
- * enters and one leaves at every step written without tests. */
-static void count_column(const uint8_t *restrict m, uint8_t bit, int nz, int rz, int32_t *restrict t)
+/* q[j] = p[j] + p[j + w], j < n. */
+static void pair_sums(const uint8_t *restrict p, uint8_t *restrict q, int n, int w)
 {
-   int32_t run = 0;
-   for (int iz = 0; iz < rz && iz < nz; ++iz)
-      run += (m[iz] & bit) != 0;
-   int iz = 0;
-   for (; iz < nz && (iz + rz >= nz || iz - rz - 1 < 0); ++iz) { /* head (and short columns) */
-      run += iz + rz < nz ? (m[iz + rz] & bit) != 0 : 0;
-      run -= iz - rz - 1 >= 0 ? (m[iz - rz - 1] & bit) != 0 : 0;
-      t[iz] = run;
+   for (int j = 0; j < n; ++j)
+      q[j] = (uint8_t)(p[j] + p[j + w]);
+}
+
+/* acc[j] (+)= p[j], j < n: assigned when `first`. */
+static void add_sums(uint8_t *restrict acc, const uint8_t *restrict p, int n, int first)
+{
+   if (first)
+      memcpy(acc, p, (size_t)n);
+   else
+      for (int j = 0; j < n; ++j)
+         acc[j] = (uint8_t)(acc[j] + p[j]);
+}
+
+/* Counts of the 0/1 bytes b over 2 rz + 1 rows of each column into c,
+ * clipped at the column's ends; w1 and w2 are nz bytes of scratch. Counts
+ * reach at most 2 rz + 1, so they fit a byte when rz < 127 (the caller
+ * checks). The interior is built from sums over 1, 2, 4, ... rows (each
+ * from two of the previous width), added up along the binary digits of
+ * the window: whole-vector byte adds, a few passes per column whatever
+ * rz, where a running count is a serial chain of dependent steps per
+ * pixel. The clipped rows at both ends keep running counts. Integer sums
+ * are exact in any order. */
+HY_BLOOD_HOT static void count_column(const uint8_t *restrict b, int nz, int rz, uint8_t *restrict c, uint8_t *restrict w1,
+                         uint8_t *restrict w2)
+{
+   const int width = 2 * rz + 1, lo = rz < nz ? rz : nz, hi = nz - rz > lo ? nz - rz : lo;
+   if (hi > lo) { /* interior rows lo..hi-1: windows starting at rows 0..hi-lo-1 */
+      const uint8_t *p = b;
+      int off = 0, first = 1;
+      for (int w = 1; w <= width; w *= 2) {
+         if (width & w) {
+            add_sums(c + lo, p + off, hi - lo, first);
+            first = 0;
+            off += w;
+         }
+         if (2 * w <= width) { /* sums over 2w rows, valid up to row nz - 2w */
+            uint8_t *q = p == w1 ? w2 : w1;
+            pair_sums(p, q, nz - 2 * w + 1, w);
+            p = q;
+         }
+      }
    }
-   for (; iz + rz < nz; ++iz) {
-      run += ((m[iz + rz] & bit) != 0) - ((m[iz - rz - 1] & bit) != 0);
-      t[iz] = run;
+   int run = 0;
+   for (int k = 0; k < lo; ++k) /* head: the window grows, its top clipped at row 0 */
+      run += b[k];
+   for (int iz = 0; iz < lo; ++iz) {
+      run += iz + rz < nz ? b[iz + rz] : 0;
+      c[iz] = (uint8_t)run;
    }
-   for (; iz < nz; ++iz) { /* tail: nothing enters */
-      run -= (m[iz - rz - 1] & bit) != 0;
-      t[iz] = run;
+   run = 0;
+   for (int k = hi - rz; k < nz && hi < nz; ++k) /* tail: the window shrinks, its bottom clipped */
+      run += b[k];
+   for (int iz = hi; iz < nz; ++iz) {
+      c[iz] = (uint8_t)run;
+      run -= b[iz - rz];
    }
 }
 
 /* Box sums of (mask & bit) over (2 rz + 1) x (2 rx + 1) pixels into `sum`
- * (clipped at the frame edges), through `tmp`. Integer sums are exact in
- * any order, so the lateral pass is a running sum over whole columns (one
- * add and one subtract per pixel whatever rx). */
-static void box_count(const uint8_t *mask, uint8_t bit, uint32_t nz, uint32_t nx, int rz, int rx, int32_t *tmp,
-                      int32_t *sum)
+ * (clipped at the frame edges), through `tmp` (2 nz nx + 2 nz bytes):
+ * the 0/1 bytes of the mask, then their axial counts (and two columns of
+ * scratch), then a lateral
+ * running sum over whole columns (one add and one subtract per pixel
+ * whatever rx). rz must be below 127 (byte counts). */
+HY_BLOOD_HOT static void box_count(const uint8_t *restrict mask, uint8_t bit, uint32_t nz, uint32_t nx, int rz, int rx,
+                      uint8_t *restrict tmp, int32_t *restrict sum)
 {
+   size_t np = (size_t)nz * nx;
+   uint8_t *restrict ones = tmp, *restrict cnt = tmp + np, *w1 = tmp + 2 * np, *w2 = w1 + nz;
+   for (size_t p = 0; p < np; ++p)
+      ones[p] = (mask[p] & bit) != 0;
    for (uint32_t ix = 0; ix < nx; ++ix)
-      count_column(mask + map_pix(nz, 0, ix), bit, (int)nz, rz, tmp + map_pix(nz, 0, ix));
+      count_column(ones + map_pix(nz, 0, ix), (int)nz, rz, cnt + map_pix(nz, 0, ix), w1, w2);
    int32_t *restrict s0 = sum;
    memset(s0, 0, nz * sizeof *s0);
    for (int k = 0; k <= rx && k < (int)nx; ++k) {
-      const int32_t *restrict t = tmp + map_pix(nz, 0, (uint32_t)k);
+      const uint8_t *restrict t = cnt + map_pix(nz, 0, (uint32_t)k);
       for (uint32_t iz = 0; iz < nz; ++iz)
          s0[iz] += t[iz];
    }
@@ -79,8 +126,8 @@ static void box_count(const uint8_t *mask, uint8_t bit, uint32_t nz, uint32_t nx
       const int32_t *restrict prev = sum + map_pix(nz, 0, (uint32_t)ix - 1);
       int32_t *restrict s = sum + map_pix(nz, 0, (uint32_t)ix);
       int add = ix + rx, drop = ix - rx - 1;
-      const int32_t *restrict ta = add < (int)nx ? tmp + map_pix(nz, 0, (uint32_t)add) : NULL;
-      const int32_t *restrict td = drop >= 0 ? tmp + map_pix(nz, 0, (uint32_t)drop) : NULL;
+      const uint8_t *restrict ta = add < (int)nx ? cnt + map_pix(nz, 0, (uint32_t)add) : NULL;
+      const uint8_t *restrict td = drop >= 0 ? cnt + map_pix(nz, 0, (uint32_t)drop) : NULL;
       if (ta && td)
          for (uint32_t iz = 0; iz < nz; ++iz)
             s[iz] = prev[iz] + ta[iz] - td[iz];
@@ -98,13 +145,13 @@ static void box_count(const uint8_t *mask, uint8_t bit, uint32_t nz, uint32_t nx
 /* bit 0 of s->flow: colour seen in the cine window; bit 1: dense patch.
  * The per-pixel steps go through local pointers: a uint8_t store may
  * alias anything, so through s->flow every step reloaded the pointer. */
-static void find_blood(hy_t *s, int32_t *count, int32_t *tmp)
+static void find_blood(hy_t *s, int32_t *count, uint8_t *tmp)
 {
    uint32_t nz = s->bnz, nx = s->bnx;
    uint8_t *restrict flow = s->flow;
    sono_an_flow_seen(s->an, s->bz0, s->bx0, nz, nx, flow);
    int rz = (int)lround(0.5 * HY_BLOOD_WINDOW_M / s->grid.dz_m), rx = (int)lround(0.5 * HY_BLOOD_WINDOW_M / s->grid.dx_m);
-   rz = rz < 1 ? 1 : rz;
+   rz = rz < 1 ? 1 : rz > 126 ? 126 : rz; /* byte counts (box_count); 126 rows is centimetres on any probe */
    rx = rx < 1 ? 1 : rx;
    int32_t need = (int32_t)ceil(HY_BLOOD_DENSITY * (2 * rz + 1) * (2 * rx + 1));
    box_count(flow, 1, nz, nx, rz, rx, tmp, count);
@@ -228,7 +275,7 @@ void hy_blood_map(hy_t *s, const sono_an_result_t *r, double involved_widen_m, d
    set_window(s, r, reach_m + 2.0 * HY_BLOOD_WINDOW_M);
    uint32_t nz = s->bnz, nx = s->bnx;
    /* blood_src and blood_dist serve as the box filter's scratch first */
-   find_blood(s, s->blood_src, (int32_t *)s->blood_dist);
+   find_blood(s, s->blood_src, (uint8_t *)s->blood_dist);
    clear_involved(s, r, involved_widen_m);
    /* Often only the treated vessel's own flow lies near its plug, and it
     * has just been cleared: with no blood left in the window every distance
