@@ -16,6 +16,10 @@ size_t sono_dsp_alias_flags(const float *v, size_t nz, size_t nx, size_t ld, flo
    for (size_t x = 0; x < nx; ++x)
       for (size_t z = 0; z < nz; ++z) {
          const float a = v[x * ld + z];
+         if (!(fabsf(a) > lo)) { /* no wrap either way (most of a colour map shows no velocity) */
+            flags[x * ld + z] = 0;
+            continue;
+         }
          uint8_t f = 0;
          if (z + 1 < nz && wraps(a, v[x * ld + z + 1], vn, lo))
             f |= SONO_DSP_ALIAS_DOWN;
