@@ -40,24 +40,25 @@ static inline __attribute__((always_inline)) void box_axial_block(const float *i
          ++n;
       }
    }
-   /* Pairs of columns in one SSE2 register: divpd, addpd and subpd round
-    * each lane exactly as the scalar operations do. */
-   typedef double v2d __attribute__((vector_size(16)));
-   const v2d dn = {(double)n, (double)n};
-   v2d s01 = {s[0], s[1]}, s23 = {s[2], s[3]};
-   for (; iz - rz >= 0 && iz + rz + 1 < inz; ++iz) {
-      v2d q01 = s01 / dn, q23 = s23 / dn;
-      t[0][iz] = (float)q01[0];
-      t[1][iz] = (float)q01[1];
-      t[2][iz] = (float)q23[0];
-      t[3][iz] = (float)q23[1];
+   /* The four columns in one vector of doubles (one AVX register in the
+    * AVX2 clone, two SSE2 registers otherwise): the conversions, divpd,
+    * addpd and subpd round each lane exactly as the scalar operations do. */
+   typedef double v4d __attribute__((vector_size(32)));
+   typedef float v4f __attribute__((vector_size(16)));
+   const v4d dn = {(double)n, (double)n, (double)n, (double)n};
+   v4d s4 = {s[0], s[1], s[2], s[3]};
+   const int end = inz - rz - 1; /* the last row whose window lies inside the column, plus one */
+   for (; iz >= rz && iz < end; ++iz) {
+      v4f q = __builtin_convertvector(s4 / dn, v4f);
+      t[0][iz] = q[0];
+      t[1][iz] = q[1];
+      t[2][iz] = q[2];
+      t[3][iz] = q[3];
       int a = iz + rz + 1, d = iz - rz;
-      v2d a01 = {col[0][a], col[1][a]}, a23 = {col[2][a], col[3][a]};
-      v2d d01 = {col[0][d], col[1][d]}, d23 = {col[2][d], col[3][d]};
-      s01 = s01 + a01 - d01;
-      s23 = s23 + a23 - d23;
+      v4f af = {col[0][a], col[1][a], col[2][a], col[3][a]}, df = {col[0][d], col[1][d], col[2][d], col[3][d]};
+      s4 = s4 + __builtin_convertvector(af, v4d) - __builtin_convertvector(df, v4d);
    }
-   s[0] = s01[0]; s[1] = s01[1]; s[2] = s23[0]; s[3] = s23[1];
+   s[0] = s4[0]; s[1] = s4[1]; s[2] = s4[2]; s[3] = s4[3];
    for (; iz < inz; ++iz) {
       for (int j = 0; j < AN_BOX_LANES; ++j)
          t[j][iz] = (float)(s[j] / n);
