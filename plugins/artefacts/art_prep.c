@@ -44,7 +44,7 @@ static void box_z_column(const float *s, float *d, int nz, int hz, float inv_ful
  * serial chain of dependent adds, and eight independent chains keep the
  * adder busy. Every column sees the same operations in the same order as
  * box_z_column, so the result is bit-identical. */
-static void box_z_lanes(const float *s, float *d, int nz, int hz, float inv_full)
+ART_PREP_HOT static void box_z_lanes(const float *s, float *d, int nz, int hz, float inv_full)
 {
    float sum[BOX_LANES];
    for (int j = 0; j < BOX_LANES; ++j) {
@@ -78,7 +78,7 @@ static void box_z_lanes(const float *s, float *d, int nz, int hz, float inv_full
    }
 }
 
-static void box_z(const art_t *a, const float *src, float *dst, int hz)
+ART_PREP_HOT static void box_z(const art_t *a, const float *src, float *dst, int hz)
 {
    const int nz = a->nz;
    const float inv_full = 1.0f / (float)(2 * hz + 1);
@@ -128,6 +128,39 @@ static int hist_bin(float scale, float v)
    return b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
 }
 
+/* Histogram bins of the 16 rows of a whole band (ROW_BAND) of one column,
+ * offset by the row's histogram: eight lanes at a time, each lane doing
+ * hist_bin()'s operations (multiply, add, truncate, clamp), so the bins
+ * are the same; only the increments stay scalar. The bin is
+ * (v + add) * mul when `add_first`, else v * mul + add. */
+typedef float art_v8f __attribute__((vector_size(32)));
+typedef int32_t art_v8i __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void band_bins8(const float *c, float mul, float add, int add_first,
+                                                             int top, int first_row, int bins, int32_t *idx)
+{
+   art_v8f v;
+   memcpy(&v, c, sizeof v);
+   art_v8i b = __builtin_convertvector(add_first ? (v + add) * mul : v * mul + add, art_v8i);
+   const art_v8i zero = {0}, hi = zero + top;
+   b &= ~(b < zero);
+   art_v8i over = b > hi;
+   b = (b & ~over) | (hi & over);
+   const art_v8i row = {0, 1, 2, 3, 4, 5, 6, 7};
+   b += (row + first_row) * bins;
+   memcpy(idx, &b, sizeof b);
+}
+
+static inline __attribute__((always_inline)) void band_count16(uint16_t *h, const float *c, float mul, float add,
+                                                               int add_first, int bins)
+{
+   _Static_assert(ROW_BAND == 16, "band_count16 fills a band of 16 rows");
+   int32_t idx[16];
+   band_bins8(c, mul, add, add_first, bins - 1, 0, bins, idx);
+   band_bins8(c + 8, mul, add, add_first, bins - 1, 8, bins, idx + 8);
+   for (int k = 0; k < 16; ++k)
+      h[idx[k]]++;
+}
+
 static float hist_value(const art_t *a, int b) { return b * a->range / (HIST_BINS - 1); }
 
 /* Value at quantile q of the histogram holding n samples. */
@@ -147,7 +180,7 @@ static float hist_quantile(const art_t *a, const uint32_t *h, size_t n, double q
  * of the width. Rows are taken in bands of ROW_BAND so that the walk over
  * the column-major image reads whole cache lines and the band's histograms
  * stay in L1. */
-static void row_reference(art_t *a)
+ART_PREP_HOT static void row_reference(art_t *a)
 {
    uint16_t *h = a->rowhist;
    const float scale = (HIST_BINS - 1) / a->range;
@@ -157,8 +190,11 @@ static void row_reference(art_t *a)
       memset(h, 0, sizeof(uint16_t) * HIST_BINS * ROW_BAND);
       for (int ix = 0; ix < a->nx; ++ix) {
          const float *c = a->sm + art_px(a, z0, ix);
-         for (int k = 0; k < nb; ++k)
-            h[k * HIST_BINS + hist_bin(scale, c[k])]++;
+         if (nb == ROW_BAND)
+            band_count16(h, c, scale, 0.5f, 0, HIST_BINS);
+         else
+            for (int k = 0; k < nb; ++k)
+               h[k * HIST_BINS + hist_bin(scale, c[k])]++;
       }
       for (int k = 0; k < nb; ++k) {
          for (int b = 0; b < HIST_BINS; ++b) /* the frame histogram is the sum of the rows' */
@@ -182,7 +218,7 @@ static void frame_percentiles(art_t *a)
 }
 
 /* Display B-mode (uint8 or float dB re maximum) to display dB. */
-static int display_db(art_t *a, const sono_plane_t *b)
+ART_PREP_HOT static int display_db(art_t *a, const sono_plane_t *b)
 {
    const float dr = (float)a->p[P_DR_DB];
    if (b->dtype == SONO_DTYPE_UINT8) {
@@ -243,7 +279,7 @@ static inline float fast_log2(float x)
  * display levels; compressed frames get their tissue levels back.
  * |IQ|^2 is taken on every second depth and column (the smoothing of every
  * detector is wider than that) and the rest is interpolated. */
-static int iq_db(art_t *a, const sono_plane_t *iq)
+ART_PREP_HOT static int iq_db(art_t *a, const sono_plane_t *iq)
 {
    const int nz = a->nz, nx = a->nx;
    const float to_db = 3.01029996f; /* 10 log10(2) */
@@ -303,7 +339,7 @@ static int iq_db(art_t *a, const sono_plane_t *iq)
 }
 
 /* Fraction of display pixels at the top of the 8-bit display range. */
-static double saturated_u8(const art_t *a, const sono_plane_t *b)
+ART_PREP_HOT static double saturated_u8(const art_t *a, const sono_plane_t *b)
 {
    size_t sat = 0;
    for (int ix = 0; ix < a->nx; ++ix) {
@@ -354,13 +390,17 @@ ART_PREP_HOT int art_prepare_bmode(art_t *a, const sono_frame_t *f, const sono_p
  * noise floor at that depth while flow or flash leaves a tenth of the row
  * free (noise power over an ensemble is narrowly spread, so its 10th
  * percentile sits about 1 dB under its median). */
-static void band_power_floor(art_t *a, int z0, int nb)
+ART_PREP_HOT static void band_power_floor(art_t *a, int z0, int nb)
 {
    enum { BINS = 200 };
    uint16_t *h = a->rowhist;
    memset(h, 0, sizeof(uint16_t) * BINS * ROW_BAND);
    for (int ix = 0; ix < a->nx; ++ix) {
       const float *c = a->pow_db + art_px(a, z0, ix);
+      if (nb == ROW_BAND) {
+         band_count16(h, c, 2.0f, 100.0f, 1, BINS);
+         continue;
+      }
       for (int k = 0; k < nb; ++k) {
          int b = (int)((c[k] + 100.0f) * 2.0f);
          h[k * BINS + (b < 0 ? 0 : b >= BINS ? BINS - 1 : b)]++;
@@ -415,7 +455,7 @@ static void limit_floor_rise(const art_t *a, float *floor_db, double f0_hz)
 #define TISSUE_BINS 400 /* 0.005 VN over -VN..VN */
 #define TISSUE_TOL 0.01
 #define TISSUE_MAX 0.3
-static void reject_tissue_motion(art_t *a)
+ART_PREP_HOT static void reject_tissue_motion(art_t *a)
 {
    uint32_t *h = a->hist; /* free after the B-mode percentiles */
    memset(h, 0, sizeof(uint32_t) * TISSUE_BINS);
