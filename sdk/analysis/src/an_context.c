@@ -264,10 +264,23 @@ AN_HOT static float load_iq_columns(sono_an_context_t *c, const sono_plane_t *iq
 
 /* dB above the floor, 0 below it. The subtraction is written outside the
  * select: GCC may not hoist a float operation out of a conditional (it
- * could trap), and as a branch it mispredicted on speckle. */
+ * could trap), and as a branch it mispredicted on speckle. Even so GCC
+ * would not vectorise the select (with trapping math a compare counts as
+ * control flow), so eight pixels at a time it is written as the compare's
+ * mask ANDed with the difference: the bits of d, or those of +0.0f. */
 AN_HOT static void rebase_db(float *restrict db, size_t np, float floor_db)
 {
-   for (size_t p = 0; p < np; ++p) {
+   size_t p = 0;
+   for (; p + 8 <= np; p += 8) {
+      an_v8f v, f = {floor_db, floor_db, floor_db, floor_db, floor_db, floor_db, floor_db, floor_db};
+      memcpy(&v, db + p, sizeof v);
+      an_v8i keep = v > f, bits;
+      an_v8f d = v - f;
+      memcpy(&bits, &d, sizeof bits);
+      bits &= keep;
+      memcpy(db + p, &bits, sizeof bits);
+   }
+   for (; p < np; ++p) {
       float v = db[p], d = v - floor_db;
       db[p] = v > floor_db ? d : 0.0f;
    }
