@@ -450,6 +450,41 @@ static void test_targets_stay_on_the_deposit_in_a_joined_outline(void **state)
    run_close(&r);
 }
 
+/* Hyaluronidase seed 32, pair 13, before the move: an integrated HA
+ * deposit beside the vessel, over a bright layer with dark bands in it at
+ * 7.6-8.5 mm (the bone surface at 8.0 mm). The outline (4.66 mm2, depth
+ * 6.0-8.3 mm for a true 3.15 mm2) reached into the acoustic shadow under
+ * the bone (-19 to -25 dB re the tissue), which passed half the deposit's
+ * mean echo (-11.5 dB; median -7.5 dB): two targets lay 0.2 mm below the
+ * deposit on every frame. A target must not be twice as far from the tissue
+ * level as the deposit's median echo: every target lies inside the true
+ * deposit, and targets are still placed. */
+static void test_targets_stay_out_of_the_shadow_under_a_deposit(void **state)
+{
+   (void)state;
+   sono_error_t err;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, 32, 13);
+   c.artefact_count = 0;
+   c.deposit_count = 0;
+   c.threads = 1;
+   c.vessels[0].upstream_ri = 0;
+   c.vessel_count = 1;
+   sono_sim_deposit_t d = {.filler = SONO_SIM_HA_INTEGRATED, .placement = SONO_SIM_PERIVASCULAR, .vessel = 0,
+                           .x_m = 2.15519449e-3, .z_m = 2.23817733e-3, .half_width_m = 1.09604218e-3,
+                           .half_depth_m = 0.918897207e-3, .side = 1, .gap_m = 0.572569447e-3};
+   snprintf(d.id, sizeof d.id, "d1");
+   assert_true(sono_sim_add_deposit(&c, &d) >= 0);
+   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
+   run_t r;
+   run_open_case(&r, &c);
+   sono_point_t truth[512];
+   uint32_t nt = true_deposit(&r, NULL, truth, 512);
+   assert_true(nt >= 3);
+   assert_true(frames_with_targets_all_inside(&r, c.frames, truth, nt) >= 3);
+   run_close(&r);
+}
+
 /* Targets per deposit follow the parameter. */
 static void test_target_count(void **state)
 {
@@ -1066,6 +1101,7 @@ int main(void)
       cmocka_unit_test(test_plug_targets_keep_to_the_middle_of_the_silent_segment),
       cmocka_unit_test(test_plug_targets_keep_out_of_an_acoustic_shadow),
       cmocka_unit_test(test_targets_stay_on_the_deposit_in_a_joined_outline),
+      cmocka_unit_test(test_targets_stay_out_of_the_shadow_under_a_deposit),
       cmocka_unit_test(test_target_count),
       cmocka_unit_test(test_needling_grid_region),
       cmocka_unit_test(test_danger_zones),
