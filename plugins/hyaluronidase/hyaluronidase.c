@@ -76,7 +76,7 @@ const sono_kit_param_t hy_params[P_COUNT] = {
     "shadow: its silence does not evidence a plug, and targets keep clear of it", "dB", SONO_PARAM_FLOAT, -40.0, 0.0,
     -6.0, NULL},
    {"target_echo_share", "Share of its deposit's echo contrast (re the tissue) a target and the ring at target_inset_m "
-    "around it must show (0: not tested)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.5, NULL},
+    "around it must show, and at most 1/share of its median contrast (0: not tested)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.5, NULL},
 };
 
 static hy_t *self_of(const sono_plugin_t *p) { return (hy_t *)p->plugin_data; }
