@@ -418,6 +418,32 @@ static void test_plug_targets_keep_out_of_an_acoustic_shadow(void **state)
    run_close(&r);
 }
 
+/* The hyaluronidase eval's perivascular pair drawn from batch case
+ * (seed, index): the case without its artefacts and other deposits, one
+ * vessel, and deposit d; every target on every frame lies inside the true
+ * deposit, and targets are placed on at least 3 frames. */
+static void assert_targets_inside_in_batch_case(uint64_t seed, uint32_t index, sono_sim_deposit_t *d)
+{
+   sono_error_t err;
+   sono_sim_case_t c;
+   sono_sim_batch_case(&c, seed, index);
+   c.artefact_count = 0;
+   c.deposit_count = 0;
+   c.threads = 1;
+   c.vessels[0].upstream_ri = 0;
+   c.vessel_count = 1;
+   snprintf(d->id, sizeof d->id, "d1");
+   assert_true(sono_sim_add_deposit(&c, d) >= 0);
+   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
+   run_t r;
+   run_open_case(&r, &c);
+   sono_point_t truth[512];
+   uint32_t nt = true_deposit(&r, NULL, truth, 512);
+   assert_true(nt >= 3);
+   assert_true(frames_with_targets_all_inside(&r, c.frames, truth, nt) >= 3);
+   run_close(&r);
+}
+
 /* Hyaluronidase seed 2045, pair 25, after the move: a fresh HA deposit
  * 1.6 mm above a bright layer with a dark band under it. The outline joined
  * the deposit to that band and so spanned the bright layer between them in
@@ -427,27 +453,10 @@ static void test_plug_targets_keep_out_of_an_acoustic_shadow(void **state)
 static void test_targets_stay_on_the_deposit_in_a_joined_outline(void **state)
 {
    (void)state;
-   sono_error_t err;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 2045, 25);
-   c.artefact_count = 0;
-   c.deposit_count = 0;
-   c.threads = 1;
-   c.vessels[0].upstream_ri = 0;
-   c.vessel_count = 1;
    sono_sim_deposit_t d = {.filler = SONO_SIM_HA_FRESH, .placement = SONO_SIM_PERIVASCULAR, .vessel = 0,
                            .x_m = 2.68914955e-3, .z_m = 7.65093168e-3, .half_width_m = 1.41641125e-3,
                            .half_depth_m = 0.970957452e-3, .side = 1, .gap_m = 0.480902058e-3};
-   snprintf(d.id, sizeof d.id, "d1");
-   assert_true(sono_sim_add_deposit(&c, &d) >= 0);
-   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
-   run_t r;
-   run_open_case(&r, &c);
-   sono_point_t truth[512];
-   uint32_t nt = true_deposit(&r, NULL, truth, 512);
-   assert_true(nt >= 3);
-   assert_true(frames_with_targets_all_inside(&r, c.frames, truth, nt) >= 3);
-   run_close(&r);
+   assert_targets_inside_in_batch_case(2045, 25, &d);
 }
 
 /* Hyaluronidase seed 32, pair 13, before the move: an integrated HA
@@ -462,27 +471,10 @@ static void test_targets_stay_on_the_deposit_in_a_joined_outline(void **state)
 static void test_targets_stay_out_of_the_shadow_under_a_deposit(void **state)
 {
    (void)state;
-   sono_error_t err;
-   sono_sim_case_t c;
-   sono_sim_batch_case(&c, 32, 13);
-   c.artefact_count = 0;
-   c.deposit_count = 0;
-   c.threads = 1;
-   c.vessels[0].upstream_ri = 0;
-   c.vessel_count = 1;
    sono_sim_deposit_t d = {.filler = SONO_SIM_HA_INTEGRATED, .placement = SONO_SIM_PERIVASCULAR, .vessel = 0,
                            .x_m = 2.15519449e-3, .z_m = 2.23817733e-3, .half_width_m = 1.09604218e-3,
                            .half_depth_m = 0.918897207e-3, .side = 1, .gap_m = 0.572569447e-3};
-   snprintf(d.id, sizeof d.id, "d1");
-   assert_true(sono_sim_add_deposit(&c, &d) >= 0);
-   assert_int_equal(sono_sim_case_validate(&c, &err), 0);
-   run_t r;
-   run_open_case(&r, &c);
-   sono_point_t truth[512];
-   uint32_t nt = true_deposit(&r, NULL, truth, 512);
-   assert_true(nt >= 3);
-   assert_true(frames_with_targets_all_inside(&r, c.frames, truth, nt) >= 3);
-   run_close(&r);
+   assert_targets_inside_in_batch_case(32, 13, &d);
 }
 
 /* Targets per deposit follow the parameter. */
