@@ -392,17 +392,23 @@ static int posterior_px(const sono_an_context_t *c, const comp_t *k, size_t p)
    return !c->lumen[p] && !(c->label[p] >= 0 && c->label[p] != k->label && c->mask[p] == 2);
 }
 
-/* A bright focus at (iz, ix): a local maximum of the echo at least FOCUS_DB
- * above the row background. Returns 1 for a focus and adds its comet-tail
- * score (echo 0.1-0.45 mm below it minus 0.3 mm beside it, dB) to *tail
- * where the image holds that window. */
-static int focus_tail(const sono_an_context_t *c, int iz, int ix, float level, double *tail, int *tails)
+/* A bright focus at (iz, ix): a local maximum of the echo at least `level`
+ * above the row background, off the image border. */
+static int is_focus(const sono_an_context_t *c, int iz, int ix, float level)
 {
    size_t p = an_pix(c, iz, ix);
    float v = c->anom[p];
    if (v < level || iz == 0 || ix == 0 || iz + 1 >= (int)c->nz || ix + 1 >= (int)c->nx)
       return 0;
-   if (v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz])
+   return !(v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] || v < c->anom[p + c->nz]);
+}
+
+/* Returns 1 for a focus at (iz, ix) (is_focus) and adds its comet-tail
+ * score (echo 0.1-0.45 mm below it minus 0.3 mm beside it, dB) to *tail
+ * where the image holds that window. */
+static int focus_tail(const sono_an_context_t *c, int iz, int ix, float level, double *tail, int *tails)
+{
+   if (!is_focus(c, iz, ix, level))
       return 0;
    int l1 = (int)lround(0.1e-3 / c->dz), l2 = (int)lround(0.45e-3 / c->dz), lat = (int)lround(0.3e-3 / c->dx);
    if (iz + l2 < (int)c->nz && ix - lat >= 0 && ix + lat < (int)c->nx) {
@@ -568,9 +574,7 @@ static void foci_around(const sono_an_context_t *c, const comp_t *k, sono_an_fea
          if (c->lumen[p] == 1 || (lab >= 0 && lab != LABEL_SMALL && lab != k->label))
             continue;
          ++px;
-         float v = c->anom[p];
-         if (v < FOCUS_DB || v < c->anom[p - 1] || v < c->anom[p + 1] || v < c->anom[p - c->nz] ||
-             v < c->anom[p + c->nz])
+         if (!is_focus(c, iz, ix, FOCUS_DB))
             continue;
          int d = 1;
          while (d * c->dz < TAIL_MIN_M && iz + d < (int)c->nz && c->anom[p + (size_t)d] > TAIL_OVER_DB)
