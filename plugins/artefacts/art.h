@@ -92,6 +92,7 @@ enum {
    P_ANISO_REGION_SHARE, /* anisotropy: share of the fitted dark plateau, next to its knee, left out of the region */
    P_ALIAS_PULSE_SLOPE,  /* aliasing: smallest axis slope of a vessel whose wrap counts when it pulses with the cycle */
    P_ALIAS_PULSE_QUIET,  /* aliasing: its fewest wrapped pairs over the earlier frames of the cine, per pair now */
+   P_ANISO_GAP_M,        /* anisotropy: shortest stretch hiding the layer next to the knee that the dark plateau skips */
    P_COUNT
 };
 

@@ -154,6 +154,9 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"alias_pulse_quiet", "Aliasing: for such a vessel, the fewest wrapped pairs of near-perpendicular vessels over the "
     "earlier frames of the cine window, per wrapped pair of this frame's region", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.1,
     NULL},
+   {"anisotropy_gap_m", "Anisotropy: shortest stretch without a level (a shadow or lumen hiding the layer), starting "
+    "next to the fitted knee, past which the dark plateau is taken (the fit cannot see the ramp inside it); 0: never",
+    "m", SONO_PARAM_FLOAT, 0.0, 5e-3, 1.0e-3, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -376,8 +379,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
  * shadow level and display floor; 28: enhancement reference flank gap and shortest band; 29: comet short-lag small group;
  * 30: bone line hidden under another shadow; 31: comet_short_lag_m removed again, its rule not landed;
- * 33: aliasing of near-perpendicular vessels that pulses with the cycle). */
-#define ART_STATE_VERSION 33u
+ * 33: aliasing of near-perpendicular vessels that pulses with the cycle; 34: anisotropy gap past the knee). */
+#define ART_STATE_VERSION 34u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
