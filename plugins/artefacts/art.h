@@ -90,9 +90,8 @@ enum {
    P_ENH_MIN_BAND_M,     /* enhancement: shortest band under the anechoic region that is measured */
    P_BONE_MIN_SEEN,      /* bone line: share of the width where it must be seen when another shadow hides the rest */
    P_ANISO_REGION_SHARE, /* anisotropy: share of the fitted dark plateau, next to its knee, left out of the region */
-   P_ALIAS_PULSE_SLOPE,  /* aliasing: smallest axis slope of a vessel whose wrap counts when it pulses with the cycle */
-   P_ALIAS_PULSE_QUIET,  /* aliasing: its fewest wrapped pairs over the earlier frames of the cine, per pair now */
    P_ANISO_GAP_M,        /* anisotropy: shortest stretch hiding the layer next to the knee that the dark plateau skips */
+   P_ALIAS_PEAK_SHARE,   /* aliasing: share of the colour at the top of the scale that wrapped, for a weaker core */
    P_COUNT
 };
 

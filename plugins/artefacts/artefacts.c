@@ -148,15 +148,12 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"anisotropy_region_share", "Anisotropy: share of the fitted dark plateau, next to its knee, left out of the "
     "reported region (the least-squares knee falls before the loss has saturated: the last of the ramp is within the "
     "speckle's swings of the layer's level)", "1", SONO_PARAM_FLOAT, 0.0, 0.9, 0.33, NULL},
-   {"alias_pulse_slope", "Aliasing: smallest axial rise per lateral distance of a vessel axis under "
-    "alias_min_axis_slope whose wrap counts when it comes and goes with the cardiac cycle (0.035: 2 deg; at or above "
-    "alias_min_axis_slope: never)", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.035, NULL},
-   {"alias_pulse_quiet", "Aliasing: for such a vessel, the fewest wrapped pairs of near-perpendicular vessels over the "
-    "earlier frames of the cine window, per wrapped pair of this frame's region", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.1,
-    NULL},
    {"anisotropy_gap_m", "Anisotropy: shortest stretch without a level (a shadow or lumen hiding the layer), starting "
     "next to the fitted knee, past which the dark plateau is taken (the fit cannot see the ramp inside it); 0: never",
     "m", SONO_PARAM_FLOAT, 0.0, 5e-3, 1.0e-3, NULL},
+   {"alias_peak_share", "Aliasing: the opposite-colour core's share of itself plus the other colour at or above "
+    "alias_fraction x VN in its wrapping columns, for a core under alias_area_fraction (at least half of it) to count "
+    "as a wrap on its own (1.01: never)", "1", SONO_PARAM_FLOAT, 0.0, 1.01, 0.45, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -379,8 +376,9 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * mosaic; 20: those two removed again; 26: dirty-shadow stretches joined across; 27: dirty-shadow
  * shadow level and display floor; 28: enhancement reference flank gap and shortest band; 29: comet short-lag small group;
  * 30: bone line hidden under another shadow; 31: comet_short_lag_m removed again, its rule not landed;
- * 33: aliasing of near-perpendicular vessels that pulses with the cycle; 34: anisotropy gap past the knee). */
-#define ART_STATE_VERSION 34u
+ * 33: aliasing of near-perpendicular vessels that pulses with the cycle; 34: anisotropy gap past the knee;
+ * 35: the two of 33 removed again, the aliasing peak share added). */
+#define ART_STATE_VERSION 35u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {

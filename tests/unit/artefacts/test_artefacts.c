@@ -1016,6 +1016,24 @@ static void test_aliasing_small_vessel_wrap(void **state)
    cJSON_Delete(res);
 }
 
+/* Phantom batch seed 503 case 15, frame 1 (the truth is x 3.2..6.3 mm): a
+ * curved artery running across the whole frame passes the scale only at
+ * its steep right end; its opposite-colour core is 9% of the vessel's
+ * colour (under alias_area_fraction, and no wrap on frame 0 for it to
+ * continue), but 46% of the colour at the top of the scale over the
+ * 2.7 mm that wrap: a wrap. */
+static void test_aliasing_core_at_the_steep_end(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(503, 15, 2);
+   const char *basis;
+   assert_int_equal(count_kind(frame_at(res, 0), "colour_aliasing"), 0);
+   assert_int_equal(count_kind(frame_at(res, 1), "colour_aliasing"), 1);
+   double width = finding_width_mm(frame_at(res, 1), "colour_aliasing", &basis);
+   assert_true(width > 2.0 && width < 6.0);
+   cJSON_Delete(res);
+}
+
 /* Phantom batch seed 502 case 20: the twinkling column under a PMMA cast
  * (x 1.7-2.2 mm, 5.2-6.7 mm deep) is a colour region of its own on frame
  * 0; the vessel's systolic colour joins it on frames 1-3 and a flash
@@ -1146,6 +1164,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_aliasing_held_through_flash),
       cmocka_unit_test(test_aliasing_opening_the_cine),
       cmocka_unit_test(test_aliasing_small_vessel_wrap),
+      cmocka_unit_test(test_aliasing_core_at_the_steep_end),
       cmocka_unit_test(test_twinkling_held_in_place),
       cmocka_unit_test(test_twinkling_flips_over_two_frames),
       cmocka_unit_test(test_anisotropy_fibre_angle_measured),
