@@ -2114,6 +2114,29 @@ static double dark_end_angle(const art_t *a, int z0, int z1, int ix0, int ix1, i
    return ang;
 }
 
+/* The knee of a fit over a profile with a gap (a shadow or lumen crossing
+ * the layer leaves columns without a level) may lie anywhere in the gap,
+ * where the fit cannot see it: where at least minw columns without a level
+ * start within reach columns of the knee (stepping dir from it, not past
+ * end), the first column with a level beyond them; else (or minw 0) the
+ * knee. A
+ * shorter gap (a vessel wall, a small focus's shadow) leaves the level
+ * seen on both sides of it. */
+static int knee_past_gap(const float *prof, int knee, int dir, int reach, int minw, int end)
+{
+   int ix = knee;
+   if (minw <= 0)
+      return knee;
+   while (ix != end && (ix - knee) * dir < reach && !isnan(prof[ix]))
+      ix += dir;
+   if (!isnan(prof[ix]))
+      return knee;
+   int start = ix;
+   while (ix != end && isnan(prof[ix]))
+      ix += dir;
+   return isnan(prof[ix]) || (ix - start) * dir < minw ? knee : ix;
+}
+
 /* Plateau-ramp-plateau fit of a level profile: the anisotropy loss grows
  * with the insonation angle, then saturates, so along a layer whose fibres
  * turn away from the beam the level runs flat, falls along a ramp and runs
@@ -2200,6 +2223,10 @@ void art_detect_anisotropy(art_t *a)
    int dark_right = h.left > h.right;
    double bright = fmax(h.left, h.right), dark = fmin(h.left, h.right), fall = bright - dark;
    int ix0 = dark_right ? h.b : 0, ix1 = dark_right ? a->nx - 1 : h.a;
+   /* where a shadow or lumen hides the layer next to the knee, the loss is
+    * seen saturated only past it (prof is reused for the layer beside) */
+   int gapw = art_npx_x(a, a->p[P_ANISO_GAP_M]);
+   int seen = dark_right ? knee_past_gap(prof, ix0, 1, edge, gapw, ix1) : knee_past_gap(prof, ix1, -1, edge, gapw, ix0);
    if (fall < 0.5 * drop || ix1 - ix0 + 1 < art_npx_x(a, 0.5e-3))
       return;
    /* the loss must be seen to saturate: a knee within anisotropy_plateau_m
@@ -2243,9 +2270,11 @@ void art_detect_anisotropy(art_t *a)
       return;
    /* the least-squares knee falls before the loss has saturated (the last
     * of the ramp lies within the speckle's swings of the level): the
-    * region leaves out the share of the plateau next to the knee */
-   int cut = (int)lround(a->p[P_ANISO_REGION_SHARE] * (ix1 - ix0));
-   f->npoly = art_rect_polygon(a, z0, z1, dark_right ? ix0 + cut : ix0, dark_right ? ix1 : ix1 - cut, f->poly);
+    * region leaves out the share of the plateau next to the knee, from
+    * where the plateau is seen */
+   int r0 = dark_right ? seen : ix0, r1 = dark_right ? ix1 : seen;
+   int cut = (int)lround(a->p[P_ANISO_REGION_SHARE] * (r1 - r0));
+   f->npoly = art_rect_polygon(a, z0, z1, dark_right ? r0 + cut : r0, dark_right ? r1 : r1 - cut, f->poly);
    snprintf(f->label, sizeof f->label, "Possible anisotropy of a fibrillar layer");
    snprintf(f->basis, sizeof f->basis,
             "striated layer at %.1f-%.1f mm falls %.1f dB along %.1f mm of its length and stays down over the last "

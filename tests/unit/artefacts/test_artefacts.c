@@ -495,6 +495,22 @@ static void test_anisotropy_region_past_knee(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 531 case 1: the muscle's loss saturates at x = 5.1 mm, but a
+ * shadow hides the layer over x -1.2..2.8 mm, and the fitted knee lies at
+ * the shadow's near side (x = -1.4 mm), where the fit cannot see the ramp:
+ * the region starts past the shadow (x > 2.5 mm; it started at 1.1 mm and
+ * missed the truth's IoU). */
+static void test_anisotropy_region_past_hidden_knee(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(531, 1, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_int_equal(finding_x_range(frame_at(res, 0), "anisotropy", &x0, &x1, &z0), 1);
+   print_message("anisotropy region x %.2f..%.2f mm\n", x0 * 1e3, x1 * 1e3);
+   assert_true(x0 > 2.5e-3 && x1 > 6.0e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 503 case 8: an oblique artery mirrored under the bone (x -6.4
  * to 6.4 mm, 11.8-14.7 mm deep), with a deposit's shadow over x 0.5-5.7 mm
  * hiding the bone line and the mirror beneath it: the pieces seen on both
@@ -1137,6 +1153,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_needs_seen_plateau),
       cmocka_unit_test(test_anisotropy_bright_end_faces_beam),
       cmocka_unit_test(test_anisotropy_region_past_knee),
+      cmocka_unit_test(test_anisotropy_region_past_hidden_knee),
       cmocka_unit_test(test_mirror_joined_across_hidden_line),
       cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
       cmocka_unit_test(test_anisotropy_fibres_tilted_past_facing),
