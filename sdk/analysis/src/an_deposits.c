@@ -560,6 +560,20 @@ static void posterior_fall(const sono_an_context_t *c, const comp_t *k, sono_an_
 #define FOCI_RING_M 0.3e-3
 #define TAIL_OVER_DB 3.0f
 #define TAIL_MIN_M 0.2e-3
+
+/* A focus with a comet tail: its echo stays TAIL_OVER_DB over the row for
+ * TAIL_MIN_M below it (microspheres and silicone droplets reverberate, the
+ * tissue's isolated bright points do not). */
+static int is_tailed_focus(const sono_an_context_t *c, int iz, int ix)
+{
+   if (!is_focus(c, iz, ix, FOCUS_DB))
+      return 0;
+   size_t p = an_pix(c, iz, ix);
+   int d = 1;
+   while (d * c->dz < TAIL_MIN_M && iz + d < (int)c->nz && c->anom[p + (size_t)d] > TAIL_OVER_DB)
+      ++d;
+   return d * c->dz >= TAIL_MIN_M;
+}
 static void foci_around(const sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    int rz = (int)lround(FOCI_RING_M / c->dz), rx = (int)lround(FOCI_RING_M / c->dx);
@@ -574,18 +588,14 @@ static void foci_around(const sono_an_context_t *c, const comp_t *k, sono_an_fea
          if (c->lumen[p] == 1 || (lab >= 0 && lab != LABEL_SMALL && lab != k->label))
             continue;
          ++px;
-         if (!is_focus(c, iz, ix, FOCUS_DB))
-            continue;
-         int d = 1;
-         while (d * c->dz < TAIL_MIN_M && iz + d < (int)c->nz && c->anom[p + (size_t)d] > TAIL_OVER_DB)
-            ++d;
-         tailed += d * c->dz >= TAIL_MIN_M;
+         tailed += is_tailed_focus(c, iz, ix);
       }
    double area_mm2 = px * c->dx * c->dz * 1e6;
    f->foci_tailed_mm2 = area_mm2 > 0 ? (float)(tailed / area_mm2) : -1.0f;
 }
 
-void an_features_of(sono_an_context_t *c, int32_t label, sono_an_features_t *f)
+/* The component of the pixels labelled `label` (count 0 when none). */
+static comp_t comp_of_label(const sono_an_context_t *c, int32_t label)
 {
    comp_t k = {label, 0, (int)c->nx, -1, (int)c->nz, -1, 0, 0, 0};
    for (int ix = 0; ix < (int)c->nx; ++ix)
@@ -595,6 +605,12 @@ void an_features_of(sono_an_context_t *c, int32_t label, sono_an_features_t *f)
             k.ix0 = ix < k.ix0 ? ix : k.ix0, k.ix1 = ix > k.ix1 ? ix : k.ix1;
             k.iz0 = iz < k.iz0 ? iz : k.iz0, k.iz1 = iz > k.iz1 ? iz : k.iz1;
          }
+   return k;
+}
+
+void an_features_of(sono_an_context_t *c, int32_t label, sono_an_features_t *f)
+{
+   comp_t k = comp_of_label(c, label);
    memset(f, 0, sizeof *f);
    if (k.count)
       features(c, &k, f);
@@ -1037,6 +1053,94 @@ int an_perivascular(const sono_an_context_t *c, const sono_an_config_t *cfg, con
           calibre_share_beside(c, d, &c->result.vessels[d->vessel]) <= cfg->compress_share;
 }
 
+/* ---- the deposit's tailed foci beyond its outline ------------------------------------------
+ * Microsphere fillers (PMMA, PCL: clinical-spec §7.3) are bright foci with
+ * comet tails in a hypoechoic matrix; the clinician takes the deposit to
+ * reach as far as its tailed foci. The mask outlines where the foci lie
+ * dense enough to lift the smoothed echo; beyond, the matrix is within
+ * 2-4 dB of the tissue with a focus here and there, so the outline can
+ * cover only the part away from the vessel and the distance to the lumen
+ * read long (training seed 3: a PMMA deposit 0.41 mm from a lumen outlined
+ * 1.07 mm from it, a tailed focus 0.44 mm under the outline, 0.66 mm from
+ * the lumen). A tailed focus outside the mask within cfg->cloud_link_m of
+ * the deposit's pixels, or of another focus so joined, is part of the
+ * deposit, and the distance to a lumen is read from it too. Searched up to
+ * CLOUD_REACH_M beyond the deposit's box; lumen pixels and other deposits'
+ * left out; at most CLOUD_MAX foci. */
+#define CLOUD_REACH_M 1.0e-3
+#define CLOUD_MAX 64
+
+static int near_label(const sono_an_context_t *c, int iz, int ix, int32_t label, int rz, int rx, double link)
+{
+   for (int x = ix - rx; x <= ix + rx; ++x)
+      for (int z = iz - rz; z <= iz + rz; ++z)
+         if (x >= 0 && z >= 0 && x < (int)c->nx && z < (int)c->nz && c->label[an_pix(c, z, x)] == label &&
+             hypot((x - ix) * c->dx, (z - iz) * c->dz) <= link)
+            return 1;
+   return 0;
+}
+
+static uint32_t foci_cloud(const sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_point_t *out)
+{
+   double link = cfg->cloud_link_m;
+   if (link <= 0)
+      return 0;
+   int rx = (int)ceil(link / c->dx), rz = (int)ceil(link / c->dz);
+   int ex = (int)lround(CLOUD_REACH_M / c->dx), ez = (int)lround(CLOUD_REACH_M / c->dz);
+   int x0 = k->ix0 - ex > 1 ? k->ix0 - ex : 1, x1 = k->ix1 + ex < (int)c->nx - 2 ? k->ix1 + ex : (int)c->nx - 2;
+   int z0 = k->iz0 - ez > c->skin_row + 1 ? k->iz0 - ez : c->skin_row + 1;
+   int z1 = k->iz1 + ez < (int)c->nz - 2 ? k->iz1 + ez : (int)c->nz - 2;
+   int fx[CLOUD_MAX], fz[CLOUD_MAX], joined[CLOUD_MAX];
+   uint32_t n = 0;
+   for (int ix = x0; ix <= x1 && n < CLOUD_MAX; ++ix)
+      for (int iz = z0; iz <= z1 && n < CLOUD_MAX; ++iz) {
+         size_t p = an_pix(c, iz, ix);
+         int32_t lab = c->label[p];
+         if (c->lumen[p] || (lab >= 0 && lab != LABEL_SMALL) || !is_tailed_focus(c, iz, ix))
+            continue;
+         fx[n] = ix, fz[n] = iz;
+         joined[n++] = near_label(c, iz, ix, k->label, rz, rx, link);
+      }
+   for (int grew = 1; grew;) {
+      grew = 0;
+      for (uint32_t i = 0; i < n; ++i)
+         for (uint32_t j = 0; j < n && !joined[i]; ++j)
+            if (joined[j] && hypot((fx[i] - fx[j]) * c->dx, (fz[i] - fz[j]) * c->dz) <= link)
+               joined[i] = grew = 1;
+   }
+   uint32_t m = 0;
+   for (uint32_t i = 0; i < n; ++i)
+      if (joined[i])
+         out[m++] = (sono_point_t){an_x(c, fx[i]), an_z(c, fz[i])};
+   return m;
+}
+
+/* Nearest distance from the foci of k's cloud to any traced lumen (its
+ * vessel in *vessel); 1e9 and -1 when there are none. */
+static double cloud_distance(const sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, int32_t *vessel)
+{
+   sono_point_t foci[CLOUD_MAX];
+   uint32_t n = foci_cloud(c, cfg, k, foci);
+   double best = 1e9;
+   *vessel = -1;
+   for (uint32_t v = 0; v < c->result.vessel_count; ++v)
+      for (uint32_t i = 0; i < n; ++i) {
+         double e = sono_an_distance_to_lumen(&c->result.vessels[v], foci[i].x_m, foci[i].z_m);
+         if (e < best) {
+            best = e;
+            *vessel = (int32_t)v;
+         }
+      }
+   return best;
+}
+
+double an_cloud_distance(const sono_an_context_t *c, const sono_an_config_t *cfg, int32_t label, int32_t *vessel)
+{
+   comp_t k = comp_of_label(c, label);
+   *vessel = -1;
+   return k.count ? cloud_distance(c, cfg, &k, vessel) : 1e9;
+}
+
 static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_t *k, sono_an_deposit_t *d)
 {
    int inside = 0;
@@ -1079,10 +1183,14 @@ static void place(sono_an_context_t *c, const sono_an_config_t *cfg, const comp_
       d->distance_to_lumen_m = 0;
       if (plug >= 0)
          d->vessel = plug;
-   } else if (an_perivascular(c, cfg, d)) {
-      d->placement = SONO_AN_PERIVASCULAR;
    } else {
-      d->placement = SONO_AN_TISSUE;
+      int32_t cv;
+      double cd = d->distance_to_lumen_m > cfg->perivascular_m ? cloud_distance(c, cfg, k, &cv) : 1e9;
+      if (cd < d->distance_to_lumen_m) {
+         d->distance_to_lumen_m = cd;
+         d->vessel = cv;
+      }
+      d->placement = an_perivascular(c, cfg, d) ? SONO_AN_PERIVASCULAR : SONO_AN_TISSUE;
    }
 }
 

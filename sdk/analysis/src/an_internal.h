@@ -142,6 +142,10 @@ int an_perivascular(const struct sono_an_context *c, const sono_an_config_t *cfg
 /* Features of the region labelled `label` in c->label (exposed for its unit
  * tests; the detector reads them on its own components). */
 void an_features_of(struct sono_an_context *c, int32_t label, sono_an_features_t *f);
+/* Distance from the tailed foci joined to component `label` beyond its
+ * outline (within cfg->cloud_link_m of it or of each other) to the nearest
+ * traced lumen, its vessel in *vessel; 1e9 and -1 when none (placement). */
+double an_cloud_distance(const struct sono_an_context *c, const sono_an_config_t *cfg, int32_t label, int32_t *vessel);
 
 /* Features of the contents of vessel v's lumen over centre points
  * first..last (a segment without flow): echo on the lumen inset from its

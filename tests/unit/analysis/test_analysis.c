@@ -746,6 +746,49 @@ static void posterior_fall_reads_a_dirty_shadow(void **state)
    sono_an_destroy(c);
 }
 
+
+/* A microsphere deposit outlined on its dense part only: the component
+ * (label 7, x -1.8..-1.0 mm, 1.2 mm beside the end of the lumen of
+ * scene_vessel) and two tailed foci (+15 dB, +6 dB for 0.2 mm below) 0.4 mm
+ * beyond it and 0.4 mm further on, the second 0.4 mm from the lumen: the
+ * foci are part of the deposit, so its distance reads 0.4 mm. A focus
+ * without a tail (the tissue's bright point) joins nothing, and the second
+ * focus alone lies beyond the link; cloud_link_m 0 turns the rule off. */
+static void set_focus(sono_an_context_t *c, int iz, int ix, int tail)
+{
+   for (int d = 0; d <= 8; ++d)
+      c->anom[iz + d + (size_t)SC_NZ * ix] = d == 0 ? 15.0f : tail ? 6.0f : 0.0f;
+}
+
+static void tailed_foci_beyond_the_outline_place_the_deposit(void **state)
+{
+   (void)state;
+   scene_t s;
+   scene_vessel(&s);
+   sono_an_context_t *c = s.c;
+   c->skin_row = 0;
+   for (size_t p = 0; p < (size_t)SC_NZ * SC_NX; ++p)
+      c->label[p] = -1, c->lumen[p] = 0;
+   for (int ix = 92; ix <= 108; ++ix)
+      for (int iz = 52; iz <= 68; ++iz)
+         c->label[iz + (size_t)SC_NZ * ix] = 7;
+   set_focus(c, 60, 84, 1);
+   set_focus(c, 56, 76, 1);
+   sono_an_config_t cfg;
+   sono_an_config_default(&cfg);
+   int32_t vessel = -1;
+   double d = an_cloud_distance(c, &cfg, 7, &vessel);
+   assert_true(fabs(d - 0.4e-3) < 0.03e-3);
+   assert_int_equal(vessel, 0);
+   cfg.cloud_link_m = 0.0;
+   assert_true(an_cloud_distance(c, &cfg, 7, &vessel) > 1.0);
+   assert_int_equal(vessel, -1);
+   sono_an_config_default(&cfg);
+   set_focus(c, 60, 84, 0);
+   assert_true(an_cloud_distance(c, &cfg, 7, &vessel) > 1.0);
+   sono_an_destroy(c);
+}
+
 /* A vessel silent over x -5.0..-4.0 mm (its candidate occluded segment):
  * a deposit 0.1 mm below that lumen along the whole silent stretch is the
  * plug's B-mode body (V6), intraluminal; the same deposit 0.3 mm away, or
@@ -903,6 +946,7 @@ int main(void)
       cmocka_unit_test(narrowed_lumen_beside_is_compression),
       cmocka_unit_test(touching_pieces_share_the_nearest_placement),
       cmocka_unit_test(material_on_a_silent_segment_is_the_plug),
+      cmocka_unit_test(tailed_foci_beyond_the_outline_place_the_deposit),
       cmocka_unit_test(v9_expected_psv_follows_the_calibre),
       cmocka_unit_test(create_refuses_bad_size),
       cmocka_unit_test(analyse_needs_an_echo_plane),

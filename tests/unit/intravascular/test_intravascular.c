@@ -473,7 +473,7 @@ static void perivascular_caha_is_mapped(void **state)
 /* The placement rule's limits of the shared analysis (a deposit beside a
  * candidate occluded segment is the plug) are parameters of the plugin:
  * plug_cover 0 (the rule off) is accepted and read back, an out-of-range
- * share is refused naming the key. */
+ * share is refused naming the key; so is the foci-cloud link (0.5 mm). */
 static void plug_rule_limits_are_parameters(void **state)
 {
    (void)state;
@@ -493,6 +493,10 @@ static void plug_rule_limits_are_parameters(void **state)
    assert_true(v == 0.0);
    assert_int_equal(sono_host_instance_set_param(inst, "plug_cover", 1.5, &err), -1);
    assert_non_null(strstr(err.message, "plug_cover"));
+   assert_int_equal(sono_host_instance_get_param(inst, "cloud_link_m", &v, &err), 0);
+   assert_true(fabs(v - 0.5e-3) < 1e-9);
+   assert_int_equal(sono_host_instance_set_param(inst, "cloud_link_m", 3e-3, &err), -1);
+   assert_non_null(strstr(err.message, "cloud_link_m"));
    sono_host_instance_destroy(inst);
    assert_int_equal(sono_host_library_unload(lib, &err), 0);
 }

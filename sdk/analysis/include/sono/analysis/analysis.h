@@ -168,6 +168,11 @@ typedef struct sono_an_config {
     * segment's own outline is kept (0.15 mm, 0.6; plug_cover 0 = off) */
    double plug_touch_m;
    double plug_cover;
+   /* a tailed focus (comet tail) outside a deposit's outline within
+    * cloud_link_m of it, or of another focus so joined, is part of that
+    * deposit: its distance to a lumen is read from such foci too
+    * (microsphere fillers outlined on their dense part only; 0 = off) */
+   double cloud_link_m;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
