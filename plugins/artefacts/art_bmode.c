@@ -1772,19 +1772,37 @@ void art_find_bone(art_t *a)
    }
 }
 
-/* Normalised cross-correlation of the B-mode of component c with its
- * reflection about row axis2/2, the best over axes within `reach` rows
- * (every second column). */
-static double mirror_ncc(const art_t *a, const art_comp_t *c, int axis2, int reach)
+/* Pixels a mirror test reads: those of component c, and with a second
+ * component d those of d and, in each column where both lie, every row
+ * between them (span: per column the first and last row of c and d, or -1
+ * where only one of them lies). */
+static int mirror_member(const art_t *a, const art_comp_t *c, const art_comp_t *d, const int32_t *span, int iz, int ix)
 {
+   int32_t l = a->labels[art_px(a, iz, ix)];
+   if (l == c->label || (d && l == d->label))
+      return 1;
+   return d && span[2 * ix] >= 0 && iz >= span[2 * ix] && iz <= span[2 * ix + 1];
+}
+
+/* Normalised cross-correlation of the B-mode of component c (with d and the
+ * rows between them when d is given) with its reflection about row axis2/2,
+ * the best over axes within `reach` rows (every second column). */
+static double mirror_ncc(const art_t *a, const art_comp_t *c, const art_comp_t *d, const int32_t *span, int axis2,
+                         int reach)
+{
+   int ix0 = c->ix0, ix1 = c->ix1, iz0 = c->iz0, iz1 = c->iz1;
+   if (d) {
+      ix0 = d->ix0 < ix0 ? d->ix0 : ix0, ix1 = d->ix1 > ix1 ? d->ix1 : ix1;
+      iz0 = d->iz0 < iz0 ? d->iz0 : iz0, iz1 = d->iz1 > iz1 ? d->iz1 : iz1;
+   }
    double best = -1;
    for (int s2 = axis2 - 2 * reach; s2 <= axis2 + 2 * reach; ++s2) {
       double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
       int n = 0;
-      for (int ix = c->ix0; ix <= c->ix1; ix += 2)
-         for (int iz = c->iz0; iz <= c->iz1; ++iz) {
+      for (int ix = ix0; ix <= ix1; ix += 2)
+         for (int iz = iz0; iz <= iz1; ++iz) {
             int im = s2 - iz;
-            if (im < 0 || im >= a->nz || a->labels[art_px(a, iz, ix)] != c->label)
+            if (im < 0 || im >= a->nz || !mirror_member(a, c, d, span, iz, ix))
                continue;
             double u = a->bm[art_px(a, iz, ix)], v = a->bm[art_px(a, im, ix)];
             sx += u, sy += v, sxx += u * u, syy += v * v, sxy += u * v;
@@ -1874,8 +1892,61 @@ static void report_mirror(art_t *a, double ncc, double axis, int min_px)
    }
 }
 
+/* Per column of the columns both c and d cover, the rows strictly between
+ * c's deepest and d's shallowest pixel (span, 2 per column, set over the
+ * columns of either; -1 where there is no gap). Returns the number of
+ * columns where d lies wholly under c. */
+static int mirror_gap_span(const art_t *a, const art_comp_t *c, const art_comp_t *d, int32_t *span)
+{
+   int lo = c->ix0 > d->ix0 ? c->ix0 : d->ix0, hi = c->ix1 < d->ix1 ? c->ix1 : d->ix1, n = 0;
+   for (int ix = c->ix0 < d->ix0 ? c->ix0 : d->ix0; ix <= (c->ix1 > d->ix1 ? c->ix1 : d->ix1); ++ix)
+      span[2 * ix] = span[2 * ix + 1] = -1;
+   for (int ix = lo; ix <= hi; ++ix) {
+      int cb = -1, dt = -1;
+      for (int iz = c->iz0; iz <= c->iz1; ++iz)
+         cb = a->labels[art_px(a, iz, ix)] == c->label ? iz : cb;
+      for (int iz = d->iz1; iz >= d->iz0; --iz)
+         dt = a->labels[art_px(a, iz, ix)] == d->label ? iz : dt;
+      if (cb < 0 || dt < 0 || dt <= cb)
+         continue;
+      ++n;
+      if (dt > cb + 1)
+         span[2 * ix] = cb + 1, span[2 * ix + 1] = dt - 1;
+   }
+   return n;
+}
+
+/* The two walls of a mirrored vessel: each band's own speckle may match its
+ * source only loosely (the pulse is not symmetric in depth, and the copy is
+ * 6 dB down, closer to the noise), but the structure turned over, both walls
+ * with the dark lumen between them, matches the wall-lumen-wall above the
+ * line. Two components under the line, one wholly above the other over at
+ * least half the columns of the narrower, not both matched on their own,
+ * are both taken (ncc raised to the pair's) when the pair with the rows
+ * between them reaches mirror_ncc about the upper one's axis. */
+static void mirror_match_walls(art_t *a, const double *zm, double *ncc, int reach)
+{
+   int32_t *span = a->stack; /* free outside flood fills */
+   for (int k = 0; k < a->ncomps; ++k)
+      for (int j = 0; j < a->ncomps; ++j) {
+         const art_comp_t *c = &a->comps[k], *d = &a->comps[j];
+         if (j == k || zm[k] < 0 || (ncc[k] >= a->p[P_MIRROR_NCC] && ncc[j] >= a->p[P_MIRROR_NCC]))
+            continue;
+         int wc = c->ix1 - c->ix0 + 1, wd = d->ix1 - d->ix0 + 1, w = wc < wd ? wc : wd;
+         int ov = (c->ix1 < d->ix1 ? c->ix1 : d->ix1) - (c->ix0 > d->ix0 ? c->ix0 : d->ix0) + 1;
+         if (2 * ov < w || d->iz1 <= c->iz1 || 2 * mirror_gap_span(a, c, d, span) < w)
+            continue;
+         double pair = mirror_ncc(a, c, d, span, (int)lround(2 * zm[k]), reach);
+         if (pair < a->p[P_MIRROR_NCC])
+            continue;
+         ncc[k] = pair > ncc[k] ? pair : ncc[k];
+         ncc[j] = pair > ncc[j] ? pair : ncc[j];
+      }
+}
+
 /* Components under the bone line (a->colz) brighter than its shadow whose
- * B-mode matches its reflection above the line (NCC >= mirror_ncc), marked
+ * B-mode matches its reflection above the line (NCC >= mirror_ncc), alone or
+ * as the two walls of a vessel with its lumen (mirror_match_walls), marked
  * 2 in a->mask; returns their count, the best NCC and the line's depth (rows)
  * at the last of them. */
 static int mirror_match(art_t *a, double *best_ncc, double *axis)
@@ -1904,25 +1975,32 @@ static int mirror_match(art_t *a, double *best_ncc, double *axis)
    /* the phantom of a structure is its speckle turned over about the
     * interface: the best axis within 0.4 mm of the traced line */
    int reach = art_npx_z(a, 0.4e-3), accepted = 0;
+   double zm[ART_MAX_COMPS], ncc[ART_MAX_COMPS];
+   for (int k = 0; k < a->ncomps; ++k) {
+      const art_comp_t *c = &a->comps[k];
+      int nz = 0;
+      zm[k] = 0, ncc[k] = -1;
+      for (int ix = c->ix0; ix <= c->ix1; ++ix)
+         if (zb[ix] >= 0) {
+            zm[k] += zb[ix];
+            ++nz;
+         }
+      if (!nz) {
+         zm[k] = -1;
+         continue;
+      }
+      zm[k] /= nz;
+      ncc[k] = mirror_ncc(a, c, NULL, NULL, (int)lround(2 * zm[k]), reach);
+   }
+   mirror_match_walls(a, zm, ncc, reach);
    *best_ncc = -1, *axis = 0;
    for (int k = 0; k < a->ncomps; ++k) {
       const art_comp_t *c = &a->comps[k];
-      double zm = 0;
-      int nz = 0;
-      for (int ix = c->ix0; ix <= c->ix1; ++ix)
-         if (zb[ix] >= 0) {
-            zm += zb[ix];
-            ++nz;
-         }
-      if (!nz)
-         continue;
-      zm /= nz;
-      double ncc = mirror_ncc(a, c, (int)lround(2 * zm), reach);
-      if (ncc < a->p[P_MIRROR_NCC])
+      if (zm[k] < 0 || ncc[k] < a->p[P_MIRROR_NCC])
          continue;
       ++accepted;
-      *axis = zm;
-      *best_ncc = ncc > *best_ncc ? ncc : *best_ncc;
+      *axis = zm[k];
+      *best_ncc = ncc[k] > *best_ncc ? ncc[k] : *best_ncc;
       for (int ix = c->ix0; ix <= c->ix1; ++ix)
          for (int iz = c->iz0; iz <= c->iz1; ++iz)
             if (a->labels[art_px(a, iz, ix)] == c->label)

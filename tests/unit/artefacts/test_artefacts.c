@@ -528,6 +528,24 @@ static void test_mirror_joined_across_hidden_line(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 583 case 8: an artery 2 mm deep mirrored under a bone line at
+ * 8.1 mm; its lumen's phantom lies 13.4-14.5 mm deep between the mirrored
+ * walls. Alone, the shallower wall's copy matches its source (NCC 0.76) but
+ * the deeper one falls just short (0.60), and the matched wall itself was
+ * reported, 0.6 mm too shallow (12.7-13.7 mm); both walls with the lumen
+ * between them match at 0.92, so the region is the lumen's phantom. */
+static void test_mirror_both_walls_with_lumen(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(583, 8, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
+   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", &x0, &x1, &z0), 1);
+   print_message("mirror region x %.2f..%.2f mm from %.2f mm deep\n", x0 * 1e3, x1 * 1e3, z0 * 1e3);
+   assert_true(z0 > 13.2e-3 && z0 < 13.7e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 613 case 39 (no artefact drawn): a striated layer at the
  * bottom of the field falls 3.9 dB towards the right edge, but its stripes
  * at the bright (left) end stand ~29 deg from horizontal: the layer is not
@@ -1155,6 +1173,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_region_past_knee),
       cmocka_unit_test(test_anisotropy_region_past_hidden_knee),
       cmocka_unit_test(test_mirror_joined_across_hidden_line),
+      cmocka_unit_test(test_mirror_both_walls_with_lumen),
       cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
       cmocka_unit_test(test_anisotropy_fibres_tilted_past_facing),
       cmocka_unit_test(test_shadow_lumen_ends_above_bottom),
