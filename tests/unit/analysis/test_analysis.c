@@ -303,7 +303,7 @@ static sono_an_class_t deposit_class(float echo, float post, float dens, float t
 {
    sono_an_features_t f = {.echo_db = echo, .posterior_db = post, .focus_density_mm2 = dens, .tail_score = tail,
                            .heterogeneity_db = het, .capsule_db = caps, .dark_fraction = dark, .foci_tailed_mm2 = -1.0f,
-                           .posterior_fall_db = NAN};
+                           .posterior_fall_db = NAN, .matrix_echo_db = NAN};
    float prob[SONO_AN_CLASS_COUNT], sum = 0;
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
@@ -352,7 +352,7 @@ static sono_an_class_t profile_class(const float *x, float fall)
 {
    sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
                            .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f,
-                           .posterior_fall_db = fall};
+                           .posterior_fall_db = fall, .matrix_echo_db = NAN};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
@@ -370,6 +370,37 @@ static void posterior_profile_separates_silicone_from_caha(void **state)
    assert_int_equal(profile_class(caha_like, NAN), SONO_AN_CAHA);
    assert_int_equal(profile_class(caha_like, 10.0f), SONO_AN_SILICONE);
    assert_int_equal(profile_class(caha_like, 0.0f), SONO_AN_CAHA);
+}
+
+/* Silicone inside a lumen read as PMMA: training seed 105 case 14 (echo
+ * +16.7 dB, posterior -1.4 dB, 22.4 foci/mm^2, tail 1.1 dB, heterogeneity
+ * 8.8 dB, rim +5.6 dB, dark share 0.03; its shadow partly under the lumen,
+ * some lumen inside the outline). The matrix between its foci stood +15.5
+ * dB over the tissue: silicone's echogenic snowstorm, not PMMA's
+ * hypoechoic matrix (clinical-spec F1, F8). The same deposit over a dark
+ * matrix stays PMMA; unmeasured, the seven features decide; PMMA at its
+ * bright mode with a hypoechoic matrix stays PMMA. */
+static sono_an_class_t matrix_echo_class(const float *x, float matrix)
+{
+   sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
+                           .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f,
+                           .posterior_fall_db = NAN, .matrix_echo_db = matrix};
+   float prob[SONO_AN_CLASS_COUNT];
+   sono_an_class_t best = SONO_AN_UNKNOWN;
+   an_classify(&f, 0, prob, &best);
+   return best;
+}
+
+static void echogenic_matrix_separates_silicone_from_pmma(void **state)
+{
+   (void)state;
+   const float seed105_case14[7] = {16.7f, -1.4f, 22.4f, 1.1f, 8.8f, 5.6f, 0.03f};
+   const float pmma[7] = {12.9f, 0.3f, 11.2f, 2.7f, 13.1f, -0.1f, 0.0f};
+   assert_int_equal(matrix_echo_class(seed105_case14, NAN), SONO_AN_PMMA);
+   assert_int_equal(matrix_echo_class(seed105_case14, 15.5f), SONO_AN_SILICONE);
+   assert_int_equal(matrix_echo_class(seed105_case14, -8.0f), SONO_AN_PMMA);
+   assert_int_equal(matrix_echo_class(pmma, -8.0f), SONO_AN_PMMA);
+   assert_int_equal(matrix_echo_class(pmma, NAN), SONO_AN_PMMA);
 }
 
 /* ---- the end-plug rule on a drawn scene ----------------------------------------------
@@ -789,6 +820,34 @@ static void tailed_foci_beyond_the_outline_place_the_deposit(void **state)
    sono_an_destroy(c);
 }
 
+/* The matrix between the foci: a hypoechoic region (-6 dB, PMMA's matrix)
+ * with bright foci (+18 dB) on one pixel in five, and holes where the foci
+ * lifted the echo out of the region (one pixel in five unlabelled, at the
+ * foci's level), reads its matrix, -6 dB, though its mean is lifted
+ * above it; the same foci over an echogenic matrix (+15 dB, silicone) read
+ * +15 dB (clinical-spec F1, F8, §7.3). */
+static void matrix_echo_reads_between_the_foci(void **state)
+{
+   (void)state;
+   const float matrices[2] = {-6.0f, 15.0f};
+   for (int m = 0; m < 2; ++m) {
+      sono_an_features_t f;
+      sono_an_context_t *c = feature_scene(matrices[m]);
+      for (int ix = FT_X0; ix <= FT_X1; ++ix)
+         for (int iz = FT_Z0 + 1; iz < FT_Z1; ++iz)
+            if ((iz + 2 * ix) % 5 == 0)
+               set_echo(c, iz, ix, 18.0f);
+            else if ((iz + 2 * ix) % 5 == 2) {
+               set_echo(c, iz, ix, 18.0f);
+               c->label[(size_t)iz + (size_t)FT_NZ * ix] = -1;
+            }
+      an_features_of(c, 0, &f);
+      assert_float_equal(f.matrix_echo_db, matrices[m], 0.01f);
+      assert_true(f.echo_db > matrices[m] + 0.5f);
+      sono_an_destroy(c);
+   }
+}
+
 /* A vessel silent over x -5.0..-4.0 mm (its candidate occluded segment):
  * a deposit 0.1 mm below that lumen along the whole silent stretch is the
  * plug's B-mode body (V6), intraluminal; the same deposit 0.3 mm away, or
@@ -850,7 +909,7 @@ static float class_probability(const float *x, sono_an_class_t cls)
 {
    sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
                            .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f,
-                           .posterior_fall_db = NAN};
+                           .posterior_fall_db = NAN, .matrix_echo_db = NAN};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best;
    an_classify(&f, 0, prob, &best);
@@ -888,7 +947,7 @@ static sono_an_class_t matrix_class(const float *x, float foci_tailed)
 {
    sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
                            .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6],
-                           .foci_tailed_mm2 = foci_tailed};
+                           .foci_tailed_mm2 = foci_tailed, .posterior_fall_db = NAN, .matrix_echo_db = NAN};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best;
    an_classify(&f, 0, prob, &best);
@@ -934,11 +993,13 @@ int main(void)
       cmocka_unit_test(deposit_classified_by_nearest_class),
       cmocka_unit_test(capsule_rim_separates_paag_from_fresh_ha),
       cmocka_unit_test(posterior_profile_separates_silicone_from_caha),
+      cmocka_unit_test(echogenic_matrix_separates_silicone_from_pmma),
       cmocka_unit_test(overlapping_classes_share_the_probability),
       cmocka_unit_test(settling_a_pair_keeps_the_rest),
       cmocka_unit_test(tailed_foci_around_a_matrix_tell_pmma_pcl_from_collagen),
       cmocka_unit_test(rim_reads_the_capsule_against_the_tissue),
       cmocka_unit_test(posterior_fall_reads_a_dirty_shadow),
+      cmocka_unit_test(matrix_echo_reads_between_the_foci),
       cmocka_unit_test(echogenic_plug_ends_the_lumen),
       cmocka_unit_test(layer_over_the_vessel_is_no_plug),
       cmocka_unit_test(edge_skips_a_line_over_the_body),

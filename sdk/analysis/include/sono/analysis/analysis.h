@@ -274,6 +274,14 @@ typedef struct sono_an_features {
     * deeper band lies outside the image, or where the tissue is too near
     * the display floor for a shadow to show). */
    float posterior_fall_db;
+   /* Echo of the matrix between the foci: the MATRIX_QUANTILE (first
+    * quartile) of the speckle-averaged echo over the outline's column spans
+    * (holes between the foci included), dB re the row background. Silicone's
+    * snowstorm is dense foci in an echogenic matrix, PMMA's sparse foci sit
+    * in a hypoechoic one (clinical-spec F1, F7, F8, §7.3): the foci lift the
+    * mean echo of both, the quartile below them reads the matrix. NAN = not
+    * measured (no pixel). */
+   float matrix_echo_db;
 } sono_an_features_t;
 
 typedef struct sono_an_deposit {
