@@ -253,6 +253,14 @@ static void settle_foci_matrix(const sono_an_features_t *f, float *prob, sono_an
          an_settle_pair(prob, best, bearing[a], plain[b], foci_loglik(bearing[a], y) - foci_loglik(plain[b], y));
 }
 
+/* Log likelihood ratio of a monotone pair sign: slope per unit through 0 at
+ * mid, capped at +-cap (a misoutlined deposit's sign should move a confused
+ * pair, not overrule the other features). */
+static float capped_logistic(float x, float slope, float mid, float cap)
+{
+   return fmaxf(-cap, fminf(cap, slope * (x - mid)));
+}
+
 /* Silicone against CaHA and diluted CaHA (clinical-spec F7, F8, §7.3): all
  * three are echogenic with dense foci and a posterior shadow, and
  * silicone's mean posterior level (-8 dB) falls between CaHA's (-13) and
@@ -278,7 +286,7 @@ static void settle_silicone_caha(const sono_an_features_t *f, float *prob, sono_
    float x = f->posterior_fall_db;
    if (!isfinite(x))
       return;
-   float lr = fmaxf(-FALL_MAX_LOG_RATIO, fminf(FALL_MAX_LOG_RATIO, FALL_SLOPE * (x - FALL_MID_DB)));
+   float lr = capped_logistic(x, FALL_SLOPE, FALL_MID_DB, FALL_MAX_LOG_RATIO);
    an_settle_pair(prob, best, SONO_AN_SILICONE, SONO_AN_CAHA, lr);
    an_settle_pair(prob, best, SONO_AN_SILICONE, SONO_AN_CAHA_DILUTED, lr);
 }
@@ -314,7 +322,7 @@ static void settle_silicone_pmma(const sono_an_features_t *f, float *prob, sono_
    float x = f->matrix_echo_db;
    if (!isfinite(x))
       return;
-   float lr = fmaxf(-MATRIX_MAX_LOG_RATIO, fminf(MATRIX_MAX_LOG_RATIO, MATRIX_SLOPE * (x - MATRIX_MID_DB)));
+   float lr = capped_logistic(x, MATRIX_SLOPE, MATRIX_MID_DB, MATRIX_MAX_LOG_RATIO);
    an_settle_pair(prob, best, SONO_AN_SILICONE, SONO_AN_PMMA, lr);
 }
 

@@ -378,6 +378,18 @@ static void posterior_fall(const sono_an_context_t *c, const comp_t *k, sono_an_
 
 static void matrix_echo(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f);
 
+/* First and last rows of column ix inside the deposit (-1, -1 if none):
+ * the span where foci and the matrix between them are read. */
+static void column_span(const sono_an_context_t *c, const comp_t *k, int ix, int *top, int *bottom)
+{
+   *top = *bottom = -1;
+   for (int iz = k->iz0; iz <= k->iz1; ++iz)
+      if (c->label[an_pix(c, iz, ix)] == k->label) {
+         *top = *top < 0 ? iz : *top;
+         *bottom = iz;
+      }
+}
+
 /* Deepest row of column ix inside the deposit, -1 if none. */
 static int bottom_row(const sono_an_context_t *c, const comp_t *k, int ix)
 {
@@ -437,12 +449,8 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
        * a bright focus in a hypoechoic matrix (PMMA, PCL: clinical-spec
        * §7.3) lifts the smoothed echo out of the dark mask, so it sits in a
        * hole of the region, not on its pixels. */
-      int top = -1, bottom = -1;
-      for (int iz = k->iz0; iz <= k->iz1; ++iz)
-         if (c->label[an_pix(c, iz, ix)] == k->label) {
-            top = top < 0 ? iz : top;
-            bottom = iz;
-         }
+      int top, bottom;
+      column_span(c, k, ix, &top, &bottom);
       span += top >= 0 ? bottom - top + 1 : 0;
       for (int iz = top; top >= 0 && iz <= bottom; ++iz) {
          size_t p = an_pix(c, iz, ix);
@@ -612,12 +620,8 @@ static void matrix_echo(sono_an_context_t *c, const comp_t *k, sono_an_features_
 {
    size_t n = 0;
    for (int ix = k->ix0; ix <= k->ix1; ++ix) {
-      int top = -1, bottom = -1;
-      for (int iz = k->iz0; iz <= k->iz1; ++iz)
-         if (c->label[an_pix(c, iz, ix)] == k->label) {
-            top = top < 0 ? iz : top;
-            bottom = iz;
-         }
+      int top, bottom;
+      column_span(c, k, ix, &top, &bottom);
       for (int iz = top; top >= 0 && iz <= bottom; ++iz)
          c->scratch[n++] = c->anom[an_pix(c, iz, ix)];
    }
