@@ -438,12 +438,52 @@ static int focus_tail(const sono_an_context_t *c, int iz, int ix, float level, d
    return 1;
 }
 
+/* The subcutaneous tissue level: the median row background over the
+ * TISSUE_BAND_M under the skin, which holds the dermis (+12 dB re fat,
+ * 0.8-2 mm, clinical-spec §7.1) and more fat and the layers just under it
+ * (within a few dB of fat); deeper rows are left out, since a bone's
+ * shadow or the loss of depth darkens them and would pull the median
+ * under the fat (training seed 3 case 37: integrated HA 3.8-5.6 mm deep
+ * over a frame whose deep rows were dark read -3.9 dB re a whole-depth
+ * median, -9 dB re its rows). */
+#define TISSUE_BAND_M 5.0e-3
+static float tissue_level(sono_an_context_t *c)
+{
+   int z0 = c->skin_row + 1 > 0 ? c->skin_row + 1 : 0, z1 = z0 + (int)lround(TISSUE_BAND_M / c->dz);
+   size_t n = 0;
+   for (int iz = z0; iz < (int)c->nz && iz <= z1; ++iz)
+      c->scratch[n++] = c->bg[iz];
+   return n ? sono_quantile(c->scratch, n, 0.5) : 0.0f;
+}
+
+/* Anechoic and hypoechoic are judged against the subcutaneous tissue (fat;
+ * clinical-spec §7.3), not against a bright layer: a deposit in the rows
+ * of the dermis (+12 dB re fat) read re its row takes the dermis's excess
+ * off its level, and hypoechoic material there (integrated HA, collagen,
+ * -10 dB re fat) read as dark as anechoic fresh HA (-30 dB) deeper down,
+ * with the dark share of one (training seeds 102, 150, 183: integrated HA
+ * and collagen 0.8-2.8 mm deep read -15 to -18 dB re the row, called fresh
+ * HA; fresh HA as shallow read -29 to -32 dB). The excess of a row's
+ * background over the tissue level, beyond TISSUE_ROW_SLACK_DB (the spread
+ * of the tissue rows about their median: fat's texture, the layers under
+ * it), is added back to the deposit's level in that row; rows at or under
+ * the tissue level keep their own background (a deep row darkened by
+ * attenuation or a shadow is the reference a deposit there is seen
+ * against). */
+#define TISSUE_ROW_SLACK_DB 3.0f
+static float row_excess(const sono_an_context_t *c, float level, int iz)
+{
+   float e = c->bg[iz] - level - TISSUE_ROW_SLACK_DB;
+   return e > 0.0f ? e : 0.0f;
+}
+
 static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *f)
 {
    double s = 0, s2 = 0;
    int n = 0, dark = 0, foci = 0, span = 0;
    double tail = 0;
    int tails = 0;
+   float level = tissue_level(c);
    for (int ix = k->ix0; ix <= k->ix1; ++ix) {
       /* Foci are sought over the column's whole span inside the outline:
        * a bright focus in a hypoechoic matrix (PMMA, PCL: clinical-spec
@@ -455,9 +495,9 @@ static void features(sono_an_context_t *c, const comp_t *k, sono_an_features_t *
       for (int iz = top; top >= 0 && iz <= bottom; ++iz) {
          size_t p = an_pix(c, iz, ix);
          if (c->label[p] == k->label) {
-            float a = c->anom2[p];
+            float over = row_excess(c, level, iz), a = c->anom2[p] + over;
             s += a; s2 += (double)a * a; ++n;
-            dark += c->anom[p] < -20.0f;
+            dark += c->anom[p] + over < -20.0f;
          }
          foci += focus_tail(c, iz, ix, FOCUS_DB, &tail, &tails);
       }

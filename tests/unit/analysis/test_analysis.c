@@ -703,6 +703,8 @@ static sono_an_context_t *feature_scene(float inside_db)
    sono_an_context_t *c = sono_an_create(FT_NZ, FT_NX, &err);
    assert_non_null(c);
    c->nz = FT_NZ, c->nx = FT_NX, c->dx = 50e-6, c->dz = 25e-6, c->x0 = -6.4e-3, c->z0 = 0, c->skin_row = 0;
+   for (int iz = 0; iz < FT_NZ; ++iz)
+      c->bg[iz] = 30.0f; /* every row at the tissue level */
    for (size_t p = 0; p < (size_t)FT_NZ * FT_NX; ++p) {
       int iz = (int)(p % FT_NZ), ix = (int)(p / FT_NZ);
       int in = iz >= FT_Z0 && iz <= FT_Z1 && ix >= FT_X0 && ix <= FT_X1;
@@ -846,6 +848,34 @@ static void matrix_echo_reads_between_the_foci(void **state)
       assert_true(f.echo_db > matrices[m] + 0.5f);
       sono_an_destroy(c);
    }
+}
+
+/* The drawn region -20 dB under its rows, the dark share counted at -20 dB:
+ * with every row at the tissue level it reads -20 dB; when its rows are a
+ * bright layer 12 dB over the tissue level (the dermis; the rest of the
+ * image's depth at the tissue level) it reads -11 dB (the 3 dB slack kept),
+ * hypoechoic rather than anechoic, without a dark share; a row 2 dB over
+ * the tissue level (fat's own spread) keeps its background. */
+static void echo_read_re_the_tissue_level_under_a_bright_layer(void **state)
+{
+   (void)state;
+   sono_an_features_t f;
+   sono_an_context_t *c = feature_scene(-20.5f);
+   for (int iz = 0; iz < FT_NZ; ++iz)
+      c->bg[iz] = 30.0f;
+   an_features_of(c, 0, &f);
+   assert_float_equal(f.echo_db, -20.5f, 0.01f);
+   assert_float_equal(f.dark_fraction, 1.0f, 0.0f);
+   for (int iz = FT_Z0 - 5; iz <= FT_Z1 + 5; ++iz)
+      c->bg[iz] = 32.0f;
+   an_features_of(c, 0, &f);
+   assert_float_equal(f.echo_db, -20.5f, 0.01f);
+   for (int iz = FT_Z0 - 5; iz <= FT_Z1 + 5; ++iz)
+      c->bg[iz] = 42.0f;
+   an_features_of(c, 0, &f);
+   assert_float_equal(f.echo_db, -11.5f, 0.01f);
+   assert_float_equal(f.dark_fraction, 0.0f, 0.0f);
+   sono_an_destroy(c);
 }
 
 /* A vessel silent over x -5.0..-4.0 mm (its candidate occluded segment):
@@ -1000,6 +1030,7 @@ int main(void)
       cmocka_unit_test(rim_reads_the_capsule_against_the_tissue),
       cmocka_unit_test(posterior_fall_reads_a_dirty_shadow),
       cmocka_unit_test(matrix_echo_reads_between_the_foci),
+      cmocka_unit_test(echo_read_re_the_tissue_level_under_a_bright_layer),
       cmocka_unit_test(echogenic_plug_ends_the_lumen),
       cmocka_unit_test(layer_over_the_vessel_is_no_plug),
       cmocka_unit_test(edge_skips_a_line_over_the_body),

@@ -250,7 +250,7 @@ typedef struct sono_an_vessel {
 
 /* Features of a deposit (dB re the row background unless stated). */
 typedef struct sono_an_features {
-   float echo_db;           /* mean smoothed echo */
+   float echo_db;           /* mean smoothed echo, re the row or the tissue level (an_deposits.c) */
    float posterior_db;      /* band 0.2-1.5 mm below, central columns */
    float focus_density_mm2; /* bright foci (> +12 dB) per mm^2 */
    float tail_score;        /* mean echo 0.1-0.5 mm below foci minus beside them, dB */
