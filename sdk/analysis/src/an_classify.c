@@ -326,6 +326,45 @@ static void settle_silicone_pmma(const sono_an_features_t *f, float *prob, sono_
    an_settle_pair(prob, best, SONO_AN_SILICONE, SONO_AN_PMMA, lr);
 }
 
+/* Integrated HA against collagen: both hypoechoic (-10 dB re fat) and
+ * without foci; integrated HA is heterogeneous (clinical-spec §7.3) and
+ * shows a weak posterior enhancement, collagen is homogeneous with none
+ * (F11). Each sign alone overlaps, and the class model counts them only
+ * through its floors (1.5 dB posterior, 0.6 dB heterogeneity), under which
+ * the pair differs by about one floor in each; together, with the spreads
+ * measured within the pair, they part it. Per class a Gaussian of each,
+ * fitted on the matched training deposits not outlined from a lumen gap
+ * (IoU >= 0.3; seeds 1, 3, 4, 101, 102, 120, 121, 130, 140, 150, 160, 165,
+ * 170-174, 182-185, 190-193: integrated HA 32, collagen 33; median and
+ * 1.4826 x MAD), the two summed and the log ratio capped at
+ * HYPO_MAX_LOG_RATIO (a misoutlined deposit's texture is no evidence).
+ * Intraluminal deposits show no enhancement (the lumen), but their
+ * contents are read by the gap rule, not here. */
+#define HA_INT_POST_DB 1.14f
+#define HA_INT_POST_SPREAD_DB 0.78f
+#define COLLAGEN_POST_DB 0.03f
+#define COLLAGEN_POST_SPREAD_DB 0.74f
+#define HA_INT_HET_DB 1.96f
+#define HA_INT_HET_SPREAD_DB 0.45f
+#define COLLAGEN_HET_DB 1.57f
+#define COLLAGEN_HET_SPREAD_DB 0.36f
+#define HYPO_MAX_LOG_RATIO 3.0f /* odds 20:1 */
+static float gauss_loglik(float x, float mean, float spread)
+{
+   float z = (x - mean) / spread;
+   return -0.5f * z * z - logf(spread);
+}
+
+static void settle_collagen_ha_int(const sono_an_features_t *f, float *prob, sono_an_class_t *best)
+{
+   float lr = gauss_loglik(f->posterior_db, HA_INT_POST_DB, HA_INT_POST_SPREAD_DB) -
+              gauss_loglik(f->posterior_db, COLLAGEN_POST_DB, COLLAGEN_POST_SPREAD_DB) +
+              gauss_loglik(f->heterogeneity_db, HA_INT_HET_DB, HA_INT_HET_SPREAD_DB) -
+              gauss_loglik(f->heterogeneity_db, COLLAGEN_HET_DB, COLLAGEN_HET_SPREAD_DB);
+   lr = fmaxf(-HYPO_MAX_LOG_RATIO, fminf(HYPO_MAX_LOG_RATIO, lr));
+   an_settle_pair(prob, best, SONO_AN_HA_INTEGRATED, SONO_AN_COLLAGEN, lr);
+}
+
 /* Pairs that the seven features above confuse, each settled by the sign
  * that tells that pair apart (docs/clinical.md, "Deposit classes"). Each
  * settle_* function reads its own feature and calls an_settle_pair. */
@@ -334,6 +373,7 @@ static void settle_pairs(const sono_an_features_t *f, float *prob, sono_an_class
    settle_foci_matrix(f, prob, best);
    settle_silicone_caha(f, prob, best);
    settle_silicone_pmma(f, prob, best);
+   settle_collagen_ha_int(f, prob, best);
 }
 
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best)
