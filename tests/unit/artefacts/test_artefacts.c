@@ -427,15 +427,22 @@ static void test_dirty_shadow_wide_deposit(void **state)
  * hides the middle of the deposit, which leaves two dirty-shadow stretches
  * 1.9 mm apart. They are one deposit's reverberation, reported once over
  * both (the left stretch alone was a false finding beside the deposit's). */
+/* The first frame of batch case `index` of `seed` has one finding of
+ * `kind`, reaching left of xl and right of xr (m). */
+static void assert_one_spanning(uint64_t seed, uint32_t index, const char *kind, double xl, double xr)
+{
+   cJSON *res = run_batch_case_frames(seed, index, 1);
+   assert_int_equal(count_kind(frame_at(res, 0), kind), 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), kind, &x0, &x1, &z0));
+   assert_true(x0 < xl && x1 > xr);
+   cJSON_Delete(res);
+}
+
 static void test_dirty_shadow_joined_across_shadow(void **state)
 {
    (void)state;
-   cJSON *res = run_batch_case_frames(501, 12, 1);
-   assert_int_equal(count_kind(frame_at(res, 0), "reverberation"), 1);
-   double x0 = 0, x1 = 0, z0 = 0;
-   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
-   assert_true(x0 < -3.5e-3 && x1 > 3.5e-3);
-   cJSON_Delete(res);
+   assert_one_spanning(501, 12, "reverberation", -3.5e-3, 3.5e-3);
 }
 
 /* Batch seed 501 case 9: a silicone deposit (x -1.4..4.2 mm) whose lower
@@ -444,13 +451,35 @@ static void test_dirty_shadow_joined_across_shadow(void **state)
  * dark band, so its dirty shadow was missed. Read 1 mm below the deposit,
  * inside the dark band, its echoes fade into the display floor beside
  * tissue that is itself at the floor: the deposit's reverberation. */
+/* The first frame of batch case `index` of `seed` has a reverberation
+ * finding over 2 mm wide within xl..xr, starting deeper than zmin (m). */
+static void assert_reverb_within(uint64_t seed, uint32_t index, double xl, double xr, double zmin)
+{
+   cJSON *res = run_batch_case_frames(seed, index, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
+   assert_true(x0 > xl && x1 < xr && x1 - x0 > 2e-3 && z0 > zmin);
+   cJSON_Delete(res);
+}
+
 static void test_dirty_shadow_above_bone(void **state)
 {
    (void)state;
-   cJSON *res = run_batch_case_frames(501, 9, 1);
-   double x0 = 0, x1 = 0, z0 = 0;
-   assert_true(finding_x_range(frame_at(res, 0), "reverberation", &x0, &x1, &z0));
-   assert_true(x0 > -1.5e-3 && x1 < 4.4e-3 && x1 - x0 > 2e-3 && z0 > 4.5e-3);
+   assert_reverb_within(501, 9, -1.5e-3, 4.4e-3, 4.5e-3);
+}
+
+/* Batch seed 533, case 36: a silicone deposit at 6.5-8.5 mm whose lower
+ * edge lies 1.1 mm above the bottom of a 9.6 mm image, so no deep band fits
+ * under it: the echoes filling the rows right under it (no clean shadow)
+ * make the reverberation, reported from its lower edge to the image bottom.
+ * Case 6 of seed 501, a CaHA deposit 0.6 mm above the bottom, has a clean
+ * shadow (those rows at the display floor): no reverberation. */
+static void test_dirty_shadow_reaching_image_bottom(void **state)
+{
+   (void)state;
+   assert_reverb_within(533, 36, -4.5e-3, 1.2e-3, 6.5e-3);
+   cJSON *res = run_batch_case_frames(501, 6, 1);
+   assert_int_equal(count_kind(frame_at(res, 0), "reverberation"), 0);
    cJSON_Delete(res);
 }
 
@@ -1184,6 +1213,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_partial_shadow),
       cmocka_unit_test(test_dirty_shadow_joined_across_shadow),
       cmocka_unit_test(test_dirty_shadow_above_bone),
+      cmocka_unit_test(test_dirty_shadow_reaching_image_bottom),
       cmocka_unit_test(test_partial_shadow_no_dirty_reverb),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
