@@ -407,8 +407,7 @@ static void comet_absorb_satellites(const art_t *a, const int32_t *tz, const int
          continue;
       for (int j = 0; j < n; ++j) {
          int gj = grp[j];
-         if (gj == gi || abs(tz[i] - tz[j]) > lz || abs(tx[i] - tx[j]) > lx || count[gj] < (int)a->p[P_COMET_SATELLITE] ||
-             comet_field(a, count[gj], nnarrow[gj]))
+         if (gj == gi || abs(tz[i] - tz[j]) > lz || abs(tx[i] - tx[j]) > lx || count[gj] < (int)a->p[P_COMET_SATELLITE])
             continue;
          for (int k = 0; k < n; ++k)
             grp[k] = grp[k] == gj ? gi : grp[k];

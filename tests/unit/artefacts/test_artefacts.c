@@ -468,6 +468,16 @@ static void test_dirty_shadow_above_bone(void **state)
    assert_reverb_within(501, 9, -1.5e-3, 4.4e-3, 4.5e-3);
 }
 
+/* Batch seed 531, case 11: a PMMA deposit 7.8 mm wide whose foci make two
+ * fields of eight tails 1.2 mm apart across (the particles thin out in its
+ * middle): one deposit, one comet-tail finding over both (two before, the
+ * right one a false finding). */
+static void test_comet_fields_joined(void **state)
+{
+   (void)state;
+   assert_one_spanning(531, 11, "comet_tail", -2.5e-3, 3.5e-3);
+}
+
 /* Batch seed 533, case 36: a silicone deposit at 6.5-8.5 mm whose lower
  * edge lies 1.1 mm above the bottom of a 9.6 mm image, so no deep band fits
  * under it: the echoes filling the rows right under it (no clean shadow)
@@ -1214,6 +1224,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_dirty_shadow_joined_across_shadow),
       cmocka_unit_test(test_dirty_shadow_above_bone),
       cmocka_unit_test(test_dirty_shadow_reaching_image_bottom),
+      cmocka_unit_test(test_comet_fields_joined),
       cmocka_unit_test(test_partial_shadow_no_dirty_reverb),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
       cmocka_unit_test(test_side_lobe_not_from_comet_focus),
