@@ -626,13 +626,15 @@ static void vessel_finding(iv_t *s, const sono_frame_t *f, const sono_an_result_
  * tests/eval/fit_deposit_classes.py through sono-eval --dump-features) sees
  * what the probabilities were computed from: outlined from a lumen gap (0/1),
  * echo dB, posterior dB, bright foci/mm^2, tail dB, heterogeneity dB,
- * capsule dB, share 20 dB under the background. */
+ * capsule dB, share 20 dB under the background; then the pair evidence:
+ * posterior fall dB, tailed foci around /mm^2, posterior against the tissue
+ * beside dB (nan = not measured). */
 static sono_attribute_t deposit_features_attribute(iv_t *s, const sono_an_deposit_t *d)
 {
    const sono_an_features_t *f = &d->features;
-   snprintf(s->features_text, sizeof s->features_text, "%d %.3f %.3f %.3f %.3f %.3f %.3f %.4f", d->from_flow_gap,
-            f->echo_db, f->posterior_db, f->focus_density_mm2, f->tail_score, f->heterogeneity_db, f->capsule_db,
-            f->dark_fraction);
+   snprintf(s->features_text, sizeof s->features_text, "%d %.3f %.3f %.3f %.3f %.3f %.3f %.4f %.3f %.3f %.3f",
+            d->from_flow_gap, f->echo_db, f->posterior_db, f->focus_density_mm2, f->tail_score, f->heterogeneity_db,
+            f->capsule_db, f->dark_fraction, f->posterior_fall_db, f->foci_tailed_mm2, f->posterior_beside_db);
    return (sono_attribute_t){"class_features", s->features_text};
 }
 

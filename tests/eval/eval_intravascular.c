@@ -13,8 +13,9 @@
  * true class and placement, reported class and placement, true and
  * reported area in mm^2, their IoU, the reported outline's centroid x and
  * z in mm, the p_<class> probabilities as reported, the plugin's
- * class_features attribute (from a lumen gap, then the seven features the
- * classifier read), then the basis) for fitting the classifier across
+ * class_features attribute (from a lumen gap, the seven features the
+ * classifier read, then the pair evidence), then the basis) for fitting the
+ * classifier across
  * seeds; the file is emptied at the start. */
 #include <math.h>
 #include <stdlib.h>

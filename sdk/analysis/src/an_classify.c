@@ -365,6 +365,34 @@ static void settle_collagen_ha_int(const sono_an_features_t *f, float *prob, son
    an_settle_pair(prob, best, SONO_AN_HA_INTEGRATED, SONO_AN_COLLAGEN, lr);
 }
 
+/* Diluted CaHA against PLLA (clinical-spec F6, §7.3): both echogenic with
+ * bright foci; diluted CaHA keeps a milder posterior acoustic shadow, PLLA
+ * shows echogenic spots with a weak posterior signature. The posterior
+ * level the seven features hold (re the row median) overlaps (training:
+ * diluted CaHA -6.8...+0.2 dB, PLLA -2.5...+1.3); read against the tissue
+ * beside the deposit at the same depths, and under the echogenic body
+ * where the outline stops short of it (posterior_beside_db), it parts them
+ * better (diluted CaHA median -4.9 dB, PLLA -1.7). One Gaussian per class
+ * with a pooled spread, fitted on the matched deposits not outlined from a
+ * lumen gap of training seeds 4, 101-115 and 160-167 (diluted CaHA 30,
+ * PLLA 15; docs/clinical.md); the foci density added nothing there (the
+ * same deposits settled either way) and is left out. The log likelihood
+ * ratio is capped at DP_MAX_LOG_RATIO: a misoutlined deposit's column
+ * should move the pair, not overrule the other features. */
+#define DP_DILUTED_DB (-4.9f) /* diluted CaHA: median posterior against the tissue beside */
+#define DP_PLLA_DB (-1.7f)    /* PLLA */
+#define DP_SPREAD_DB 1.5f     /* pooled 1.4826 x MAD (1.41 dB), rounded up */
+#define DP_MAX_LOG_RATIO 3.0f /* odds 20:1 */
+static void settle_caha_diluted_plla(const sono_an_features_t *f, float *prob, sono_an_class_t *best)
+{
+   float x = f->posterior_beside_db;
+   if (!isfinite(x))
+      return;
+   float zd = (x - DP_DILUTED_DB) / DP_SPREAD_DB, zp = (x - DP_PLLA_DB) / DP_SPREAD_DB;
+   float lr = fmaxf(-DP_MAX_LOG_RATIO, fminf(DP_MAX_LOG_RATIO, 0.5f * (zp * zp - zd * zd)));
+   an_settle_pair(prob, best, SONO_AN_CAHA_DILUTED, SONO_AN_PLLA, lr);
+}
+
 /* Pairs that the seven features above confuse, each settled by the sign
  * that tells that pair apart (docs/clinical.md, "Deposit classes"). Each
  * settle_* function reads its own feature and calls an_settle_pair. */
@@ -374,6 +402,7 @@ static void settle_pairs(const sono_an_features_t *f, float *prob, sono_an_class
    settle_silicone_caha(f, prob, best);
    settle_silicone_pmma(f, prob, best);
    settle_collagen_ha_int(f, prob, best);
+   settle_caha_diluted_plla(f, prob, best);
 }
 
 void an_classify(const sono_an_features_t *f, int intraluminal_gap, float *prob, sono_an_class_t *best)

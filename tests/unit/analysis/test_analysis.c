@@ -303,7 +303,7 @@ static sono_an_class_t deposit_class(float echo, float post, float dens, float t
 {
    sono_an_features_t f = {.echo_db = echo, .posterior_db = post, .focus_density_mm2 = dens, .tail_score = tail,
                            .heterogeneity_db = het, .capsule_db = caps, .dark_fraction = dark, .foci_tailed_mm2 = -1.0f,
-                           .posterior_fall_db = NAN, .matrix_echo_db = NAN};
+                           .posterior_fall_db = NAN, .matrix_echo_db = NAN, .posterior_beside_db = NAN};
    float prob[SONO_AN_CLASS_COUNT], sum = 0;
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
@@ -352,7 +352,7 @@ static sono_an_class_t profile_class(const float *x, float fall)
 {
    sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
                            .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f,
-                           .posterior_fall_db = fall, .matrix_echo_db = NAN};
+                           .posterior_fall_db = fall, .matrix_echo_db = NAN, .posterior_beside_db = NAN};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best = SONO_AN_UNKNOWN;
    an_classify(&f, 0, prob, &best);
@@ -391,6 +391,23 @@ static sono_an_class_t matrix_echo_class(const float *x, float matrix)
    return best;
 }
 
+/* Diluted CaHA against PLLA (clinical-spec F6, §7.3): a diluted CaHA
+ * deposit of training seed 103 case 28 (echo +7.4 dB, posterior -1.9 dB re the row,
+ * 10.2 foci/mm^2, heterogeneity 1.0 dB, rim 5.2 dB) reads PLLA on the seven
+ * features; its column 3.9 dB under the tissue beside it makes it diluted
+ * CaHA; 1 dB under that tissue (PLLA's weak signature) leaves it PLLA; a
+ * deposit read as a third class is left alone. */
+static sono_an_class_t beside_class(const float *x, float beside)
+{
+   sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
+                           .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f,
+                           .posterior_fall_db = NAN, .posterior_beside_db = beside};
+   float prob[SONO_AN_CLASS_COUNT];
+   sono_an_class_t best;
+   an_classify(&f, 0, prob, &best);
+   return best;
+}
+
 static void echogenic_matrix_separates_silicone_from_pmma(void **state)
 {
    (void)state;
@@ -421,6 +438,17 @@ static void enhancement_and_texture_tell_integrated_ha_from_collagen(void **stat
    assert_int_equal(hypo_class(-8.92f, 0.64f, 1.53f, -3.46f), SONO_AN_COLLAGEN);
    assert_int_equal(hypo_class(-9.57f, 0.09f, 1.61f, -3.14f), SONO_AN_COLLAGEN);
    assert_int_equal(hypo_class(-9.0f, 2.2f, 2.1f, -3.4f), SONO_AN_HA_INTEGRATED);
+}
+
+static void posterior_beside_and_foci_tell_diluted_caha_from_plla(void **state)
+{
+   (void)state;
+   const float seed103[7] = {7.4f, -1.9f, 10.2f, 2.6f, 1.0f, 5.2f, 0.0f};
+   const float caha[7] = {11.1f, -13.2f, 17.8f, 0.5f, 5.3f, 0.7f, 0.0f};
+   assert_int_equal(beside_class(seed103, NAN), SONO_AN_PLLA);
+   assert_int_equal(beside_class(seed103, -3.9f), SONO_AN_CAHA_DILUTED);
+   assert_int_equal(beside_class(seed103, -1.0f), SONO_AN_PLLA);
+   assert_int_equal(beside_class(caha, 0.0f), SONO_AN_CAHA);
 }
 
 /* ---- the end-plug rule on a drawn scene ----------------------------------------------
@@ -799,7 +827,6 @@ static void posterior_fall_reads_a_dirty_shadow(void **state)
    sono_an_destroy(c);
 }
 
-
 /* A microsphere deposit outlined on its dense part only: the component
  * (label 7, x -1.8..-1.0 mm, 1.2 mm beside the end of the lumen of
  * scene_vessel) and two tailed foci (+15 dB, +6 dB for 0.2 mm below) 0.4 mm
@@ -898,6 +925,30 @@ static void echo_read_re_the_tissue_level_under_a_bright_layer(void **state)
    sono_an_destroy(c);
 }
 
+/* The posterior band (0.2-1.5 mm under the drawn region) is read against
+ * the tissue 0.5-2 mm beside the region at the same depths: a column 4 dB
+ * under the row beside tissue 2 dB over it reads -6 dB; with the tissue
+ * beside it grouped into other regions (no tissue there) it is not measured. */
+static void posterior_beside_reads_the_tissue_beside(void **state)
+{
+   (void)state;
+   sono_an_features_t f;
+   sono_an_context_t *c = feature_scene(8.0f);
+   for (int iz = FT_Z1 + 1; iz < FT_NZ; ++iz)
+      for (int ix = 0; ix < FT_NX; ++ix)
+         set_echo(c, iz, ix, ix >= FT_X0 && ix <= FT_X1 ? -4.0f : 2.0f);
+   an_features_of(c, 0, &f);
+   assert_float_equal(f.posterior_db, -4.0f, 0.01f);
+   assert_float_equal(f.posterior_beside_db, -6.0f, 0.01f);
+   for (int iz = 0; iz < FT_NZ; ++iz)
+      for (int ix = 0; ix < FT_NX; ++ix)
+         if (ix < FT_X0 || ix > FT_X1)
+            c->label[(size_t)iz + (size_t)FT_NZ * ix] = 1;
+   an_features_of(c, 0, &f);
+   assert_true(isnan(f.posterior_beside_db));
+   sono_an_destroy(c);
+}
+
 /* A vessel silent over x -5.0..-4.0 mm (its candidate occluded segment):
  * a deposit 0.1 mm below that lumen along the whole silent stretch is the
  * plug's B-mode body (V6), intraluminal; the same deposit 0.3 mm away, or
@@ -959,7 +1010,7 @@ static float class_probability(const float *x, sono_an_class_t cls)
 {
    sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
                            .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6], .foci_tailed_mm2 = -1.0f,
-                           .posterior_fall_db = NAN, .matrix_echo_db = NAN};
+                           .posterior_fall_db = NAN, .matrix_echo_db = NAN, .posterior_beside_db = NAN};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best;
    an_classify(&f, 0, prob, &best);
@@ -997,7 +1048,8 @@ static sono_an_class_t matrix_class(const float *x, float foci_tailed)
 {
    sono_an_features_t f = {.echo_db = x[0], .posterior_db = x[1], .focus_density_mm2 = x[2], .tail_score = x[3],
                            .heterogeneity_db = x[4], .capsule_db = x[5], .dark_fraction = x[6],
-                           .foci_tailed_mm2 = foci_tailed, .posterior_fall_db = NAN, .matrix_echo_db = NAN};
+                           .foci_tailed_mm2 = foci_tailed, .posterior_fall_db = NAN, .matrix_echo_db = NAN,
+                           .posterior_beside_db = NAN};
    float prob[SONO_AN_CLASS_COUNT];
    sono_an_class_t best;
    an_classify(&f, 0, prob, &best);
@@ -1045,6 +1097,8 @@ int main(void)
       cmocka_unit_test(posterior_profile_separates_silicone_from_caha),
       cmocka_unit_test(echogenic_matrix_separates_silicone_from_pmma),
       cmocka_unit_test(enhancement_and_texture_tell_integrated_ha_from_collagen),
+      cmocka_unit_test(posterior_beside_and_foci_tell_diluted_caha_from_plla),
+      cmocka_unit_test(posterior_beside_reads_the_tissue_beside),
       cmocka_unit_test(overlapping_classes_share_the_probability),
       cmocka_unit_test(settling_a_pair_keeps_the_rest),
       cmocka_unit_test(tailed_foci_around_a_matrix_tell_pmma_pcl_from_collagen),

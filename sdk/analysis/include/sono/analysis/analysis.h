@@ -282,6 +282,17 @@ typedef struct sono_an_features {
     * mean echo of both, the quartile below them reads the matrix. NAN = not
     * measured (no pixel). */
    float matrix_echo_db;
+   /* posterior column against the tissue BESIDE the deposit: the band
+    * 0.2-1.5 mm under the bottom edge (central 60% of the columns, as
+    * posterior_db; a column whose echogenic body runs on under the outline,
+    * over +3 dB for up to 1.5 mm, is read under the body) minus the same
+    * rows 0.5-2 mm to either side of the
+    * deposit's lateral extent (tissue only: no lumen, no grouped region), dB.
+    * posterior_db reads the column against the row median, which the
+    * deposit's own shadow and the layers it lies in shift; the tissue beside
+    * it at the same depths is the reference a sonographer compares the
+    * shadow with. NAN = not measured (no tissue beside it at those depths). */
+   float posterior_beside_db;
 } sono_an_features_t;
 
 typedef struct sono_an_deposit {
