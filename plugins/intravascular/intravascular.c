@@ -33,7 +33,7 @@ enum {
    P_MIN_DIAMETER, P_SCALE_FACTOR, P_EXPECTED_PSV, P_V9_MARGIN, P_MIN_OCCLUSION, P_CINE_WINDOW,
    P_ABSENT_FRACTION, P_REDUCED_RATIO, P_PERIVASCULAR, P_UNTRACED_FLOW, P_LARGE_CALIBRE,
    P_EXPECTED_PSV_LARGE, P_COURSE_CONTRAST, P_FLASH_SHARE, P_SHADOW_DB, P_COMPRESS_REACH, P_COMPRESS_SHARE, P_REVERB_ECHO_DB, P_COURSE_SHARE, P_STUMP_RI,
-   P_PLUG_TOUCH, P_PLUG_COVER, P_CLOUD_LINK, P_COUNT
+   P_PLUG_TOUCH, P_PLUG_COVER, P_CLOUD_LINK, P_COURSE_LINE, P_COUNT
 };
 
 static const sono_kit_param_t params[P_COUNT] = {
@@ -92,6 +92,10 @@ static const sono_kit_param_t params[P_COUNT] = {
     "Distance within which a tailed focus beyond a deposit's outline, from it or from another such focus, is part "
     "of that deposit for its distance to a lumen (0: off)",
     "m", SONO_PARAM_FLOAT, 0.0, 2e-3, 0.5e-3, NULL},
+   {"course_line_max_m",
+    "Longest silent stretch of a vessel's line, from where its flow ends inside the view to where colour resumes or "
+    "the line leaves the image, traced as its course when no lumen or filled course is seen there (0: off)",
+    "m", SONO_PARAM_FLOAT, 0.0, 20e-3, 10.5e-3, NULL},
 };
 
 #define IV_MAX_POINTS 1024
@@ -746,6 +750,7 @@ static sono_status_t iv_process(const sono_plugin_t *p, const sono_frame_t *fram
    s->cfg.plug_touch_m = s->values[P_PLUG_TOUCH];
    s->cfg.plug_cover = s->values[P_PLUG_COVER];
    s->cfg.cloud_link_m = s->values[P_CLOUD_LINK];
+   s->cfg.course_line_max_m = s->values[P_COURSE_LINE];
    sono_error_t err;
    const sono_an_result_t *r = sono_an_analyse_frame(s->an, &s->cfg, frame, &err);
    if (!r)

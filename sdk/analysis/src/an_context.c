@@ -39,6 +39,7 @@ void sono_an_config_default(sono_an_config_t *cfg)
    cfg->plug_touch_m = 0.15e-3;
    cfg->plug_cover = 0.6;
    cfg->cloud_link_m = 0.5e-3;
+   cfg->course_line_max_m = 10.5e-3;
 }
 
 sono_an_context_t *sono_an_create(uint32_t max_nz, uint32_t max_nx, sono_error_t *err)

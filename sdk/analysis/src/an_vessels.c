@@ -447,8 +447,85 @@ static void cut_chain(an_chain_t *ch, int end, int dir)
       ch->ix0 = end;
 }
 
+static int chain_is_vessel(const sono_an_context_t *c, const sono_an_config_t *cfg, const an_chain_t *ch);
+
+/* Whether the flowing lumen of chain ch (line slope in rows per column)
+ * narrows toward its end on side dir: its runs over AN_COURSE_START_M of
+ * columns behind the end face are on average thinner than
+ * AN_COURSE_THIN x its median flowing calibre. A vessel leaving the scan
+ * plane narrows as the slice cuts it ever more obliquely; flow stopped by
+ * a plug ends bluntly, at the lumen's full calibre, behind a face across
+ * the vessel's axis, which a tilted vessel's columns cut over
+ * D sin(tilt) (D its calibre across the axis). */
+static int tapers(sono_an_context_t *c, const an_chain_t *ch, int end, int dir, double slope)
+{
+   size_t n = 0;
+   for (int ix = ch->ix0; ix <= ch->ix1; ++ix)
+      if (ch->top[ix] >= 0 && column_flow_share(c, ix, ch->top[ix], ch->bottom[ix]) >= 0.5)
+         c->scratch[n++] = (float)(ch->bottom[ix] - ch->top[ix] + 1);
+   if (n < 3)
+      return 1;
+   double calibre = sono_quantile(c->scratch, n, 0.5), sum = 0, tilt = atan(fabs(slope) * c->dz / c->dx);
+   int m = 0, reach = (int)(AN_COURSE_START_M / c->dx);
+   int face = (int)lround(calibre * c->dz * cos(tilt) * sin(tilt) / c->dx);
+   for (int i = face; i <= face + reach; ++i) {
+      int ix = end - dir * i;
+      if (ix >= ch->ix0 && ix <= ch->ix1 && ch->top[ix] >= 0) {
+         sum += ch->bottom[ix] - ch->top[ix] + 1;
+         ++m;
+      }
+   }
+   return !m || sum / m < AN_COURSE_THIN * calibre;
+}
+
+/* Following the vessel's line: a plug as echogenic as the tissue around it
+ * shows neither a lumen nor a filled course with contrast, and where the
+ * vessel's flow does not resume within the view nothing is bridged; the
+ * vessel's course still runs on along its line (clinical-spec V3, V6).
+ * For a chain that is a vessel on its own, flowing over at least the 2 mm
+ * its line is fitted on, the line carried on from its flowing end is
+ * traced to where colour resumes on it or it leaves the image (the
+ * field's side, the skin, the last row), with no colour on it, when that
+ * stretch is at most course_line_max_m: a longer silence is as likely the
+ * vessel leaving the scan plane. Returns the columns followed (0: none). */
+static int line_course(sono_an_context_t *c, const sono_an_config_t *cfg, int k, int end, int dir, double z0,
+                       double slope, double t)
+{
+   const an_chain_t *ch = &c->chains[k];
+   if (!(cfg->course_line_max_m > 0) || ch->flow_cols * c->dx < AN_COURSE_FIT_M || !chain_is_vessel(c, cfg, ch))
+      return 0;
+   if (tapers(c, ch, end, dir, slope))
+      return 0;
+   int span = dir > 0 ? (int)c->nx - 1 - end : end, n = 0, silent = 0, resumed = 0,
+       tip = (int)(AN_COURSE_START_M / c->dx);
+   for (; n < span; ++n) {
+      int ix = end + dir * (n + 1);
+      double zc = z0 + slope * ix;
+      int top = (int)lround(zc - 0.5 * (t - 1)), bottom = top + (int)lround(t) - 1;
+      if (top <= c->skin_row || bottom > (int)c->nz - 1 || course_blocked(c, k, ix, top, bottom))
+         break;
+      /* the colour of the lumen's tip runs on a few columns past the run's
+       * end; after the silence begins, colour over
+       * AN_COURSE_MISS_M of columns is flow resuming (a column or two of
+       * it, speckle of colour) */
+      if (course_flows(c, cfg, ix, top, bottom)) {
+         if (!silent && n >= tip)
+            break;
+         if (silent && ++resumed * c->dx >= AN_COURSE_MISS_M) {
+            n -= resumed - 1;
+            break;
+         }
+      } else {
+         silent = 1;
+         resumed = 0;
+      }
+   }
+   return n * c->dx <= cfg->course_line_max_m ? n : 0;
+}
+
 /* Carries chain k on beyond the end of its flowing lumen on side dir (+1
- * right, -1 left) along its filled course; returns the columns added. */
+ * right, -1 left) along its filled course, or failing that along its line
+ * (line_course); returns the columns added. */
 static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int k, int dir)
 {
    an_chain_t *ch = &c->chains[k];
@@ -492,7 +569,7 @@ static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int 
             ++m;
          }
       s /= m;
-      int filled = fabs(s) >= cfg->course_contrast_db && (sign == 0 || s * sign > 0);
+      int filled = cfg->course_contrast_db > 0 && fabs(s) >= cfg->course_contrast_db && (sign == 0 || s * sign > 0);
       if (!filled) {
          ++miss;
          continue;
@@ -503,6 +580,8 @@ static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int 
       miss = 0;
    }
    if (!last || first * c->dx > AN_COURSE_START_M || (last - first + 1) * c->dx < AN_COURSE_MIN_M)
+      last = line_course(c, cfg, k, end, dir, z0, slope, t);
+   if (last * c->dx < AN_COURSE_MIN_M)
       return 0;
    cut_chain(ch, end, dir);
    for (int i = 1; i <= last; ++i) {
@@ -529,7 +608,7 @@ static int extend_course(sono_an_context_t *c, const sono_an_config_t *cfg, int 
  * the field is carried on along its filled course, on both sides. */
 static void follow_filled_courses(sono_an_context_t *c, const sono_an_config_t *cfg)
 {
-   if (!(cfg->course_contrast_db > 0))
+   if (!(cfg->course_contrast_db > 0) && !(cfg->course_line_max_m > 0))
       return;
    int min_cols = (int)(1e-3 / c->dx);
    for (int k = 0; k < c->chain_count; ++k) {

@@ -8,8 +8,11 @@
  *  - a hypoechoic plug whose darkest parts link to the flowing lumen as thin
  *    silent runs: the course starts where the flowing lumen ends, with the
  *    lumen's calibre, not the thin pieces'.
- * And, against false courses, a patent lumen that simply ends in tissue
- * inside the field is not carried on. */
+ *  - a plug as echogenic as the tissue around it, which shows no filled
+ *    course: the flowing lumen ends bluntly, at its full calibre, and the
+ *    vessel's line is followed on to the field's edge.
+ * And, against false courses, a lumen that narrows to its end inside the
+ * field (a vessel leaving the scan plane) is not carried on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +34,7 @@
 #define FLOW_FIRST 150  /* columns 150..255 (5.3 mm) flow; the plug fills 0..149 */
 #define THIN_LAST 189   /* plug_thin: columns 150..189 hold thin dark pieces of the plug */
 
-enum plug { PLUG_DEEP_ECHOGENIC, PLUG_THIN_PIECES, PLUG_NONE };
+enum plug { PLUG_DEEP_ECHOGENIC, PLUG_THIN_PIECES, PLUG_ISOECHOIC, PLUG_NONE };
 
 typedef struct planes {
    uint8_t bmode[NZ * NX];
@@ -44,8 +47,11 @@ typedef struct planes {
  * (+6 dB) over the rest. PLUG_THIN_PIECES: at mid-depth, flowing over
  * columns ..FLOW_FIRST-1 (the order reversed so both sides are exercised),
  * a hypoechoic plug (-10 dB) beyond with an anechoic core 8 rows thick over
- * its first 2 mm. PLUG_NONE: as PLUG_THIN_PIECES, with tissue instead of
- * the plug (the lumen ends in the field). */
+ * its first 2 mm. PLUG_ISOECHOIC: as PLUG_THIN_PIECES, with material at
+ * the tissue's level instead of the plug (the lumen ends bluntly in the
+ * field). PLUG_NONE: as PLUG_ISOECHOIC, the lumen narrowing to a third of
+ * its calibre over its last TAPER columns before it ends. */
+#define TAPER 30
 static void draw(planes_t *p, enum plug kind)
 {
    int top = kind == PLUG_DEEP_ECHOGENIC ? NZ - 5 - 36 : 100, bottom = top + 35, mid = (top + bottom) / 2;
@@ -53,12 +59,15 @@ static void draw(planes_t *p, enum plug kind)
       for (int iz = 0; iz < NZ; ++iz) {
          size_t q = (size_t)iz + (size_t)NZ * ix;
          int lumen = iz >= top && iz <= bottom;
+         int end = NX - FLOW_FIRST - 1; /* the last flowing column of PLUG_ISOECHOIC and PLUG_NONE */
+         if (kind == PLUG_NONE && ix <= end && ix > end - TAPER)
+            lumen = abs(iz - mid) <= 18 - 12 * (ix - (end - TAPER)) / TAPER;
          int flowing = kind == PLUG_DEEP_ECHOGENIC ? ix >= FLOW_FIRST : ix < NX - FLOW_FIRST;
          int tissue_level = (int)(150 + 20 * sin(0.7 * iz) * cos(0.45 * ix));
          int plug_level = kind == PLUG_DEEP_ECHOGENIC ? tissue_level + 38 : tissue_level - 64;
          int thin = kind == PLUG_THIN_PIECES && ix >= NX - FLOW_FIRST && ix < NX - FLOW_FIRST + (THIN_LAST - FLOW_FIRST) &&
                     abs(iz - mid) <= 4;
-         p->bmode[q] = (uint8_t)(!lumen || (kind == PLUG_NONE && !flowing) ? tissue_level
+         p->bmode[q] = (uint8_t)(!lumen || (kind >= PLUG_ISOECHOIC && !flowing) ? tissue_level
                                  : flowing || thin                       ? 0
                                                                          : plug_level);
          p->velocity[q] = lumen && flowing ? (float)(0.5 * VN) : 0.0f;
@@ -124,7 +133,24 @@ static void course_starts_where_the_flowing_lumen_ends(void **state)
    free(p);
 }
 
-static void lumen_ending_in_tissue_is_not_carried_on(void **state)
+static void blunt_end_followed_along_the_line_to_the_edge(void **state)
+{
+   (void)state;
+   planes_t *p = calloc(1, sizeof *p);
+   assert_non_null(p);
+   sono_an_context_t *ctx;
+   const sono_an_result_t *r = run(p, PLUG_ISOECHOIC, &ctx);
+   const sono_an_segment_t *g = absent_segment(r);
+   assert_non_null(g);
+   /* the silent course runs 7.5 mm from the flow's end to the field's edge */
+   assert_true(g->length_m >= 7e-3);
+   const sono_an_vessel_t *v = &r->vessels[0];
+   assert_true(v->points[v->point_count - 1].x_m > 0.5 * NX * DX - 1e-3);
+   sono_an_destroy(ctx);
+   free(p);
+}
+
+static void narrowing_lumen_is_not_carried_on(void **state)
 {
    (void)state;
    planes_t *p = calloc(1, sizeof *p);
@@ -142,7 +168,8 @@ int main(void)
    const struct CMUnitTest tests[] = {
       cmocka_unit_test(deep_plug_followed_against_the_tissue_above),
       cmocka_unit_test(course_starts_where_the_flowing_lumen_ends),
-      cmocka_unit_test(lumen_ending_in_tissue_is_not_carried_on),
+      cmocka_unit_test(blunt_end_followed_along_the_line_to_the_edge),
+      cmocka_unit_test(narrowing_lumen_is_not_carried_on),
    };
    return cmocka_run_group_tests(tests, NULL, NULL);
 }

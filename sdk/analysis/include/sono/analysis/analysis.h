@@ -173,6 +173,13 @@ typedef struct sono_an_config {
     * deposit: its distance to a lumen is read from such foci too
     * (microsphere fillers outlined on their dense part only; 0 = off) */
    double cloud_link_m;
+   /* tracing along the vessel's line: where a flowing lumen's trace ends
+    * inside the field and neither its lumen nor a filled course with
+    * contrast is seen beyond, the line carried on from its last 2 mm is
+    * traced, with no colour on it, to where colour resumes or the line
+    * leaves the image, when that stretch is at most this long (m; 10.5 mm,
+    * as vessel_max_bridge_m: occlusions run 2-10 mm; <= 0 disables) */
+   double course_line_max_m;
 } sono_an_config_t;
 
 void sono_an_config_default(sono_an_config_t *cfg);
