@@ -98,56 +98,61 @@ static const sono_an_segment_t *absent_segment(const sono_an_result_t *r)
    return v->occlusion >= 0 ? &v->segments[v->occlusion] : NULL;
 }
 
-static void deep_plug_followed_against_the_tissue_above(void **state)
+/* Runs plug `kind` and checks that its vessel holds an absent-flow segment
+ * of at least min_length_m, and what `holds` asks of the vessel and it. */
+static void check_course(enum plug kind, double min_length_m,
+                         int (*holds)(const sono_an_vessel_t *v, const sono_an_segment_t *g))
 {
-   (void)state;
    planes_t *p = calloc(1, sizeof *p);
    assert_non_null(p);
    sono_an_context_t *ctx;
-   const sono_an_result_t *r = run(p, PLUG_DEEP_ECHOGENIC, &ctx);
+   const sono_an_result_t *r = run(p, kind, &ctx);
    const sono_an_segment_t *g = absent_segment(r);
    assert_non_null(g);
-   /* the plug spans 7.5 mm to the field's edge; the course stops 1 mm short of it */
-   assert_true(g->length_m >= 5e-3);
-   assert_true(r->vessels[0].diameter_m > 0.8e-3);
+   assert_true(g->length_m >= min_length_m);
+   assert_true(holds(&r->vessels[0], g));
    sono_an_destroy(ctx);
    free(p);
+}
+
+static int keeps_vessel_calibre(const sono_an_vessel_t *v, const sono_an_segment_t *g)
+{
+   (void)g;
+   return v->diameter_m > 0.8e-3;
+}
+
+/* the plugged course keeps the lumen's calibre (0.9 mm), not the 0.2 mm of
+ * the thin pieces */
+static int keeps_lumen_calibre_on_course(const sono_an_vessel_t *v, const sono_an_segment_t *g)
+{
+   const sono_an_centre_point_t *mid = &v->points[(g->first + g->last) / 2];
+   return mid->bottom_z_m - mid->top_z_m > 0.7e-3;
+}
+
+static int reaches_field_edge(const sono_an_vessel_t *v, const sono_an_segment_t *g)
+{
+   (void)g;
+   return v->points[v->point_count - 1].x_m > 0.5 * NX * DX - 1e-3;
+}
+
+static void deep_plug_followed_against_the_tissue_above(void **state)
+{
+   (void)state;
+   /* the plug spans 7.5 mm to the field's edge; the course stops 1 mm short of it */
+   check_course(PLUG_DEEP_ECHOGENIC, 5e-3, keeps_vessel_calibre);
 }
 
 static void course_starts_where_the_flowing_lumen_ends(void **state)
 {
    (void)state;
-   planes_t *p = calloc(1, sizeof *p);
-   assert_non_null(p);
-   sono_an_context_t *ctx;
-   const sono_an_result_t *r = run(p, PLUG_THIN_PIECES, &ctx);
-   const sono_an_segment_t *g = absent_segment(r);
-   assert_non_null(g);
-   const sono_an_vessel_t *v = &r->vessels[0];
-   assert_true(g->length_m >= 5e-3);
-   /* the plugged course keeps the lumen's calibre (0.9 mm), not the 0.2 mm of
-    * the thin pieces */
-   const sono_an_centre_point_t *mid = &v->points[(g->first + g->last) / 2];
-   assert_true(mid->bottom_z_m - mid->top_z_m > 0.7e-3);
-   sono_an_destroy(ctx);
-   free(p);
+   check_course(PLUG_THIN_PIECES, 5e-3, keeps_lumen_calibre_on_course);
 }
 
 static void blunt_end_followed_along_the_line_to_the_edge(void **state)
 {
    (void)state;
-   planes_t *p = calloc(1, sizeof *p);
-   assert_non_null(p);
-   sono_an_context_t *ctx;
-   const sono_an_result_t *r = run(p, PLUG_ISOECHOIC, &ctx);
-   const sono_an_segment_t *g = absent_segment(r);
-   assert_non_null(g);
    /* the silent course runs 7.5 mm from the flow's end to the field's edge */
-   assert_true(g->length_m >= 7e-3);
-   const sono_an_vessel_t *v = &r->vessels[0];
-   assert_true(v->points[v->point_count - 1].x_m > 0.5 * NX * DX - 1e-3);
-   sono_an_destroy(ctx);
-   free(p);
+   check_course(PLUG_ISOECHOIC, 7e-3, reaches_field_edge);
 }
 
 static void narrowing_lumen_is_not_carried_on(void **state)
