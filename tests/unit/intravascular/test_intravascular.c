@@ -103,6 +103,13 @@ static void tally(outcome_t *o, const sono_event_store_t *events)
  * window at half the cost of the preset's ten. */
 typedef void (*case_edit_t)(sono_sim_case_t *c);
 
+/* One parameter set on the instance before it is activated (name NULL:
+ * the defaults), for a test that exercises a rule another one precedes. */
+static struct {
+   const char *name;
+   double value;
+} param_override;
+
 /* Runs case c through the Doppler core with the clutter filter the case
  * declares (batch cases: svd:2), poly:2 otherwise, and the plugin, over its
  * own frames (the cine of a batch recording). */
@@ -129,6 +136,8 @@ static void run_case_frames(sono_sim_case_t *c, const char *name, outcome_t *o)
       fail_msg("%s", err.message);
    sono_host_instance_t *inst = sono_host_instance_create(lib, NULL, NULL, &err);
    assert_non_null(inst);
+   if (param_override.name)
+      assert_int_equal(sono_host_instance_set_param(inst, param_override.name, param_override.value, &err), 0);
    sono_frame_t frame;
    memset(&frame, 0, sizeof frame);
    frame.struct_size = sizeof frame;
@@ -422,12 +431,14 @@ static void course_mostly_without_colour_is_indeterminate(void **state)
 /* Batch 4, case 18: a 1.79 mm facial artery at 7 mm, occluded by PLLA
  * (-2 dB re fat, as echogenic as the tissue around it) from x -3.0 mm to the
  * field's edge. Colour flows toward the plug from the left edge and stops
- * at a blunt end 3.4 mm in; no filled course stands out of the tissue, so
- * the trace ended there and the vessel was "lost within the view"
- * (indeterminate). Upstream, the flow reverses in diastole (RI over 1) at a
- * beam angle too shallow for its PSV to be corrected: the ratio needs no
- * correction. Flow ending in the view with that upstream signature is
- * consistent with an occlusion at its end (clinical-spec V3, V5). */
+ * at a blunt end 3.4 mm in; no filled course stands out of the tissue.
+ * The vessel's line is followed from that blunt end to the field's edge
+ * (course_line_max_m) and its silence measured as an occluded segment.
+ * Without that tracing the trace ends there: upstream, the flow reverses
+ * in diastole (RI over 1) at a beam angle too shallow for its PSV to be
+ * corrected (the ratio needs no correction), and flow ending in the view
+ * with that signature is consistent with an occlusion at its end
+ * (clinical-spec V3, V5). */
 static void flow_ending_within_the_view_is_detected(void **state)
 {
    (void)state;
@@ -435,6 +446,15 @@ static void flow_ending_within_the_view_is_detected(void **state)
    run_batch_case(4, 18, &o);
    common_rules(&o);
    assert_string_equal(o.expect, "detected");
+   assert_true(o.gap >= 1);
+   assert_true(o.occluded_length >= 1);
+   assert_int_equal(o.not_detected, 0);
+   param_override.name = "course_line_max_m";
+   param_override.value = 0.0;
+   memset(&o, 0, sizeof o);
+   run_batch_case(4, 18, &o);
+   param_override.name = NULL;
+   common_rules(&o);
    assert_true(o.stump >= 1);
    assert_int_equal(o.not_detected, 0);
    /* the truth's upstream RI is 1.14; each frame read on the systolic
