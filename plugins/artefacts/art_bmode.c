@@ -1773,10 +1773,28 @@ void art_find_bone(art_t *a)
          m2 += z2[ix] >= 0 ? z2[ix] : 0;
       }
       int across = a->bone_cols >= a->nx * 6 / 10;
-      if (across && alt >= a->bone_cols && m2 / alt < m1 / a->bone_cols - art_npx_z(a, 0.5e-3)) {
+      int shallower = alt > 0 && across && m2 / alt < m1 / a->bone_cols - art_npx_z(a, 0.5e-3);
+      if (shallower && alt >= a->bone_cols) {
          memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
          a->bone_cols = alt;
          alt_used = 1;
+      } else if (shallower && alt >= a->nx * 6 / 10) {
+         /* across the frame too, but short of the deeper line by a few
+          * columns (the shadow band at a frame side): it is the bone when
+          * the content under it is the structures above it turned over (a
+          * mirror image, whose deepest band then capped the dark run up
+          * from the bottom); otherwise the deeper line stands */
+         memcpy(a->colz, z2, sizeof(int32_t) * (size_t)a->nx);
+         int deep = a->bone_cols;
+         a->bone_cols = alt;
+         double ncc, axis;
+         if (mirror_match(a, &ncc, &axis)) {
+            alt_used = 1;
+         } else {
+            a->bone_cols = deep;
+            for (int ix = 0; ix < a->nx; ++ix)
+               a->colz[ix] = interface_row(a, ix, from, a->nz - 1);
+         }
       } else if (!across && alt >= a->nx * 6 / 10) {
          /* the run up from the bottom broke on echoes under a dark band in
           * most columns: the band is the bone's shadow only when those

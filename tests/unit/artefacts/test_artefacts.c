@@ -585,6 +585,25 @@ static void test_mirror_both_walls_with_lumen(void **state)
    cJSON_Delete(res);
 }
 
+/* Batch seed 550 case 22 (under-gained): an artery mirrored under a bone
+ * line at 8.5 mm, the frame deepened to 17.2 mm. The copy's deepest band
+ * (16.5 mm) capped the dark run up from the bottom in every column and was
+ * taken for the bone line; the true line, found from within the shadow, was
+ * 2 columns short of it and was not taken, so the shadow began at 16.4 mm
+ * and the mirror was missed. The shallower line across the frame is the
+ * bone when the content under it is a mirror image. */
+static void test_mirror_band_not_bone_line(void **state)
+{
+   (void)state;
+   cJSON *res = run_batch_case_frames(550, 22, 1);
+   double x0 = 0, x1 = 0, z0 = 0;
+   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
+   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", &x0, &x1, &z0), 1);
+   print_message("mirror region from %.2f mm deep\n", z0 * 1e3);
+   assert_true(z0 > 14.3e-3 && z0 < 14.9e-3);
+   cJSON_Delete(res);
+}
+
 /* Batch seed 613 case 39 (no artefact drawn): a striated layer at the
  * bottom of the field falls 3.9 dB towards the right edge, but its stripes
  * at the bright (left) end stand ~29 deg from horizontal: the layer is not
@@ -1213,6 +1232,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_anisotropy_region_past_hidden_knee),
       cmocka_unit_test(test_mirror_joined_across_hidden_line),
       cmocka_unit_test(test_mirror_both_walls_with_lumen),
+      cmocka_unit_test(test_mirror_band_not_bone_line),
       cmocka_unit_test(test_anisotropy_fibre_angle_inside_dark_plateau),
       cmocka_unit_test(test_anisotropy_fibres_tilted_past_facing),
       cmocka_unit_test(test_shadow_lumen_ends_above_bottom),
