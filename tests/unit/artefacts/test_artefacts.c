@@ -550,6 +550,16 @@ static void test_anisotropy_region_past_hidden_knee(void **state)
    assert_anisotropy_region_from(531, 1, 2.5e-3);
 }
 
+/* Runs frame 0 of a batch case that shows one mirror image and gives that
+ * finding's lateral range and top depth; the caller frees the results. */
+static cJSON *run_one_mirror(uint64_t seed, uint32_t case_index, double *x0, double *x1, double *z0)
+{
+   cJSON *res = run_batch_case_frames(seed, case_index, 1);
+   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
+   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", x0, x1, z0), 1);
+   return res;
+}
+
 /* Batch seed 503 case 8: an oblique artery mirrored under the bone (x -6.4
  * to 6.4 mm, 11.8-14.7 mm deep), with a deposit's shadow over x 0.5-5.7 mm
  * hiding the bone line and the mirror beneath it: the pieces seen on both
@@ -558,10 +568,8 @@ static void test_anisotropy_region_past_hidden_knee(void **state)
 static void test_mirror_joined_across_hidden_line(void **state)
 {
    (void)state;
-   cJSON *res = run_batch_case_frames(503, 8, 1);
    double x0 = 0, x1 = 0, z0 = 0;
-   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
-   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", &x0, &x1, &z0), 1);
+   cJSON *res = run_one_mirror(503, 8, &x0, &x1, &z0);
    print_message("mirror region x %.2f..%.2f mm\n", x0 * 1e3, x1 * 1e3);
    assert_true(x0 < -5.0e-3 && x1 > 5.0e-3);
    cJSON_Delete(res);
@@ -576,10 +584,8 @@ static void test_mirror_joined_across_hidden_line(void **state)
 static void test_mirror_both_walls_with_lumen(void **state)
 {
    (void)state;
-   cJSON *res = run_batch_case_frames(583, 8, 1);
    double x0 = 0, x1 = 0, z0 = 0;
-   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
-   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", &x0, &x1, &z0), 1);
+   cJSON *res = run_one_mirror(583, 8, &x0, &x1, &z0);
    print_message("mirror region x %.2f..%.2f mm from %.2f mm deep\n", x0 * 1e3, x1 * 1e3, z0 * 1e3);
    assert_true(z0 > 13.2e-3 && z0 < 13.7e-3);
    cJSON_Delete(res);
@@ -595,10 +601,8 @@ static void test_mirror_both_walls_with_lumen(void **state)
 static void test_mirror_band_not_bone_line(void **state)
 {
    (void)state;
-   cJSON *res = run_batch_case_frames(550, 22, 1);
    double x0 = 0, x1 = 0, z0 = 0;
-   assert_int_equal(count_kind(frame_at(res, 0), "mirror_image"), 1);
-   assert_int_equal(finding_x_range(frame_at(res, 0), "mirror_image", &x0, &x1, &z0), 1);
+   cJSON *res = run_one_mirror(550, 22, &x0, &x1, &z0);
    print_message("mirror region from %.2f mm deep\n", z0 * 1e3);
    assert_true(z0 > 14.3e-3 && z0 < 14.9e-3);
    cJSON_Delete(res);
