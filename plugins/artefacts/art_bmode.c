@@ -1092,6 +1092,16 @@ void art_detect_reverberation(art_t *a)
 #define DIRTY_MIN_GAP_M 0.5e-3 /* gap from which the echoes are reported as reverberation */
 #define DIRTY_TAIL_M 3.0e-3    /* depth over which the reverberant echoes are reported */
 
+/* A reflector pixel: reflector_db over its row reference in the 3-column
+ * mean and in the frame's top 5 %. Both tests are taken and combined with
+ * `&`: a single well-predicted branch per pixel instead of a second one
+ * on the speckle's level. */
+static int reflector_px(const art_t *a, int iz, int ix)
+{
+   float v = a->lat[art_px(a, iz, ix)];
+   return (v - a->rowref[iz] >= (float)a->p[P_REFLECTOR_DB]) & (v >= a->p95);
+}
+
 /* A dark run of column ix ending at row `end` reaches the frame bottom:
  * it ends within `gap` rows of it and no echo at the row reference level or
  * above returns beneath it (an oblique lumen under its near wall ends at
@@ -1116,7 +1126,7 @@ static int shadow_column(art_t *a, int ix, float drop, int min_run, int gap, flo
    int far_gap = art_npx_z(a, DIRTY_MAX_GAP_M);
    int marked = 0, refl = -1, from = -1;
    for (int iz = 1; iz < a->nz; ++iz) {
-      if (dlat(a, iz, ix) >= (float)a->p[P_REFLECTOR_DB] && a->lat[art_px(a, iz, ix)] >= a->p95) {
+      if (reflector_px(a, iz, ix)) {
          refl = from = iz;
          continue;
       }
@@ -1185,10 +1195,11 @@ static double column_level(const art_t *a, int ix, int z0, int z1, float drop)
 {
    double s = 0;
    int n = 0;
-   for (int iz = z0; iz < z1; ++iz) {
+   for (int iz = z0; iz < z1; ++iz) { /* branch-free: the test falls on speckle */
       float d = dsm(a, iz, ix);
-      if (d > -10.0f && a->rowref[iz] - a->floor_db >= drop)
-         s += d, ++n;
+      int in = (d > -10.0f) & (a->rowref[iz] - a->floor_db >= drop);
+      s += in ? (double)d : 0.0; /* s is never -0, so adding +0 leaves it as it was */
+      n += in;
    }
    return 4 * n >= z1 - z0 && n > 0 ? s / n : NAN;
 }
@@ -1208,7 +1219,7 @@ static float partial_shadow_level(const art_t *a, int ix, float drop, int min_ru
    int bottom = a->colz[ix] >= 0 ? a->colz[ix] : a->dark_row;
    *refl = -1;
    for (int iz = bottom - 2 * min_run - 1; iz > 0 && *refl < 0; --iz)
-      if (dlat(a, iz, ix) >= (float)a->p[P_REFLECTOR_DB] && a->lat[art_px(a, iz, ix)] >= a->p95)
+      if (reflector_px(a, iz, ix))
          *refl = iz;
    if (*refl < 0)
       return NAN;
@@ -1488,11 +1499,12 @@ static void detect_enhancement(art_t *a)
       float ref = a->rowref[iz], anechoic = fminf(12.0f, ref - a->floor_db - 1.5f);
       thr[iz] = anechoic > 3.0f ? ref - anechoic : -1e30f;
    }
+   const int nz = a->nz; /* a local: the byte stores could alias a->nz, which kept the loop scalar */
    for (int ix = 0; ix < a->nx; ++ix) {
-      const float *restrict c = a->sm + art_px(a, 0, ix);
+      const float *restrict c = a->sm + art_px(a, 0, ix), *restrict t = thr;
       uint8_t *restrict m = a->mask2 + art_px(a, 0, ix);
-      for (int iz = 0; iz < a->nz; ++iz)
-         m[iz] = c[iz] <= thr[iz];
+      for (int iz = 0; iz < nz; ++iz)
+         m[iz] = c[iz] <= t[iz];
    }
    int n = art_components(a, a->mask2, (int)(0.1e-6 / (a->dx * a->dz)));
    int off = art_npx_x(a, 0.25e-3), below = art_npx_z(a, 0.25e-3);

@@ -92,33 +92,60 @@ ART_PREP_HOT static void box_z(const art_t *a, const float *src, float *dst, int
 
 /* Box filter along x (half width hx) of src into dst: a running sum of
  * whole columns (one add and one subtract per pixel whatever the width),
- * kept in `acc` (nz floats). Edge columns average what lies in the frame. */
-ART_PREP_HOT static void box_x(const art_t *a, const float *src, float *dst, int hx, float *acc)
+ * kept in `acc` (nz floats). Edge columns average what lies in the frame.
+ * box_x_first sums the columns before column 0's window end; box_x_step
+ * then moves the window to column ix and writes that column. */
+static inline __attribute__((always_inline)) void box_x_first(const art_t *a, const float *src, int hx, float *acc)
+{
+   memset(acc, 0, sizeof(float) * (size_t)a->nz);
+   for (int k = 0; k < hx && k < a->nx; ++k) {
+      const float *s = src + art_px(a, 0, k);
+      for (int iz = 0; iz < a->nz; ++iz)
+         acc[iz] += s[iz];
+   }
+}
+
+static inline __attribute__((always_inline)) void box_x_step(const art_t *a, const float *src, float *dst, int hx,
+                                                             float *acc, int ix)
 {
    const int nz = a->nz, nx = a->nx;
-   memset(acc, 0, sizeof(float) * (size_t)nz);
-   for (int k = 0; k < hx && k < nx; ++k) {
-      const float *s = src + art_px(a, 0, k);
+   int add = ix + hx, drop = ix - hx - 1;
+   if (add < nx) {
+      const float *s = src + art_px(a, 0, add);
       for (int iz = 0; iz < nz; ++iz)
          acc[iz] += s[iz];
    }
-   for (int ix = 0; ix < nx; ++ix) {
-      int add = ix + hx, drop = ix - hx - 1;
-      if (add < nx) {
-         const float *s = src + art_px(a, 0, add);
-         for (int iz = 0; iz < nz; ++iz)
-            acc[iz] += s[iz];
-      }
-      if (drop >= 0) {
-         const float *s = src + art_px(a, 0, drop);
-         for (int iz = 0; iz < nz; ++iz)
-            acc[iz] -= s[iz];
-      }
-      int x0 = ix - hx < 0 ? 0 : ix - hx, x1 = ix + hx >= nx ? nx - 1 : ix + hx;
-      float inv = 1.0f / (float)(x1 - x0 + 1);
-      float *d = dst + art_px(a, 0, ix);
+   if (drop >= 0) {
+      const float *s = src + art_px(a, 0, drop);
       for (int iz = 0; iz < nz; ++iz)
-         d[iz] = acc[iz] * inv;
+         acc[iz] -= s[iz];
+   }
+   int x0 = ix - hx < 0 ? 0 : ix - hx, x1 = ix + hx >= nx ? nx - 1 : ix + hx;
+   float inv = 1.0f / (float)(x1 - x0 + 1);
+   float *d = dst + art_px(a, 0, ix);
+   for (int iz = 0; iz < nz; ++iz)
+      d[iz] = acc[iz] * inv;
+}
+
+ART_PREP_HOT static void box_x(const art_t *a, const float *src, float *dst, int hx, float *acc)
+{
+   box_x_first(a, src, hx, acc);
+   for (int ix = 0; ix < a->nx; ++ix)
+      box_x_step(a, src, dst, hx, acc, ix);
+}
+
+/* Two box filters along x of the same src (half widths h1 and h2, sums in
+ * acc1 and acc2, nz floats each) in one walk over the columns: each output
+ * gets box_x's operations in box_x's order, but src is read from memory
+ * once instead of twice (a frame plane does not stay in L2). */
+ART_PREP_HOT static void box_x_pair(const art_t *a, const float *src, float *dst1, int h1, float *acc1, float *dst2,
+                                    int h2, float *acc2)
+{
+   box_x_first(a, src, h1, acc1);
+   box_x_first(a, src, h2, acc2);
+   for (int ix = 0; ix < a->nx; ++ix) {
+      box_x_step(a, src, dst1, h1, acc1, ix);
+      box_x_step(a, src, dst2, h2, acc2, ix);
    }
 }
 
@@ -373,9 +400,8 @@ ART_PREP_HOT int art_prepare_bmode(art_t *a, const sono_frame_t *f, const sono_p
    int hz = art_npx_z(a, 0.11e-3), hx = art_npx_x(a, 0.1e-3);
    box_z(a, a->bm, a->tmp, hz < 1 ? 1 : hz);
    box_x(a, a->tmp, a->sm, hx < 1 ? 1 : hx, a->col);
-   box_x(a, a->bm, a->lat, 1, a->col);
-   int hw = art_npx_x(a, 0.25e-3);
-   box_x(a, a->bm, a->wide, hw < 2 ? 2 : hw, a->col);
+   int hw = art_npx_x(a, 0.25e-3); /* a->col holds 4 * max(nz, nx) floats */
+   box_x_pair(a, a->bm, a->lat, 1, a->col, a->wide, hw < 2 ? 2 : hw, a->col + a->nz);
    row_reference(a);
    frame_percentiles(a);
    if (iq_image) {
@@ -455,18 +481,34 @@ static void limit_floor_rise(const art_t *a, float *floor_db, double f0_hz)
 #define TISSUE_BINS 400 /* 0.005 VN over -VN..VN */
 #define TISSUE_TOL 0.01
 #define TISSUE_MAX 0.3
-ART_PREP_HOT static void reject_tissue_motion(art_t *a)
+static float tissue_scale(const art_t *a) { return (float)(TISSUE_BINS / (2.0 * a->vn)); }
+
+/* Velocity histogram of the shown pixels (every 4th pixel of the frame:
+ * the mode of a shared velocity stays) of column ix, added into a->hist;
+ * called right after the column's colour masks are written, while they are
+ * still in L1, instead of reading the velocity plane again. Returns the
+ * number of shown pixels counted. */
+static size_t tissue_hist_column(art_t *a, int ix)
 {
    uint32_t *h = a->hist; /* free after the B-mode percentiles */
-   memset(h, 0, sizeof(uint32_t) * TISSUE_BINS);
-   const float scale = (float)(TISSUE_BINS / (2.0 * a->vn));
-   size_t shown = 0;
-   for (size_t i = 0; i < a->npix; i += 4) { /* every 4th pixel: the mode of a shared velocity stays */
-      int b = (int)((a->vel[i] + (float)a->vn) * scale);
+   const float scale = tissue_scale(a), vn = (float)a->vn;
+   size_t i0 = art_px(a, 0, ix), shown = 0;
+   const float *vel = a->vel + i0;
+   const uint8_t *cm = a->cmask + i0;
+   for (int iz = (int)((4 - i0 % 4) % 4); iz < a->nz; iz += 4) {
+      int b = (int)((vel[iz] + vn) * scale);
       b = b < 0 ? 0 : b >= TISSUE_BINS ? TISSUE_BINS - 1 : b;
-      h[b] += a->cmask[i];
-      shown += a->cmask[i];
+      h[b] += cm[iz];
+      shown += cm[iz];
    }
+   return shown;
+}
+
+/* `shown`: the shown pixels counted into a->hist by tissue_hist_column. */
+ART_PREP_HOT static void reject_tissue_motion(art_t *a, size_t shown)
+{
+   const uint32_t *h = a->hist;
+   const float scale = tissue_scale(a);
    int mode = 0;
    for (int b = 1; b < TISSUE_BINS; ++b)
       if (h[b] > h[mode])
@@ -478,18 +520,22 @@ ART_PREP_HOT static void reject_tissue_motion(art_t *a)
    const float tol = (float)(TISSUE_TOL * a->vn) + 1.0f / scale;
    /* Unshown pixels hold velocity 0 and mask 0 (art_prepare_colour), so
     * they need no test: whether or not 0 lies within tol of vmode, they stay
-    * 0. Two flat loops the compiler vectorises. */
-   uint8_t *restrict cm = a->cmask;
-   float *restrict vel = a->vel;
-   const size_t n = a->npix; /* a local: a byte store could alias a->npix */
-   uint8_t *restrict lo = a->aflags; /* the lower colour mask (art_prepare_colour) */
-   for (size_t i = 0; i < n; ++i) {
-      uint8_t keep = (uint8_t)(fabsf(vel[i] - vmode) > tol);
-      cm[i] = (uint8_t)(cm[i] & keep);
-      lo[i] = (uint8_t)(lo[i] & keep);
+    * 0. Two flat loops the compiler vectorises, column by column so that
+    * the second finds the column in L1. */
+   const int nz = a->nz; /* a local: a byte store could alias a->nz */
+   for (int ix = 0; ix < a->nx; ++ix) {
+      size_t i0 = art_px(a, 0, ix);
+      uint8_t *restrict cm = a->cmask + i0;
+      float *restrict vel = a->vel + i0;
+      uint8_t *restrict lo = a->aflags + i0; /* the lower colour mask (art_prepare_colour) */
+      for (int i = 0; i < nz; ++i) {
+         uint8_t keep = (uint8_t)(fabsf(vel[i] - vmode) > tol);
+         cm[i] = (uint8_t)(cm[i] & keep);
+         lo[i] = (uint8_t)(lo[i] & keep);
+      }
+      for (int i = 0; i < nz; ++i)
+         vel[i] = lo[i] ? vel[i] : 0.0f;
    }
-   for (size_t i = 0; i < n; ++i)
-      vel[i] = lo[i] ? vel[i] : 0.0f;
    a->tissue_motion = vmode;
 }
 
@@ -553,6 +599,8 @@ ART_PREP_HOT void art_prepare_colour(art_t *a, const sono_frame_t *f)
     * while it labels the colour regions) */
    const float grow = (float)a->p[P_COLOUR_GROW_DB];
    const int nz = a->nz; /* a local: the byte stores below could alias a->nz, which kept the loop scalar */
+   memset(a->hist, 0, sizeof(uint32_t) * TISSUE_BINS);
+   size_t shown = 0;
    for (int ix = 0; ix < a->nx; ++ix) {
       size_t i0 = art_px(a, 0, ix);
       float *restrict vel = a->vel + i0;
@@ -565,7 +613,8 @@ ART_PREP_HOT void art_prepare_colour(art_t *a, const sono_frame_t *f)
          lo[iz] = (uint8_t)low;
          vel[iz] = low ? vv : 0.0f; /* velocity 0 wherever colour cannot be shown */
       }
+      shown += tissue_hist_column(a, ix);
    }
    a->noise_db = (float)(nsum / a->nz - snr);
-   reject_tissue_motion(a);
+   reject_tissue_motion(a, shown);
 }
