@@ -164,6 +164,76 @@ static float median_near(float *v, size_t n, float guess)
    return k < s ? sono_select_kth(v, s, k) : sono_select_kth(v + s, n - s, k - s);
 }
 
+#define BG_BAND 16 /* rows gathered per walk over the columns (one cache line of a column) */
+
+/* Copies the samples of rows z0..z0+nb-1 that an_row_background takes
+ * (every second column, off the traced lumen) into band[k * cap ..] for
+ * row z0 + k and their counts into n[k]. The image is column-major:
+ * reading one row alone touches a cache line per column for one sample,
+ * and at a column stride of a multiple of 1 kB those lines fall into a few
+ * L1 sets and are evicted before the next row can use them; a band reads
+ * each line once. */
+static inline __attribute__((always_inline)) void gather_band(const struct sono_an_context *c, uint32_t z0,
+                                                              uint32_t nb, float *band, size_t cap, size_t *n)
+{
+   for (uint32_t k = 0; k < nb; ++k)
+      n[k] = 0;
+   for (uint32_t ix = 0; ix < c->nx; ix += 2) {
+      size_t p = an_pix(c, (int)z0, (int)ix);
+      const float *sm2 = c->sm2 + p;
+      const uint8_t *lm = c->lumen + p;
+#pragma GCC unroll 16
+      for (uint32_t k = 0; k < nb; ++k) { /* branch-free: the slot past the row's end is overwritten or unused */
+         band[k * cap + n[k]] = sm2[k];
+         n[k] += !lm[k];
+      }
+   }
+}
+
+/* Whether each row z0 + k of the band crosses traced lumen (on the
+ * columns an_row_background reads) into any[k]; returns whether one does. */
+static inline __attribute__((always_inline)) int band_lumen(const struct sono_an_context *c, uint32_t z0,
+                                                             uint32_t nb, uint8_t *any)
+{
+   uint8_t acc[BG_BAND] = {0};
+   for (uint32_t ix = 0; ix < c->nx; ix += 2) {
+      const uint8_t *lm = c->lumen + an_pix(c, (int)z0, (int)ix);
+#pragma GCC unroll 16
+      for (uint32_t k = 0; k < nb; ++k)
+         acc[k] |= lm[k];
+   }
+   int some = 0;
+   for (uint32_t k = 0; k < nb; ++k)
+      some |= any[k] = acc[k] != 0;
+   return some;
+}
+
+/* The rows of one band: gather, then each row's median (rows without
+ * lumen skipped when lumen_rows_only), the guess carried from row to row. */
+static inline __attribute__((always_inline)) void band_medians(struct sono_an_context *c, uint32_t z0, uint32_t nb,
+                                                               int lumen_rows_only, float *guess, int *have_guess)
+{
+   const size_t cap = (c->nx + 1) / 2; /* scratch holds nz * nx floats */
+   size_t n[BG_BAND];
+   uint8_t any[BG_BAND];
+   if (lumen_rows_only && !band_lumen(c, z0, nb, any))
+      return;
+   gather_band(c, z0, nb, c->scratch, cap, n);
+   for (uint32_t k = 0; k < nb; ++k) {
+      uint32_t iz = z0 + k;
+      float *v = c->scratch + k * cap;
+      if (lumen_rows_only && !any[k])
+         continue;
+      if (!n[k]) {
+         c->row_median[iz] = 0.0f;
+         continue;
+      }
+      c->row_median[iz] = *have_guess ? median_near(v, n[k], *guess) : sono_quantile(v, n[k], 0.5);
+      *guess = c->row_median[iz];
+      *have_guess = 1;
+   }
+}
+
 /* The tissue level of each depth row: the median of the smoothed echo across
  * the row, skipping traced lumen. Layers are near-horizontal in facial
  * scans, and a deposit covering less than half the row leaves it unbiased.
@@ -172,29 +242,16 @@ void an_row_background(struct sono_an_context *c, int lumen_rows_only)
 {
    float guess = 0.0f;
    int have_guess = 0;
-   for (uint32_t iz = 0; iz < c->nz; ++iz) {
-      size_t n = 0;
-      int lumen = 0;
-      if (lumen_rows_only) {
-         for (uint32_t ix = 0; ix < c->nx && !lumen; ix += 2)
-            lumen = c->lumen[an_pix(c, (int)iz, (int)ix)] != 0;
-         if (!lumen)
-            continue;
-      }
-      /* every second column: the median of ~130 smoothed samples is as
-       * stable as of 256, at half the selection cost */
-      for (uint32_t ix = 0; ix < c->nx; ix += 2) {
-         size_t p = an_pix(c, (int)iz, (int)ix);
-         if (!c->lumen[p])
-            c->scratch[n++] = c->sm2[p];
-      }
-      if (!n) {
-         c->row_median[iz] = 0.0f;
-         continue;
-      }
-      c->row_median[iz] = have_guess ? median_near(c->scratch, n, guess) : sono_quantile(c->scratch, n, 0.5);
-      guess = c->row_median[iz];
-      have_guess = 1;
+   /* every second column: the median of ~130 smoothed samples is as
+    * stable as of 256, at half the selection cost; rows in bands of
+    * BG_BAND (a constant count where the band is whole, so the row loops
+    * unroll) */
+   for (uint32_t z0 = 0; z0 < c->nz; z0 += BG_BAND) {
+      uint32_t nb = c->nz - z0 < BG_BAND ? c->nz - z0 : BG_BAND;
+      if (nb == BG_BAND)
+         band_medians(c, z0, BG_BAND, lumen_rows_only, &guess, &have_guess);
+      else
+         band_medians(c, z0, nb, lumen_rows_only, &guess, &have_guess);
    }
    for (uint32_t iz = 0; iz < c->nz; ++iz) {
       int a = iz > 0 ? (int)iz - 1 : 0, b = iz + 1 < c->nz ? (int)iz + 1 : (int)iz;
