@@ -332,21 +332,49 @@ static float noise_floor(sono_an_context_t *c, const sono_plane_t *power, float 
  * over +-2 mm keeps a lumen that fills rows (a horizontal vessel, at most
  * half the window) from raising it, and a thin band of quiet rows (a
  * saturated entry echo) from lowering it. */
+#define FLOOR_BAND 8 /* sampled rows per walk over the columns: 16 frame rows, one cache line of a column */
+
+/* Every second column of frame rows fz[0..nb-1] of the power plane into
+ * band[b * cap ..]; returns the samples per row. */
+static inline __attribute__((always_inline)) uint32_t gather_floor_band(const sono_an_context_t *c,
+                                                                        const sono_plane_t *power, const int64_t *fz,
+                                                                        uint32_t nb, float *band, size_t cap)
+{
+   uint32_t n = 0;
+   for (uint32_t ix = 0; ix < c->nx; ix += 2, ++n)
+#pragma GCC unroll 8
+      for (uint32_t b = 0; b < nb; ++b)
+         band[b * cap + n] = SONO_KIT_AT(float, power, fz[b], ix, 0);
+   return n;
+}
 static void flow_power_floor(sono_an_context_t *c, const sono_an_config_t *cfg, const sono_plane_t *power,
                              float strong_db)
 {
    /* the floor changes over millimetres: rows are sampled every 2nd and
     * the window quartile every 8th, then interpolated */
-   float *row = c->scratch + c->nx, *window = row + c->nz;
+   float *row = c->scratch + c->nx, *window = row + c->nz, *band = window + c->nz; /* scratch: nz * nx floats */
    uint32_t nz = c->nz;
-   for (uint32_t iz = 0; iz < nz; iz += 2) {
-      uint32_t n = 0;
-      int64_t fz = an_frame_row(c, (int)iz);
-      for (uint32_t ix = 0; ix < c->nx; ix += 2)
-         c->scratch[n++] = SONO_KIT_AT(float, power, fz, ix, 0);
-      row[iz] = sono_quantile(c->scratch, n, 0.05);
-      if (iz + 1 < nz)
-         row[iz + 1] = row[iz];
+   const size_t cap = (c->nx + 1) / 2;
+   /* the sampled rows are gathered FLOOR_BAND at a time: the plane is
+    * column-major, and one row alone reads a cache line per column for one
+    * sample; at a column stride of a multiple of 1 kB those lines share a
+    * few L1 sets and were evicted before the next sampled row could use
+    * them */
+   for (uint32_t z0 = 0; z0 < nz; z0 += 2 * FLOOR_BAND) {
+      int64_t fz[FLOOR_BAND] = {0};
+      uint32_t nb = 0, n;
+      for (uint32_t iz = z0; iz < nz && nb < FLOOR_BAND; iz += 2)
+         fz[nb++] = an_frame_row(c, (int)iz);
+      if (nb == FLOOR_BAND) /* a constant count: the row loop unrolls */
+         n = gather_floor_band(c, power, fz, FLOOR_BAND, band, cap);
+      else
+         n = gather_floor_band(c, power, fz, nb, band, cap);
+      for (uint32_t b = 0; b < nb; ++b) {
+         uint32_t iz = z0 + 2 * b;
+         row[iz] = sono_quantile(band + b * cap, n, 0.05);
+         if (iz + 1 < nz)
+            row[iz + 1] = row[iz];
+      }
    }
    int k = (int)lround(2e-3 / c->dz), step = 8;
    float side = cfg->flow_sidelobe_db > 0 ? strong_db - (float)cfg->flow_sidelobe_db : -1e30f;
