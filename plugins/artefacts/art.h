@@ -92,8 +92,6 @@ enum {
    P_ANISO_REGION_SHARE, /* anisotropy: share of the fitted dark plateau, next to its knee, left out of the region */
    P_ANISO_GAP_M,        /* anisotropy: shortest stretch hiding the layer next to the knee that the dark plateau skips */
    P_ALIAS_PEAK_SHARE,   /* aliasing: share of the colour at the top of the scale that wrapped, for a weaker core */
-   P_ANISO_FULL_SHARE,   /* anisotropy: share of anisotropy_drop_db under which a fall is a partial loss */
-   P_ANISO_PARTIAL_DEG,  /* anisotropy: fibre tilt at the dark end that a partial loss needs */
    P_COUNT
 };
 

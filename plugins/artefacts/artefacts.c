@@ -154,12 +154,6 @@ const sono_kit_param_t art_params[P_COUNT] = {
    {"alias_peak_share", "Aliasing: the opposite-colour core's share of itself plus the other colour at or above "
     "alias_fraction x VN in its wrapping columns, for a core under alias_area_fraction (at least half of it) to count "
     "as a wrap on its own (1.01: never)", "1", SONO_PARAM_FLOAT, 0.0, 1.01, 0.45, NULL},
-   {"anisotropy_full_share", "Anisotropy: share of anisotropy_drop_db under which a fall is a partial loss, reported "
-    "only where the fibres at the dark end tilt at least anisotropy_partial_deg", "1", SONO_PARAM_FLOAT, 0.0, 1.0, 0.7,
-    NULL},
-   {"anisotropy_partial_deg", "Anisotropy: fibre tilt from the beam's normal at the layer's dark end that a partial "
-    "loss needs (a muscle turning towards, not past, the saturating angle falls alike with its stripes less tilted)",
-    "deg", SONO_PARAM_FLOAT, 0, 30, 13, NULL},
 };
 
 static art_t *self_of(const sono_plugin_t *p) { return (art_t *)p->plugin_data; }
@@ -384,8 +378,8 @@ SONO_KIT_DEFINE_PARAMS(params_ext, art_params, P_COUNT, values_of);
  * 30: bone line hidden under another shadow; 31: comet_short_lag_m removed again, its rule not landed;
  * 33: aliasing of near-perpendicular vessels that pulses with the cycle; 34: anisotropy gap past the knee;
  * 35: the two of 33 removed again, the aliasing peak share added; 36: anisotropy partial loss share and
- * fibre tilt). */
-#define ART_STATE_VERSION 36u
+ * fibre tilt; 37: those two removed again, their rule not landed). */
+#define ART_STATE_VERSION 37u
 
 static bool state_save(const sono_plugin_t *p, const sono_ostream_t *s)
 {
