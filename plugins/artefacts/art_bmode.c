@@ -562,7 +562,6 @@ typedef struct sil_run {
    double fade;   /* near band over deep band (dB): the reverberant echoes fading */
    double shadow; /* deep band against the lateral reference (dB) */
    int at_floor;  /* deep band and the tissue beside it at the display floor (sil_floor_band) */
-   int no_room;   /* the image ends before any deep band: fade holds the echoes right under it over the floor */
 } sil_run_t;
 
 /* Mean smoothed level over rows [z0, z1) of columns [ix0, ix1] (step 2). */
@@ -593,24 +592,13 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge, uint8_
 {
    for (int ix = r->ix0; ix <= r->ix1; ++ix) /* taken: no second pass there */
       in_dark[ix] = 2;
-   art_finding_t *f = art_add(a, K_REVERB, r->no_room ? 0.5f : (float)(0.55 + 0.03 * fmin(10.0, r->fade - SIL_FADE_DB)));
+   art_finding_t *f = art_add(a, K_REVERB, (float)(0.55 + 0.03 * fmin(10.0, r->fade - SIL_FADE_DB)));
    if (!f)
       return;
    /* sil_columns reads every second column */
    f->npoly = edge_band_polygon(a, edge, r->ix0, r->ix1, 2, r->deep + art_npx_z(a, SIL_TAIL_M), f->poly);
    snprintf(f->label, sizeof f->label, "Possible reverberation (dirty shadow)");
    f->dirty_shadow = 1;
-   if (r->no_room) {
-      snprintf(f->basis, sizeof f->basis,
-               "echogenic deposit %.0f dB above the tissue beside it at %.1f-%.1f mm, %.1f mm wide, reaching to %.1f mm of "
-               "the image bottom; echoes fill the rows under it %.0f dB over the display floor (no clean shadow)",
-               r->bright, art_mm_z(a, r->top), art_mm_z(a, r->deep), (r->ix1 - r->ix0 + 1) * a->dx * 1e3,
-               (a->nz - 1 - r->deep) * a->dz * 1e3, r->fade);
-      snprintf(f->advice, sizeof f->advice,
-               "Echoes deep to the deposit may be reverberation, not anatomy; consistent with gas or oil (e.g. silicone); "
-               "increase the depth or scan from another angle, review recommended");
-      return;
-   }
    char into[64];
    if (r->at_floor)
       snprintf(into, sizeof into, "the display floor, as is the tissue beside it");
@@ -629,10 +617,7 @@ static void sil_report(art_t *a, const sil_run_t *r, const int32_t *edge, uint8_
  * (the deposit): its lower edge into edge[], its top into top[], how the echoes under it
  * fade (near band over deep band) into fade[], the deep band's level into
  * shade[] and its rows' reference into rowlv[] (NAN when no deep band fits
- * above the dark bottom band). A deposit that leaves no room for a deep
- * band before the image ends (in_dark[] 3) has only the echoes right under
- * it, over the display floor, in fade[] (NAN where not even half the near
- * band fits: the deposit runs on there, unread). */
+ * above the dark bottom band). */
 static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int32_t *top, float *fade, float *shade,
                         float *rowlv, uint8_t *in_dark)
 {
@@ -671,15 +656,8 @@ static void sil_columns(art_t *a, int dark, const float *thr, int32_t *edge, int
          z1 = e + d1 < a->nz ? e + d1 : a->nz;
          in_dark[ix] = 1;
       }
-      if (z1 - z0 < dlen) {
-         int m1 = e + n1 < a->nz ? e + n1 : a->nz;
-         if (e + d1 >= a->nz) {
-            edge[ix] = e, top[ix] = t;
-            fade[ix] = 2 * (m1 - e - n0) >= n1 - n0 ? (float)(sil_mean(a, e + n0, m1, ix, ix) - a->floor_db) : NAN;
-            in_dark[ix] = 3;
-         }
+      if (z1 - z0 < dlen)
          continue;
-      }
       double rows = 0;
       for (int iz = z0; iz < z1; ++iz)
          rows += a->rowref[iz];
@@ -768,14 +746,9 @@ static void sil_join(sil_run_t *into, const sil_run_t *r, int32_t *edge)
 
 /* A column of sil_columns that takes part in pass `pass` of sil_scan: its
  * echoes fade (>= SIL_FADE_DB - 2 dB) and its deep band was read above the
- * dark band (pass 0) or inside it (pass 1, columns beside pass 0's runs);
- * pass 3: no deep band fits before the image ends, and the echoes right
- * under the deposit stand >= sil_floor_db over the display floor, or
- * cannot be read at all (the deposit reaches the bottom there). */
-static int sil_faded(const art_t *a, const float *fade, const uint8_t *in_dark, int ix, int pass)
+ * dark band (pass 0) or inside it (pass 1, columns beside pass 0's runs). */
+static int sil_faded(const float *fade, const uint8_t *in_dark, int ix, int pass)
 {
-   if (pass == 3)
-      return in_dark[ix] == 3 && (isnan(fade[ix]) || fade[ix] >= (float)a->p[P_SIL_FLOOR_DB]);
    return fade[ix] >= SIL_FADE_DB - 2.0f && in_dark[ix] == pass;
 }
 
@@ -785,34 +758,32 @@ static void sil_scan(art_t *a, int skin, int dark, int pass, int32_t *edge, cons
                      const float *shade, const float *rowlv, uint8_t *in_dark)
 {
    int gap = art_npx_x(a, 0.4e-3), minw = art_npx_x(a, 0.8e-3), join = art_npx_x(a, a->p[P_SIL_JOIN_M]);
-   sil_run_t held = {0, -1, 0, 0, 0, 0, 0, 0, 0}; /* the last run found, reported once no run joins it */
+   sil_run_t held = {0, -1, 0, 0, 0, 0, 0, 0}; /* the last run found, reported once no run joins it */
    for (int ix = 0; ix < a->nx; ix += 2) {
-      if (!sil_faded(a, fade, in_dark, ix, pass))
+      if (!sil_faded(fade, in_dark, ix, pass))
          continue;
-      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0, 0, 0};
-      int last = ix, n = 0, read = 0; /* read: columns whose fade was read */
+      sil_run_t r = {ix, ix, a->nz, 0, 0, 0, 0, 0};
+      int last = ix, n = 0;
       double dep = 0, rows = 0;
       for (int jx = ix; jx < a->nx && jx - last <= gap; jx += 2) {
-         if (!sil_faded(a, fade, in_dark, jx, pass))
+         if (!sil_faded(fade, in_dark, jx, pass))
             continue;
          last = r.ix1 = jx;
          r.top = top[jx] < r.top ? top[jx] : r.top;
          r.deep = edge[jx] > r.deep ? edge[jx] : r.deep;
-         if (!isnan(fade[jx]))
-            r.fade += fade[jx], ++read;
+         r.fade += fade[jx];
          r.shadow += shade[jx];
          rows += rowlv[jx];
          dep += sil_mean(a, top[jx], edge[jx] + 1, jx, jx);
          ++n;
       }
       ix = r.ix1;
-      /* the fade must be read over at least minw of the run's columns */
-      if (r.ix1 - r.ix0 + 1 < minw || (pass == 3 && 2 * read < minw) || r.fade / read < (pass == 3 ? a->p[P_SIL_FLOOR_DB] : SIL_FADE_DB))
+      if (r.ix1 - r.ix0 + 1 < minw || r.fade / n < SIL_FADE_DB)
          continue;
       for (int jx = r.ix0; jx <= r.ix1; jx += 2) /* gap columns take their neighbour's edge */
-         if (!sil_faded(a, fade, in_dark, jx, pass))
+         if (!sil_faded(fade, in_dark, jx, pass))
             edge[jx] = -1;
-      r.fade /= read;
+      r.fade /= n;
       /* against the brighter of the columns beside it and the rows' median:
        * a lumen or another shadow may lie beside it, and a deposit wider
        * than half the frame makes its own rows' median */
@@ -831,10 +802,7 @@ static void sil_scan(art_t *a, int skin, int dark, int pass, int32_t *edge, cons
        * at the floor too and seen on both sides, counts there */
       int full = !pass && sil_full_shadow(a, beside, r.shadow);
       r.at_floor = (pass || !(r.shadow <= -SIL_SHADOW_DB)) && sil_floor_band(a, &r, beside, r.shadow);
-      /* no deep band before the image ends: echoes right under the deposit
-       * (a calcific deposit's clean shadow leaves them at the floor) */
-      r.no_room = pass == 3;
-      if (!(r.bright >= SIL_DEPOSIT_DB) || !(full || r.at_floor || r.no_room))
+      if (!(r.bright >= SIL_DEPOSIT_DB) || !(full || r.at_floor))
          continue;
       if (held.ix1 >= 0 && r.ix0 - held.ix1 <= join && r.top <= held.deep && held.top <= r.deep) {
          sil_join(&held, &r, edge);
@@ -884,7 +852,6 @@ static void detect_dirty_reverb(art_t *a)
     * it (the deposit just above a bone line or the depth of penetration) */
    sil_scan(a, skin, dark, 0, edge, top, fade, shade, rowlv, in_dark);
    sil_scan(a, skin, dark, 1, edge, top, fade, shade, rowlv, in_dark);
-   sil_scan(a, skin, dark, 3, edge, top, fade, shade, rowlv, in_dark);
 }
 
 /* ---- reverberation under a plate: the reflector's own columns ---- */

@@ -478,21 +478,6 @@ static void test_comet_fields_joined(void **state)
    assert_one_spanning(531, 11, "comet_tail", -2.5e-3, 3.5e-3);
 }
 
-/* Batch seed 533, case 36: a silicone deposit at 6.5-8.5 mm whose lower
- * edge lies 1.1 mm above the bottom of a 9.6 mm image, so no deep band fits
- * under it: the echoes filling the rows right under it (no clean shadow)
- * make the reverberation, reported from its lower edge to the image bottom.
- * Case 6 of seed 501, a CaHA deposit 0.6 mm above the bottom, has a clean
- * shadow (those rows at the display floor): no reverberation. */
-static void test_dirty_shadow_reaching_image_bottom(void **state)
-{
-   (void)state;
-   assert_reverb_within(533, 36, -4.5e-3, 1.2e-3, 6.5e-3);
-   cJSON *res = run_batch_case_frames(501, 6, 1);
-   assert_int_equal(count_kind(frame_at(res, 0), "reverberation"), 0);
-   cJSON_Delete(res);
-}
-
 /* Batch seed 597, case 6 (no artefact drawn): the muscle's fibres turn
  * towards 5 deg at the right edge, so its echo falls by 4.4 dB along a
  * 7 mm ramp that runs on into the field's edge; the best plateau-ramp-
@@ -1247,7 +1232,6 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_partial_shadow),
       cmocka_unit_test(test_dirty_shadow_joined_across_shadow),
       cmocka_unit_test(test_dirty_shadow_above_bone),
-      cmocka_unit_test(test_dirty_shadow_reaching_image_bottom),
       cmocka_unit_test(test_comet_fields_joined),
       cmocka_unit_test(test_partial_shadow_no_dirty_reverb),
       cmocka_unit_test(test_side_lobe_clipped_reflector),
